@@ -1,0 +1,172 @@
+"""Every error wxpay_chain raises, in one tree.
+
+::
+
+    WxPayError                          catch-all for this SDK
+    ├── ConfigurationError (ValueError) bad credentials or keys, raised when the client is built
+    ├── InvalidRequestError (ValueError) bad input, raised before anything is sent
+    ├── SignatureError                  a response or notification failed verification; no data handed back
+    ├── StructureError (ValueError)     verified JSON did not fit the typed model; names the field path
+    ├── TransportError                  no usable HTTP answer (connection refused, reset, closed client)
+    │   └── TransportTimeoutError (TimeoutError)
+    └── ApiError                        WeChat Pay answered with a non-2xx status
+        ├── RateLimitError              429: slow down, then retry
+        └── ServerError                 5xx: safe to retry with the same request number
+
+Messages say what happened and what to do next. None of them ever contains key material.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "ConfigurationError",
+    "InvalidRequestError",
+    "RateLimitError",
+    "ServerError",
+    "SignatureError",
+    "StructureError",
+    "TransportError",
+    "TransportTimeoutError",
+    "WxPayError",
+]
+
+
+class WxPayError(Exception):
+    """Base class of every error raised by wxpay_chain."""
+
+
+class ConfigurationError(WxPayError, ValueError):
+    """The client was built with missing, malformed or mismatched credentials."""
+
+
+class InvalidRequestError(WxPayError, ValueError):
+    """The request breaks a rule the SDK can check locally; nothing was sent.
+
+    ``problems`` lists ``(field, reason)`` pairs, one per wrong field.
+    """
+
+    def __init__(self, message: str, problems: Iterable[tuple[str, str]] = ()) -> None:
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        if self.problems:
+            details = "; ".join(f"{name}: {why}" for name, why in self.problems)
+            message = f"{message}: {details}"
+        super().__init__(message)
+
+
+class SignatureError(WxPayError):
+    """A response or notification could not be verified, so its content was not trusted.
+
+    ``request_id`` is set when the answer carried one: quote it to WeChat Pay support.
+    """
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        self.request_id = request_id
+        if request_id:
+            message = f"{message} (Request-ID {request_id})"
+        super().__init__(message)
+
+
+class StructureError(WxPayError, ValueError):
+    """A verified JSON document did not fit the model asked for.
+
+    ``paths`` lists the failing field paths (``$.data[0].coupon_state``) with their reasons.
+    """
+
+    def __init__(self, message: str, paths: Iterable[str] = ()) -> None:
+        self.paths: tuple[str, ...] = tuple(paths)
+        if self.paths:
+            message = f"{message}: " + "; ".join(self.paths)
+        super().__init__(message)
+
+
+class TransportError(WxPayError):
+    """No usable HTTP answer arrived. The request may or may not have reached WeChat Pay."""
+
+
+class TransportTimeoutError(TransportError, TimeoutError):
+    """The request did not complete within its timeout."""
+
+
+class ApiError(WxPayError):
+    """WeChat Pay answered with a non-2xx status.
+
+    ``code``, ``message`` and ``detail`` come from the JSON error body when there is one;
+    ``request_id`` is the Request-ID header to quote to WeChat Pay support.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None,
+        message: str | None,
+        *,
+        detail: Any = None,
+        request_id: str | None = None,
+        body: bytes = b"",
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+        self.request_id = request_id
+        self.body = body
+        self.method = method
+        self.path = path
+        where = f" for {method} {path}" if method else ""
+        text = f"WeChat Pay answered {status} {code or '(no code)'}{where}: {message or '(no message)'}"
+        if request_id:
+            text += f" (Request-ID {request_id}; quote it to WeChat Pay support)"
+        super().__init__(text)
+
+    @classmethod
+    def from_parts(
+        cls,
+        status: int,
+        body: bytes,
+        *,
+        request_id: str | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> ApiError:
+        """Build the right subclass from a status and a raw body, tolerating non-JSON bodies."""
+        import json
+
+        code: str | None = None
+        message: str | None = None
+        detail: Any = None
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, Mapping):
+            code = _str_or_none(parsed.get("code"))
+            message = _str_or_none(parsed.get("message"))
+            detail = parsed.get("detail")
+        elif body:
+            message = body[:200].decode("utf-8", "replace")
+        kind: type[ApiError] = ApiError
+        if status == 429:
+            kind = RateLimitError
+        elif status >= 500:
+            kind = ServerError
+        return kind(
+            status, code, message, detail=detail, request_id=request_id, body=body, method=method, path=path
+        )
+
+
+class RateLimitError(ApiError):
+    """429: WeChat Pay asks the caller to slow down; retry later with the same request number."""
+
+
+class ServerError(ApiError):
+    """5xx: a WeChat Pay server fault; retry with the same parameters and request number."""
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
