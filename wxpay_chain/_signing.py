@@ -1,0 +1,208 @@
+"""The APIv3 signature protocol, as small pure steps.
+
+Request:  ``METHOD\\nPATH_AND_QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n`` → SHA256withRSA → Authorization header.
+Response: ``TIMESTAMP\\nNONCE\\nBODY\\n`` verified with the key named by ``Wechatpay-Serial``.
+
+Nothing here does I/O or reads a clock: the caller passes the timestamp, the nonce and ``now``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Literal
+
+import attrs
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ._crypto import PublicKeySource, load_public_key, rsa_sign, rsa_verify
+from ._errors import ConfigurationError, SignatureError
+
+__all__ = [
+    "BRAND_SCHEME",
+    "MAX_CLOCK_SKEW",
+    "MERCHANT_SCHEME",
+    "PUB_KEY_ID_PREFIX",
+    "KeyStore",
+    "Signer",
+    "authorization_header",
+    "request_message",
+    "response_message",
+    "verify_signed_message",
+]
+
+MERCHANT_SCHEME = "WECHATPAY2-SHA256-RSA2048"
+BRAND_SCHEME = "WECHATPAY-BRAND-SHA256-RSA2048"
+PUB_KEY_ID_PREFIX = "PUB_KEY_ID_"
+SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
+MAX_CLOCK_SKEW = 300
+
+log = logging.getLogger("wxpay_chain.signing")
+
+
+def request_message(method: str, path_and_query: str, timestamp: int, nonce: str, body: bytes) -> bytes:
+    """The canonical request message; ``path_and_query`` is exactly what goes on the wire."""
+    head = f"{method}\n{path_and_query}\n{timestamp}\n{nonce}\n".encode()
+    return head + body + b"\n"
+
+
+def response_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+
+
+def authorization_header(
+    scheme: str, id_field: str, identity: str, nonce: str, timestamp: int, serial: str, signature: str
+) -> str:
+    return (
+        f'{scheme} {id_field}="{identity}",nonce_str="{nonce}",timestamp="{timestamp}",'
+        f'serial_no="{serial}",signature="{signature}"'
+    )
+
+
+def mask(signature: str) -> str:
+    """What a log line may show of a signature."""
+    return signature[:6] + "…" if len(signature) > 6 else "…"
+
+
+@attrs.frozen
+class Signer:
+    """Who signs: a merchant (``mchid``) or a brand (``brand_id``), its certificate serial and key."""
+
+    mode: Literal["merchant", "brand"]
+    identity: str
+    serial: str
+    key: rsa.RSAPrivateKey = attrs.field(repr=False)
+
+    @property
+    def scheme(self) -> str:
+        return BRAND_SCHEME if self.mode == "brand" else MERCHANT_SCHEME
+
+    def authorization(self, method: str, path_and_query: str, body: bytes, timestamp: int, nonce: str) -> str:
+        message = request_message(method, path_and_query, timestamp, nonce, body)
+        signature = rsa_sign(self.key, message)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "signing %s message %r -> signature %s", self.scheme, message.decode("utf-8", "replace"),
+                mask(signature),
+            )
+        id_field = "brand_id" if self.mode == "brand" else "mchid"
+        return authorization_header(self.scheme, id_field, self.identity, nonce, timestamp, self.serial, signature)
+
+
+@attrs.frozen
+class KeyStore(Mapping[str, rsa.RSAPublicKey]):
+    """WeChat Pay's verification keys by the ``Wechatpay-Serial`` they answer to (immutable).
+
+    A ``PUB_KEY_ID_...`` matches exactly; a certificate serial matches as hex in any case.
+    """
+
+    _keys: Mapping[str, rsa.RSAPublicKey] = attrs.field(factory=dict, repr=False, alias="keys")
+
+    @classmethod
+    def load(cls, sources: Mapping[str, PublicKeySource] | None) -> KeyStore:
+        keys: dict[str, rsa.RSAPublicKey] = {}
+        for serial, source in (sources or {}).items():
+            if not isinstance(serial, str) or not serial:
+                raise ConfigurationError("platform_keys: each key must be a non-empty Wechatpay-Serial string")
+            what = f"platform_keys[{serial!r}]"
+            key, cert_serial = load_public_key(source, what)
+            if serial.startswith(PUB_KEY_ID_PREFIX):
+                if cert_serial is not None:
+                    raise ConfigurationError(
+                        f"{what}: a PUB_KEY_ID names WeChat Pay's public key (pub_key.pem), "
+                        f"but a certificate with serial {cert_serial} was given"
+                    )
+                keys[serial] = key
+            else:
+                normalized = serial.upper()
+                if cert_serial is not None and cert_serial.lstrip("0") != normalized.lstrip("0"):
+                    raise ConfigurationError(
+                        f"{what}: the certificate's serial is {cert_serial}; key each certificate by its own serial"
+                    )
+                keys[normalized] = key
+        return cls(keys=keys)
+
+    def merged(self, other: Mapping[str, rsa.RSAPublicKey]) -> KeyStore:
+        return KeyStore(keys={**self._keys, **{_normalize(k): v for k, v in other.items()}})
+
+    @property
+    def pub_key_ids(self) -> tuple[str, ...]:
+        return tuple(k for k in self._keys if k.startswith(PUB_KEY_ID_PREFIX))
+
+    def __getitem__(self, serial: str) -> rsa.RSAPublicKey:
+        return self._keys[_normalize(serial)]
+
+    def __contains__(self, serial: object) -> bool:
+        return isinstance(serial, str) and _normalize(serial) in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _normalize(serial: str) -> str:
+    return serial if serial.startswith(PUB_KEY_ID_PREFIX) else serial.upper()
+
+
+def verify_signed_message(
+    headers: Mapping[str, str],
+    body: bytes,
+    keys: Mapping[str, rsa.RSAPublicKey],
+    now: float,
+    *,
+    what: str = "response",
+    request_id: str | None = None,
+) -> str:
+    """Verify a WeChat Pay signed answer or notification; return the serial of the key that verified it.
+
+    ``headers`` must be case-insensitive (or use the canonical ``Wechatpay-*`` spelling).
+    Raises SignatureError naming the reason; the caller must not hand out ``body`` then.
+    """
+    fields = {}
+    for name in ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial"):
+        value = headers.get(name)
+        if not value:
+            raise SignatureError(
+                f"The {what} is not signed: header {name} is missing, so it cannot be trusted",
+                request_id=request_id,
+            )
+        fields[name] = value
+    serial = fields["Wechatpay-Serial"]
+    signature = fields["Wechatpay-Signature"]
+    timestamp = fields["Wechatpay-Timestamp"]
+    if signature.startswith(SIGNTEST_PREFIX):
+        raise SignatureError(
+            f"The {what} carries a WECHATPAY/SIGNTEST/ probe signature; WeChat Pay sends these to check that "
+            "answers are verified. Nothing was trusted.",
+            request_id=request_id,
+        )
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise SignatureError(
+            f"The {what}'s Wechatpay-Timestamp is not a number", request_id=request_id
+        ) from None
+    if abs(now - sent_at) > MAX_CLOCK_SKEW:
+        raise SignatureError(
+            f"The {what}'s Wechatpay-Timestamp is {int(now - sent_at)} s away from this machine's clock "
+            f"(at most {MAX_CLOCK_SKEW} s allowed): check the clock, or the {what} was replayed",
+            request_id=request_id,
+        )
+    key = keys.get(_normalize(serial))
+    if key is None:
+        known = ", ".join(sorted(keys)) or "none"
+        raise SignatureError(
+            f"The {what} was signed with key {serial!r}, which is not among the configured platform_keys "
+            f"({known}): add WeChat Pay's public key or the current platform certificate",
+            request_id=request_id,
+        )
+    message = response_message(timestamp, fields["Wechatpay-Nonce"], body)
+    if not rsa_verify(key, message, signature):
+        raise SignatureError(
+            f"The {what}'s signature does not verify with key {serial!r}: it was altered, or signed by "
+            "another key",
+            request_id=request_id,
+        )
+    return serial
