@@ -1,0 +1,47 @@
+"""wxpay_chain: an async-first WeChat Pay APIv3 SDK.
+
+Three call styles, each async (:class:`AsyncClient`) and blocking (:class:`Client`)::
+
+    await client.v3.marketing.busifavor.users._openid_.coupons.get(openid="o-1", query={"appid": "wx1"})
+    await client["v3/marketing/busifavor/users/{openid}/coupons"].get(openid="o-1", query={...})
+    await client.chain("v3/marketing/busifavor/users/{openid}/coupons").get(openid="o-1", query={...})
+"""
+
+from ._chain import Chain
+from ._client import DEFAULT_BASE_URL, AsyncClient, Client
+from ._errors import (
+    ApiError,
+    ConfigurationError,
+    InvalidRequestError,
+    RateLimitError,
+    ServerError,
+    SignatureError,
+    StructureError,
+    TransportError,
+    TransportTimeoutError,
+    WxPayError,
+)
+from ._models import Headers, Request, Response, Timeout
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ApiError",
+    "AsyncClient",
+    "Chain",
+    "Client",
+    "ConfigurationError",
+    "Headers",
+    "InvalidRequestError",
+    "RateLimitError",
+    "Request",
+    "Response",
+    "ServerError",
+    "SignatureError",
+    "StructureError",
+    "Timeout",
+    "TransportError",
+    "TransportTimeoutError",
+    "WxPayError",
+    "__version__",
+]

@@ -1,0 +1,116 @@
+"""Chain: an immutable URI template bound to a client, built by attribute, item or ``chain()`` access.
+
+``client.v3.marketing.busifavor.users._openid_.coupons`` is the template
+``v3/marketing/busifavor/users/{openid}/coupons``. Each hop makes a new small object and never
+changes its parent, so partial chains can be kept and reused.
+
+A verb name is both a call and a segment: ``things._id_.delete(id="1")`` sends DELETE, while
+``receivers.delete.post(...)`` sends POST to ``.../receivers/delete``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+from ._uri import normalize_segment, split_literal
+
+__all__ = ["Chain", "Dispatcher", "Verb"]
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Dispatcher(Protocol[R_co]):
+    def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R_co: ...
+
+
+def _is_probe(name: str) -> bool:
+    """Names that Python internals and IPython look up and that must not become segments."""
+    return (name.startswith("__") and name.endswith("__")) or name.startswith(("_repr_", "_ipython_"))
+
+
+def _join(template: str, segment: str) -> str:
+    return f"{template}/{segment}" if template else segment
+
+
+class Chain(Generic[R]):
+    """A URI template bound to a client. Verbs send the request: get, post, put, patch, delete."""
+
+    __slots__ = ("_client", "_template")
+
+    def __init__(self, client: Dispatcher[R], template: str = "") -> None:
+        self._client = client
+        self._template = template
+
+    @property
+    def template(self) -> str:
+        """The URI template text, e.g. ``v3/marketing/busifavor/users/{openid}/coupons``."""
+        return self._template
+
+    def __getattr__(self, name: str) -> Chain[R]:
+        if _is_probe(name):
+            raise AttributeError(name)
+        return Chain(self._client, _join(self._template, normalize_segment(name)))
+
+    def __getitem__(self, path: str) -> Chain[R]:
+        if not isinstance(path, str):
+            raise TypeError(f"chain items are path strings, not {type(path).__name__}")
+        return Chain(self._client, _join(self._template, split_literal(path)))
+
+    def chain(self, path: str) -> Chain[R]:
+        """Extend the template with literal text (split on ``/``, no case change)."""
+        return self[path]
+
+    def __repr__(self) -> str:
+        return f"<Chain {self._template!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Chain):
+            return self._client is other._client and self._template == other._template
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((id(self._client), self._template))
+
+    def __dir__(self) -> list[str]:
+        return ["chain", "delete", "get", "patch", "post", "put", "template"]
+
+    @property
+    def get(self) -> Verb[R]:
+        return Verb(self._client, self._template, "GET")
+
+    @property
+    def post(self) -> Verb[R]:
+        return Verb(self._client, self._template, "POST")
+
+    @property
+    def put(self) -> Verb[R]:
+        return Verb(self._client, self._template, "PUT")
+
+    @property
+    def patch(self) -> Verb[R]:
+        return Verb(self._client, self._template, "PATCH")
+
+    @property
+    def delete(self) -> Verb[R]:
+        return Verb(self._client, self._template, "DELETE")
+
+
+class Verb(Chain[R]):
+    """``chain.get`` etc.: call it to send, or keep chaining to use the verb's name as a segment."""
+
+    __slots__ = ("_method", "_parent")
+
+    def __init__(self, client: Dispatcher[R], parent: str, method: str) -> None:
+        super().__init__(client, _join(parent, method.lower()))
+        self._parent = parent
+        self._method = method
+
+    def __call__(self, *args: Mapping[str, Any], **kwargs: Any) -> R:
+        """Send the request. Path placeholders and options (query, json, data, headers, timeout,
+        base_url) are keyword arguments; one positional dict of the same is accepted too."""
+        return self._client._dispatch(self._method, self._parent, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Verb {self._method} {self._parent!r}>"

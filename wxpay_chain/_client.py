@@ -1,0 +1,399 @@
+"""AsyncClient and its blocking twin Client: credentials, keys, one transport, the request pipeline.
+
+Pipeline of one call: split options from path values → validate (typed endpoints) → expand the
+template and encode the query once → serialise the body once → sign exactly those bytes → send →
+verify the answer's signature (2xx) or raise ApiError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import logging
+import platform
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from functools import lru_cache
+from typing import Any, Literal
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._chain import Chain, _is_probe
+from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce
+from ._errors import ApiError, ConfigurationError, InvalidRequestError
+from ._models import Headers, Request, Response, Timeout
+from ._signing import KeyStore, Signer, verify_signed_message
+from ._transport import AiohttpTransport
+from ._uri import encode_query, expand, normalize_segment, placeholders, split_literal
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client"]
+
+DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
+DEFAULT_TIMEOUT = Timeout()
+OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url"})
+_RESERVED_HEADERS = frozenset({"authorization"})
+
+log = logging.getLogger("wxpay_chain")
+
+USER_AGENT = (
+    f"wxpay-chain/{__version__} (aiohttp/{aiohttp.__version__}; "
+    f"Python/{platform.python_version()}; {platform.system() or 'unknown'})"
+)
+
+
+@lru_cache(maxsize=64)
+def _parse_base_url(base_url: str) -> tuple[str, str]:
+    """Split a base URL into its origin and its path prefix (always ending with ``/``)."""
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be a str like {DEFAULT_BASE_URL!r}")
+    url = URL(base_url if base_url.endswith("/") else base_url + "/", encoded=True)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL like {DEFAULT_BASE_URL!r}, got {base_url!r}")
+    if url.raw_query_string or url.raw_fragment:
+        raise ConfigurationError("base_url must not carry a query or fragment")
+    origin = str(url.origin())
+    return origin, url.raw_path
+
+
+def _to_wire(value: object) -> Any:
+    """Request models become plain dicts without None fields; everything else passes through."""
+    if attrs.has(type(value)):
+        from .models import request_to_wire
+
+        return request_to_wire(value)
+    return value
+
+
+_spec_lookup: Callable[[str, str], Any] | None = None
+
+
+def _endpoint_spec(method: str, template: str) -> Any:
+    global _spec_lookup
+    if _spec_lookup is None:
+        try:
+            from .models import lookup
+        except ImportError:  # the typed layer is optional at runtime
+
+            def lookup(method: str, template: str) -> Any:
+                return None
+
+        _spec_lookup = lookup
+    return _spec_lookup(method, template)
+
+
+@attrs.frozen
+class _Prepared:
+    """Everything about a call that does not change between attempts (the signature does)."""
+
+    method: str
+    template: str
+    origin: str
+    target: str
+    body: bytes = attrs.field(repr=False)
+    headers: tuple[tuple[str, str], ...]
+    timeout: Timeout
+
+
+class AsyncClient:
+    """The asynchronous WeChat Pay client.
+
+    Exactly one of ``mchid`` (merchant API) or ``brand_id`` (brand API, ``brand/`` paths) is given.
+    ``platform_keys`` maps each ``Wechatpay-Serial`` (a ``PUB_KEY_ID_...`` or a platform certificate
+    serial) to its key: PEM text or bytes, a ``file://`` URL, a path, or a key/certificate object.
+
+    Use it as ``async with AsyncClient(...) as client:`` or call :meth:`aclose` when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        mchid: str | None = None,
+        brand_id: str | None = None,
+        serial: str,
+        private_key: KeySource,
+        platform_keys: Mapping[str, PublicKeySource] | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        passphrase: str | bytes | None = None,
+        session: aiohttp.ClientSession | None = None,
+        pool_limit: int = 100,
+        clock: Callable[[], float] = time.time,
+        nonce_factory: Callable[[], str] = make_nonce,
+    ) -> None:
+        if (mchid is None) == (brand_id is None):
+            raise ConfigurationError(
+                "Pass exactly one of mchid= (merchant API) or brand_id= (brand API)"
+            )
+        identity = mchid if mchid is not None else brand_id
+        mode: Literal["merchant", "brand"] = "merchant" if mchid is not None else "brand"
+        if not isinstance(identity, str) or not identity.strip():
+            raise ConfigurationError(f"{'mchid' if mode == 'merchant' else 'brand_id'} must be a non-empty str")
+        if not isinstance(serial, str) or not serial.strip():
+            raise ConfigurationError("serial must be the merchant API certificate serial number (a non-empty str)")
+        key = load_private_key(private_key, passphrase)
+        self._signer = Signer(mode=mode, identity=identity, serial=serial.strip(), key=key)
+        self._keys = KeyStore.load(platform_keys)
+        pub_key_ids = self._keys.pub_key_ids
+        if mode == "brand" and not pub_key_ids:
+            raise ConfigurationError(
+                "The brand API verifies with WeChat Pay public keys only: add your brand's "
+                "PUB_KEY_ID_... and its pub_key.pem to platform_keys"
+            )
+        self._pub_key_id = pub_key_ids[0] if pub_key_ids else None
+        _parse_base_url(base_url)
+        self._base_url = base_url
+        self._timeout = Timeout.of(timeout)
+        self._transport = AiohttpTransport(session, pool_limit=pool_limit)
+        self._clock = clock
+        self._nonce = nonce_factory
+
+    # -- identity --------------------------------------------------------------------------------
+    @property
+    def mode(self) -> Literal["merchant", "brand"]:
+        return self._signer.mode
+
+    @property
+    def keys(self) -> KeyStore:
+        """The verification keys, by Wechatpay-Serial."""
+        return self._keys
+
+    def __repr__(self) -> str:
+        who = "mchid" if self._signer.mode == "merchant" else "brand_id"
+        return (
+            f"<AsyncClient {who}={self._signer.identity!r} serial={self._signer.serial!r} "
+            f"base_url={self._base_url!r} keys={list(self._keys)!r}>"
+        )
+
+    # -- the three call styles -------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
+        if _is_probe(name) or (name.startswith("_") and not name.endswith("_")):
+            raise AttributeError(name)
+        return Chain(self, normalize_segment(name))
+
+    def __getitem__(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
+        return Chain(self, split_literal(path))
+
+    def chain(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
+        """A chain from literal template text: ``client.chain("v3/certificates")``."""
+        return self[path]
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def __aenter__(self) -> AsyncClient:
+        await self._transport.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool if this client created it. Calls in flight end with TransportError."""
+        await self._transport.aclose()
+
+    # -- the pipeline ----------------------------------------------------------------------------
+    def _dispatch(
+        self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Coroutine[Any, Any, Response]:
+        prepared = self.prepare(method, template, args, kwargs)
+        return self._send(prepared)
+
+    def prepare(
+        self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
+    ) -> _Prepared:
+        """Check and encode a call without sending it; every local error is raised here."""
+        options = _merge_arguments(args, kwargs or {})
+        if template.startswith("v2/") or template == "v2":
+            raise InvalidRequestError(
+                f"APIv2 is not supported yet ({method} {template}): use an APIv3 endpoint (v3/...)"
+            )
+        if template.startswith("brand/") and self._signer.mode != "brand":
+            raise InvalidRequestError(
+                f"{template} is a brand API path: create the client with brand_id= and the brand's key"
+            )
+        names = placeholders(template)
+        unknown = [k for k in options if k not in OPTIONS and k not in names]
+        if unknown:
+            raise InvalidRequestError(
+                f"Unexpected arguments for {method} {template}",
+                [(k, f"neither a path placeholder ({', '.join(names) or 'none'}) nor an option "
+                     f"({', '.join(sorted(OPTIONS))})") for k in unknown],
+            )
+        path_values = {k: options[k] for k in names if k in options}
+        query = _to_wire(options.get("query"))
+        payload = _to_wire(options.get("json"))
+        spec = _endpoint_spec(method, template)
+        if spec is not None:
+            from .models import validate_request
+
+            validate_request(spec, path_values, query, payload)
+        path = expand(template, path_values)
+        if query is not None and not isinstance(query, Mapping):
+            raise InvalidRequestError("query must be a dict (or a request model)", [("query", type(query).__name__)])
+        encoded_query = encode_query(query)
+        origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
+        target = prefix + path
+        if encoded_query:
+            target += ("&" if "?" in target else "?") + encoded_query
+        body, content_type = _encode_body(options)
+        headers = self._headers(content_type, options.get("headers"))
+        timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
+        return _Prepared(method, template, origin, target, body, headers, timeout)
+
+    def _headers(self, content_type: str | None, extra: object) -> tuple[tuple[str, str], ...]:
+        headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if self._pub_key_id:
+            headers["Wechatpay-Serial"] = self._pub_key_id
+        if extra is not None:
+            if not isinstance(extra, Mapping):
+                raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
+            lower = {k.lower(): k for k in headers}
+            for name, value in extra.items():
+                if not isinstance(name, str) or not isinstance(value, str):
+                    raise InvalidRequestError(
+                        "headers must be a dict of str to str", [(f"headers.{name}", "not a str")]
+                    )
+                if name.lower() in _RESERVED_HEADERS:
+                    raise InvalidRequestError(
+                        "Authorization is computed by the SDK", [(f"headers.{name}", "remove it")]
+                    )
+                headers.pop(lower.get(name.lower(), name), None)
+                headers[name] = value
+        return tuple(headers.items())
+
+    def sign(self, prepared: _Prepared) -> Request:
+        """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
+        timestamp = int(self._clock())
+        authorization = self._signer.authorization(
+            prepared.method, prepared.target, prepared.body, timestamp, self._nonce()
+        )
+        headers = Headers((*prepared.headers, ("Authorization", authorization)))
+        return Request(
+            method=prepared.method,
+            url=prepared.origin + prepared.target,
+            target=prepared.target,
+            template=prepared.template,
+            headers=headers,
+            body=prepared.body,
+            timeout=prepared.timeout,
+        )
+
+    async def _send(self, prepared: _Prepared) -> Response:
+        request = self.sign(prepared)
+        started = time.perf_counter()
+        raw = await self._transport.send(request)
+        request_id = raw.headers.get("Request-ID")
+        log.info(
+            "%s %s -> %s request_id=%s attempt=1 elapsed=%.3fs",
+            request.method, request.target, raw.status, request_id, time.perf_counter() - started,
+        )
+        if 200 <= raw.status < 300:
+            verify_signed_message(raw.headers, raw.body, self._keys, self._clock(), request_id=request_id)
+            return Response(raw.status, raw.headers, raw.body, request)
+        raise ApiError.from_parts(
+            raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
+        )
+
+
+def _merge_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    if not args:
+        return dict(kwargs)
+    if len(args) > 1 or not isinstance(args[0], Mapping):
+        raise InvalidRequestError(
+            "Pass path values and options as keyword arguments, or as one dict: .get({'openid': ..., 'query': {...}})"
+        )
+    clash = sorted(set(args[0]) & set(kwargs))
+    if clash:
+        raise InvalidRequestError("Arguments given twice", [(k, "in the dict and as a keyword") for k in clash])
+    merged = {str(k): v for k, v in args[0].items()}
+    merged.update(kwargs)
+    return merged
+
+
+def _encode_body(options: Mapping[str, Any]) -> tuple[bytes, str | None]:
+    """Serialise the body once; these exact bytes are signed and sent."""
+    has_json = options.get("json") is not None
+    data = options.get("data")
+    if has_json and data is not None:
+        raise InvalidRequestError("Pass json= or data=, not both", [("data", "drop it, or drop json")])
+    if has_json:
+        try:
+            text = _json.dumps(_to_wire(options["json"]), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError("json= is not serialisable as JSON", [("json", str(exc))]) from None
+        return text.encode("utf-8"), "application/json"
+    if data is None:
+        return b"", None
+    if isinstance(data, str):
+        return data.encode("utf-8"), "application/json"
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), "application/json"
+    raise InvalidRequestError("data= must be str or bytes (a raw body, sent as is)", [("data", type(data).__name__)])
+
+
+class Client:
+    """The blocking twin of :class:`AsyncClient`, with the same three call styles.
+
+    It runs its own event loop on a background thread, so it works from plain scripts and from code
+    that already runs an event loop (Jupyter, an async web app calling a sync library).
+    Use it as ``with Client(...) as client:`` or call :meth:`close`.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        if options.get("session") is not None:
+            raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
+        self._async = AsyncClient(**options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    @property
+    def async_client(self) -> AsyncClient:
+        return self._async
+
+    def __repr__(self) -> str:
+        return "<Client" + repr(self._async)[len("<AsyncClient"):]
+
+    def __getattr__(self, name: str) -> Chain[Response]:
+        if _is_probe(name) or (name.startswith("_") and not name.endswith("_")):
+            raise AttributeError(name)
+        return Chain(self, normalize_segment(name))
+
+    def __getitem__(self, path: str) -> Chain[Response]:
+        return Chain(self, split_literal(path))
+
+    def chain(self, path: str) -> Chain[Response]:
+        return self[path]
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        if self._closed:
+            coro.close()
+            from ._errors import TransportError
+
+            raise TransportError("The client is closed; create a new one to send more requests")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
+        result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
+        return result
+
+    def close(self) -> None:
+        """Close the connection pool and stop the background loop."""
+        if self._closed:
+            return
+        self._run(self._async.aclose())
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,134 @@
+"""Request and Response values. No aiohttp type leaks out of the transport into these."""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+__all__ = ["Headers", "Request", "Response", "Timeout"]
+
+T = TypeVar("T")
+
+_SECRET_HEADERS = frozenset({"authorization"})
+
+
+class Headers(Mapping[str, str]):
+    """An immutable, case-insensitive view of HTTP headers that keeps the order and repeated names."""
+
+    __slots__ = ("_index", "_items")
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        pairs = tuple(items.items() if isinstance(items, Mapping) else items)
+        self._items: tuple[tuple[str, str], ...] = pairs
+        index: dict[str, str] = {}
+        for name, value in pairs:
+            index.setdefault(name.lower(), value)
+        self._index = index
+
+    def __getitem__(self, name: str) -> str:
+        return self._index[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(name for name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items_list(self) -> tuple[tuple[str, str], ...]:
+        return self._items
+
+    def getall(self, name: str) -> list[str]:
+        key = name.lower()
+        return [v for k, v in self._items if k.lower() == key]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self._items == other._items
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in self._items}
+        return f"Headers({shown!r})"
+
+
+@attrs.frozen
+class Timeout:
+    """Seconds a request may take in total, and to open a connection. ``None`` means no limit."""
+
+    total: float | None = 30.0
+    connect: float | None = 10.0
+
+    @classmethod
+    def of(cls, value: float | Timeout | None) -> Timeout:
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(total=None, connect=None)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            from ._errors import InvalidRequestError
+
+            raise InvalidRequestError("timeout must be a positive number of seconds or a Timeout")
+        return cls(total=float(value), connect=min(float(value), cls.connect or float(value)))
+
+
+@attrs.frozen
+class Request:
+    """One request exactly as it goes on the wire. ``target`` is the raw path+query that was signed."""
+
+    method: str
+    url: str
+    target: str
+    template: str
+    headers: Headers
+    body: bytes = b""
+    timeout: Timeout = Timeout()
+
+
+@attrs.frozen
+class Response:
+    """A WeChat Pay answer whose signature has been verified (for 2xx)."""
+
+    status: int
+    headers: Headers
+    body: bytes = attrs.field(repr=False)
+    request: Request = attrs.field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        """The parsed JSON body (``None`` for an empty body)."""
+        return _json.loads(self.body) if self.body else None
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("Request-ID")
+
+    def structure(self, cls: type[T]) -> T:
+        """The JSON body as an instance of ``cls`` (an attrs model); StructureError names bad fields."""
+        from ._converter import structure
+
+        return structure(self.json(), cls)
+
+    @property
+    def parsed(self) -> Any:
+        """The typed object for endpoints that have a model; raises LookupError for those that do not."""
+        from .models import lookup
+
+        spec = lookup(self.request.method, self.request.template)
+        if spec is None or spec.response is None:
+            raise LookupError(
+                f"No model is registered for {self.request.method} {self.request.template}; "
+                "use .json() or .structure(YourModel)"
+            )
+        return self.structure(spec.response)

@@ -1,0 +1,90 @@
+"""The only module that talks to aiohttp's client: ``send(Request) -> RawResponse``.
+
+The URL is handed to aiohttp pre-encoded (``yarl.URL(..., encoded=True)``) and the body as the exact
+bytes that were signed, so nothing is re-quoted or re-serialised on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._errors import TransportError, TransportTimeoutError
+from ._models import Headers, Request
+
+__all__ = ["AiohttpTransport", "RawResponse"]
+
+
+@attrs.frozen
+class RawResponse:
+    status: int
+    headers: Headers
+    body: bytes = attrs.field(repr=False)
+
+
+class AiohttpTransport:
+    """Sends requests through one pooled ``aiohttp.ClientSession``.
+
+    It closes the session only if it created it: a session passed in stays the caller's.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession | None = None, *, pool_limit: int = 100) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._pool_limit = pool_limit
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise TransportError("The client is closed; create a new one to send more requests")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._pool_limit, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        return self._session
+
+    async def open(self) -> None:
+        self._ensure_session()
+
+    async def send(self, request: Request) -> RawResponse:
+        session = self._ensure_session()
+        timeout = aiohttp.ClientTimeout(total=request.timeout.total, connect=request.timeout.connect)
+        where = f"{request.method} {request.target}"
+        try:
+            async with session.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=list(request.headers.items_list()),
+                data=request.body or None,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                body = await response.read()
+                headers = Headers(tuple(response.headers.items()))
+                return RawResponse(response.status, headers, body)
+        except asyncio.TimeoutError:
+            limit = request.timeout.total
+            raise TransportTimeoutError(
+                f"{where} timed out after {limit} s; the request may have reached WeChat Pay, so retry with the "
+                "same request number (send_request_no / out_trade_no) to stay idempotent"
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportError(f"{where}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})") from exc
+        except aiohttp.ClientError as exc:
+            if self._closed:
+                raise TransportError(f"{where} was cut off because the client was closed") from exc
+            raise TransportError(
+                f"{where} failed before a complete answer arrived ({type(exc).__name__}: {exc}); the request may "
+                "have reached WeChat Pay, so retry with the same request number"
+            ) from exc
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._owns_session and self._session is not None:
+            await self._session.close()
