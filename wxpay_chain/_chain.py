@@ -40,8 +40,21 @@ class Chain(Generic[R]):
     __slots__ = ("_client", "_template")
 
     def __init__(self, client: Dispatcher[R], template: str = "") -> None:
-        self._client = client
-        self._template = template
+        _set = object.__setattr__
+        _set(self, "_client", client)
+        _set(self, "_template", template)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Chain is immutable: derive a new one (chain.{name} = ... is not allowed)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Chain is immutable")
+
+    def __copy__(self) -> Chain[R]:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Chain[R]:
+        return self
 
     @property
     def template(self) -> str:
@@ -104,8 +117,8 @@ class Verb(Chain[R]):
 
     def __init__(self, client: Dispatcher[R], parent: str, method: str) -> None:
         super().__init__(client, _join(parent, method.lower()))
-        self._parent = parent
-        self._method = method
+        object.__setattr__(self, "_parent", parent)
+        object.__setattr__(self, "_method", method)
 
     def __call__(self, *args: Mapping[str, Any], **kwargs: Any) -> R:
         """Send the request. Path placeholders and options (query, json, data, headers, timeout,

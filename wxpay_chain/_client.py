@@ -224,22 +224,21 @@ class AsyncClient:
         path_values = {k: options[k] for k in names if k in options}
         query = _to_wire(options.get("query"))
         payload = _to_wire(options.get("json"))
+        if query is not None and not isinstance(query, Mapping):
+            raise InvalidRequestError("query must be a dict (or a request model)", [("query", type(query).__name__)])
+        body, content_type = _encode_body(payload, options.get("data"))
+        headers = self._headers(content_type, options.get("headers"))
+        timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
+        origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
         spec = _endpoint_spec(method, template)
         if spec is not None:
             from .models import validate_request
 
             validate_request(spec, path_values, query, payload)
-        path = expand(template, path_values)
-        if query is not None and not isinstance(query, Mapping):
-            raise InvalidRequestError("query must be a dict (or a request model)", [("query", type(query).__name__)])
+        target = prefix + expand(template, path_values)
         encoded_query = encode_query(query)
-        origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
-        target = prefix + path
         if encoded_query:
             target += ("&" if "?" in target else "?") + encoded_query
-        body, content_type = _encode_body(options)
-        headers = self._headers(content_type, options.get("headers"))
-        timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
         return _Prepared(method, template, origin, target, body, headers, timeout)
 
     def _headers(self, content_type: str | None, extra: object) -> tuple[tuple[str, str], ...]:
@@ -314,15 +313,13 @@ def _merge_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[s
     return merged
 
 
-def _encode_body(options: Mapping[str, Any]) -> tuple[bytes, str | None]:
+def _encode_body(payload: object, data: object) -> tuple[bytes, str | None]:
     """Serialise the body once; these exact bytes are signed and sent."""
-    has_json = options.get("json") is not None
-    data = options.get("data")
-    if has_json and data is not None:
+    if payload is not None and data is not None:
         raise InvalidRequestError("Pass json= or data=, not both", [("data", "drop it, or drop json")])
-    if has_json:
+    if payload is not None:
         try:
-            text = _json.dumps(_to_wire(options["json"]), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            text = _json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError("json= is not serialisable as JSON", [("json", str(exc))]) from None
         return text.encode("utf-8"), "application/json"

@@ -13,6 +13,7 @@ __all__ = ["Headers", "Request", "Response", "Timeout"]
 T = TypeVar("T")
 
 _SECRET_HEADERS = frozenset({"authorization"})
+_DEFAULT_CONNECT = 10.0
 
 
 class Headers(Mapping[str, str]):
@@ -65,7 +66,7 @@ class Timeout:
     """Seconds a request may take in total, and to open a connection. ``None`` means no limit."""
 
     total: float | None = 30.0
-    connect: float | None = 10.0
+    connect: float | None = _DEFAULT_CONNECT
 
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
@@ -77,7 +78,7 @@ class Timeout:
             from ._errors import InvalidRequestError
 
             raise InvalidRequestError("timeout must be a positive number of seconds or a Timeout")
-        return cls(total=float(value), connect=min(float(value), cls.connect or float(value)))
+        return cls(total=float(value), connect=min(float(value), _DEFAULT_CONNECT))
 
 
 @attrs.frozen

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from wxpay_chain import Client, ConfigurationError, InvalidRequestError, TransportError
+
+from .conftest import MCHID, PUB_KEY_ID, SERIAL
+from .wire import WirePeer, pem_private, pem_public
+
+
+@pytest.fixture
+def threaded_peer(peer: WirePeer) -> Iterator[tuple[WirePeer, str]]:
+    """The peer served from its own loop in a thread, so blocking code can call it."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(peer.app())
+    started = threading.Event()
+    state: dict[str, Any] = {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        state["port"] = runner.addresses[0][1]
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started.wait()
+    yield peer, f"http://127.0.0.1:{state['port']}/"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+
+
+@pytest.fixture
+def blocking(
+    threaded_peer: tuple[WirePeer, str], merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> Iterator[Client]:
+    with Client(
+        mchid=MCHID, serial=SERIAL, private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)}, base_url=threaded_peer[1],
+    ) as client:
+        yield client
+
+
+def test_blocking_client_three_styles(blocking: Client, threaded_peer: tuple[WirePeer, str]) -> None:
+    peer = threaded_peer[0]
+    template = "v3/marketing/favor/users/{openid}/coupons/{coupon_id}"
+    args: dict[str, Any] = {"openid": "o-1", "coupon_id": "9", "query": {"appid": "wx1"}}
+    r1 = blocking.v3.marketing.favor.users._openid_.coupons._coupon_id_.get(**args)
+    r2 = blocking[template].get(**args)
+    r3 = blocking.chain(template).get(args)
+    assert [r.status for r in (r1, r2, r3)] == [200, 200, 200]
+    assert {s.raw_path for s in peer.seen} == {"/v3/marketing/favor/users/o-1/coupons/9?appid=wx1"}
+    assert all(s.signature_ok for s in peer.seen)
+
+
+async def test_blocking_client_works_inside_a_running_event_loop(blocking: Client) -> None:
+    assert asyncio.get_running_loop() is not None
+    assert blocking.v3.certificates.get().json() == {"ok": True}
+
+
+def test_blocking_client_raises_local_errors_before_sending(
+    blocking: Client, threaded_peer: tuple[WirePeer, str]
+) -> None:
+    with pytest.raises(InvalidRequestError, match="openid"):
+        blocking.v3.marketing.busifavor.users._openid_.coupons.get(query={"appid": "wx1"})
+    assert threaded_peer[0].seen == []
+
+
+def test_blocking_client_close_is_final_and_idempotent(
+    make_client: Callable[..., Any], threaded_peer: tuple[WirePeer, str], merchant_key: rsa.RSAPrivateKey,
+    platform_key: rsa.RSAPrivateKey,
+) -> None:
+    client = Client(mchid=MCHID, serial=SERIAL, private_key=pem_private(merchant_key),
+                    platform_keys={PUB_KEY_ID: pem_public(platform_key)}, base_url=threaded_peer[1])
+    client.v3.certificates.get()
+    client.close()
+    client.close()
+    with pytest.raises(TransportError, match="closed"):
+        client.v3.certificates.get()
+
+
+def test_blocking_client_refuses_a_foreign_session() -> None:
+    with pytest.raises(ConfigurationError, match="session"):
+        Client(session=object(), mchid="1", serial="x", private_key="-----BEGIN PRIVATE KEY-----")

@@ -1,0 +1,233 @@
+"""The exact bytes: a real aiohttp server on 127.0.0.1 recomputes every signature from the raw request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+import wxpay_chain
+from wxpay_chain import (
+    ApiError,
+    AsyncClient,
+    InvalidRequestError,
+    RateLimitError,
+    ServerError,
+    SignatureError,
+    Timeout,
+    TransportError,
+    TransportTimeoutError,
+)
+
+from .conftest import MCHID, PUB_KEY_ID, SERIAL
+from .wire import WirePeer
+
+HOSTILE = "a/b?c#d%e f&g=h+i;中文/../"
+
+
+async def test_signed_target_and_body_are_exactly_what_the_server_received(
+    client: AsyncClient, peer: WirePeer
+) -> None:
+    query = {"appid": "wx 1&x=y", "note": HOSTILE, "limit": 20, "skip": None, "flag": True}
+    payload = {"remark": "中文备注", "path": HOSTILE, "n": 1, "nested": {"emoji": "🎫"}}
+    r = await client.v3.marketing.partner.productCoupon.users._openid_.giftCards.post(
+        openid=HOSTILE, query=query, json=payload
+    )
+    assert r.status == 200 and r.json() == {"ok": True}
+    seen = peer.seen[-1]
+    assert seen.signature_ok
+    assert seen.raw_path == (
+        "/v3/marketing/partner/product-coupon/users/"
+        "a%2Fb%3Fc%23d%25e%20f%26g%3Dh%2Bi%3B%E4%B8%AD%E6%96%87%2F..%2F/gift-cards"
+        "?appid=wx%201%26x%3Dy&note=a%2Fb%3Fc%23d%25e%20f%26g%3Dh%2Bi%3B%E4%B8%AD%E6%96%87%2F..%2F"
+        "&limit=20&flag=true"
+    )
+    assert seen.raw_path == r.request.target
+    assert seen.body == json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    assert "中文备注".encode() in seen.body
+    assert seen.headers["Content-Type"] == "application/json"
+
+
+async def test_merchant_authorization_header_has_every_field(client: AsyncClient, peer: WirePeer) -> None:
+    before = int(time.time())
+    await client.v3.certificates.get()
+    seen = peer.seen[-1]
+    assert seen.scheme == "WECHATPAY2-SHA256-RSA2048"
+    assert seen.params["mchid"] == MCHID and seen.params["serial_no"] == SERIAL
+    assert re.fullmatch(r"[0-9A-Za-z]{32}", seen.params["nonce_str"])
+    assert before <= int(seen.params["timestamp"]) <= int(time.time())
+    assert seen.headers["Accept"] == "application/json"
+    ua = seen.headers["User-Agent"]
+    assert f"wxpay-chain/{wxpay_chain.__version__}" in ua and "aiohttp/" in ua and "Python/" in ua
+    assert seen.headers["Wechatpay-Serial"] == PUB_KEY_ID
+    assert seen.body == b""
+
+
+async def test_three_styles_and_positional_dict_send_the_same_request(client: AsyncClient, peer: WirePeer) -> None:
+    template = "v3/marketing/busifavor/users/{openid}/coupons"
+    query = {"appid": "wx1", "limit": 20}
+    await client.v3.marketing.busifavor.users._openid_.coupons.get(openid="o-1", query=query)
+    await client[template].get(openid="o-1", query=query)
+    await client.chain(template).get(openid="o-1", query=query)
+    await client.chain(template).get({"openid": "o-1", "query": query})
+    paths = {s.raw_path for s in peer.seen}
+    assert paths == {"/v3/marketing/busifavor/users/o-1/coupons?appid=wx1&limit=20"}
+    assert len(peer.seen) == 4 and all(s.signature_ok for s in peer.seen)
+
+
+async def test_raw_data_body_is_sent_and_signed_as_is(client: AsyncClient, peer: WirePeer) -> None:
+    raw = '{ "b":2,  "a":"中" }'
+    await client.v3.things.post(data=raw)
+    await client.v3.things.post(data=raw.encode("utf-8"))
+    assert [s.body for s in peer.seen] == [raw.encode(), raw.encode()]
+    assert all(s.signature_ok for s in peer.seen)
+
+
+async def test_base_url_with_a_path_prefix_is_kept_and_signed(
+    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer
+) -> None:
+    async with make_client(base_url=base_url + "wxpay/gateway") as c:
+        await c.v3.certificates.get()
+        await c.v3.certificates.get(base_url=base_url + "other/")
+    assert [s.raw_path for s in peer.seen] == ["/wxpay/gateway/v3/certificates", "/other/v3/certificates"]
+    assert all(s.signature_ok for s in peer.seen)
+
+
+async def test_empty_body_answer_verifies(client: AsyncClient, peer: WirePeer) -> None:
+    peer.status, peer.body = 204, b""
+    r = await client.v3.things._id_.delete(id="7")
+    assert r.status == 204 and r.body == b"" and r.json() is None
+    assert peer.seen[-1].method == "DELETE" and peer.seen[-1].raw_path == "/v3/things/7"
+
+
+def drop(name: str) -> Callable[[dict[str, str], bytes], tuple[dict[str, str], bytes]]:
+    return lambda h, b: ({k: v for k, v in h.items() if k != name}, b)
+
+
+TAMPERS: dict[str, tuple[Callable[[dict[str, str], bytes], tuple[dict[str, str], bytes]], str]] = {
+    "no timestamp": (drop("Wechatpay-Timestamp"), "Wechatpay-Timestamp is missing"),
+    "no nonce": (drop("Wechatpay-Nonce"), "Wechatpay-Nonce is missing"),
+    "no signature": (drop("Wechatpay-Signature"), "Wechatpay-Signature is missing"),
+    "no serial": (drop("Wechatpay-Serial"), "Wechatpay-Serial is missing"),
+    "body altered": (lambda h, b: (h, b.replace(b"true", b"false")), "does not verify"),
+    "nonce altered": (lambda h, b: ({**h, "Wechatpay-Nonce": "x" + h["Wechatpay-Nonce"]}, b), "does not verify"),
+    "signtest probe": (lambda h, b: ({**h, "Wechatpay-Signature": "WECHATPAY/SIGNTEST/abc=="}, b), "SIGNTEST"),
+    "unknown serial": (lambda h, b: ({**h, "Wechatpay-Serial": "PUB_KEY_ID_0000"}, b), "not among"),
+    "garbage signature": (lambda h, b: ({**h, "Wechatpay-Signature": "%%%"}, b), "does not verify"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERS))
+async def test_tampered_answers_raise_signature_error_and_hand_back_nothing(
+    client: AsyncClient, peer: WirePeer, case: str
+) -> None:
+    peer.tamper, expected = TAMPERS[case]
+    with pytest.raises(SignatureError, match=expected) as info:
+        await client.v3.things.get()
+    assert "true" not in str(info.value)
+    assert info.value.request_id == "req-1"
+
+
+@pytest.mark.parametrize("skew", [-301, 301])
+async def test_stale_answer_timestamp_fails(client: AsyncClient, peer: WirePeer, skew: int) -> None:
+    peer.clock = lambda: time.time() + skew
+    with pytest.raises(SignatureError, match="300 s"):
+        await client.v3.things.get()
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(400, ApiError), (404, ApiError), (429, RateLimitError), (500, ServerError), (503, ServerError)]
+)
+async def test_non_2xx_raise_api_error_with_details(client: AsyncClient, peer: WirePeer, status: int, kind: type) -> None:
+    peer.status = status
+    peer.body = json.dumps({"code": "PARAM_ERROR", "message": "参数错误", "detail": {"field": "appid"}}).encode()
+    with pytest.raises(kind) as info:
+        await client.v3.things.get()
+    err = info.value
+    assert (err.status, err.code, err.message, err.detail) == (status, "PARAM_ERROR", "参数错误", {"field": "appid"})
+    assert err.request_id and err.request_id in str(err)
+    assert err.method == "GET" and err.path == "/v3/things"
+
+
+async def test_non_json_error_body_is_still_an_api_error(client: AsyncClient, peer: WirePeer) -> None:
+    peer.status, peer.body = 502, b"<html>bad gateway</html>"
+    with pytest.raises(ServerError, match="bad gateway"):
+        await client.v3.things.get()
+
+
+INVALID: list[tuple[dict[str, Any], str]] = [
+    ({}, "openid"),
+    ({"openid": "o", "unknown": 1}, "unknown"),
+    ({"openid": "o", "json": {"a": 1}, "data": "x"}, "not both"),
+    ({"openid": "o", "query": {"a": [1]}}, "query.a"),
+    ({"openid": "o", "query": "appid=1"}, "query"),
+    ({"openid": "o", "headers": {"Authorization": "x"}}, "Authorization"),
+    ({"openid": "o", "json": {"x": float("nan")}}, "json"),
+    ({"openid": "o", "data": 12}, "data"),
+    ({"openid": "o", "timeout": -1}, "timeout"),
+    ({"openid": None}, "openid"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "field"), INVALID)
+async def test_bad_input_raises_before_anything_is_sent(
+    client: AsyncClient, peer: WirePeer, kwargs: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=re.escape(field)):
+        await client.v3.marketing.users._openid_.cards.get(**kwargs)
+    assert peer.seen == []
+
+
+async def test_v2_and_brand_paths_fail_clearly_without_sending(client: AsyncClient, peer: WirePeer) -> None:
+    with pytest.raises(InvalidRequestError, match="APIv2 is not supported yet"):
+        await client.v2.pay.micropay.post(data="<xml/>")
+    with pytest.raises(InvalidRequestError, match="brand_id="):
+        await client.brand.marketing.productCoupon.users._openid_.coupons.get(openid="o")
+    assert peer.seen == []
+
+
+async def test_timeout_raises_transport_timeout_error_that_is_a_timeout_error(
+    client: AsyncClient, peer: WirePeer
+) -> None:
+    peer.hold = asyncio.Event()
+    with pytest.raises(TimeoutError) as info:
+        await client.v3.things.get(timeout=0.2)
+    assert isinstance(info.value, TransportTimeoutError)
+    assert "same request number" in str(info.value)
+    peer.hold.set()
+
+
+async def test_connection_refused_is_a_transport_error(make_client: Callable[..., AsyncClient]) -> None:
+    with socket.socket() as s:  # a port nobody listens on once the socket closes
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with make_client(base_url=f"http://127.0.0.1:{port}/", timeout=Timeout(total=5, connect=2)) as c:
+        with pytest.raises(TransportError, match="cannot connect"):
+            await c.v3.things.get()
+
+
+async def test_a_session_the_user_owns_stays_open(
+    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with make_client(base_url=base_url, session=session) as c:
+            await c.v3.things.get()
+        assert not session.closed
+        async with session.get(base_url + "ping") as raw:
+            assert raw.status == 401
+    assert session.closed
+
+
+async def test_closed_client_refuses_new_calls(make_client: Callable[..., AsyncClient], base_url: str) -> None:
+    c = make_client(base_url=base_url)
+    await c.v3.things.get()
+    await c.aclose()
+    with pytest.raises(TransportError, match="closed"):
+        await c.v3.things.get()
