@@ -125,9 +125,7 @@ class AsyncClient:
         nonce_factory: Callable[[], str] = make_nonce,
     ) -> None:
         if (mchid is None) == (brand_id is None):
-            raise ConfigurationError(
-                "Pass exactly one of mchid= (merchant API) or brand_id= (brand API)"
-            )
+            raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
         identity = mchid if mchid is not None else brand_id
         mode: Literal["merchant", "brand"] = "merchant" if mchid is not None else "brand"
         if not isinstance(identity, str) or not identity.strip():
@@ -218,8 +216,14 @@ class AsyncClient:
         if unknown:
             raise InvalidRequestError(
                 f"Unexpected arguments for {method} {template}",
-                [(k, f"neither a path placeholder ({', '.join(names) or 'none'}) nor an option "
-                     f"({', '.join(sorted(OPTIONS))})") for k in unknown],
+                [
+                    (
+                        k,
+                        f"neither a path placeholder ({', '.join(names) or 'none'}) nor an option "
+                        f"({', '.join(sorted(OPTIONS))})",
+                    )
+                    for k in unknown
+                ],
             )
         path_values = {k: options[k] for k in names if k in options}
         query = _to_wire(options.get("query"))
@@ -288,7 +292,11 @@ class AsyncClient:
         request_id = raw.headers.get("Request-ID")
         log.info(
             "%s %s -> %s request_id=%s attempt=1 elapsed=%.3fs",
-            request.method, request.target, raw.status, request_id, time.perf_counter() - started,
+            request.method,
+            request.target,
+            raw.status,
+            request_id,
+            time.perf_counter() - started,
         )
         if 200 <= raw.status < 300:
             verify_signed_message(raw.headers, raw.body, self._keys, self._clock(), request_id=request_id)
@@ -354,7 +362,7 @@ class Client:
         return self._async
 
     def __repr__(self) -> str:
-        return "<Client" + repr(self._async)[len("<AsyncClient"):]
+        return "<Client" + repr(self._async)[len("<AsyncClient") :]
 
     def __getattr__(self, name: str) -> Chain[Response]:
         if _is_probe(name) or (name.startswith("_") and not name.endswith("_")):

@@ -142,9 +142,7 @@ def load_public_key(source: PublicKeySource, what: str = "public key") -> tuple[
             try:
                 key = serialization.load_pem_public_key(data)
             except (ValueError, UnsupportedAlgorithm):
-                raise ConfigurationError(
-                    f"{what}: cannot load the public key (truncated or corrupted PEM)"
-                ) from None
+                raise ConfigurationError(f"{what}: cannot load the public key (truncated or corrupted PEM)") from None
             if not isinstance(key, rsa.RSAPublicKey):
                 raise ConfigurationError(f"{what}: WeChat Pay keys are RSA; got {type(key).__name__}")
             return key, None
@@ -193,9 +191,7 @@ def oaep_decrypt(key: rsa.RSAPrivateKey, ciphertext: str) -> str:
     try:
         return key.decrypt(base64.b64decode(ciphertext, validate=True), _oaep()).decode("utf-8")
     except (ValueError, binascii.Error):
-        raise InvalidRequestError(
-            "cannot decrypt: not base64, or not encrypted for this merchant key"
-        ) from None
+        raise InvalidRequestError("cannot decrypt: not base64, or not encrypted for this merchant key") from None
 
 
 def _aes_key(key: str | bytes) -> bytes:
@@ -220,8 +216,7 @@ def aes_gcm_decrypt(key: str | bytes, nonce: str | bytes, associated_data: str |
         return AESGCM(_aes_key(key)).decrypt(_b(nonce), sealed, _b(associated_data) or None)
     except (InvalidTag, ValueError, binascii.Error):
         raise SignatureError(
-            "AES-GCM decryption failed: wrong APIv3 key, or the ciphertext, nonce or associated data "
-            "was altered"
+            "AES-GCM decryption failed: wrong APIv3 key, or the ciphertext, nonce or associated data was altered"
         ) from None
 
 

@@ -155,9 +155,7 @@ class ApiError(WxPayError):
             kind = RateLimitError
         elif status >= 500:
             kind = ServerError
-        return kind(
-            status, code, message, detail=detail, request_id=request_id, body=body, method=method, path=path
-        )
+        return kind(status, code, message, detail=detail, request_id=request_id, body=body, method=method, path=path)
 
 
 class RateLimitError(ApiError):

@@ -82,7 +82,9 @@ class Signer:
         signature = rsa_sign(self.key, message)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "signing %s message %r -> signature %s", self.scheme, message.decode("utf-8", "replace"),
+                "signing %s message %r -> signature %s",
+                self.scheme,
+                message.decode("utf-8", "replace"),
                 mask(signature),
             )
         id_field = "brand_id" if self.mode == "brand" else "mchid"
@@ -181,9 +183,7 @@ def verify_signed_message(
     try:
         sent_at = int(timestamp)
     except ValueError:
-        raise SignatureError(
-            f"The {what}'s Wechatpay-Timestamp is not a number", request_id=request_id
-        ) from None
+        raise SignatureError(f"The {what}'s Wechatpay-Timestamp is not a number", request_id=request_id) from None
     if abs(now - sent_at) > MAX_CLOCK_SKEW:
         raise SignatureError(
             f"The {what}'s Wechatpay-Timestamp is {int(now - sent_at)} s away from this machine's clock "
@@ -201,8 +201,7 @@ def verify_signed_message(
     message = response_message(timestamp, fields["Wechatpay-Nonce"], body)
     if not rsa_verify(key, message, signature):
         raise SignatureError(
-            f"The {what}'s signature does not verify with key {serial!r}: it was altered, or signed by "
-            "another key",
+            f"The {what}'s signature does not verify with key {serial!r}: it was altered, or signed by another key",
             request_id=request_id,
         )
     return serial

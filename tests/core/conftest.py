@@ -37,9 +37,7 @@ async def base_url(peer: WirePeer, aiohttp_server: Any) -> str:
 
 
 @pytest.fixture
-def make_client(
-    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
-) -> Callable[..., AsyncClient]:
+def make_client(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey) -> Callable[..., AsyncClient]:
     def make(**overrides: Any) -> AsyncClient:
         options: dict[str, Any] = {
             "mchid": MCHID,

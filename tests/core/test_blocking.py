@@ -47,8 +47,11 @@ def blocking(
     threaded_peer: tuple[WirePeer, str], merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
 ) -> Iterator[Client]:
     with Client(
-        mchid=MCHID, serial=SERIAL, private_key=pem_private(merchant_key),
-        platform_keys={PUB_KEY_ID: pem_public(platform_key)}, base_url=threaded_peer[1],
+        mchid=MCHID,
+        serial=SERIAL,
+        private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        base_url=threaded_peer[1],
     ) as client:
         yield client
 
@@ -79,11 +82,18 @@ def test_blocking_client_raises_local_errors_before_sending(
 
 
 def test_blocking_client_close_is_final_and_idempotent(
-    make_client: Callable[..., Any], threaded_peer: tuple[WirePeer, str], merchant_key: rsa.RSAPrivateKey,
+    make_client: Callable[..., Any],
+    threaded_peer: tuple[WirePeer, str],
+    merchant_key: rsa.RSAPrivateKey,
     platform_key: rsa.RSAPrivateKey,
 ) -> None:
-    client = Client(mchid=MCHID, serial=SERIAL, private_key=pem_private(merchant_key),
-                    platform_keys={PUB_KEY_ID: pem_public(platform_key)}, base_url=threaded_peer[1])
+    client = Client(
+        mchid=MCHID,
+        serial=SERIAL,
+        private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        base_url=threaded_peer[1],
+    )
     client.v3.certificates.get()
     client.close()
     client.close()

@@ -71,8 +71,16 @@ def test_verb_names_are_segments_when_chained_further(make_client: Callable[...,
 
 
 @pytest.mark.parametrize(
-    "name", ["_repr_html_", "_repr_mimebundle_", "_ipython_display_", "_ipython_canary_method_should_not_exist_",
-             "__wrapped__", "__length_hint__", "__fspath__"]
+    "name",
+    [
+        "_repr_html_",
+        "_repr_mimebundle_",
+        "_ipython_display_",
+        "_ipython_canary_method_should_not_exist_",
+        "__wrapped__",
+        "__length_hint__",
+        "__fspath__",
+    ],
 )
 def test_dunder_and_ipython_probes_raise_attribute_error(make_client: Callable[..., AsyncClient], name: str) -> None:
     client = make_client()

@@ -94,7 +94,10 @@ def test_certificate_serial_key_matches_in_any_case(
     merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
 ) -> None:
     v = VECTORS["signed_notification"]
-    options = {**base(merchant_key, platform_key), "platform_keys": {v["certificate_serial_hex"].lower(): v["certificate_pem"]}}
+    options = {
+        **base(merchant_key, platform_key),
+        "platform_keys": {v["certificate_serial_hex"].lower(): v["certificate_pem"]},
+    }
     client = AsyncClient(**options)
     assert v["certificate_serial_hex"].upper() in client.keys
     assert v["certificate_serial_hex"].lower() in client.keys
@@ -102,8 +105,12 @@ def test_certificate_serial_key_matches_in_any_case(
 
 def test_brand_client_needs_a_pub_key_id(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey) -> None:
     v = VECTORS["signed_notification"]
-    options = {**base(merchant_key, platform_key), "mchid": None, "brand_id": "120344",
-               "platform_keys": {v["certificate_serial_hex"]: v["certificate_pem"]}}
+    options = {
+        **base(merchant_key, platform_key),
+        "mchid": None,
+        "brand_id": "120344",
+        "platform_keys": {v["certificate_serial_hex"]: v["certificate_pem"]},
+    }
     with pytest.raises(ConfigurationError, match="PUB_KEY_ID"):
         AsyncClient(**options)
 

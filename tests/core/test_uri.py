@@ -61,7 +61,7 @@ def test_query_keeps_order_drops_none_and_writes_booleans() -> None:
 
 
 def test_query_rejects_nested_values() -> None:
-    with pytest.raises(InvalidRequestError, match="query.x"):
+    with pytest.raises(InvalidRequestError, match=r"query\.x"):
         encode_query({"x": [1, 2]})
 
 

@@ -82,7 +82,9 @@ def test_certificate_serial_is_upper_hex() -> None:
 def test_aes_256_gcm_vector_both_ways() -> None:
     v = VECTORS["aes_256_gcm"]
     assert aes_gcm_encrypt(v["key"], v["nonce"], v["associated_data"], v["plaintext"]) == v["ciphertext_base64"]
-    assert aes_gcm_decrypt(v["key"], v["nonce"], v["associated_data"], v["ciphertext_base64"]) == v["plaintext"].encode()
+    assert (
+        aes_gcm_decrypt(v["key"], v["nonce"], v["associated_data"], v["ciphertext_base64"]) == v["plaintext"].encode()
+    )
 
 
 def test_aes_gcm_wrong_key_or_tampering_raises_signature_error() -> None:

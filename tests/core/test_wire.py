@@ -32,9 +32,7 @@ from .wire import WirePeer
 HOSTILE = "a/b?c#d%e f&g=h+i;中文/../"
 
 
-async def test_signed_target_and_body_are_exactly_what_the_server_received(
-    client: AsyncClient, peer: WirePeer
-) -> None:
+async def test_signed_target_and_body_are_exactly_what_the_server_received(client: AsyncClient, peer: WirePeer) -> None:
     query = {"appid": "wx 1&x=y", "note": HOSTILE, "limit": 20, "skip": None, "flag": True}
     payload = {"remark": "中文备注", "path": HOSTILE, "n": 1, "nested": {"emoji": "🎫"}}
     r = await client.v3.marketing.partner.productCoupon.users._openid_.giftCards.post(
@@ -143,9 +141,12 @@ async def test_stale_answer_timestamp_fails(client: AsyncClient, peer: WirePeer,
 
 
 @pytest.mark.parametrize(
-    ("status", "kind"), [(400, ApiError), (404, ApiError), (429, RateLimitError), (500, ServerError), (503, ServerError)]
+    ("status", "kind"),
+    [(400, ApiError), (404, ApiError), (429, RateLimitError), (500, ServerError), (503, ServerError)],
 )
-async def test_non_2xx_raise_api_error_with_details(client: AsyncClient, peer: WirePeer, status: int, kind: type) -> None:
+async def test_non_2xx_raise_api_error_with_details(
+    client: AsyncClient, peer: WirePeer, status: int, kind: type
+) -> None:
     peer.status = status
     peer.body = json.dumps({"code": "PARAM_ERROR", "message": "参数错误", "detail": {"field": "appid"}}).encode()
     with pytest.raises(kind) as info:

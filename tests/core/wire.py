@@ -22,9 +22,11 @@ _AUTH = re.compile(r'(\w+)="([^"]*)"')
 
 
 def pem_public(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def pem_private(key: rsa.RSAPrivateKey) -> str:
@@ -87,8 +89,11 @@ class WirePeer:
         if self.hold is not None:
             await self.hold.wait()
         if not ok:
-            return web.json_response({"code": "SIGN_ERROR", "message": "signature mismatch"}, status=401,
-                                     headers={"Request-ID": "req-sign-error"})
+            return web.json_response(
+                {"code": "SIGN_ERROR", "message": "signature mismatch"},
+                status=401,
+                headers={"Request-ID": "req-sign-error"},
+            )
         answer = self.body
         ts = str(int(self.clock()))
         nonce = secrets.token_hex(16)
