@@ -8,7 +8,7 @@ Three call styles, each async (:class:`AsyncClient`) and blocking (:class:`Clien
 """
 
 from ._chain import Chain
-from ._client import DEFAULT_BASE_URL, AsyncClient, Client
+from ._client import DEFAULT_BASE_URL, AsyncClient, Attempt, Client
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -22,12 +22,15 @@ from ._errors import (
     WxPayError,
 )
 from ._models import Headers, Request, Response, Timeout
+from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._version import __version__
 
 __all__ = [
+    "BACKUP_BASE_URL",
     "DEFAULT_BASE_URL",
     "ApiError",
     "AsyncClient",
+    "Attempt",
     "Chain",
     "Client",
     "ConfigurationError",
@@ -36,6 +39,7 @@ __all__ = [
     "RateLimitError",
     "Request",
     "Response",
+    "RetryPolicy",
     "ServerError",
     "SignatureError",
     "StructureError",

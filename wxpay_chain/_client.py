@@ -14,6 +14,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -23,14 +24,15 @@ from yarl import URL
 
 from ._chain import Chain, _is_probe
 from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce
-from ._errors import ApiError, ConfigurationError, InvalidRequestError
+from ._errors import ApiError, ConfigurationError, InvalidRequestError, TransportError, TransportTimeoutError
 from ._models import Headers, Request, Response, Timeout
+from ._retry import RetryPolicy
 from ._signing import KeyStore, Signer, verify_signed_message
 from ._transport import AiohttpTransport
 from ._uri import encode_query, expand, normalize_segment, placeholders, split_literal
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client"]
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "Client"]
 
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
 DEFAULT_TIMEOUT = Timeout()
@@ -123,6 +125,11 @@ class AsyncClient:
         pool_limit: int = 100,
         clock: Callable[[], float] = time.time,
         nonce_factory: Callable[[], str] = make_nonce,
+        retry: RetryPolicy | int | None = None,
+        backup_base_url: str | None = None,
+        offload_crypto: Literal["auto", "always", "never"] = "auto",
+        on_request: Callable[[Request], None] | None = None,
+        on_response: Callable[[Attempt], None] | None = None,
     ) -> None:
         if (mchid is None) == (brand_id is None):
             raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
@@ -148,6 +155,17 @@ class AsyncClient:
         self._transport = AiohttpTransport(session, pool_limit=pool_limit)
         self._clock = clock
         self._nonce = nonce_factory
+        if isinstance(retry, bool) or not isinstance(retry, (RetryPolicy, int, type(None))):
+            raise ConfigurationError("retry must be a RetryPolicy, a number of attempts, or None for the default")
+        self._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry or RetryPolicy()
+        self._backup_origin = _parse_base_url(backup_base_url)[0] if backup_base_url else None
+        if offload_crypto not in ("auto", "always", "never"):
+            raise ConfigurationError('offload_crypto must be "auto", "always" or "never"')
+        self._offload = offload_crypto
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight = 0
+        self._on_request = on_request
+        self._on_response = on_response
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -190,6 +208,8 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Close the connection pool if this client created it. Calls in flight end with TransportError."""
         await self._transport.aclose()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _dispatch(
@@ -268,7 +288,7 @@ class AsyncClient:
                 headers[name] = value
         return tuple(headers.items())
 
-    def sign(self, prepared: _Prepared) -> Request:
+    def sign(self, prepared: _Prepared, origin: str | None = None) -> Request:
         """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
         timestamp = int(self._clock())
         authorization = self._signer.authorization(
@@ -277,7 +297,7 @@ class AsyncClient:
         headers = Headers((*prepared.headers, ("Authorization", authorization)))
         return Request(
             method=prepared.method,
-            url=prepared.origin + prepared.target,
+            url=(origin or prepared.origin) + prepared.target,
             target=prepared.target,
             template=prepared.template,
             headers=headers,
@@ -285,25 +305,97 @@ class AsyncClient:
             timeout=prepared.timeout,
         )
 
+    async def _sign_now(self, prepared: _Prepared, origin: str) -> Request:
+        # RSA signing releases the GIL: with other calls in flight, a worker thread lets both cores sign.
+        if self._offload == "always" or (self._offload == "auto" and self._in_flight > 1):
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wxpay-chain-sign")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self.sign, prepared, origin)
+        return self.sign(prepared, origin)
+
     async def _send(self, prepared: _Prepared) -> Response:
-        request = self.sign(prepared)
-        started = time.perf_counter()
-        raw = await self._transport.send(request)
-        request_id = raw.headers.get("Request-ID")
+        self._in_flight += 1
+        try:
+            return await self._attempts(prepared)
+        finally:
+            self._in_flight -= 1
+
+    async def _attempts(self, prepared: _Prepared) -> Response:
+        policy = self._retry
+        failures: list[str] = []
+        origin = prepared.origin
+        for attempt in range(1, policy.attempts + 1):
+            last = attempt == policy.attempts
+            request = await self._sign_now(prepared, origin)
+            if self._on_request is not None:
+                self._on_request(request)
+            started = time.perf_counter()
+            try:
+                raw = await self._transport.send(request)
+            except TransportError as exc:
+                elapsed = time.perf_counter() - started
+                self._record(request, attempt, None, None, elapsed, exc)
+                failures.append(f"#{attempt} {type(exc).__name__}")
+                timed_out = isinstance(exc, TransportTimeoutError)
+                if last or self._transport.closed or (timed_out and not policy.retry_timeouts):
+                    exc.attempts = tuple(failures)
+                    raise
+                if exc.connect_failed and self._backup_origin is not None:
+                    origin = self._backup_origin
+                await asyncio.sleep(policy.delay(attempt))
+                continue
+            request_id = raw.headers.get("Request-ID")
+            elapsed = time.perf_counter() - started
+            self._record(request, attempt, raw.status, request_id, elapsed, None)
+            if 200 <= raw.status < 300:
+                verify_signed_message(raw.headers, raw.body, self._keys, self._clock(), request_id=request_id)
+                return Response(raw.status, raw.headers, raw.body, request)
+            error = ApiError.from_parts(
+                raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
+            )
+            failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
+            if last or not policy.retries_status(raw.status):
+                error.attempts = tuple(failures)
+                raise error
+            await asyncio.sleep(policy.delay(attempt, raw.headers.get("Retry-After")))
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def _record(
+        self,
+        request: Request,
+        attempt: int,
+        status: int | None,
+        request_id: str | None,
+        elapsed: float,
+        error: Exception | None,
+    ) -> None:
+        outcome = status if error is None else type(error).__name__
         log.info(
-            "%s %s -> %s request_id=%s attempt=1 elapsed=%.3fs",
+            "%s %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
             request.method,
             request.target,
-            raw.status,
+            outcome,
             request_id,
-            time.perf_counter() - started,
+            attempt,
+            elapsed,
         )
-        if 200 <= raw.status < 300:
-            verify_signed_message(raw.headers, raw.body, self._keys, self._clock(), request_id=request_id)
-            return Response(raw.status, raw.headers, raw.body, request)
-        raise ApiError.from_parts(
-            raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request headers %r", request.headers)
+        if self._on_response is not None:
+            self._on_response(Attempt(request, attempt, status, request_id, elapsed, error))
+
+
+@attrs.frozen
+class Attempt:
+    """What the ``on_response`` hook receives after every attempt (for metrics)."""
+
+    request: Request
+    number: int
+    status: int | None
+    request_id: str | None
+    elapsed: float
+    error: Exception | None
 
 
 def _merge_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:

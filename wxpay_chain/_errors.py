@@ -36,7 +36,18 @@ __all__ = [
 
 
 class WxPayError(Exception):
-    """Base class of every error raised by wxpay_chain."""
+    """Base class of every error raised by wxpay_chain.
+
+    ``attempts`` lists why each attempt of a retried call failed, oldest first.
+    """
+
+    attempts: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if len(self.attempts) > 1:
+            text += f" [{len(self.attempts)} attempts: " + "; ".join(self.attempts) + "]"
+        return text
 
 
 class ConfigurationError(WxPayError, ValueError):
@@ -84,7 +95,14 @@ class StructureError(WxPayError, ValueError):
 
 
 class TransportError(WxPayError):
-    """No usable HTTP answer arrived. The request may or may not have reached WeChat Pay."""
+    """No usable HTTP answer arrived. The request may or may not have reached WeChat Pay.
+
+    ``connect_failed`` is true when no connection was made, so the request surely was not sent.
+    """
+
+    def __init__(self, message: str, *, connect_failed: bool = False) -> None:
+        self.connect_failed = connect_failed
+        super().__init__(message)
 
 
 class TransportTimeoutError(TransportError, TimeoutError):

@@ -75,7 +75,9 @@ class AiohttpTransport:
                 "same request number (send_request_no / out_trade_no) to stay idempotent"
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise TransportError(f"{where}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})") from exc
+            raise TransportError(
+                f"{where}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True
+            ) from exc
         except aiohttp.ClientError as exc:
             if self._closed:
                 raise TransportError(f"{where} was cut off because the client was closed") from exc

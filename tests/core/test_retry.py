@@ -1,0 +1,145 @@
+"""Safe retries: every attempt re-signed over the same bytes; only 429/500/502/503 and connection failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from wxpay_chain import ApiError, AsyncClient, Attempt, RetryPolicy, ServerError, TransportError
+from wxpay_chain._retry import RetryPolicy as Policy
+
+from .wire import WirePeer
+
+FAST = RetryPolicy(attempts=3, backoff=0.001, cap=0.002, jitter=False)
+
+
+def failing_then_ok(peer: WirePeer, statuses: list[int], retry_after: str | None = None) -> None:
+    """Answer the given statuses in turn, then the normal signed 200."""
+    queue = list(statuses)
+    original = peer.handle
+
+    async def handle(request: Any) -> Any:
+        if queue:
+            from aiohttp import web
+
+            body = await request.read()
+            peer.seen.append(_seen(request, body))
+            headers = {"Request-ID": f"fail-{len(peer.seen)}"}
+            if retry_after:
+                headers["Retry-After"] = retry_after
+            return web.json_response({"code": "SYSTEM_ERROR", "message": "busy"}, status=queue.pop(0), headers=headers)
+        return await original(request)
+
+    peer.handle = handle  # type: ignore[method-assign]
+
+
+def _seen(request: Any, body: bytes) -> Any:
+    from .wire import Seen
+
+    auth = request.headers.get("Authorization", "")
+    return Seen(request.method, request.raw_path, dict(request.headers), body, auth.split(" ")[0], {}, True)
+
+
+@pytest.fixture
+async def retrying(make_client: Callable[..., AsyncClient], peer: WirePeer, aiohttp_server: Any) -> Any:
+    failing_then_ok(peer, [500, 503])
+    server = await aiohttp_server(peer.app(), host="127.0.0.1")
+    async with make_client(base_url=str(server.make_url("/")), retry=FAST) as client:
+        yield client
+
+
+async def test_5xx_is_retried_with_fresh_signatures_over_the_same_body(retrying: AsyncClient, peer: WirePeer) -> None:
+    r = await retrying.v3.things.post(json={"send_request_no": "N-1", "备注": "中"})
+    assert r.status == 200
+    assert len(peer.seen) == 3
+    bodies = {s.body for s in peer.seen}
+    assert bodies == {
+        json.dumps({"send_request_no": "N-1", "备注": "中"}, ensure_ascii=False, separators=(",", ":")).encode()
+    }
+    authorizations = [s.headers["Authorization"] for s in peer.seen]
+    assert len(set(authorizations)) == 3
+    assert peer.seen[-1].signature_ok
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
+async def test_other_4xx_are_never_retried(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, aiohttp_server: Any, status: int
+) -> None:
+    failing_then_ok(peer, [status])
+    server = await aiohttp_server(peer.app(), host="127.0.0.1")
+    async with make_client(base_url=str(server.make_url("/")), retry=FAST) as client:
+        with pytest.raises(ApiError) as info:
+            await client.v3.things.post(json={"a": 1})
+    assert info.value.status == status and len(peer.seen) == 1
+
+
+async def test_final_error_says_how_many_attempts_and_why(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, aiohttp_server: Any
+) -> None:
+    failing_then_ok(peer, [500, 502, 503, 500])
+    server = await aiohttp_server(peer.app(), host="127.0.0.1")
+    async with make_client(base_url=str(server.make_url("/")), retry=FAST) as client:
+        with pytest.raises(ServerError) as info:
+            await client.v3.things.get()
+    assert info.value.attempts == ("#1 500 SYSTEM_ERROR", "#2 502 SYSTEM_ERROR", "#3 503 SYSTEM_ERROR")
+    assert "3 attempts" in str(info.value)
+
+
+async def test_429_honours_retry_after(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, aiohttp_server: Any
+) -> None:
+    failing_then_ok(peer, [429], retry_after="0")
+    server = await aiohttp_server(peer.app(), host="127.0.0.1")
+    records: list[Attempt] = []
+    async with make_client(base_url=str(server.make_url("/")), retry=FAST, on_response=records.append) as client:
+        assert (await client.v3.things.get()).status == 200
+    assert [(a.number, a.status) for a in records] == [(1, 429), (2, 200)]
+
+
+def test_backoff_policy_is_capped_jittered_and_honours_retry_after() -> None:
+    policy = Policy(backoff=0.5, cap=2.0)
+    assert policy.delay(1, rand=lambda: 1.0) == 0.5
+    assert policy.delay(3, rand=lambda: 1.0) == 2.0
+    assert policy.delay(10, rand=lambda: 0.5) == 1.0
+    assert policy.delay(1, retry_after="7") == 7.0
+    assert policy.delay(1, retry_after="999") == policy.retry_after_cap
+    assert Policy(jitter=False, backoff=0.1).delay(2) == 0.2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_connection_failure_fails_over_to_the_backup_domain(
+    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    primary = f"http://127.0.0.1:{free_port()}/"
+    caplog.set_level(logging.INFO, logger="wxpay_chain")
+    async with make_client(base_url=primary, backup_base_url=base_url, retry=FAST) as client:
+        r = await client.v3.things.get()
+    assert r.status == 200 and r.request.url.startswith(base_url.rstrip("/"))
+    assert peer.seen[0].signature_ok and peer.seen[0].raw_path == "/v3/things"
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "wxpay_chain"]
+    assert "attempt=1" in lines[0] and "TransportError" in lines[0]
+    assert "attempt=2" in lines[1] and "-> 200" in lines[1]
+
+
+async def test_unreachable_without_backup_gives_up_after_the_attempts(make_client: Callable[..., AsyncClient]) -> None:
+    async with make_client(base_url=f"http://127.0.0.1:{free_port()}/", retry=FAST) as client:
+        with pytest.raises(TransportError, match="3 attempts") as info:
+            await client.v3.things.get()
+    assert info.value.connect_failed
+
+
+def test_retry_option_is_checked(make_client: Callable[..., AsyncClient]) -> None:
+    from wxpay_chain import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="retry"):
+        make_client(retry="3")

@@ -1,0 +1,104 @@
+"""The command line: ``wxpay-chain demo | sandbox | certificates | request`` (also ``python -m wxpay_chain``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+
+
+def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{what} must look like name=value, got {item!r}")
+        out[name] = value
+    return out
+
+
+def _client_from_config(path: str, brand: bool) -> Any:
+    from ._client import Client
+
+    config = json.loads(Path(path).read_text("utf-8"))
+    here = Path(path).resolve().parent
+
+    def file(name: str) -> str:
+        value = str(config[name])
+        return value if value.startswith("-----BEGIN") else str((here / value).resolve())
+
+    keys = {config["pub_key_id"]: file("pub_key")}
+    if brand:
+        return Client(brand_id=config["brand_id"], serial=config["brand_serial"],
+                      private_key=file("brand_private_key"), platform_keys=keys, base_url=config["base_url"])
+    keys[config["platform_serial"]] = file("platform_certificate")
+    return Client(mchid=config["mchid"], serial=config["serial"], private_key=file("private_key"),
+                  platform_keys=keys, base_url=config["base_url"])
+
+
+def _request(args: argparse.Namespace) -> int:
+    from ._errors import WxPayError
+
+    options: dict[str, Any] = dict(_pairs(args.param, "--param"))
+    if args.query:
+        options["query"] = _pairs(args.query, "--query")
+    if args.json:
+        options["json"] = json.loads(args.json)
+    with _client_from_config(args.config, args.brand) as client:
+        try:
+            response = getattr(client.chain(args.template), args.method.lower())(**options)
+        except WxPayError as exc:
+            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+    print(f"{response.status} Request-ID {response.request_id} (signature verified)")
+    print(json.dumps(response.json(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wxpay-chain", description="WeChat Pay APIv3 SDK tools.")
+    parser.add_argument("--version", action="version", version=f"wxpay-chain {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("demo", help="run every seed endpoint in all six call styles against the embedded sandbox")
+
+    sandbox = sub.add_parser("sandbox", help="run the local WeChat Pay sandbox until Ctrl-C")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sandbox.add_argument("--state-dir", default=None, help="keep keys and coupons here across restarts")
+    sandbox.add_argument("--probe-rate", type=float, default=0.0, help="share of answers with SIGNTEST probes")
+
+    request = sub.add_parser("request", help="send one signed request using a sandbox config.json")
+    request.add_argument("method", choices=["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch",
+                                            "delete"])
+    request.add_argument("template", help="e.g. v3/marketing/busifavor/users/{openid}/coupons")
+    request.add_argument("--config", required=True, help="config.json written by `wxpay-chain sandbox`")
+    request.add_argument("--brand", action="store_true", help="sign as the brand (brand/ paths)")
+    request.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="path placeholder")
+    request.add_argument("--query", action="append", default=[], metavar="NAME=VALUE")
+    request.add_argument("--json", default=None, help="JSON body")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        return run_demo()
+    if args.command == "sandbox":
+        from .sandbox._cli import serve
+
+        return serve(args.host, args.port, args.state_dir, args.probe_rate)
+    if args.command == "request":
+        return _request(args)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
