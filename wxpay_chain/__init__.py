@@ -7,8 +7,9 @@ Three call styles, each async (:class:`AsyncClient`) and blocking (:class:`Clien
     await client.chain("v3/marketing/busifavor/users/{openid}/coupons").get(openid="o-1", query={...})
 """
 
+from ._certificates import PlatformCertificate
 from ._chain import Chain
-from ._client import DEFAULT_BASE_URL, AsyncClient, Attempt, Client
+from ._client import DEFAULT_BASE_URL, AsyncClient, Attempt, Client, EncryptedField
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -22,6 +23,7 @@ from ._errors import (
     WxPayError,
 )
 from ._models import Headers, Request, Response, Timeout
+from ._notify import Notification
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._version import __version__
 
@@ -34,8 +36,11 @@ __all__ = [
     "Chain",
     "Client",
     "ConfigurationError",
+    "EncryptedField",
     "Headers",
     "InvalidRequestError",
+    "Notification",
+    "PlatformCertificate",
     "RateLimitError",
     "Request",
     "Response",

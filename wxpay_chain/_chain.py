@@ -38,6 +38,8 @@ class Chain(Generic[R]):
     """A URI template bound to a client. Verbs send the request: get, post, put, patch, delete."""
 
     __slots__ = ("_client", "_template")
+    _client: Dispatcher[R]
+    _template: str
 
     def __init__(self, client: Dispatcher[R], template: str = "") -> None:
         _set = object.__setattr__
@@ -114,6 +116,8 @@ class Verb(Chain[R]):
     """``chain.get`` etc.: call it to send, or keep chaining to use the verb's name as a segment."""
 
     __slots__ = ("_method", "_parent")
+    _method: str
+    _parent: str
 
     def __init__(self, client: Dispatcher[R], parent: str, method: str) -> None:
         super().__init__(client, _join(parent, method.lower()))

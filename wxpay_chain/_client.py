@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -22,17 +23,19 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from ._certificates import PlatformCertificate, decrypt_certificates
 from ._chain import Chain, _is_probe
-from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce
+from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, TransportError, TransportTimeoutError
 from ._models import Headers, Request, Response, Timeout
+from ._notify import Notification, parse_notification
 from ._retry import RetryPolicy
-from ._signing import KeyStore, Signer, verify_signed_message
+from ._signing import PUB_KEY_ID_PREFIX, KeyStore, Signer, verify_signed_message
 from ._transport import AiohttpTransport
 from ._uri import encode_query, expand, normalize_segment, placeholders, split_literal
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "Client"]
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "Client", "EncryptedField"]
 
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
 DEFAULT_TIMEOUT = Timeout()
@@ -70,21 +73,10 @@ def _to_wire(value: object) -> Any:
     return value
 
 
-_spec_lookup: Callable[[str, str], Any] | None = None
-
-
 def _endpoint_spec(method: str, template: str) -> Any:
-    global _spec_lookup
-    if _spec_lookup is None:
-        try:
-            from .models import lookup
-        except ImportError:  # the typed layer is optional at runtime
+    from .models import lookup
 
-            def lookup(method: str, template: str) -> Any:
-                return None
-
-        _spec_lookup = lookup
-    return _spec_lookup(method, template)
+    return lookup(method, template)
 
 
 @attrs.frozen
@@ -130,6 +122,8 @@ class AsyncClient:
         offload_crypto: Literal["auto", "always", "never"] = "auto",
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
+        apiv3_key: str | bytes | None = None,
+        certificate_refresh: float = 12 * 3600,
     ) -> None:
         if (mchid is None) == (brand_id is None):
             raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
@@ -142,6 +136,20 @@ class AsyncClient:
         key = load_private_key(private_key, passphrase)
         self._signer = Signer(mode=mode, identity=identity, serial=serial.strip(), key=key)
         self._keys = KeyStore.load(platform_keys)
+        if apiv3_key is not None:
+            _check_apiv3_key(apiv3_key)
+        self._apiv3_key = apiv3_key
+        # Automatic certificates: an APIv3 key and nothing to verify with yet (public-key mode needs none).
+        self._auto_certificates = apiv3_key is not None and not self._keys
+        if not self._keys and apiv3_key is None:
+            raise ConfigurationError(
+                "Answers cannot be verified without keys: pass platform_keys={PUB_KEY_ID or certificate serial: "
+                "key}, or apiv3_key= to download platform certificates automatically"
+            )
+        self._certificate_refresh = certificate_refresh
+        self._certificates: tuple[PlatformCertificate, ...] = ()
+        self._certificates_at: float | None = None
+        self._refreshing: asyncio.Future[KeyStore] | None = None
         pub_key_ids = self._keys.pub_key_ids
         if mode == "brand" and not pub_key_ids:
             raise ConfigurationError(
@@ -251,7 +259,7 @@ class AsyncClient:
         if query is not None and not isinstance(query, Mapping):
             raise InvalidRequestError("query must be a dict (or a request model)", [("query", type(query).__name__)])
         body, content_type = _encode_body(payload, options.get("data"))
-        headers = self._headers(content_type, options.get("headers"))
+        headers = self._headers(content_type, options.get("headers"), _encryption_serial(payload))
         timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
         origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
         spec = _endpoint_spec(method, template)
@@ -265,12 +273,15 @@ class AsyncClient:
             target += ("&" if "?" in target else "?") + encoded_query
         return _Prepared(method, template, origin, target, body, headers, timeout)
 
-    def _headers(self, content_type: str | None, extra: object) -> tuple[tuple[str, str], ...]:
+    def _headers(
+        self, content_type: str | None, extra: object, encrypted_for: str | None = None
+    ) -> tuple[tuple[str, str], ...]:
         headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if content_type:
             headers["Content-Type"] = content_type
-        if self._pub_key_id:
-            headers["Wechatpay-Serial"] = self._pub_key_id
+        serial = encrypted_for or self._pub_key_id
+        if serial:
+            headers["Wechatpay-Serial"] = serial
         if extra is not None:
             if not isinstance(extra, Mapping):
                 raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
@@ -314,6 +325,89 @@ class AsyncClient:
             return await loop.run_in_executor(self._executor, self.sign, prepared, origin)
         return self.sign(prepared, origin)
 
+    # -- platform certificates -------------------------------------------------------------------
+    @property
+    def certificates(self) -> tuple[PlatformCertificate, ...]:
+        """The platform certificates downloaded so far (automatic mode or download_certificates())."""
+        return self._certificates
+
+    async def download_certificates(self) -> tuple[PlatformCertificate, ...]:
+        """GET v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
+        certificates it carries, and add them to this client's verification keys."""
+        if self._apiv3_key is None:
+            raise ConfigurationError("download_certificates needs apiv3_key= (the 32-character APIv3 key)")
+        response = await self._attempts(self.prepare("GET", "v3/certificates"), verify=False)
+        certificates = decrypt_certificates(response.body, self._apiv3_key)
+        carried = KeyStore(keys={c.serial: c.public_key for c in certificates})
+        verify_signed_message(response.headers, response.body, carried, self._clock(), request_id=response.request_id)
+        self._certificates = certificates
+        self._certificates_at = self._clock()
+        self._keys = self._keys.merged(carried)
+        log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
+        return certificates
+
+    async def _keys_for(self, serial: str | None) -> KeyStore:
+        """The keys to verify an answer signed by ``serial``, downloading certificates when that can help."""
+        if self._apiv3_key is None:
+            return self._keys
+        due = self._auto_certificates and (
+            self._certificates_at is None or self._clock() - self._certificates_at > self._certificate_refresh
+        )
+        unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
+        if due or unknown:
+            await self._refresh_certificates(reason="unknown serial " + str(serial) if unknown else "schedule")
+        return self._keys
+
+    async def _refresh_certificates(self, reason: str) -> None:
+        # One download at a time; everyone waiting for it shares its outcome.
+        if self._refreshing is None or self._refreshing.done():
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[KeyStore] = loop.create_future()
+            self._refreshing = future
+            try:
+                await self.download_certificates()
+                future.set_result(self._keys)
+            except Exception as exc:
+                future.set_result(self._keys)
+                if not self._keys:
+                    raise
+                log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
+            return
+        await asyncio.shield(self._refreshing)
+
+    # -- notifications and sensitive fields --------------------------------------------------------
+    async def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
+        """Verify a notification's signature and decrypt its resource with the APIv3 (or brand API) key."""
+        if self._apiv3_key is None:
+            raise ConfigurationError("parse_notification needs apiv3_key= to decrypt the resource")
+        serial = Headers(tuple(headers.items())).get("Wechatpay-Serial")
+        keys = await self._keys_for(serial)
+        return parse_notification(headers, body, keys=keys, apiv3_key=self._apiv3_key, now=self._clock())
+
+    def encrypt(self, text: str) -> str:
+        """Encrypt a sensitive field (name, ID number…) for WeChat Pay with RSA-OAEP.
+
+        The result remembers which key it was made for: a request carrying it in ``json=`` sends the
+        matching ``Wechatpay-Serial`` by itself.
+        """
+        serial = self._encryption_serial()
+        return EncryptedField(oaep_encrypt(self._keys[serial], text), serial)
+
+    def _encryption_serial(self) -> str:
+        if self._pub_key_id:
+            return self._pub_key_id
+        now = datetime.now(timezone.utc)
+        valid = [c for c in self._certificates if c.valid_at(now)]
+        if valid:
+            return max(valid, key=lambda c: c.expire_time or now).serial
+        if self._keys:
+            return next(iter(self._keys))
+        raise ConfigurationError("No WeChat Pay key to encrypt with yet: configure platform_keys or download them")
+
+    def decrypt(self, ciphertext: str) -> str:
+        """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
+        return oaep_decrypt(self._signer.key, ciphertext)
+
     async def _send(self, prepared: _Prepared) -> Response:
         self._in_flight += 1
         try:
@@ -321,7 +415,7 @@ class AsyncClient:
         finally:
             self._in_flight -= 1
 
-    async def _attempts(self, prepared: _Prepared) -> Response:
+    async def _attempts(self, prepared: _Prepared, verify: bool = True) -> Response:
         policy = self._retry
         failures: list[str] = []
         origin = prepared.origin
@@ -349,7 +443,9 @@ class AsyncClient:
             elapsed = time.perf_counter() - started
             self._record(request, attempt, raw.status, request_id, elapsed, None)
             if 200 <= raw.status < 300:
-                verify_signed_message(raw.headers, raw.body, self._keys, self._clock(), request_id=request_id)
+                if verify:
+                    keys = await self._keys_for(raw.headers.get("Wechatpay-Serial"))
+                    verify_signed_message(raw.headers, raw.body, keys, self._clock(), request_id=request_id)
                 return Response(raw.status, raw.headers, raw.body, request)
             error = ApiError.from_parts(
                 raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
@@ -396,6 +492,46 @@ class Attempt:
     request_id: str | None
     elapsed: float
     error: Exception | None
+
+
+class EncryptedField(str):
+    """A sensitive field's ciphertext, remembering the Wechatpay-Serial of the key it was made with."""
+
+    __slots__ = ("serial",)
+    serial: str
+
+    def __new__(cls, value: str, serial: str) -> EncryptedField:
+        self = super().__new__(cls, value)
+        self.serial = serial
+        return self
+
+
+def _encryption_serial(payload: object) -> str | None:
+    """The serial every encrypted field of ``payload`` was made for (they must agree)."""
+    found: set[str] = set()
+    stack = [payload]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, EncryptedField):
+            found.add(item.serial)
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    if len(found) > 1:
+        raise InvalidRequestError(
+            "Sensitive fields were encrypted with different WeChat Pay keys; encrypt them all with one client",
+            [("Wechatpay-Serial", ", ".join(sorted(found)))],
+        )
+    return found.pop() if found else None
+
+
+def _check_apiv3_key(key: str | bytes) -> None:
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    if len(raw) != 32:
+        raise ConfigurationError(
+            f"apiv3_key must be the 32-character APIv3 key from the merchant platform (got {len(raw)} characters)"
+        )
 
 
 def _merge_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -478,6 +614,22 @@ class Client:
     def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
         result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
         return result
+
+    def download_certificates(self) -> tuple[PlatformCertificate, ...]:
+        """Blocking :meth:`AsyncClient.download_certificates`."""
+        result: tuple[PlatformCertificate, ...] = self._run(self._async.download_certificates())
+        return result
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
+        """Blocking :meth:`AsyncClient.parse_notification`."""
+        result: Notification = self._run(self._async.parse_notification(headers, body))
+        return result
+
+    def encrypt(self, text: str) -> str:
+        return self._async.encrypt(text)
+
+    def decrypt(self, ciphertext: str) -> str:
+        return self._async.decrypt(ciphertext)
 
     def close(self) -> None:
         """Close the connection pool and stop the background loop."""

@@ -48,5 +48,5 @@ class RetryPolicy:
                 return min(max(float(retry_after), 0.0), self.retry_after_cap)
             except ValueError:
                 pass  # an HTTP-date form: fall back to our own backoff
-        ceiling = min(self.cap, self.backoff * 2 ** (attempt - 1))
+        ceiling = min(self.cap, self.backoff * 2.0 ** (attempt - 1))
         return ceiling * rand() if self.jitter else ceiling

@@ -1,0 +1,303 @@
+"""Platform certificates (automatic mode), notifications and sensitive fields, against an independent peer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.x509.oid import NameOID
+
+from wxpay_chain import AsyncClient, ConfigurationError, SignatureError
+from wxpay_chain._notify import parse_notification
+from wxpay_chain._signing import KeyStore
+from wxpay_chain.notifications import aiohttp_handler
+
+from ..vectors import VECTORS
+from .conftest import MCHID, SERIAL
+from .wire import pem_private, sign
+
+APIV3_KEY = "0123456789abcdefghijABCDEFGHIJ01"
+
+
+def make_certificate(key: rsa.RSAPrivateKey, days: int = 365) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def seal(key: str, plaintext: bytes, aad: str) -> dict[str, str]:
+    nonce = secrets.token_hex(6)
+    box = AESGCM(key.encode()).encrypt(nonce.encode(), plaintext, aad.encode())
+    return {
+        "algorithm": "AEAD_AES_256_GCM",
+        "nonce": nonce,
+        "associated_data": aad,
+        "ciphertext": base64.b64encode(box).decode(),
+    }
+
+
+class CertPeer:
+    """Serves v3/certificates and a signed GET, both signed by the current platform certificate."""
+
+    def __init__(self, key: rsa.RSAPrivateKey) -> None:
+        self.key = key
+        self.cert = make_certificate(key)
+        self.downloads = 0
+        self.fail_downloads = False
+        self.apiv3_key = APIV3_KEY
+        self.hold: asyncio.Event | None = None
+        self.download_started = asyncio.Event()
+
+    @property
+    def serial(self) -> str:
+        return format(self.cert.serial_number, "X")
+
+    def signed(self, body: bytes, serial: str | None = None) -> web.Response:
+        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        signature = sign(self.key, f"{ts}\n{nonce}\n".encode() + body + b"\n")
+        return web.Response(
+            body=body,
+            content_type="application/json",
+            headers={
+                "Wechatpay-Timestamp": ts,
+                "Wechatpay-Nonce": nonce,
+                "Wechatpay-Signature": signature,
+                "Wechatpay-Serial": serial or self.serial,
+                "Request-ID": "r-1",
+            },
+        )
+
+    async def certificates(self, request: web.Request) -> web.Response:
+        self.downloads += 1
+        self.download_started.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail_downloads:
+            return web.json_response({"code": "SYSTEM_ERROR", "message": "down"}, status=400)
+        from cryptography.hazmat.primitives import serialization
+
+        pem = self.cert.public_bytes(serialization.Encoding.PEM)
+        data = [
+            {
+                "serial_no": self.serial,
+                "effective_time": "2024-01-01T00:00:00+08:00",
+                "expire_time": "2099-01-01T00:00:00+08:00",
+                "encrypt_certificate": seal(self.apiv3_key, pem, "certificate"),
+            }
+        ]
+        return self.signed(json.dumps({"data": data}).encode())
+
+    async def thing(self, request: web.Request) -> web.Response:
+        self.last_headers = dict(request.headers)
+        self.last_body = await request.read()
+        return self.signed(b'{"ok":true}')
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v3/certificates", self.certificates)
+        app.router.add_route("*", "/v3/things", self.thing)
+        return app
+
+
+@pytest.fixture
+async def cert_peer(platform_key: rsa.RSAPrivateKey, aiohttp_server: Any) -> tuple[CertPeer, str]:
+    peer = CertPeer(platform_key)
+    server = await aiohttp_server(peer.app(), host="127.0.0.1")
+    return peer, str(server.make_url("/"))
+
+
+@pytest.fixture
+def auto_client(merchant_key: rsa.RSAPrivateKey, cert_peer: tuple[CertPeer, str]) -> Callable[..., AsyncClient]:
+    def make(**kw: Any) -> AsyncClient:
+        options = {
+            "mchid": MCHID,
+            "serial": SERIAL,
+            "private_key": pem_private(merchant_key),
+            "apiv3_key": APIV3_KEY,
+            "base_url": cert_peer[1],
+            "retry": 1,
+            **kw,
+        }
+        return AsyncClient(**options)
+
+    return make
+
+
+async def test_automatic_mode_downloads_certificates_before_the_first_verification(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        assert (await client.v3.things.get()).json() == {"ok": True}
+        await client.v3.things.get()
+        assert peer.downloads == 1
+        assert [c.serial for c in client.certificates] == [peer.serial]
+        assert peer.serial in client.keys
+
+
+async def test_unknown_serial_triggers_one_download_shared_by_all_waiters(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        await client.v3.things.get()
+        peer.cert = make_certificate(peer.key)  # WeChat Pay rotates its certificate
+        peer.hold = asyncio.Event()
+        peer.download_started.clear()
+        calls = [asyncio.ensure_future(client.v3.things.get()) for _ in range(5)]
+        await peer.download_started.wait()  # the one refresh has reached the server; all five wait on it
+        peer.hold.set()
+        results = await asyncio.gather(*calls)
+    assert all(r.status == 200 for r in results)
+    assert peer.downloads == 2
+
+
+async def test_a_failed_refresh_keeps_the_last_good_certificates(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client(certificate_refresh=0) as client:
+        await client.v3.things.get()
+        peer.fail_downloads = True
+        assert (await client.v3.things.get()).status == 200  # schedule says refresh; it fails; old set verifies
+        assert peer.downloads == 2
+
+
+async def test_wrong_apiv3_key_cannot_open_the_certificates(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+) -> None:
+    async with auto_client(apiv3_key="x" * 32) as client:
+        with pytest.raises(SignatureError, match="APIv3 key"):
+            await client.v3.things.get()
+
+
+def test_apiv3_key_length_is_checked_at_construction(auto_client: Callable[..., AsyncClient]) -> None:
+    with pytest.raises(ConfigurationError, match="32-character"):
+        auto_client(apiv3_key="short")
+    with pytest.raises(ConfigurationError, match="platform_keys"):
+        auto_client(apiv3_key=None)
+
+
+async def test_sensitive_fields_are_encrypted_for_the_key_whose_serial_is_sent(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], merchant_key: rsa.RSAPrivateKey
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        await client.download_certificates()
+        secret = client.encrypt("张三")
+        await client.v3.things.post(json={"name": secret})
+    assert peer.last_headers["Wechatpay-Serial"] == peer.serial
+    sent = json.loads(peer.last_body)["name"]
+    plain = peer.key.decrypt(base64.b64decode(sent), padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None))
+    assert plain.decode() == "张三"
+    theirs = base64.b64encode(
+        merchant_key.public_key().encrypt(
+            b"13800138000", padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)
+        )
+    ).decode()
+    assert client.decrypt(theirs) == "13800138000"
+
+
+def test_published_notification_vector_parses() -> None:
+    v = VECTORS["signed_notification"]
+    keys = KeyStore.load({v["certificate_serial_hex"]: v["certificate_pem"]})
+    note = parse_notification(
+        v["headers"], v["body"], keys=keys, apiv3_key=v["key"], now=int(v["headers"]["Wechatpay-Timestamp"])
+    )
+    assert note.event_type == "PAYSCORE.USER_OPEN_SERVICE" and note.resource == json.loads(v["plaintext"])
+    assert note.create_time is not None and note.create_time.utcoffset() == dt.timedelta(hours=8)
+
+
+def notification(peer: CertPeer, *, key: str = APIV3_KEY, ts: int | None = None) -> tuple[dict[str, str], bytes]:
+    resource = {"stock_id": "1", "coupon_id": "9", "send_request_no": "N-1"}
+    body = json.dumps(
+        {
+            "id": "EV-1",
+            "create_time": "2025-01-01T10:00:00+08:00",
+            "resource_type": "encrypt-resource",
+            "event_type": "COUPON.SEND",
+            "summary": "发券",
+            "resource": {"original_type": "coupon", **seal(key, json.dumps(resource).encode(), "coupon")},
+        },
+        ensure_ascii=False,
+    ).encode()
+    stamp, nonce = str(ts or int(time.time())), secrets.token_hex(16)
+    headers = {
+        "Wechatpay-Timestamp": stamp,
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Serial": peer.serial,
+        "Wechatpay-Signature": sign(peer.key, f"{stamp}\n{nonce}\n".encode() + body + b"\n"),
+        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        "Content-Type": "application/json",
+    }
+    return headers, body
+
+
+@pytest.mark.parametrize(
+    "case", ["ok", "tampered", "stale", "unknown serial", "wrong key", "signtest", "callback fails"]
+)
+async def test_aiohttp_notification_handler(
+    case: str, auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+) -> None:
+    peer = cert_peer[0]
+    received: list[Any] = []
+
+    def on_event(note: Any) -> None:
+        if case == "callback fails":
+            raise RuntimeError("database down")
+        received.append(note)
+
+    async with auto_client() as client:
+        await client.download_certificates()
+        app = web.Application()
+        app.router.add_post("/notify", aiohttp_handler(client, on_event))
+        http = await aiohttp_client(app)
+        headers, body = notification(
+            peer,
+            key="y" * 32 if case == "wrong key" else APIV3_KEY,
+            ts=int(time.time()) - 400 if case == "stale" else None,
+        )
+        if case == "tampered":
+            body = body.replace(b"EV-1", b"EV-2")
+        if case == "unknown serial":
+            headers["Wechatpay-Serial"] = "PUB_KEY_ID_0999"
+        if case == "signtest":
+            headers["Wechatpay-Signature"] = "WECHATPAY/SIGNTEST/" + headers["Wechatpay-Signature"]
+        answer = await http.post("/notify", data=body, headers=headers)
+        text = await answer.text()
+    expected = {"ok": 204, "callback fails": 500}.get(case, 401)
+    assert answer.status == expected, text
+    if case == "ok":
+        assert received[0].event_type == "COUPON.SEND" and received[0].resource["coupon_id"] == "9"
+        assert text == ""
+    else:
+        assert received == [] and json.loads(text)["code"] == "FAIL"
+
+
+def test_aes_key_from_environment_is_never_in_errors() -> None:
+    key = os.urandom(16).hex()
+    with pytest.raises(SignatureError) as info:
+        parse_notification({}, b"{}", keys={}, apiv3_key=key, now=0)
+    assert key not in str(info.value)

@@ -1,0 +1,80 @@
+"""Platform certificates from GET v3/certificates: decrypt, check, and turn into verification keys. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ._crypto import aes_gcm_decrypt, certificate_serial, load_certificate
+from ._errors import SignatureError
+
+__all__ = ["PlatformCertificate", "decrypt_certificates"]
+
+
+@attrs.frozen
+class PlatformCertificate:
+    """One WeChat Pay platform certificate, decrypted and checked against the serial it was listed under."""
+
+    serial: str
+    effective_time: datetime | None
+    expire_time: datetime | None
+    certificate: x509.Certificate = attrs.field(repr=False, eq=False)
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        key = self.certificate.public_key()
+        assert isinstance(key, rsa.RSAPublicKey)  # decrypt_certificates only admits RSA certificates
+        return key
+
+    @property
+    def pem(self) -> str:
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def valid_at(self, now: datetime) -> bool:
+        starts = self.effective_time is None or self.effective_time <= now
+        return starts and (self.expire_time is None or now < self.expire_time)
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def decrypt_certificates(body: bytes | Mapping[str, Any], apiv3_key: str | bytes) -> tuple[PlatformCertificate, ...]:
+    """Open every ``encrypt_certificate`` of a v3/certificates answer with the APIv3 key.
+
+    A box that does not open, or a certificate whose serial differs from its ``serial_no``, raises
+    SignatureError: such a list must not be trusted.
+    """
+    document = json.loads(body) if isinstance(body, (bytes, str)) else body
+    items = document.get("data") if isinstance(document, Mapping) else None
+    if not isinstance(items, list):
+        raise SignatureError("The v3/certificates answer has no data list")
+    out = []
+    for item in items:
+        box = item.get("encrypt_certificate") or {}
+        if box.get("algorithm", "AEAD_AES_256_GCM") != "AEAD_AES_256_GCM":
+            raise SignatureError(f"Unknown certificate encryption {box.get('algorithm')!r}")
+        pem = aes_gcm_decrypt(
+            apiv3_key, box.get("nonce", ""), box.get("associated_data", ""), box.get("ciphertext", "")
+        )
+        cert = load_certificate(pem)
+        if not isinstance(cert.public_key(), rsa.RSAPublicKey):
+            raise SignatureError("A listed platform certificate does not carry an RSA key")
+        serial = certificate_serial(cert)
+        listed = str(item.get("serial_no", "")).upper()
+        if serial.lstrip("0") != listed.lstrip("0"):
+            raise SignatureError(f"Certificate listed as {listed} decrypts to serial {serial}: not trusted")
+        out.append(PlatformCertificate(listed, _time(item.get("effective_time")), _time(item.get("expire_time")), cert))
+    return tuple(out)
