@@ -10,10 +10,13 @@ A verb name is both a call and a segment: ``things._id_.delete(id="1")`` sends D
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from ._uri import normalize_segment, split_literal
+
+if TYPE_CHECKING:
+    from ._models import Response
 
 __all__ = ["Chain", "Dispatcher", "Verb"]
 
@@ -23,6 +26,8 @@ R_co = TypeVar("R_co", covariant=True)
 
 class Dispatcher(Protocol[R_co]):
     def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R_co: ...
+
+    def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
 
 def _is_probe(name: str) -> bool:
@@ -89,7 +94,20 @@ class Chain(Generic[R]):
         return hash((id(self._client), self._template))
 
     def __dir__(self) -> list[str]:
-        return ["chain", "delete", "get", "patch", "post", "put", "template"]
+        return ["chain", "delete", "get", "paginate", "patch", "post", "put", "template"]
+
+    @overload
+    def paginate(
+        self: Chain[Coroutine[Any, Any, Response]], *args: Mapping[str, Any], **kwargs: Any
+    ) -> AsyncIterator[Any]: ...
+    @overload
+    def paginate(self: Chain[Response], *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Any]: ...
+    def paginate(self, *args: Mapping[str, Any], **kwargs: Any) -> Any:
+        """Iterate over the items of every page of a GET that pages (typed endpoints), fetching lazily.
+
+        Same arguments as ``get``, plus ``max_pages`` to stop early. Async clients give an async iterator.
+        """
+        return self._client._paginate(self._template, args, kwargs)
 
     @property
     def get(self) -> Verb[R]:

@@ -13,7 +13,7 @@ import logging
 import platform
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -325,6 +325,31 @@ class AsyncClient:
             return await loop.run_in_executor(self._executor, self.sign, prepared, origin)
         return self.sign(prepared, origin)
 
+    async def _paginate(
+        self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> AsyncGenerator[Any, None]:
+        options = _merge_arguments(args, kwargs)
+        max_pages = options.pop("max_pages", None)
+        if max_pages is not None and (isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1):
+            raise InvalidRequestError("max_pages must be a positive int", [("max_pages", repr(max_pages))])
+        spec = _endpoint_spec("GET", template)
+        if spec is None or spec.paging is None:
+            raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
+        from .models import next_page
+
+        query: dict[str, Any] | None = dict(_to_wire(options.pop("query", None)) or {})
+        pages = 0
+        while query is not None:
+            response = await self._dispatch("GET", template, (), {**options, "query": query})
+            page = response.parsed
+            pages += 1
+            for item in getattr(page, spec.items_field) or ():
+                yield item
+            following = next_page(spec, query, page)
+            if following == query or (max_pages is not None and pages >= max_pages):
+                break
+            query = following
+
     # -- platform certificates -------------------------------------------------------------------
     @property
     def certificates(self) -> tuple[PlatformCertificate, ...]:
@@ -526,6 +551,10 @@ def _encryption_serial(payload: object) -> str | None:
     return found.pop() if found else None
 
 
+async def _next_item(pages: AsyncGenerator[Any, None]) -> Any:
+    return await pages.__anext__()
+
+
 def _check_apiv3_key(key: str | bytes) -> None:
     raw = key.encode("utf-8") if isinstance(key, str) else key
     if len(raw) != 32:
@@ -614,6 +643,18 @@ class Client:
     def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
         result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
         return result
+
+    def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
+        pages = self._async._paginate(template, args, kwargs)
+        try:
+            while True:
+                try:
+                    yield self._run(_next_item(pages))
+                except StopAsyncIteration:
+                    return
+        finally:
+            if not self._closed:
+                self._run(pages.aclose())
 
     def download_certificates(self) -> tuple[PlatformCertificate, ...]:
         """Blocking :meth:`AsyncClient.download_certificates`."""
