@@ -34,11 +34,21 @@ def _client_from_config(path: str, brand: bool) -> Any:
 
     keys = {config["pub_key_id"]: file("pub_key")}
     if brand:
-        return Client(brand_id=config["brand_id"], serial=config["brand_serial"],
-                      private_key=file("brand_private_key"), platform_keys=keys, base_url=config["base_url"])
+        return Client(
+            brand_id=config["brand_id"],
+            serial=config["brand_serial"],
+            private_key=file("brand_private_key"),
+            platform_keys=keys,
+            base_url=config["base_url"],
+        )
     keys[config["platform_serial"]] = file("platform_certificate")
-    return Client(mchid=config["mchid"], serial=config["serial"], private_key=file("private_key"),
-                  platform_keys=keys, base_url=config["base_url"])
+    return Client(
+        mchid=config["mchid"],
+        serial=config["serial"],
+        private_key=file("private_key"),
+        platform_keys=keys,
+        base_url=config["base_url"],
+    )
 
 
 def _request(args: argparse.Namespace) -> int:
@@ -60,6 +70,33 @@ def _request(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _download_certificates(args: argparse.Namespace) -> int:
+    from ._client import DEFAULT_BASE_URL, AsyncClient
+    from ._errors import WxPayError
+
+    out = Path(args.output)
+    try:
+        async with AsyncClient(
+            mchid=args.mchid,
+            serial=args.serial,
+            private_key=args.privatekey,
+            apiv3_key=args.key,
+            base_url=args.baseurl or DEFAULT_BASE_URL,
+            retry=1,
+        ) as client:
+            certificates = await client.download_certificates()
+    except WxPayError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    for cert in certificates:
+        path = out / f"wechatpay_{cert.serial}.pem"
+        path.write_text(cert.pem, "ascii")
+        print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
+    print(f"{len(certificates)} certificate(s) verified with the answer's own signature and written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wxpay-chain", description="WeChat Pay APIv3 SDK tools.")
     parser.add_argument("--version", action="version", version=f"wxpay-chain {__version__}")
@@ -73,9 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--state-dir", default=None, help="keep keys and coupons here across restarts")
     sandbox.add_argument("--probe-rate", type=float, default=0.0, help="share of answers with SIGNTEST probes")
 
+    certs = sub.add_parser("certificates", help="download, verify and save the WeChat Pay platform certificates")
+    certs.add_argument("-m", "--mchid", required=True)
+    certs.add_argument("-s", "--serial", required=True, help="your merchant API certificate serial")
+    certs.add_argument("-f", "--privatekey", required=True, help="your apiclient_key.pem (path or file:// URL)")
+    certs.add_argument("-k", "--key", required=True, help="the 32-character APIv3 key")
+    certs.add_argument("-o", "--output", required=True, help="folder for wechatpay_<serial>.pem files")
+    certs.add_argument("-u", "--baseurl", default=None, help="API base URL (default: the WeChat Pay API)")
+
     request = sub.add_parser("request", help="send one signed request using a sandbox config.json")
-    request.add_argument("method", choices=["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch",
-                                            "delete"])
+    request.add_argument(
+        "method", choices=["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"]
+    )
     request.add_argument("template", help="e.g. v3/marketing/busifavor/users/{openid}/coupons")
     request.add_argument("--config", required=True, help="config.json written by `wxpay-chain sandbox`")
     request.add_argument("--brand", action="store_true", help="sign as the brand (brand/ paths)")
@@ -97,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args.host, args.port, args.state_dir, args.probe_rate)
     if args.command == "request":
         return _request(args)
+    if args.command == "certificates":
+        import asyncio
+
+        return asyncio.run(_download_certificates(args))
     raise AssertionError(args.command)
 
 
