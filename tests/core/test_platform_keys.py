@@ -301,3 +301,38 @@ def test_aes_key_from_environment_is_never_in_errors() -> None:
     with pytest.raises(SignatureError) as info:
         parse_notification({}, b"{}", keys={}, apiv3_key=key, now=0)
     assert key not in str(info.value)
+
+
+async def test_certificates_command_writes_verified_pem_files(
+    cert_peer: tuple[CertPeer, str], merchant_key: rsa.RSAPrivateKey, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from wxpay_chain.__main__ import main
+
+    peer, base_url = cert_peer
+    key_file = tmp_path / "apiclient_key.pem"
+    key_file.write_text(pem_private(merchant_key))
+    argv = [
+        "certificates",
+        "-m",
+        MCHID,
+        "-s",
+        SERIAL,
+        "-f",
+        str(key_file),
+        "-k",
+        APIV3_KEY,
+        "-o",
+        str(tmp_path / "certs"),
+        "-u",
+        base_url,
+    ]
+    assert await asyncio.to_thread(main, argv) == 0
+    written = tmp_path / "certs" / f"wechatpay_{peer.serial}.pem"
+    assert written.read_bytes() == peer.cert.public_bytes(serialization.Encoding.PEM)
+    out = capsys.readouterr().out
+    assert peer.serial in out and "2099-01-01" in out
+    argv[argv.index("-k") + 1] = "z" * 32
+    assert await asyncio.to_thread(main, argv) == 1
+    assert "APIv3 key" in capsys.readouterr().err
