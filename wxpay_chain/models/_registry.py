@@ -1,0 +1,322 @@
+"""Which model belongs to which endpoint, and the local checks a request must pass before it is sent.
+
+The client looks an endpoint up by method and template (:func:`lookup`), checks the caller's input
+(:func:`validate_request`), turns request models into plain dicts (:func:`request_to_wire`), reads the
+answer with the spec's response model, and pages with :func:`next_page`. Families join with
+:func:`register`.
+
+Checks are derived from the request models: a field without a default is required (and a required
+string must not be empty), values must have the field's JSON type (``bool`` is not an ``int``), enum
+fields take only the enum's values, and ``attrs`` field metadata ``minimum``/``maximum`` bound
+integers.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from .._converter import unstructure
+from .._errors import InvalidRequestError
+from .busifavor import BusifavorCouponPage, BusifavorCouponQuery
+from .favor import FavorCoupon, FavorCouponQuery
+from .product_coupon import (
+    BrandProductCouponSendRequest,
+    BrandUserProductCouponQuery,
+    ProductCouponSendRequest,
+    UserProductCoupon,
+    UserProductCouponPage,
+    UserProductCouponQuery,
+)
+
+__all__ = ["EndpointSpec", "lookup", "next_page", "register", "request_to_wire", "validate_request"]
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _template_params(template: str) -> tuple[str, ...]:
+    return tuple(_PLACEHOLDER.findall(template))
+
+
+def _strip_slash(template: str) -> str:
+    return template.lstrip("/")
+
+
+def _upper(method: str) -> str:
+    return method.upper()
+
+
+@attrs.frozen
+class EndpointSpec:
+    """What the SDK knows about one endpoint: its request and response models and how it pages."""
+
+    method: str = attrs.field(converter=_upper)
+    template: str = attrs.field(converter=_strip_slash)
+    query: type | None = None
+    body: type | None = None
+    response: type | None = None
+    paging: Literal["offset", "token"] | None = None
+    items_field: str | None = None
+    path_params: tuple[str, ...] = attrs.field(
+        default=attrs.Factory(lambda self: _template_params(self.template), takes_self=True),
+        converter=tuple,
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if set(self.path_params) != set(_template_params(self.template)):
+            raise ValueError(f"path_params {self.path_params!r} do not match the placeholders of {self.template!r}")
+        if (self.paging is None) != (self.items_field is None):
+            raise ValueError("paging and items_field go together: set both or neither")
+
+
+_SPECS: dict[tuple[str, str], EndpointSpec] = {}
+
+
+def register(spec: EndpointSpec) -> None:
+    """Make ``spec`` known to :func:`lookup`; registering the same spec twice is harmless.
+
+    Raises ValueError if a different spec is already registered for the same method and template.
+    """
+    key = (spec.method, spec.template)
+    known = _SPECS.setdefault(key, spec)
+    if known != spec:
+        raise ValueError(f"{spec.method} {spec.template} is already registered with another spec")
+
+
+def lookup(method: str, template: str) -> EndpointSpec | None:
+    """The spec of ``method template`` (``"GET"``, ``"v3/marketing/..."``), or None if unknown."""
+    return _SPECS.get((method.upper(), _strip_slash(template)))
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def validate_request(
+    spec: EndpointSpec,
+    path_params: Mapping[str, object],
+    query: Mapping[str, object] | object | None,
+    json: Mapping[str, object] | object | None,
+) -> None:
+    """Check a request against ``spec`` before anything is sent.
+
+    ``query`` and ``json`` may be dicts or instances of the spec's request models. Raises
+    InvalidRequestError listing every wrong field (``path.openid``, ``query.page_size``,
+    ``json.brand_id``…) with the reason.
+    """
+    problems: list[tuple[str, str]] = []
+    for name in spec.path_params:
+        value = path_params.get(name)
+        where = f"path.{name}"
+        if value is None:
+            problems.append((where, "required path parameter is missing"))
+        elif not isinstance(value, str):
+            problems.append((where, f"must be a string, got {_kind(value)}"))
+        elif not value.strip():
+            problems.append((where, "must not be empty"))
+    problems += _check_part("query", spec.query, query)
+    problems += _check_part("json", spec.body, json)
+    if problems:
+        raise InvalidRequestError(f"invalid request for {spec.method} {spec.template}", problems)
+
+
+def _check_part(where: str, model: type | None, given: object) -> list[tuple[str, str]]:
+    if model is None:
+        return []
+    if given is None:
+        data: Mapping[str, object] = {}
+    elif isinstance(given, Mapping):
+        data = given
+    elif isinstance(given, model):
+        data = _shallow_fields(given)
+    else:
+        return [(where, f"expected {model.__name__} or a dict, got {_kind(given)}")]
+    return list(_check_fields(where, model, data))
+
+
+def _shallow_fields(instance: Any) -> dict[str, object]:
+    return attrs.asdict(instance, recurse=False)
+
+
+@functools.cache
+def _field_types(model: type) -> dict[str, Any]:
+    return typing.get_type_hints(model)
+
+
+def _check_fields(where: str, model: type, data: Mapping[str, object]) -> Iterator[tuple[str, str]]:
+    hints = _field_types(model)
+    for field in attrs.fields(model):
+        path = f"{where}.{field.name}"
+        value = data.get(field.name)
+        if value is None:
+            if field.default is attrs.NOTHING:
+                yield path, "required field is missing"
+            continue
+        yield from _check_value(path, hints[field.name], value, field.metadata)
+        if field.default is attrs.NOTHING and isinstance(value, str) and not value.strip():
+            yield path, "required field must not be empty"
+
+
+def _check_value(path: str, tp: Any, value: object, meta: Mapping[Any, Any]) -> Iterator[tuple[str, str]]:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) != 1:
+            raise TypeError(f"request fields take one type, not {tp!r}")  # a model bug, not the caller's
+        tp = options[0]
+    if typing.get_origin(tp) is list:
+        if not isinstance(value, (list, tuple)):
+            yield path, f"must be a list, got {_kind(value)}"
+            return
+        (item_tp,) = typing.get_args(tp)
+        for index, item in enumerate(value):
+            yield from _check_value(f"{path}[{index}]", item_tp, item, {})
+        return
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        allowed = [m.value for m in tp]
+        if isinstance(value, bool) or value not in allowed:
+            yield path, f"must be one of {', '.join(map(str, allowed))}; got {value!r}"
+        return
+    if attrs.has(tp):
+        if isinstance(value, tp):
+            value = _shallow_fields(value)
+        if not isinstance(value, Mapping):
+            yield path, f"must be an object, got {_kind(value)}"
+            return
+        yield from _check_fields(path, tp, value)
+        return
+    if tp is bool:
+        if not isinstance(value, bool):
+            yield path, f"must be a boolean, got {_kind(value)}"
+    elif tp is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            yield path, f"must be an integer, got {_kind(value)}"
+            return
+        low, high = meta.get("minimum"), meta.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            yield path, f"must be {bounds}, got {value}"
+    elif tp is str:
+        if not isinstance(value, str):
+            yield path, f"must be a string, got {_kind(value)}"
+    else:
+        raise TypeError(f"no request check for {tp!r}")  # a model bug, not the caller's
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if attrs.has(type(value)):
+        return f"a {type(value).__name__}"
+    return type(value).__name__
+
+
+# --- wire form and paging -------------------------------------------------------------------------
+
+
+def request_to_wire(obj: object) -> dict[str, Any]:
+    """A request model instance (or a dict) as a plain dict without None fields, enums as values."""
+    if isinstance(obj, Mapping):
+        return {str(k): unstructure(v) for k, v in obj.items() if v is not None}
+    if not attrs.has(type(obj)):
+        raise TypeError(f"expected a request model or a dict, got {type(obj).__name__}")
+    wire: dict[str, Any] = unstructure(obj)
+    return wire
+
+
+def next_page(spec: EndpointSpec, query: Mapping[str, object], page: object) -> dict[str, Any] | None:
+    """The query of the page after ``page`` (a response model or its JSON), or None at the end.
+
+    Offset paging moves ``offset`` on by ``limit`` and stops on a short or empty page or at
+    ``total_count``; token paging sends ``next_page_token`` back as ``page_token`` and stops without one.
+    """
+    if spec.paging is None or spec.items_field is None:
+        return None
+    items = _get(page, spec.items_field) or []
+    if spec.paging == "token":
+        token = _get(page, "next_page_token")
+        if not token:
+            return None
+        return {**query, "page_token": token}
+    offset = _as_int(_get(page, "offset"), _as_int(query.get("offset"), 0))
+    limit = _as_int(_get(page, "limit"), _as_int(query.get("limit"), len(items)))
+    total = _as_int(_get(page, "total_count"), None)
+    if not items or limit <= 0 or len(items) < limit:
+        return None
+    following = offset + limit
+    if total is not None and following >= total:
+        return None
+    return {**query, "offset": following, "limit": limit}
+
+
+def _get(page: object, name: str) -> Any:
+    if isinstance(page, Mapping):
+        return page.get(name)
+    return getattr(page, name, None)
+
+
+@typing.overload
+def _as_int(value: object, default: int) -> int: ...
+@typing.overload
+def _as_int(value: object, default: None) -> int | None: ...
+def _as_int(value: object, default: int | None) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+# --- the seed endpoints ---------------------------------------------------------------------------
+
+for _spec in (
+    EndpointSpec(
+        "GET",
+        "v3/marketing/busifavor/users/{openid}/coupons",
+        query=BusifavorCouponQuery,
+        response=BusifavorCouponPage,
+        paging="offset",
+        items_field="data",
+    ),
+    EndpointSpec(
+        "GET",
+        "v3/marketing/favor/users/{openid}/coupons/{coupon_id}",
+        query=FavorCouponQuery,
+        response=FavorCoupon,
+    ),
+    EndpointSpec(
+        "POST",
+        "v3/marketing/partner/product-coupon/users/{openid}/coupons",
+        body=ProductCouponSendRequest,
+        response=UserProductCoupon,
+    ),
+    EndpointSpec(
+        "GET",
+        "v3/marketing/partner/product-coupon/users/{openid}/coupons",
+        query=UserProductCouponQuery,
+        response=UserProductCouponPage,
+        paging="token",
+        items_field="user_coupon_list",
+    ),
+    EndpointSpec(
+        "POST",
+        "brand/marketing/product-coupon/users/{openid}/coupons",
+        body=BrandProductCouponSendRequest,
+        response=UserProductCoupon,
+    ),
+    EndpointSpec(
+        "GET",
+        "brand/marketing/product-coupon/users/{openid}/coupons",
+        query=BrandUserProductCouponQuery,
+        response=UserProductCouponPage,
+        paging="token",
+        items_field="user_coupon_list",
+    ),
+):
+    register(_spec)
+del _spec
