@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from wxpay_chain import AsyncClient, ConfigurationError, SignatureError
 from wxpay_chain._notify import parse_notification
 from wxpay_chain._signing import KeyStore
+from wxpay_chain.models import BusifavorCouponSendEvent
 from wxpay_chain.notifications import aiohttp_handler
 
 from ..vectors import VECTORS
@@ -231,7 +232,15 @@ def test_published_notification_vector_parses() -> None:
 
 
 def notification(peer: CertPeer, *, key: str = APIV3_KEY, ts: int | None = None) -> tuple[dict[str, str], bytes]:
-    resource = {"stock_id": "1", "coupon_id": "9", "send_request_no": "N-1"}
+    resource = {
+        "event_type": "EVENT_TYPE_BUSICOUPON_SEND",
+        "coupon_code": "9",
+        "stock_id": "1",
+        "send_time": "2025-01-01T10:00:00+08:00",
+        "openid": "o-1",
+        "send_channel": "BUSICOUPON_SEND_CHANNEL_API",
+        "send_merchant": "1900000001",
+    }
     body = json.dumps(
         {
             "id": "EV-1",
@@ -290,7 +299,9 @@ async def test_aiohttp_notification_handler(
     expected = {"ok": 204, "callback fails": 500}.get(case, 401)
     assert answer.status == expected, text
     if case == "ok":
-        assert received[0].event_type == "COUPON.SEND" and received[0].resource["coupon_id"] == "9"
+        assert received[0].event_type == "COUPON.SEND" and received[0].resource["coupon_code"] == "9"
+        event = received[0].model
+        assert isinstance(event, BusifavorCouponSendEvent) and event.send_time.utcoffset() == dt.timedelta(hours=8)
         assert text == ""
     else:
         assert received == [] and json.loads(text)["code"] == "FAIL"

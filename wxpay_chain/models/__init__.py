@@ -63,6 +63,7 @@ from .favor import (
     FavorGoodsDetail,
     FavorNormalCouponInformation,
 )
+from .notifications import BusifavorCouponSendEvent, notification_model, register_notification
 from .product_coupon import (
     AssociatedOrderInfo,
     BrandProductCouponSendRequest,
@@ -113,6 +114,7 @@ __all__ = [
     "BusifavorCouponAvailableTime",
     "BusifavorCouponPage",
     "BusifavorCouponQuery",
+    "BusifavorCouponSendEvent",
     "BusifavorCouponState",
     "BusifavorCouponUseRule",
     "BusifavorCustomEntrance",
@@ -185,7 +187,9 @@ __all__ = [
     "WeeklyAvailablePeriod",
     "lookup",
     "next_page",
+    "notification_model",
     "register",
+    "register_notification",
     "request_to_wire",
     "validate_request",
 ]
