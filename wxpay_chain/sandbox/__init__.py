@@ -1,0 +1,80 @@
+"""A local WeChat Pay APIv3 emulator for demos and tests.
+
+::
+
+    from wxpay_chain.sandbox import Sandbox
+
+    async with Sandbox() as sb:
+        async with sb.client() as client:
+            ...
+
+It verifies signatures and signs answers with its own code (never the client's), keeps coupon state,
+sends notifications and injects faults. See :class:`Sandbox` for the endpoints and the demo data.
+"""
+
+from __future__ import annotations
+
+from ._app import ReceivedRequest
+from ._credentials import CONFIG_KEYS, SandboxCredentials
+from ._faults import Fault, FaultInjector, InjectedFault
+from ._handlers import (
+    BRAND_USER_COUPONS,
+    BUSIFAVOR_USER_COUPONS,
+    CERTIFICATES,
+    FAVOR_USER_COUPON,
+    PARTNER_USER_COUPONS,
+)
+from ._keys import KeySet, default_key_set, generate_key_set
+from ._notify import NotificationRecord
+from ._seed_data import (
+    DEMO_APPID,
+    DEMO_BUSIFAVOR_STOCK_IDS,
+    DEMO_FAVOR_COUPON_IDS,
+    DEMO_OPENIDS,
+    DEMO_PRODUCT_COUPON_IDS,
+    DEMO_STOCK_IDS,
+    DEMO_UPLOADED_CODES,
+    busifavor_document,
+    favor_document,
+    product_coupon_document,
+    stock_document,
+)
+from ._server import Sandbox, ThreadedSandbox
+from ._state import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, SandboxState, Stock
+
+__all__ = [
+    "BRAND_USER_COUPONS",
+    "BUSIFAVOR_USER_COUPONS",
+    "CERTIFICATES",
+    "CONFIG_KEYS",
+    "DEMO_APPID",
+    "DEMO_BUSIFAVOR_STOCK_IDS",
+    "DEMO_FAVOR_COUPON_IDS",
+    "DEMO_OPENIDS",
+    "DEMO_PRODUCT_COUPON_IDS",
+    "DEMO_STOCK_IDS",
+    "DEMO_UPLOADED_CODES",
+    "FAVOR_USER_COUPON",
+    "PARTNER_USER_COUPONS",
+    "BusifavorCoupon",
+    "Fault",
+    "FaultInjector",
+    "FavorCoupon",
+    "InjectedFault",
+    "IssuedCoupon",
+    "KeySet",
+    "NotificationRecord",
+    "ProductCoupon",
+    "ReceivedRequest",
+    "Sandbox",
+    "SandboxCredentials",
+    "SandboxState",
+    "Stock",
+    "ThreadedSandbox",
+    "busifavor_document",
+    "default_key_set",
+    "favor_document",
+    "generate_key_set",
+    "product_coupon_document",
+    "stock_document",
+]

@@ -1,0 +1,306 @@
+"""The aiohttp application: one catch-all handler that reads the raw request, checks it the way WeChat Pay
+does, runs the endpoint, then signs (or sabotages, under a fault) the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random
+import secrets
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, bad_request_headers, probe_signature
+from ._clock import Clock
+from ._failures import ApiFailure, invalid_request, not_found
+from ._faults import Fault, FaultInjector
+from ._handlers import Call, Handlers, Route, match_route
+from ._keys import KeySet
+from ._notify import Notifier
+from ._params import Query, split_target
+from ._rate_limit import RateLimiter
+from ._state import SandboxState
+
+AnswerMode = Literal["pubkey", "certificate"]
+
+#: WeChat Pay's bodies are small; anything over 1 MiB is refused unread.
+MAX_BODY = 1024 * 1024
+_SIGNATURE_HEADERS = (
+    "Wechatpay-Timestamp",
+    "Wechatpay-Nonce",
+    "Wechatpay-Signature",
+    "Wechatpay-Serial",
+    "Wechatpay-Signature-Type",
+)
+
+log = logging.getLogger("wxpay_chain.sandbox")
+
+
+@attrs.frozen
+class ReceivedRequest:
+    """One request as the sandbox received it, and how it was answered.
+
+    ``status`` is None when the connection was dropped without an answer; ``code`` is the error code of a
+    non-2xx answer; ``caller`` is ``merchant:<mchid>`` or ``brand:<brand_id>`` once the signature verified;
+    ``fault`` names the injected fault kind; ``probe`` says the answer carried a SIGNTEST signature.
+    """
+
+    method: str
+    raw_path: str
+    headers: CIMultiDictProxy[str] = attrs.field(eq=False, repr=False)
+    body: bytes = attrs.field(repr=False)
+    request_id: str
+    status: int | None
+    code: str | None
+    caller: str | None
+    fault: str | None
+    probe: bool
+
+
+@attrs.frozen
+class _Answer:
+    status: int
+    body: bytes
+    scheme: Scheme | None = None
+    serial: str | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    code: str | None = None
+
+
+def _json_bytes(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+def _error_answer(failure: ApiFailure) -> _Answer:
+    return _Answer(failure.status, _json_bytes(failure.payload()), headers=failure.headers, code=failure.code)
+
+
+def _fault_answer(fault: Fault) -> _Answer:
+    if fault.status == 502:
+        # A gateway in front of WeChat Pay answers in HTML, not JSON: clients must cope with that too.
+        return _Answer(
+            502,
+            b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>",
+            headers={"Content-Type": "text/html"},
+            code=None,
+        )
+    code = {429: "RATELIMIT_EXCEEDED", 500: "SYSTEM_ERROR", 503: "SYSTEM_ERROR"}.get(fault.status, "SYSTEM_ERROR")
+    message = {
+        429: "请求超过接口频率限制，请稍后使用原参数重试 (injected fault)",
+        503: "系统繁忙，请稍后重试 (injected fault)",
+    }.get(fault.status, "系统异常，请稍后重试 (injected fault)")
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    return _Answer(fault.status, _json_bytes({"code": code, "message": message}), headers=headers, code=code)
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(16).upper()
+
+
+class SandboxApp:
+    """Holds everything one running sandbox answers with."""
+
+    def __init__(
+        self,
+        *,
+        keys: KeySet,
+        state: SandboxState,
+        faults: FaultInjector,
+        clock: Clock,
+        probe_rate: float,
+        answer_mode: AnswerMode,
+        rate_limit: float | None,
+        seed: int,
+        notifier: Notifier | None,
+        received: list[ReceivedRequest],
+    ) -> None:
+        self._keys = keys
+        self._verifier = RequestVerifier(keys)
+        self._signer = AnswerSigner(keys)
+        self._handlers = Handlers(state, keys)
+        self._faults = faults
+        self._clock = clock
+        self._probe_rate = probe_rate
+        self._probe_rng = random.Random(seed)
+        self._merchant_serial = keys.pub_key_id if answer_mode == "pubkey" else keys.platform_serial
+        self._limiter = RateLimiter(rate_limit, clock) if rate_limit else None
+        self._notifier = notifier
+        self._received = received
+
+    def build(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    def answer_serial(self, scheme: Scheme) -> str:
+        return self._merchant_serial if scheme == "merchant" else self._keys.pub_key_id
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        request_id = new_request_id()
+        method = request.method
+        raw_path = request.raw_path
+        headers = CIMultiDictProxy(CIMultiDict(request.headers))
+        body = b""
+        fault: Fault | None = None
+        caller: Caller | None = None
+        status: int | None = None
+        code: str | None = None
+        probe = False
+        try:
+            try:
+                body = await self._read_body(request)
+            except ApiFailure as failure:
+                answer = _error_answer(failure)
+                status, code = answer.status, answer.code
+                return web.Response(status=status, body=answer.body, headers=self._headers(answer, request_id)[0])
+            path, raw_query = split_target(raw_path)
+            route, raw_params = match_route(method, path)
+            fault = self._faults.take(method, route.template if route else None)
+            if fault is not None:
+                self._faults.record(request_id, method, raw_path, fault)
+            if fault is not None and fault.when == "before":
+                if fault.kind == "delay":
+                    await asyncio.sleep(fault.seconds)
+                elif fault.kind == "reset":
+                    return self._drop(request)
+                elif fault.kind == "status":
+                    answer = _fault_answer(fault)
+                    status, code = answer.status, answer.code
+                    return web.Response(status=status, body=answer.body, headers=self._headers(answer, request_id)[0])
+            answer, caller = self._answer(method, raw_path, headers, body, route, raw_params, raw_query)
+            if fault is not None and fault.when == "after":
+                if fault.kind == "delay":
+                    await asyncio.sleep(fault.seconds)
+                elif fault.kind == "reset":
+                    return self._drop(request)
+                elif fault.kind == "status":
+                    answer = _fault_answer(fault)
+            status, code = answer.status, answer.code
+            answer_headers, probe = self._headers(answer, request_id, fault)
+            if fault is not None and fault.kind == "truncate":
+                return await self._truncated(request, answer, answer_headers)
+            return web.Response(status=answer.status, body=answer.body, headers=answer_headers)
+        finally:
+            self._received.append(
+                ReceivedRequest(
+                    method=method,
+                    raw_path=raw_path,
+                    headers=headers,
+                    body=body,
+                    request_id=request_id,
+                    status=status,
+                    code=code,
+                    caller=f"{caller.scheme}:{caller.identity}" if caller else None,
+                    fault=fault.kind if fault else None,
+                    probe=probe,
+                )
+            )
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        too_large = ApiFailure(413, "INVALID_REQUEST", f"请求体过大 (the request body is larger than {MAX_BODY} bytes)")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise too_large
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise too_large from None
+        except Exception as exc:  # a client that vanished or sent a broken body: never crash
+            raise invalid_request(
+                f"请求体无法读取 (the request body could not be read: {type(exc).__name__})"
+            ) from None
+
+    def _answer(
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        route: Route | None,
+        raw_params: Mapping[str, str],
+        raw_query: str,
+    ) -> tuple[_Answer, Caller | None]:
+        caller: Caller | None = None
+        try:
+            if route is None:
+                raise not_found(f"接口不存在 (no API at {method} {raw_path[:200]!r})")
+            missing = bad_request_headers(headers)
+            if missing is not None:
+                raise missing
+            now = self._clock()
+            caller = self._verifier.verify(
+                scheme=route.scheme, method=method, raw_path=raw_path, headers=headers, body=body, now=now
+            )
+            if self._limiter is not None and not self._limiter.allow(f"{caller.scheme}:{caller.identity}"):
+                raise ApiFailure(
+                    429,
+                    "RATELIMIT_EXCEEDED",
+                    "请求超过接口频率限制，请稍后使用原参数重试 (rate limit exceeded)",
+                    headers={"Retry-After": "1"},
+                )
+            call = Call(caller=caller, path_params=raw_params, query=Query(raw_query), body=body, now=now)
+            reply = self._handlers.for_route(route)(call)
+            if reply.notify is not None and self._notifier is not None:
+                self._notifier.submit(reply.notify, serial=self.answer_serial(route.scheme), scheme=route.scheme)
+            payload = _json_bytes(reply.payload)
+            serial = reply.serial or self.answer_serial(route.scheme)
+            return _Answer(reply.status, payload, scheme=route.scheme, serial=serial), caller
+        except ApiFailure as failure:
+            if failure.status == 401:
+                log.debug("sandbox refused %s %s: %s", method, raw_path[:200], failure.message)
+            return _error_answer(failure), caller
+        except Exception:
+            log.exception("sandbox bug while answering %s %s", method, raw_path[:200])
+            bug = ApiFailure(500, "SYSTEM_ERROR", "系统异常，请稍后重试 (unexpected sandbox error)")
+            return _error_answer(bug), caller
+
+    def _headers(self, answer: _Answer, request_id: str, fault: Fault | None = None) -> tuple[dict[str, str], bool]:
+        """Answer headers: Request-ID always, the signature set on 2xx (as a fault or a probe shapes it)."""
+        headers: dict[str, str] = {"Request-ID": request_id}
+        probe = False
+        if 200 <= answer.status < 300 and answer.scheme is not None and answer.serial is not None:
+            timestamp = int(self._clock())
+            if fault is not None and fault.kind == "stale_timestamp":
+                timestamp -= int(fault.seconds)
+            signed = self._signer.headers(answer.body, timestamp=timestamp, serial=answer.serial, scheme=answer.scheme)
+            if self._probe_rate and self._probe_rng.random() < self._probe_rate:
+                signed["Wechatpay-Signature"] = probe_signature(self._probe_rng.randbytes(64))
+                probe = True
+            elif fault is not None and fault.kind == "corrupt_signature":
+                signed["Wechatpay-Signature"] = _flip_one_byte(signed["Wechatpay-Signature"])
+            if fault is None or fault.kind != "drop_signature":
+                headers.update(signed)
+        headers.update(answer.headers)
+        headers.setdefault("Content-Type", "application/json")
+        return headers, probe
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        transport = request.transport
+        if transport is not None:
+            transport.close()
+        # aiohttp finds the transport closed when it writes this, and gives up quietly.
+        return web.Response(status=500)
+
+    @staticmethod
+    async def _truncated(request: web.Request, answer: _Answer, headers: Mapping[str, str]) -> web.StreamResponse:
+        partial = web.StreamResponse(status=answer.status, headers=headers)
+        partial.content_length = len(answer.body) + 64
+        await partial.prepare(request)
+        await partial.write(answer.body[: len(answer.body) // 2])
+        transport = request.transport
+        if transport is not None:
+            transport.close()
+        return partial
+
+
+def _flip_one_byte(signature_b64: str) -> str:
+    raw = bytearray(base64.b64decode(signature_b64))
+    raw[len(raw) // 2] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode("ascii")

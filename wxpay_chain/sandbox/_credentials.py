@@ -1,0 +1,90 @@
+"""What a client needs to talk to a running sandbox, and the config.json that carries it to other processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import attrs
+
+from ._keys import KeySet
+
+CONFIG_KEYS = (
+    "base_url",
+    "mchid",
+    "serial",
+    "private_key",
+    "brand_id",
+    "brand_serial",
+    "brand_private_key",
+    "pub_key_id",
+    "pub_key",
+    "platform_serial",
+    "platform_certificate",
+    "apiv3_key",
+)
+
+_PEM_FILES = {
+    "private_key": "apiclient_key.pem",
+    "brand_private_key": "brand_apiclient_key.pem",
+    "pub_key": "pub_key.pem",
+    "platform_certificate": "platform_cert.pem",
+}
+
+
+@attrs.frozen
+class SandboxCredentials:
+    """Merchant, brand and platform credentials of one sandbox (PEM strings; secrets hidden from repr)."""
+
+    base_url: str
+    mchid: str
+    serial: str
+    private_key: str = attrs.field(repr=False)
+    brand_id: str
+    brand_serial: str
+    brand_private_key: str = attrs.field(repr=False)
+    pub_key_id: str
+    pub_key: str
+    platform_serial: str
+    platform_certificate: str
+    apiv3_key: str = attrs.field(repr=False)
+
+    @classmethod
+    def from_keys(cls, keys: KeySet, base_url: str) -> SandboxCredentials:
+        return cls(
+            base_url=base_url,
+            mchid=keys.mchid,
+            serial=keys.merchant_serial,
+            private_key=keys.merchant_private_key,
+            brand_id=keys.brand_id,
+            brand_serial=keys.brand_serial,
+            brand_private_key=keys.brand_private_key,
+            pub_key_id=keys.pub_key_id,
+            pub_key=keys.platform_public_key,
+            platform_serial=keys.platform_serial,
+            platform_certificate=keys.platform_certificate,
+            apiv3_key=keys.apiv3_key,
+        )
+
+    def write_config(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` (keys and certificate as paths of PEM files beside it); returns its path."""
+        folder = Path(directory).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        values = attrs.asdict(self)
+        for field, filename in _PEM_FILES.items():
+            pem_path = folder / filename
+            _write(pem_path, values[field], private=field.endswith("private_key"))
+            values[field] = str(pem_path)
+        config = folder / "config.json"
+        # The APIv3 key is in here, so the file is owner-only like the private keys.
+        _write(config, json.dumps({k: values[k] for k in CONFIG_KEYS}, indent=2) + "\n", private=True)
+        return config
+
+
+def _write(path: Path, text: str, *, private: bool) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

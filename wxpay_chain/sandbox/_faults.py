@@ -1,0 +1,176 @@
+"""Scripted and random faults, matched per endpoint (method + path template) or globally.
+
+Kinds and what the caller sees:
+
+=================  ==========================================================================================
+``reset``          the connection is closed without an answer
+``delay``          the answer comes ``seconds`` late (the server awaits; nothing blocks)
+``status``         a 429 (with Retry-After) / 500 / 502 / 503 ... answer instead of the real one
+``truncate``       the real answer's headers promise more body than is sent, then the connection closes
+``drop_signature`` the real answer without its Wechatpay-* signature headers
+``corrupt_signature``  the real answer with one byte of its signature flipped
+``stale_timestamp``    the real answer, validly signed, but with a Wechatpay-Timestamp ``seconds`` old
+=================  ==========================================================================================
+
+``when="before"`` applies the fault before the request is handled (nothing happens on the server);
+``when="after"`` lets the handler run first (a coupon is issued), then applies the fault to its answer.
+The last four kinds change the real answer, so they always run after the handler.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Literal
+
+import attrs
+
+FaultKind = Literal["reset", "delay", "status", "truncate", "drop_signature", "corrupt_signature", "stale_timestamp"]
+When = Literal["before", "after"]
+
+_ANSWER_FAULTS = frozenset({"truncate", "drop_signature", "corrupt_signature", "stale_timestamp"})
+
+
+@attrs.frozen
+class Fault:
+    """One fault; build it with the class methods."""
+
+    kind: FaultKind
+    when: When = "before"
+    status: int = 0
+    retry_after: int | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def reset(cls, *, when: When = "before") -> Fault:
+        return cls("reset", when=when)
+
+    @classmethod
+    def delay(cls, seconds: float, *, when: When = "before") -> Fault:
+        if seconds < 0:
+            raise ValueError("a delay must not be negative")
+        return cls("delay", when=when, seconds=seconds)
+
+    @classmethod
+    def http_status(cls, status: int, *, retry_after: int | None = None, when: When = "before") -> Fault:
+        if not 400 <= status <= 599:
+            raise ValueError("a status fault answers 4xx or 5xx")
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        return cls("status", when=when, status=status, retry_after=retry_after)
+
+    @classmethod
+    def truncate(cls) -> Fault:
+        return cls("truncate", when="after")
+
+    @classmethod
+    def drop_signature(cls) -> Fault:
+        return cls("drop_signature", when="after")
+
+    @classmethod
+    def corrupt_signature(cls) -> Fault:
+        return cls("corrupt_signature", when="after")
+
+    @classmethod
+    def stale_timestamp(cls, seconds: float = 600.0) -> Fault:
+        return cls("stale_timestamp", when="after", seconds=seconds)
+
+    @property
+    def runs_handler(self) -> bool:
+        """Whether the request is still handled (and, say, a coupon issued) under this fault."""
+        return self.when == "after" or self.kind == "delay" or self.kind in _ANSWER_FAULTS
+
+
+@attrs.frozen
+class Target:
+    """Which requests a rule applies to: None matches anything."""
+
+    method: str | None = None
+    path: str | None = None
+
+    def matches(self, method: str, template: str | None) -> bool:
+        return (self.method is None or self.method == method) and (self.path is None or self.path == template)
+
+
+@attrs.frozen
+class InjectedFault:
+    """A fault that was applied, for inspection after a test."""
+
+    request_id: str
+    method: str
+    raw_path: str
+    fault: Fault
+
+
+class _RandomRule:
+    def __init__(self, target: Target, faults: tuple[Fault, ...], rate: float, seed: int) -> None:
+        self.target = target
+        self.faults = faults
+        self.rate = rate
+        self.rng = random.Random(seed)
+
+
+class FaultInjector:
+    """``sb.faults``: what goes wrong, and when. Safe to configure from another thread."""
+
+    def __init__(self, known_templates: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._scripts: list[tuple[Target, deque[Fault]]] = []
+        self._random: list[_RandomRule] = []
+        self._known = frozenset(known_templates)
+        self.injected: list[InjectedFault] = []
+
+    def _target(self, method: str | None, path: str | None) -> Target:
+        if path is not None and self._known and path not in self._known:
+            raise ValueError(f"unknown path template {path!r}; known: {sorted(self._known)}")
+        return Target(method=method.upper() if method else None, path=path)
+
+    def script(self, *faults: Fault, method: str | None = None, path: str | None = None) -> None:
+        """Queue faults for the next ``len(faults)`` matching requests, one each, in order."""
+        target = self._target(method, path)
+        with self._lock:
+            for existing, queue in self._scripts:
+                if existing == target:
+                    queue.extend(faults)
+                    return
+            self._scripts.append((target, deque(faults)))
+
+    def random(
+        self, *faults: Fault, rate: float, seed: int = 0, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Apply one of ``faults`` (chosen by a seeded RNG) to a ``rate`` share of matching requests."""
+        if not faults:
+            raise ValueError("give at least one fault")
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be within [0, 1]")
+        rule = _RandomRule(self._target(method, path), tuple(faults), rate, seed)
+        with self._lock:
+            self._random.append(rule)
+
+    def clear(self) -> None:
+        """Forget every scripted and random rule (the ``injected`` log stays)."""
+        with self._lock:
+            self._scripts.clear()
+            self._random.clear()
+
+    def pending(self) -> int:
+        """How many scripted faults are still waiting for a request."""
+        with self._lock:
+            return sum(len(queue) for _, queue in self._scripts)
+
+    def take(self, method: str, template: str | None) -> Fault | None:
+        """The fault for this request, if any: scripted ones first, then random rules in order."""
+        with self._lock:
+            for target, queue in self._scripts:
+                if queue and target.matches(method, template):
+                    return queue.popleft()
+            for rule in self._random:
+                if rule.target.matches(method, template) and rule.rng.random() < rule.rate:
+                    return rule.rng.choice(rule.faults)
+        return None
+
+    def record(self, request_id: str, method: str, raw_path: str, fault: Fault) -> None:
+        with self._lock:
+            self.injected.append(InjectedFault(request_id, method, raw_path, fault))

@@ -1,0 +1,486 @@
+"""Sandbox: the running emulator (``async with``), and ThreadedSandbox for blocking code and sync fixtures."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import ipaddress
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from ._app import AnswerMode, ReceivedRequest, SandboxApp
+from ._auth import AnswerSigner
+from ._clock import Clock, system_clock
+from ._credentials import SandboxCredentials
+from ._faults import FaultInjector
+from ._handlers import TEMPLATES
+from ._keys import KeySet, default_key_set, generate_key_set, load_key_set, save_key_set
+from ._notify import NotificationRecord, Notifier
+from ._seed_data import seed_demo_data
+from ._state import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, SandboxState, Stock
+
+_STATE_FILE = "sandbox-state.json"
+
+
+class Sandbox:
+    """A local WeChat Pay APIv3 emulator on aiohttp.web, for demos and tests.
+
+    It verifies every request's signature from the raw bytes it received, signs every 2xx answer with its
+    platform key, keeps coupon state (idempotent sends, send-rule limits, paging), can notify a URL after
+    each coupon it issues, and injects faults on demand (``sb.faults``). Serves:
+
+    * ``POST``/``GET /v3/marketing/partner/product-coupon/users/{openid}/coupons`` (merchant scheme)
+    * ``POST``/``GET /brand/marketing/product-coupon/users/{openid}/coupons`` (brand scheme)
+    * ``GET /v3/marketing/busifavor/users/{openid}/coupons``
+    * ``GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}``
+    * ``GET /v3/certificates``
+
+    Demo data (see :mod:`wxpay_chain.sandbox._seed_data` for the full table): brand ``120344``, AppID
+    ``wx233544546545989``, users ``DEMO_OPENIDS`` = (``oh-394z-6CGkNoJrsDLTTUKiAnp4``: a coupon in every
+    state; ``oUpF8uMuAJO_M2pxb1Q9zNjWeS6o``: a few; ``oh-394z-FreshUserNoCoupons01``: none), product
+    coupons ``1000000013``..``1000000018`` with stocks ``1000000013001`` (max 2 per user), ``1000000013002``
+    (max 3 in all, 2 a day), ``1000000014001`` (API_ASSIGN codes), ``1000000015001`` (5 uploaded codes),
+    ``1000000016001``, ``1000000017001`` (PAUSED) and ``1000000018001``.
+
+    Parameters beyond the common ones: ``keys`` (a :class:`KeySet`, default: one generated per process),
+    ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_dir: str | os.PathLike[str] | None = None,
+        probe_rate: float = 0.0,
+        answer_mode: AnswerMode = "pubkey",
+        rate_limit: float | None = None,
+        notify_url: str | None = None,
+        seed: int = 0,
+        clock: Clock | None = None,
+        *,
+        keys: KeySet | None = None,
+        notify_retry_delays: Sequence[float] = (0.5, 2.0, 8.0),
+        notify_timeout: float = 5.0,
+        demo_data: bool = True,
+    ) -> None:
+        if not 0.0 <= probe_rate <= 1.0:
+            raise ValueError("probe_rate must be within [0, 1]")
+        if answer_mode not in ("pubkey", "certificate"):
+            raise ValueError("answer_mode must be 'pubkey' or 'certificate'")
+        if rate_limit is not None and rate_limit <= 0:
+            raise ValueError("rate_limit must be a positive number of requests per second, or None")
+        if any(delay < 0 for delay in notify_retry_delays):
+            raise ValueError("notify_retry_delays must not be negative")
+        self._host = host
+        self._port = port
+        self._probe_rate = probe_rate
+        self._answer_mode: AnswerMode = answer_mode
+        self._rate_limit = rate_limit
+        self._seed = seed
+        self._clock: Clock = clock or system_clock
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self.keys = self._load_keys(keys)
+        self.state = SandboxState(seed=seed)
+        self._load_state(demo_data)
+        self.faults = FaultInjector(TEMPLATES)
+        self.received: list[ReceivedRequest] = []
+        self._notifier = (
+            Notifier(
+                url=notify_url,
+                signer=AnswerSigner(self.keys),
+                apiv3_key=self.keys.apiv3_key,
+                clock=self._clock,
+                retry_delays=notify_retry_delays,
+                timeout=notify_timeout,
+                probe_rate=probe_rate,
+                seed=seed,
+            )
+            if notify_url
+            else None
+        )
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    # -- set-up -------------------------------------------------------------------------------------
+
+    def _load_keys(self, keys: KeySet | None) -> KeySet:
+        if self._state_dir is None:
+            return keys or default_key_set()
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        saved = load_key_set(self._state_dir)
+        if saved is not None:
+            return saved
+        chosen = keys or generate_key_set()
+        save_key_set(chosen, self._state_dir)
+        return chosen
+
+    def _load_state(self, demo_data: bool) -> None:
+        state_file = self._state_dir / _STATE_FILE if self._state_dir is not None else None
+        if state_file is not None and state_file.exists():
+            self.state.restore(json.loads(state_file.read_text("utf-8")))
+        elif demo_data:
+            seed_demo_data(self.state, brand_id=self.keys.brand_id, mchid=self.keys.mchid, now=self._clock())
+        if state_file is not None:
+            self.state.set_on_change(lambda state: _write_json(state_file, state.snapshot()))
+            _write_json(state_file, self.state.snapshot())
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("this sandbox is already running")
+        app = SandboxApp(
+            keys=self.keys,
+            state=self.state,
+            faults=self.faults,
+            clock=self._clock,
+            probe_rate=self._probe_rate,
+            answer_mode=self._answer_mode,
+            rate_limit=self._rate_limit,
+            seed=self._seed,
+            notifier=self._notifier,
+            received=self.received,
+        ).build()
+        # A short shutdown: a handler held up by a delay fault must not hold up the test suite.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        port = runner.addresses[0][1]
+        self._base_url = f"http://{_url_host(self._host)}:{port}/"
+        if self._notifier is not None:
+            await self._notifier.start()
+
+    async def close(self) -> None:
+        if self._notifier is not None:
+            await self._notifier.close()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @classmethod
+    def in_thread(cls, **options: Any) -> ThreadedSandbox:
+        """The same sandbox on its own event loop in a daemon thread (``with Sandbox.in_thread() as sb``)."""
+        return ThreadedSandbox(cls(**options))
+
+    # -- what callers use ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("the sandbox is not running: use 'async with Sandbox() as sb'")
+        return self._base_url
+
+    @property
+    def credentials(self) -> SandboxCredentials:
+        return SandboxCredentials.from_keys(self.keys, self.base_url)
+
+    def now(self) -> float:
+        """The sandbox clock (Unix seconds)."""
+        return self._clock()
+
+    def write_config(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``directory/config.json`` (PEM files beside it) for another process; returns its path."""
+        return self.credentials.write_config(directory)
+
+    def client(self, **overrides: Any) -> Any:
+        """A ``wxpay_chain.AsyncClient`` for the merchant API of this sandbox (create it inside your loop)."""
+        creds = self.credentials
+        options: dict[str, Any] = {
+            "mchid": creds.mchid,
+            "serial": creds.serial,
+            "private_key": creds.private_key,
+            "platform_keys": {creds.pub_key_id: creds.pub_key, creds.platform_serial: creds.platform_certificate},
+            "base_url": creds.base_url,
+        }
+        return _client_class("AsyncClient")(**{**options, **overrides})
+
+    def brand_client(self, **overrides: Any) -> Any:
+        """A ``wxpay_chain.AsyncClient`` for the brand API of this sandbox."""
+        creds = self.credentials
+        options: dict[str, Any] = {
+            "brand_id": creds.brand_id,
+            "serial": creds.brand_serial,
+            "private_key": creds.brand_private_key,
+            "platform_keys": {creds.pub_key_id: creds.pub_key},
+            "base_url": creds.base_url,
+        }
+        return _client_class("AsyncClient")(**{**options, **overrides})
+
+    def blocking_client(self, **overrides: Any) -> Any:
+        """A blocking ``wxpay_chain.Client`` for the merchant API; close it when done."""
+        creds = self.credentials
+        options: dict[str, Any] = {
+            "mchid": creds.mchid,
+            "serial": creds.serial,
+            "private_key": creds.private_key,
+            "platform_keys": {creds.pub_key_id: creds.pub_key, creds.platform_serial: creds.platform_certificate},
+            "base_url": creds.base_url,
+        }
+        return _client_class("Client")(**{**options, **overrides})
+
+    def blocking_brand_client(self, **overrides: Any) -> Any:
+        """A blocking ``wxpay_chain.Client`` for the brand API; close it when done."""
+        creds = self.credentials
+        options: dict[str, Any] = {
+            "brand_id": creds.brand_id,
+            "serial": creds.brand_serial,
+            "private_key": creds.brand_private_key,
+            "platform_keys": {creds.pub_key_id: creds.pub_key},
+            "base_url": creds.base_url,
+        }
+        return _client_class("Client")(**{**options, **overrides})
+
+    def issued_coupons(self) -> list[IssuedCoupon]:
+        """The ledger of user product coupons in issue order (seeded ones have ``issued_by == 'seed'``)."""
+        return self.state.issued()
+
+    @property
+    def notifications(self) -> list[NotificationRecord]:
+        return list(self._notifier.records) if self._notifier is not None else []
+
+    async def notifications_delivered(self, n: int = 1, *, timeout: float = 10.0) -> None:
+        """Wait until ``n`` notifications were acknowledged with a 2xx (TimeoutError after ``timeout``)."""
+        await self._require_notifier().wait_delivered(n, timeout)
+
+    async def notifications_settled(self, n: int = 1, *, timeout: float = 10.0) -> None:
+        """Wait until ``n`` notifications were either acknowledged or abandoned after their last retry."""
+        await self._require_notifier().wait_settled(n, timeout)
+
+    def _require_notifier(self) -> Notifier:
+        if self._notifier is None:
+            raise RuntimeError("this sandbox sends no notifications: pass notify_url=")
+        return self._notifier
+
+    # -- seeding hooks ------------------------------------------------------------------------------
+
+    def add_product_coupon(self, document: Mapping[str, Any]) -> ProductCoupon:
+        """Add a product coupon (see ``product_coupon_document``)."""
+        return self.state.add_product_coupon(document)
+
+    def add_stock(self, document: Mapping[str, Any], *, uploaded_codes: Iterable[str] = ()) -> Stock:
+        """Add a stock of an existing product coupon (see ``stock_document``)."""
+        return self.state.add_stock(document, uploaded_codes=uploaded_codes)
+
+    def add_user_coupon(self, *, openid: str, stock_id: str, appid: str, **fields: Any) -> IssuedCoupon:
+        """Put a coupon in a user's wallet without the send rules (state, times, codes optional)."""
+        return self.state.add_user_coupon(openid=openid, stock_id=stock_id, appid=appid, now=self._clock(), **fields)
+
+    def add_busifavor_coupon(self, coupon: BusifavorCoupon) -> None:
+        self.state.add_busifavor_coupon(coupon)
+
+    def add_favor_coupon(self, coupon: FavorCoupon) -> None:
+        self.state.add_favor_coupon(coupon)
+
+    def seed_data(
+        self,
+        *,
+        product_coupons: Iterable[Mapping[str, Any]] = (),
+        stocks: Iterable[Mapping[str, Any]] = (),
+        user_coupons: Iterable[Mapping[str, Any]] = (),
+        busifavor_coupons: Iterable[BusifavorCoupon] = (),
+        favor_coupons: Iterable[FavorCoupon] = (),
+    ) -> None:
+        """Add several things at once; ``user_coupons`` items are keyword arguments of add_user_coupon."""
+        for document in product_coupons:
+            self.add_product_coupon(document)
+        for document in stocks:
+            self.add_stock(document, uploaded_codes=document.get("uploaded_codes", ()))
+        for fields in user_coupons:
+            self.add_user_coupon(**fields)
+        for busifavor in busifavor_coupons:
+            self.add_busifavor_coupon(busifavor)
+        for favor in favor_coupons:
+            self.add_favor_coupon(favor)
+
+
+class ThreadedSandbox:
+    """A :class:`Sandbox` serving from its own event loop in a daemon thread.
+
+    Use it from blocking code or sync fixtures; async code on any other loop can reach it over loopback.
+    It has the sandbox's attributes; waiting for notifications is ``wait_notifications_delivered`` (blocking)
+    or ``await notifications_delivered`` (from another loop).
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._loop is not None:
+            raise RuntimeError("this sandbox is already running")
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="wxpay-chain-sandbox", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            asyncio.run_coroutine_threadsafe(self.sandbox.start(), loop).result(timeout=30)
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.sandbox.close(), loop).result(timeout=30)
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    def __enter__(self) -> ThreadedSandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _run(self, coro: Any, timeout: float) -> Any:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("the sandbox is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=timeout + 5)
+
+    # The sandbox's own attributes, reachable from any thread.
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.base_url
+
+    @property
+    def credentials(self) -> SandboxCredentials:
+        return self.sandbox.credentials
+
+    @property
+    def keys(self) -> KeySet:
+        return self.sandbox.keys
+
+    @property
+    def received(self) -> list[ReceivedRequest]:
+        return self.sandbox.received
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.sandbox.faults
+
+    @property
+    def state(self) -> SandboxState:
+        return self.sandbox.state
+
+    @property
+    def notifications(self) -> list[NotificationRecord]:
+        return self.sandbox.notifications
+
+    def now(self) -> float:
+        return self.sandbox.now()
+
+    def write_config(self, directory: str | os.PathLike[str]) -> Path:
+        return self.sandbox.write_config(directory)
+
+    def client(self, **overrides: Any) -> Any:
+        return self.sandbox.client(**overrides)
+
+    def brand_client(self, **overrides: Any) -> Any:
+        return self.sandbox.brand_client(**overrides)
+
+    def blocking_client(self, **overrides: Any) -> Any:
+        return self.sandbox.blocking_client(**overrides)
+
+    def blocking_brand_client(self, **overrides: Any) -> Any:
+        return self.sandbox.blocking_brand_client(**overrides)
+
+    def issued_coupons(self) -> list[IssuedCoupon]:
+        return self.sandbox.issued_coupons()
+
+    def add_product_coupon(self, document: Mapping[str, Any]) -> ProductCoupon:
+        return self.sandbox.add_product_coupon(document)
+
+    def add_stock(self, document: Mapping[str, Any], *, uploaded_codes: Iterable[str] = ()) -> Stock:
+        return self.sandbox.add_stock(document, uploaded_codes=uploaded_codes)
+
+    def add_user_coupon(self, *, openid: str, stock_id: str, appid: str, **fields: Any) -> IssuedCoupon:
+        return self.sandbox.add_user_coupon(openid=openid, stock_id=stock_id, appid=appid, **fields)
+
+    def add_busifavor_coupon(self, coupon: BusifavorCoupon) -> None:
+        self.sandbox.add_busifavor_coupon(coupon)
+
+    def add_favor_coupon(self, coupon: FavorCoupon) -> None:
+        self.sandbox.add_favor_coupon(coupon)
+
+    def seed_data(self, **items: Any) -> None:
+        self.sandbox.seed_data(**items)
+
+    def wait_notifications_delivered(self, n: int = 1, *, timeout: float = 10.0) -> None:
+        """Block until ``n`` notifications were acknowledged."""
+        self._run(self.sandbox.notifications_delivered(n, timeout=timeout), timeout)
+
+    def wait_notifications_settled(self, n: int = 1, *, timeout: float = 10.0) -> None:
+        """Block until ``n`` notifications were acknowledged or abandoned."""
+        self._run(self.sandbox.notifications_settled(n, timeout=timeout), timeout)
+
+    async def notifications_delivered(self, n: int = 1, *, timeout: float = 10.0) -> None:
+        """Await, from another event loop, until ``n`` notifications were acknowledged."""
+        await self._await_there(self.sandbox.notifications_delivered(n, timeout=timeout))
+
+    async def notifications_settled(self, n: int = 1, *, timeout: float = 10.0) -> None:
+        await self._await_there(self.sandbox.notifications_settled(n, timeout=timeout))
+
+    async def _await_there(self, coro: Any) -> None:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("the sandbox is not running")
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+
+def _client_class(name: str) -> Any:
+    # Imported on use: the sandbox must load (and run) without the client, and must not sign with its code.
+    return getattr(importlib.import_module("wxpay_chain"), name)
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
