@@ -389,10 +389,10 @@ def busifavor_page(total: int, offset: int, limit: int, count: int) -> dict[str,
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        (busifavor_page(45, 0, 20, 20), 20),
-        (busifavor_page(45, 20, 20, 20), 40),
-        (busifavor_page(45, 40, 20, 5), None),  # short page
-        (busifavor_page(40, 20, 20, 20), None),  # reached total_count
+        (busifavor_page(45, 0, 20, 20), 1),  # offset is the page number (分页页码)
+        (busifavor_page(45, 1, 20, 20), 2),
+        (busifavor_page(45, 2, 20, 5), None),  # short page
+        (busifavor_page(40, 1, 20, 20), None),  # reached total_count
         (busifavor_page(0, 0, 20, 0), None),  # empty
         ({"total_count": 45, "offset": 0, "limit": 20}, None),  # no data at all
     ],
@@ -410,7 +410,7 @@ def test_offset_paging(page: dict[str, Any], expected: int | None) -> None:
 
 def test_offset_paging_from_a_query_without_offset_uses_the_answered_counters() -> None:
     following = next_page(spec("GET", BUSIFAVOR), {"appid": "wx1"}, busifavor_page(100, 0, 10, 10))
-    assert following == {"appid": "wx1", "offset": 10, "limit": 10}
+    assert following == {"appid": "wx1", "offset": 1, "limit": 10}
 
 
 def test_token_paging_follows_next_page_token_until_it_is_gone() -> None:

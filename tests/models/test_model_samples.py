@@ -14,6 +14,7 @@ from wxpay_chain._errors import StructureError
 from wxpay_chain.models import (
     BackgroundColor,
     BusifavorCouponPage,
+    BusifavorCouponSendEvent,
     BusifavorCouponState,
     FavorCoupon,
     FavorCouponType,
@@ -58,6 +59,10 @@ RESPONSES: dict[str, tuple[type, Any]] = {
     ),
     "busifavor page (hand-built from 001)": (BusifavorCouponPage, load_sample("busifavor_coupon_page.json")),
     "favor coupon (hand-built from 002)": (FavorCoupon, load_sample("favor_coupon.json")),
+    "busifavor COUPON.SEND notification (official 领券事件回调通知)": (
+        BusifavorCouponSendEvent,
+        load_sample("busifavor_coupon_send_event.json"),
+    ),
 }
 
 

@@ -63,7 +63,12 @@ from .favor import (
     FavorGoodsDetail,
     FavorNormalCouponInformation,
 )
-from .notifications import BusifavorCouponSendEvent, notification_model, register_notification
+from .notifications import (
+    BusifavorCouponSendAttachInfo,
+    BusifavorCouponSendEvent,
+    notification_model,
+    register_notification,
+)
 from .product_coupon import (
     AssociatedOrderInfo,
     BrandProductCouponSendRequest,
@@ -114,6 +119,7 @@ __all__ = [
     "BusifavorCouponAvailableTime",
     "BusifavorCouponPage",
     "BusifavorCouponQuery",
+    "BusifavorCouponSendAttachInfo",
     "BusifavorCouponSendEvent",
     "BusifavorCouponState",
     "BusifavorCouponUseRule",

@@ -236,8 +236,9 @@ def request_to_wire(obj: object) -> dict[str, Any]:
 def next_page(spec: EndpointSpec, query: Mapping[str, object], page: object) -> dict[str, Any] | None:
     """The query of the page after ``page`` (a response model or its JSON), or None at the end.
 
-    Offset paging moves ``offset`` on by ``limit`` and stops on a short or empty page or at
-    ``total_count``; token paging sends ``next_page_token`` back as ``page_token`` and stops without one.
+    Offset paging follows the seed: ``offset`` is the page number (分页页码), so it moves on by one and
+    stops on a short or empty page, or once ``(offset + 1) * limit`` reaches ``total_count``. Token
+    paging sends ``next_page_token`` back as ``page_token`` and stops without one.
     """
     if spec.paging is None or spec.items_field is None:
         return None
@@ -247,15 +248,14 @@ def next_page(spec: EndpointSpec, query: Mapping[str, object], page: object) -> 
         if not token:
             return None
         return {**query, "page_token": token}
-    offset = _as_int(_get(page, "offset"), _as_int(query.get("offset"), 0))
+    number = _as_int(_get(page, "offset"), _as_int(query.get("offset"), 0))
     limit = _as_int(_get(page, "limit"), _as_int(query.get("limit"), len(items)))
     total = _as_int(_get(page, "total_count"), None)
     if not items or limit <= 0 or len(items) < limit:
         return None
-    following = offset + limit
-    if total is not None and following >= total:
+    if total is not None and (number + 1) * limit >= total:
         return None
-    return {**query, "offset": following, "limit": limit}
+    return {**query, "offset": number + 1, "limit": limit}
 
 
 def _get(page: object, name: str) -> Any:

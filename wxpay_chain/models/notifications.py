@@ -8,14 +8,26 @@ favor 核销 (COUPON.USE) carries the favor coupon; the sandbox's product-coupon
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 from .favor import FavorCoupon
 from .product_coupon import UserProductCoupon
 
-__all__ = ["BusifavorCouponSendEvent", "notification_model", "register_notification"]
+__all__ = ["BusifavorCouponSendAttachInfo", "BusifavorCouponSendEvent", "notification_model", "register_notification"]
+
+
+@attrs.frozen(kw_only=True)
+class BusifavorCouponSendAttachInfo:
+    """Where a busifavor coupon was sent from (支付有礼, 摇一摇, 会员卡…), when WeChat Pay says."""
+
+    transaction_id: str | None = None
+    act_code: str | None = None
+    hall_code: str | None = None
+    hall_belong_mch_id: int | None = None
+    card_id: str | None = None
+    code: str | None = None
+    activity_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -30,7 +42,7 @@ class BusifavorCouponSendEvent:
     unionid: str | None = None
     send_channel: str | None = None
     send_merchant: str | None = None
-    attach_info: dict[str, Any] | None = None
+    attach_info: BusifavorCouponSendAttachInfo | None = None
 
 
 _MODELS: dict[tuple[str, str | None], type] = {
