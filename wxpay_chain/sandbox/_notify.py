@@ -85,7 +85,7 @@ class Notifier:
             "event_type": "COUPON.SEND",
             "summary": "商品券发放成功",
             "resource": {
-                "original_type": "coupon",
+                "original_type": "product_coupon",  # the resource is a user product coupon
                 "algorithm": "AEAD_AES_256_GCM",
                 "ciphertext": aes_gcm_encrypt(self._apiv3_key, nonce, "coupon", plaintext),
                 "associated_data": "coupon",

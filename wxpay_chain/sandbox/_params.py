@@ -37,6 +37,9 @@ def path_value(name: str, raw_segment: str, *, max_length: int = 128) -> str:
         raise param_error(name, "is not valid UTF-8 after percent-decoding", location="path") from None
     if not _well_formed(value):
         raise param_error(name, "is not valid UTF-8", location="path")
+    if value in (".", ".."):
+        # Proxies and servers collapse dot segments, so such a value can never reach the intended API.
+        raise param_error(name, "must not be a dot segment ('.' or '..')", location="path", value=value)
     if not value or len(value) > max_length:
         raise param_error(name, f"must be 1 to {max_length} characters", location="path", value=value)
     return value

@@ -49,6 +49,26 @@ class Sandbox:
     (max 3 in all, 2 a day), ``1000000014001`` (API_ASSIGN codes), ``1000000015001`` (5 uploaded codes),
     ``1000000016001``, ``1000000017001`` (PAUSED) and ``1000000018001``.
 
+    Errors, each a JSON ``{"code", "message"[, "detail"]}`` with a Request-ID header (never signed):
+
+    * 400 ``INVALID_REQUEST``: missing ``Accept``/``User-Agent``; a brand request without
+      ``Wechatpay-Serial: <PUB_KEY_ID>`` (400, not 401); an unknown ``Wechatpay-Serial`` on a merchant request;
+      business rules (stock not SENDING, ``max_count``/``max_count_per_day``/``max_count_per_user`` reached,
+      ``send_request_no`` reused with other parameters, duplicate or exhausted coupon codes), with
+      ``detail.issue`` naming the rule. 413 ``INVALID_REQUEST`` for a body over 1 MiB.
+    * 400 ``PARAM_ERROR``: malformed JSON, wrong types, unknown enum values, missing or oversized fields,
+      bad ``page_size``/``limit``/``offset``/``page_token``; ``detail.field`` names the field.
+    * 401 ``SIGN_ERROR``: missing/unparseable Authorization, wrong scheme for the path, unknown
+      mchid/brand_id or serial_no, a signature that does not match, a timestamp over 300 s off ("stale").
+    * 403 ``NO_AUTH``: a partner call for a brand this merchant does not serve.
+    * 404 ``NOT_FOUND``: unknown path or method, unknown product_coupon_id/stock_id, unknown favor coupon.
+    * 429 ``RATELIMIT_EXCEEDED`` (``Retry-After: 1``) over ``rate_limit`` requests/second per caller.
+    * 500 ``SYSTEM_ERROR`` only for a sandbox bug (or an injected fault).
+
+    Busifavor paging follows its seed literally: ``offset`` is the page number from 0, ``limit`` the page
+    size (default 20, at most 50). Product coupon lists page with ``page_size`` (default 20, at most 50)
+    and ``page_token``/``next_page_token``; ``total_count`` is only on the first page.
+
     Parameters beyond the common ones: ``keys`` (a :class:`KeySet`, default: one generated per process),
     ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue).
     """
@@ -353,9 +373,10 @@ class ThreadedSandbox:
         self._loop = self._thread = None
         if loop is None or thread is None:
             return
+        # Finished inside the sandbox's own thread: the caller may be running an event loop of its own.
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
     def __enter__(self) -> ThreadedSandbox:
