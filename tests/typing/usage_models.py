@@ -136,3 +136,20 @@ def mistakes_mypy_must_catch(coupon: UserProductCoupon) -> None:
     code: int = coupon.coupon_code  # type: ignore[assignment]
     optional_name: str = coupon.confirm_request_no  # type: ignore[assignment]
     del code, optional_name
+
+
+async def client_usage(client: Any) -> list[str]:
+    """How application code reads typed answers through the client (checked by mypy --strict)."""
+    from wxpay_chain import AsyncClient, Response
+
+    typed: AsyncClient = client
+    response: Response = await typed.v3.marketing.partner.productCoupon.users._openid_.coupons.get(
+        openid="o-1", query=UserProductCouponQuery(brand_id="120344", appid="wx233544546545989")
+    )
+    page: UserProductCouponPage = response.structure(UserProductCouponPage)
+    codes = [c.coupon_code for c in page.user_coupon_list or []]
+    async for coupon in typed.v3.marketing.busifavor.users._openid_.coupons.paginate(
+        openid="o-1", query={"appid": "wx233544546545989"}
+    ):
+        codes.append(str(coupon))
+    return codes
