@@ -56,7 +56,8 @@ def _request(args: argparse.Namespace) -> int:
 
     options: dict[str, Any] = dict(_pairs(args.param, "--param"))
     if args.query:
-        options["query"] = _pairs(args.query, "--query")
+        # a shell gives text; numbers go to WeChat Pay as numbers (limit=20), as in the typed models
+        options["query"] = {k: int(v) if v.isdigit() else v for k, v in _pairs(args.query, "--query").items()}
     if args.json:
         options["json"] = json.loads(args.json)
     with _client_from_config(args.config, args.brand) as client:
