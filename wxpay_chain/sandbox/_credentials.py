@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -66,6 +67,26 @@ class SandboxCredentials:
             platform_certificate=keys.platform_certificate,
             apiv3_key=keys.apiv3_key,
         )
+
+    def merchant_options(self) -> dict[str, Any]:
+        """Keyword arguments for a merchant ``AsyncClient``/``Client``, verifying in both modes."""
+        return {
+            "mchid": self.mchid,
+            "serial": self.serial,
+            "private_key": self.private_key,
+            "platform_keys": {self.pub_key_id: self.pub_key, self.platform_serial: self.platform_certificate},
+            "base_url": self.base_url,
+        }
+
+    def brand_options(self) -> dict[str, Any]:
+        """Keyword arguments for a brand client (the brand API verifies with the public key only)."""
+        return {
+            "brand_id": self.brand_id,
+            "serial": self.brand_serial,
+            "private_key": self.brand_private_key,
+            "platform_keys": {self.pub_key_id: self.pub_key},
+            "base_url": self.base_url,
+        }
 
     def write_config(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` (keys and certificate as paths of PEM files beside it); returns its path."""

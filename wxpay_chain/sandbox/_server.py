@@ -224,51 +224,19 @@ class Sandbox:
 
     def client(self, **overrides: Any) -> Any:
         """A ``wxpay_chain.AsyncClient`` for the merchant API of this sandbox (create it inside your loop)."""
-        creds = self.credentials
-        options: dict[str, Any] = {
-            "mchid": creds.mchid,
-            "serial": creds.serial,
-            "private_key": creds.private_key,
-            "platform_keys": {creds.pub_key_id: creds.pub_key, creds.platform_serial: creds.platform_certificate},
-            "base_url": creds.base_url,
-        }
-        return _client_class("AsyncClient")(**{**options, **overrides})
+        return _client_class("AsyncClient")(**{**self.credentials.merchant_options(), **overrides})
 
     def brand_client(self, **overrides: Any) -> Any:
         """A ``wxpay_chain.AsyncClient`` for the brand API of this sandbox."""
-        creds = self.credentials
-        options: dict[str, Any] = {
-            "brand_id": creds.brand_id,
-            "serial": creds.brand_serial,
-            "private_key": creds.brand_private_key,
-            "platform_keys": {creds.pub_key_id: creds.pub_key},
-            "base_url": creds.base_url,
-        }
-        return _client_class("AsyncClient")(**{**options, **overrides})
+        return _client_class("AsyncClient")(**{**self.credentials.brand_options(), **overrides})
 
     def blocking_client(self, **overrides: Any) -> Any:
         """A blocking ``wxpay_chain.Client`` for the merchant API; close it when done."""
-        creds = self.credentials
-        options: dict[str, Any] = {
-            "mchid": creds.mchid,
-            "serial": creds.serial,
-            "private_key": creds.private_key,
-            "platform_keys": {creds.pub_key_id: creds.pub_key, creds.platform_serial: creds.platform_certificate},
-            "base_url": creds.base_url,
-        }
-        return _client_class("Client")(**{**options, **overrides})
+        return _client_class("Client")(**{**self.credentials.merchant_options(), **overrides})
 
     def blocking_brand_client(self, **overrides: Any) -> Any:
         """A blocking ``wxpay_chain.Client`` for the brand API; close it when done."""
-        creds = self.credentials
-        options: dict[str, Any] = {
-            "brand_id": creds.brand_id,
-            "serial": creds.brand_serial,
-            "private_key": creds.brand_private_key,
-            "platform_keys": {creds.pub_key_id: creds.pub_key},
-            "base_url": creds.base_url,
-        }
-        return _client_class("Client")(**{**options, **overrides})
+        return _client_class("Client")(**{**self.credentials.brand_options(), **overrides})
 
     def issued_coupons(self) -> list[IssuedCoupon]:
         """The ledger of user product coupons in issue order (seeded ones have ``issued_by == 'seed'``)."""
