@@ -8,6 +8,7 @@ verify the answer's signature (2xx) or raise ApiError.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json as _json
 import logging
 import platform
@@ -161,6 +162,7 @@ class AsyncClient:
         self._base_url = base_url
         self._timeout = Timeout.of(timeout)
         self._transport = AiohttpTransport(session, pool_limit=pool_limit)
+        self._derived = False
         self._clock = clock
         self._nonce = nonce_factory
         if isinstance(retry, bool) or not isinstance(retry, (RetryPolicy, int, type(None))):
@@ -214,10 +216,44 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool if this client created it. Calls in flight end with TransportError."""
+        """Close the connection pool if this client created it. Calls in flight end with TransportError.
+
+        A client made by :meth:`with_options` shares its parent's pool and leaves it open.
+        """
+        if self._derived:
+            return
         await self._transport.aclose()
         if self._executor is not None:
             self._executor.shutdown(wait=False)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | int | None = None,
+        on_request: Callable[[Request], None] | None = None,
+        on_response: Callable[[Attempt], None] | None = None,
+    ) -> AsyncClient:
+        """A copy with other defaults that shares this client's keys and connection pool.
+
+        ``client.with_options(timeout=5, retry=1).v3...`` never changes ``client`` itself; closing the
+        copy leaves the pool to the original.
+        """
+        derived = copy.copy(self)
+        derived._derived = True
+        if timeout is not None:
+            derived._timeout = Timeout.of(timeout)
+        if base_url is not None:
+            _parse_base_url(base_url)
+            derived._base_url = base_url
+        if retry is not None:
+            derived._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry
+        if on_request is not None:
+            derived._on_request = on_request
+        if on_response is not None:
+            derived._on_response = on_response
+        return derived
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _dispatch(

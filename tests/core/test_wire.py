@@ -232,3 +232,15 @@ async def test_closed_client_refuses_new_calls(make_client: Callable[..., AsyncC
     await c.aclose()
     with pytest.raises(TransportError, match="closed"):
         await c.v3.things.get()
+
+
+async def test_with_options_derives_a_client_without_changing_the_original(client: AsyncClient, peer: WirePeer) -> None:
+    quick = client.with_options(timeout=0.2, retry=1)
+    peer.hold = asyncio.Event()
+    with pytest.raises(TransportTimeoutError):
+        await quick.v3.things.get()
+    peer.hold.set()
+    peer.hold = None
+    await quick.aclose()  # shares the pool: closing the copy leaves it open
+    assert (await client.v3.things.get()).status == 200
+    assert client._timeout == Timeout() and quick._timeout == Timeout(total=0.2, connect=0.2)
