@@ -1,0 +1,178 @@
+"""What every bench shares: the merchant, the call, the answer body, key material and small helpers.
+
+Key material is generated per suite run (RSA-2048, self-signed X.509 via ``cryptography``) into a
+temporary directory that the orchestrator deletes afterwards. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import resource
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+NODE_DIR = BENCH_DIR / "node"
+
+HOST = "127.0.0.1"
+MCHID = "1900000001"
+APPID = "wxd678efh567hg6787"
+OPENID = "oHkLxt_htg84TUEbzvlMwQzVDBqo"
+PUB_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000000001"
+TEMPLATE = "v3/marketing/busifavor/users/{openid}/coupons"
+QUERY: dict[str, str | int] = {"appid": APPID, "offset": 0, "limit": 20}
+# The exact path and query every client puts on the wire (and signs).
+PATH_AND_QUERY = f"/v3/marketing/busifavor/users/{OPENID}/coupons?appid={APPID}&offset=0&limit=20"
+
+
+def answer_body() -> bytes:
+    """A realistic one-page answer of the busifavor user-coupon list (about 1.6 KB of UTF-8 JSON)."""
+    coupon = {
+        "belong_merchant": "1900000001",
+        "stock_name": "商家券满100减20",
+        "comment": "仅限线下门店使用",
+        "goods_name": "全场通用",
+        "stock_type": "NORMAL",
+        "transferable": False,
+        "shareable": False,
+        "coupon_state": "SENDED",
+        "display_pattern_info": {
+            "description": "每位用户限领一次",
+            "merchant_name": "微信支付",
+            "background_color": "Color010",
+            "coupon_image_url": "https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/0",
+        },
+        "coupon_use_rule": {
+            "coupon_available_time": {
+                "available_begin_time": "2026-01-01T00:00:00+08:00",
+                "available_end_time": "2026-12-31T23:59:59+08:00",
+            },
+            "fixed_normal_coupon": {"discount_amount": 2000, "transaction_minimum": 10000},
+            "use_method": "OFF_LINE",
+        },
+        "stock_id": "1212",
+        "available_start_time": "2026-01-01T00:00:00+08:00",
+        "expire_time": "2026-12-31T23:59:59+08:00",
+        "receive_time": "2026-03-01T10:00:00+08:00",
+        "send_request_no": "MCHSEND202603010000001",
+    }
+    data = [{**coupon, "coupon_code": f"12345678900{i}"} for i in range(2)]
+    page = {"data": data, "total_count": 2, "limit": 20, "offset": 0}
+    return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Paths and identifiers of the generated key material."""
+
+    directory: Path
+    merchant_serial: str
+    platform_cert_serial: str
+
+    @property
+    def merchant_key(self) -> Path:  # PKCS#8 PEM, what apiclient_key.pem looks like
+        return self.directory / "merchant_key.pem"
+
+    @property
+    def merchant_cert(self) -> Path:
+        return self.directory / "merchant_cert.pem"
+
+    @property
+    def platform_key(self) -> Path:  # the server signs its answers with this
+        return self.directory / "platform_key.pem"
+
+    @property
+    def platform_pub(self) -> Path:  # SPKI PEM, what pub_key.pem looks like
+        return self.directory / "platform_pub.pem"
+
+    @property
+    def platform_cert(self) -> Path:
+        return self.directory / "platform_cert.pem"
+
+    def text(self, path: Path) -> str:
+        return path.read_text("ascii")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Keys:
+        meta = json.loads((Path(directory) / "meta.json").read_text())
+        return cls(Path(directory), meta["merchant_serial"], meta["platform_cert_serial"])
+
+
+def generate_keys(directory: Path) -> Keys:
+    """A merchant key and certificate, and a platform key with its SPKI PEM and a self-signed certificate.
+
+    The answers are signed with the platform key; every client is configured with the public key under
+    ``PUB_KEY_ID`` (WeChat Pay's public-key mode), which all three SDKs accept without any download.
+    The platform certificate carries the same key, for peers configured in certificate mode.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = _dt.datetime.now(_dt.timezone.utc)
+
+    def cert_for(key: rsa.RSAPrivateKey, cn: str, serial: int) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now - _dt.timedelta(days=1))
+            .not_valid_after(now + _dt.timedelta(days=30))
+            .sign(key, hashes.SHA256())
+        )
+
+    pem = serialization.Encoding.PEM
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    nothing = serialization.NoEncryption()
+    merchant = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    platform = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    merchant_cert = cert_for(merchant, MCHID, x509.random_serial_number())
+    platform_cert = cert_for(platform, "Tenpay.com Root CA (benchmark)", x509.random_serial_number())
+    (directory / "merchant_key.pem").write_bytes(merchant.private_bytes(pem, pkcs8, nothing))
+    (directory / "merchant_cert.pem").write_bytes(merchant_cert.public_bytes(pem))
+    (directory / "platform_key.pem").write_bytes(platform.private_bytes(pem, pkcs8, nothing))
+    (directory / "platform_pub.pem").write_bytes(
+        platform.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    (directory / "platform_cert.pem").write_bytes(platform_cert.public_bytes(pem))
+    meta = {
+        "merchant_serial": format(merchant_cert.serial_number, "X"),
+        "platform_cert_serial": format(platform_cert.serial_number, "X"),
+        "pub_key_id": PUB_KEY_ID,
+    }
+    (directory / "meta.json").write_text(json.dumps(meta))
+    return Keys.load(directory)
+
+
+def current_rss() -> int:
+    """Resident set size of this process now, in bytes (Linux /proc; ru_maxrss elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return peak_rss()
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process so far, in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def child_env() -> dict[str, str]:
+    """The environment for the server and the workers: no proxy can divert traffic off 127.0.0.1."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
