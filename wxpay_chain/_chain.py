@@ -18,7 +18,7 @@ from ._uri import normalize_segment, split_literal
 if TYPE_CHECKING:
     from ._models import Response
 
-__all__ = ["Chain", "Dispatcher", "Verb"]
+__all__ = ["Chain", "Dispatcher", "Verb", "child_template", "new_chain"]
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -37,6 +37,25 @@ def _is_probe(name: str) -> bool:
 
 def _join(template: str, segment: str) -> str:
     return f"{template}/{segment}" if template else segment
+
+
+# (parent template, attribute name) -> child template. A hop is then one dict lookup; bounded, because
+# attribute names are code, not data, and a program uses a few hundred of them.
+_CHILDREN: dict[tuple[str, str], str] = {}
+_CHILDREN_MAX = 8192
+
+
+def child_template(template: str, name: str) -> str:
+    """The template one attribute hop below ``template``; probe names raise AttributeError."""
+    key = (template, name)
+    child = _CHILDREN.get(key)
+    if child is None:
+        if _is_probe(name):
+            raise AttributeError(name)
+        child = _join(template, normalize_segment(name))
+        if len(_CHILDREN) < _CHILDREN_MAX:
+            _CHILDREN[key] = child
+    return child
 
 
 class Chain(Generic[R]):
@@ -69,9 +88,7 @@ class Chain(Generic[R]):
         return self._template
 
     def __getattr__(self, name: str) -> Chain[R]:
-        if _is_probe(name):
-            raise AttributeError(name)
-        return Chain(self._client, _join(self._template, normalize_segment(name)))
+        return new_chain(self._client, child_template(self._template, name))
 
     def __getitem__(self, path: str) -> Chain[R]:
         if not isinstance(path, str):
@@ -128,6 +145,20 @@ class Chain(Generic[R]):
     @property
     def delete(self) -> Verb[R]:
         return Verb(self._client, self._template, "DELETE")
+
+
+_new = object.__new__
+_slot: dict[str, Any] = dict(vars(Chain))
+_set_client = _slot["_client"].__set__
+_set_template = _slot["_template"].__set__
+
+
+def new_chain(client: Dispatcher[R], template: str) -> Chain[R]:
+    """Chain(client, template) without the cost of a call to ``__init__`` (the hot path of every hop)."""
+    node: Chain[R] = _new(Chain)
+    _set_client(node, client)
+    _set_template(node, template)
+    return node
 
 
 class Verb(Chain[R]):

@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mappi
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import lru_cache
+from types import ModuleType
 from typing import Any, Literal
 
 import aiohttp
@@ -25,7 +26,7 @@ import attrs
 from yarl import URL
 
 from ._certificates import PlatformCertificate, decrypt_certificates
-from ._chain import Chain, _is_probe
+from ._chain import Chain, child_template, new_chain
 from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, TransportError, TransportTimeoutError
 from ._models import Headers, Request, Response, Timeout
@@ -33,7 +34,7 @@ from ._notify import Notification, parse_notification
 from ._retry import RetryPolicy
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, Signer, verify_signed_message
 from ._transport import AiohttpTransport
-from ._uri import encode_query, expand, normalize_segment, placeholders, split_literal
+from ._uri import encode_query, expand, placeholders, split_literal
 from ._version import __version__
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "Client", "EncryptedField"]
@@ -65,19 +66,23 @@ def _parse_base_url(base_url: str) -> tuple[str, str]:
     return origin, url.raw_path
 
 
+@lru_cache(maxsize=1)
+def _typed() -> ModuleType:
+    """The typed layer, imported on first use so that ``import wxpay_chain`` stays light."""
+    from . import models
+
+    return models
+
+
 def _to_wire(value: object) -> Any:
     """Request models become plain dicts without None fields; everything else passes through."""
-    if attrs.has(type(value)):
-        from .models import request_to_wire
-
-        return request_to_wire(value)
-    return value
+    if value is None or type(value) is dict or not attrs.has(type(value)):
+        return value
+    return _typed().request_to_wire(value)
 
 
 def _endpoint_spec(method: str, template: str) -> Any:
-    from .models import lookup
-
-    return lookup(method, template)
+    return _typed().lookup(method, template)
 
 
 @attrs.frozen
@@ -196,9 +201,9 @@ class AsyncClient:
 
     # -- the three call styles -------------------------------------------------------------------
     def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
-        if _is_probe(name) or (name.startswith("_") and not name.endswith("_")):
+        if name.startswith("_") and not name.endswith("_"):
             raise AttributeError(name)
-        return Chain(self, normalize_segment(name))
+        return new_chain(self, child_template("", name))
 
     def __getitem__(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
         return Chain(self, split_literal(path))
@@ -300,9 +305,7 @@ class AsyncClient:
         origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
         spec = _endpoint_spec(method, template)
         if spec is not None:
-            from .models import validate_request
-
-            validate_request(spec, path_values, query, payload)
+            _typed().validate_request(spec, path_values, query, payload)
         target = prefix + expand(template, path_values)
         encoded_query = encode_query(query)
         if encoded_query:
@@ -371,8 +374,7 @@ class AsyncClient:
         spec = _endpoint_spec("GET", template)
         if spec is None or spec.paging is None:
             raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
-        from .models import next_page
-
+        next_page = _typed().next_page
         query: dict[str, Any] | None = dict(_to_wire(options.pop("query", None)) or {})
         pages = 0
         while query is not None:
@@ -658,9 +660,9 @@ class Client:
         return "<Client" + repr(self._async)[len("<AsyncClient") :]
 
     def __getattr__(self, name: str) -> Chain[Response]:
-        if _is_probe(name) or (name.startswith("_") and not name.endswith("_")):
+        if name.startswith("_") and not name.endswith("_"):
             raise AttributeError(name)
-        return Chain(self, normalize_segment(name))
+        return new_chain(self, child_template("", name))
 
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import string
 from pathlib import Path
 from typing import TypeAlias, Union
 from urllib.parse import unquote, urlparse
@@ -41,14 +40,17 @@ __all__ = [
 KeySource: TypeAlias = Union[str, bytes, Path, rsa.RSAPrivateKey]  # noqa: UP007 (runtime alias on 3.10)
 PublicKeySource: TypeAlias = Union[str, bytes, Path, rsa.RSAPublicKey, x509.Certificate]  # noqa: UP007
 
-_NONCE_ALPHABET = string.ascii_letters + string.digits
 _PKCS1v15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 
 
 def make_nonce(length: int = 32) -> str:
-    """A random string of [0-9A-Za-z] from the operating system's CSPRNG."""
-    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(length))
+    """A random string of [0-9a-f] (within the protocol's [0-9A-Za-z]) from the operating system's CSPRNG.
+
+    Hex carries 4 bits a character, 128 bits for the default 32: as unguessable as needed, and ~40× cheaper
+    than picking 32 characters one by one.
+    """
+    return secrets.token_hex((length + 1) // 2)[:length]
 
 
 def _read_source(source: str | bytes | Path, what: str) -> bytes:

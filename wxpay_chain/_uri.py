@@ -28,6 +28,13 @@ _CAMEL_HUMP = re.compile(r"(?<!^)([A-Z])")
 _PLACEHOLDER = re.compile(r"\{(\+?)([^{}]+)\}")
 # RFC 3986: unreserved characters are never encoded; reserved ones survive only in {+name}.
 _UNRESERVED = "-._~"
+# Most ids and query values need no escaping at all; skip urllib's per-byte loop for them.
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
+
+
+def _quote(text: str, safe: str = _UNRESERVED) -> str:
+    return text if _PLAIN(text) else quote(text, safe=safe)
+
 _RESERVED = ":/?#[]@!$&'()*+,;="
 
 
@@ -99,7 +106,7 @@ def expand(template: str, values: Mapping[str, object]) -> str:
     out = [literals[0]]
     for (name, keeps_reserved), literal in zip(holes, literals[1:], strict=True):
         text = _path_value(name, values[name])
-        out.append(quote(text, safe=_UNRESERVED + _RESERVED + "%" if keeps_reserved else _UNRESERVED))
+        out.append(_quote(text, _UNRESERVED + _RESERVED + "%" if keeps_reserved else _UNRESERVED))
         out.append(literal)
     return "".join(out)
 
@@ -125,5 +132,5 @@ def encode_query(query: Mapping[str, object] | None) -> str:
             continue
         if not isinstance(name, str):
             raise InvalidRequestError("Query parameter names must be strings", [(repr(name), "not a str")])
-        pairs.append(quote(name, safe=_UNRESERVED) + "=" + quote(_query_value(name, value), safe=_UNRESERVED))
+        pairs.append(_quote(name) + "=" + _quote(_query_value(name, value)))
     return "&".join(pairs)
