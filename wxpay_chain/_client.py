@@ -15,7 +15,6 @@ import platform
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import lru_cache
 from types import ModuleType
@@ -32,7 +31,8 @@ from ._errors import ApiError, ConfigurationError, InvalidRequestError, Transpor
 from ._models import Headers, Request, Response, Timeout
 from ._notify import Notification, parse_notification
 from ._retry import RetryPolicy
-from ._signing import PUB_KEY_ID_PREFIX, KeyStore, Signer, verify_signed_message
+from ._signing import PUB_KEY_ID_PREFIX, KeyStore, Signer, request_message, verify_signed_message
+from ._signing_thread import SigningThread
 from ._transport import AiohttpTransport
 from ._uri import encode_query, expand, placeholders, split_literal
 from ._version import __version__
@@ -177,7 +177,7 @@ class AsyncClient:
         if offload_crypto not in ("auto", "always", "never"):
             raise ConfigurationError('offload_crypto must be "auto", "always" or "never"')
         self._offload = offload_crypto
-        self._executor: ThreadPoolExecutor | None = None
+        self._signing_thread: SigningThread | None = None
         self._in_flight = 0
         self._on_request = on_request
         self._on_response = on_response
@@ -228,8 +228,8 @@ class AsyncClient:
         if self._derived:
             return
         await self._transport.aclose()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        if self._signing_thread is not None:
+            self._signing_thread.close()
 
     def with_options(
         self,
@@ -344,6 +344,9 @@ class AsyncClient:
         authorization = self._signer.authorization(
             prepared.method, prepared.target, prepared.body, timestamp, self._nonce()
         )
+        return self._request(prepared, origin, authorization)
+
+    def _request(self, prepared: _Prepared, origin: str | None, authorization: str) -> Request:
         headers = Headers((*prepared.headers, ("Authorization", authorization)))
         return Request(
             method=prepared.method,
@@ -356,12 +359,15 @@ class AsyncClient:
         )
 
     async def _sign_now(self, prepared: _Prepared, origin: str) -> Request:
-        # RSA signing releases the GIL: with other calls in flight, a worker thread lets both cores sign.
+        # With other calls in flight the RSA operation moves to the signing thread, so both cores sign;
+        # a lone call signs inline, where the thread hop would only add latency.
         if self._offload == "always" or (self._offload == "auto" and self._in_flight > 1):
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="wxpay-chain-sign")
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.sign, prepared, origin)
+            if self._signing_thread is None:
+                self._signing_thread = SigningThread(self._signer.key)
+            timestamp, nonce = int(self._clock()), self._nonce()
+            message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.body)
+            signature = await self._signing_thread.sign(message)
+            return self._request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
         return self.sign(prepared, origin)
 
     async def _paginate(

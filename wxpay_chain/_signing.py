@@ -79,7 +79,10 @@ class Signer:
 
     def authorization(self, method: str, path_and_query: str, body: bytes, timestamp: int, nonce: str) -> str:
         message = request_message(method, path_and_query, timestamp, nonce, body)
-        signature = rsa_sign(self.key, message)
+        return self.header(message, nonce, timestamp, rsa_sign(self.key, message))
+
+    def header(self, message: bytes, nonce: str, timestamp: int, signature: str) -> str:
+        """The Authorization header for a message signed elsewhere (see SigningThread)."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "signing %s message %r -> signature %s",

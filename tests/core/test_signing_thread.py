@@ -1,0 +1,60 @@
+"""Signing on the worker thread: same exact signatures, batches, errors handed back, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from wxpay_chain import AsyncClient
+from wxpay_chain._crypto import rsa_sign
+from wxpay_chain._signing_thread import SigningThread
+
+from .wire import WirePeer
+
+
+@pytest.mark.parametrize("offload", ["always", "auto", "never"])
+async def test_concurrent_calls_sign_correctly_in_every_offload_mode(
+    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer, offload: str
+) -> None:
+    async with make_client(base_url=base_url, offload_crypto=offload) as client:
+        results = await asyncio.gather(*(client.v3.things._id_.post(id=str(n), json={"n": n}) for n in range(32)))
+    assert all(r.status == 200 for r in results)
+    assert len(peer.seen) == 32 and all(s.signature_ok for s in peer.seen)
+    assert {s.raw_path for s in peer.seen} == {f"/v3/things/{n}" for n in range(32)}
+
+
+async def test_batches_sign_the_same_bytes_as_inline(merchant_key: rsa.RSAPrivateKey) -> None:
+    thread = SigningThread(merchant_key)
+    messages = [f"GET\n/v3/{n}\n1\nnonce\n\n".encode() for n in range(50)]
+    signatures = await asyncio.gather(*(thread.sign(m) for m in messages))
+    thread.close()
+    assert signatures == [rsa_sign(merchant_key, m) for m in messages]
+
+
+class BrokenKey:
+    def sign(self, *args: object) -> bytes:
+        raise ValueError("the HSM is unplugged")
+
+
+async def test_an_error_on_the_thread_reaches_the_caller() -> None:
+    thread = SigningThread(BrokenKey())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unplugged"):
+        await thread.sign(b"m")
+    thread.close()
+
+
+async def test_closing_the_client_stops_the_signing_thread(
+    make_client: Callable[..., AsyncClient], base_url: str
+) -> None:
+    before = {t.ident for t in threading.enumerate() if t.name == "wxpay-chain-sign"}
+    client = make_client(base_url=base_url, offload_crypto="always")
+    await client.v3.things.get()
+    worker = client._signing_thread._thread  # type: ignore[union-attr]
+    assert worker is not None and worker.is_alive() and worker.ident not in before
+    await client.aclose()
+    await asyncio.to_thread(worker.join, 5)
+    assert not worker.is_alive()
