@@ -35,6 +35,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
 def _quote(text: str, safe: str = _UNRESERVED) -> str:
     return text if _PLAIN(text) else quote(text, safe=safe)
 
+
 _RESERVED = ":/?#[]@!$&'()*+,;="
 
 
