@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -50,11 +49,12 @@ async def test_an_error_on_the_thread_reaches_the_caller() -> None:
 async def test_closing_the_client_stops_the_signing_thread(
     make_client: Callable[..., AsyncClient], base_url: str
 ) -> None:
-    before = {t.ident for t in threading.enumerate() if t.name == "wxpay-chain-sign"}
     client = make_client(base_url=base_url, offload_crypto="always")
-    await client.v3.things.get()
-    worker = client._signing_thread._thread  # type: ignore[union-attr]
-    assert worker is not None and worker.is_alive() and worker.ident not in before
-    await client.aclose()
+    try:
+        await client.v3.things.get()
+        worker = client._signing_thread._thread  # type: ignore[union-attr]
+        assert worker is not None and worker.is_alive() and worker.name == "wxpay-chain-sign"
+    finally:
+        await client.aclose()
     await asyncio.to_thread(worker.join, 5)
     assert not worker.is_alive()
