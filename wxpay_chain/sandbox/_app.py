@@ -165,23 +165,16 @@ class SandboxApp:
             fault = self._faults.take(method, route.template if route else None)
             if fault is not None:
                 self._faults.record(request_id, method, raw_path, fault)
-            if fault is not None and fault.when == "before":
-                if fault.kind == "delay":
-                    await asyncio.sleep(fault.seconds)
-                elif fault.kind == "reset":
-                    return self._drop(request)
-                elif fault.kind == "status":
-                    answer = _fault_answer(fault)
-                    status, code = answer.status, answer.code
-                    return web.Response(status=status, body=answer.body, headers=self._headers(answer, request_id)[0])
-            answer, caller = self._answer(method, raw_path, headers, body, route, raw_params, raw_query)
-            if fault is not None and fault.when == "after":
-                if fault.kind == "delay":
-                    await asyncio.sleep(fault.seconds)
-                elif fault.kind == "reset":
-                    return self._drop(request)
-                elif fault.kind == "status":
-                    answer = _fault_answer(fault)
+            step = await self._fault_step(fault, "before", request)
+            if isinstance(step, web.StreamResponse):
+                return step
+            if step is None:  # a status fault before the handler answers instead of it
+                answer, caller = self._answer(method, raw_path, headers, body, route, raw_params, raw_query)
+                step = await self._fault_step(fault, "after", request)
+                if isinstance(step, web.StreamResponse):
+                    return step
+            if step is not None:
+                answer = step
             status, code = answer.status, answer.code
             answer_headers, probe = self._headers(answer, request_id, fault)
             if fault is not None and fault.kind == "truncate":
@@ -259,6 +252,20 @@ class SandboxApp:
             log.exception("sandbox bug while answering %s %s", method, raw_path[:200])
             bug = ApiFailure(500, "SYSTEM_ERROR", "系统异常，请稍后重试 (unexpected sandbox error)")
             return _error_answer(bug), caller
+
+    async def _fault_step(
+        self, fault: Fault | None, when: str, request: web.Request
+    ) -> web.StreamResponse | _Answer | None:
+        """Apply ``fault`` if it is due now: wait, drop the connection, or return the answer to send instead."""
+        if fault is None or fault.when != when:
+            return None
+        if fault.kind == "delay":
+            await asyncio.sleep(fault.seconds)
+        elif fault.kind == "reset":
+            return self._drop(request)
+        elif fault.kind == "status":
+            return _fault_answer(fault)
+        return None
 
     def _headers(self, answer: _Answer, request_id: str, fault: Fault | None = None) -> tuple[dict[str, str], bool]:
         """Answer headers: Request-ID always, the signature set on 2xx (as a fault or a probe shapes it)."""
