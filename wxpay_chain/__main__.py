@@ -24,31 +24,10 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
 
 def _client_from_config(path: str, brand: bool) -> Any:
     from ._client import Client
+    from .sandbox import SandboxCredentials
 
-    config = json.loads(Path(path).read_text("utf-8"))
-    here = Path(path).resolve().parent
-
-    def file(name: str) -> str:
-        value = str(config[name])
-        return value if value.startswith("-----BEGIN") else str((here / value).resolve())
-
-    keys = {config["pub_key_id"]: file("pub_key")}
-    if brand:
-        return Client(
-            brand_id=config["brand_id"],
-            serial=config["brand_serial"],
-            private_key=file("brand_private_key"),
-            platform_keys=keys,
-            base_url=config["base_url"],
-        )
-    keys[config["platform_serial"]] = file("platform_certificate")
-    return Client(
-        mchid=config["mchid"],
-        serial=config["serial"],
-        private_key=file("private_key"),
-        platform_keys=keys,
-        base_url=config["base_url"],
-    )
+    credentials = SandboxCredentials.read_config(path)
+    return Client(**(credentials.brand_options() if brand else credentials.merchant_options()))
 
 
 def _request(args: argparse.Namespace) -> int:

@@ -102,6 +102,17 @@ class SandboxCredentials:
         _write(config, json.dumps({k: values[k] for k in CONFIG_KEYS}, indent=2) + "\n", private=True)
         return config
 
+    @classmethod
+    def read_config(cls, path: str | os.PathLike[str]) -> SandboxCredentials:
+        """Load what :meth:`write_config` wrote (PEM file paths are read, relative to the config's folder)."""
+        config = Path(path).resolve()
+        values = json.loads(config.read_text("utf-8"))
+        for field in _PEM_FILES:
+            text = str(values[field])
+            if not text.startswith("-----BEGIN"):
+                values[field] = (config.parent / text).read_text("ascii")
+        return cls(**{key: values[key] for key in CONFIG_KEYS})
+
 
 def _write(path: Path, text: str, *, private: bool) -> None:
     tmp = path.with_name(path.name + ".tmp")
