@@ -679,8 +679,6 @@ class Client:
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         if self._closed:
             coro.close()
-            from ._errors import TransportError
-
             raise TransportError("The client is closed; create a new one to send more requests")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 

@@ -18,6 +18,7 @@ Messages say what happened and what to do next. None of them ever contains key m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -153,8 +154,6 @@ class ApiError(WxPayError):
         path: str = "",
     ) -> ApiError:
         """Build the right subclass from a status and a raw body, tolerating non-JSON bodies."""
-        import json
-
         code: str | None = None
         message: str | None = None
         detail: Any = None
