@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 
@@ -22,15 +22,23 @@ class Headers(Mapping[str, str]):
     __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
-        pairs = tuple(items.items() if isinstance(items, Mapping) else items)
-        self._items: tuple[tuple[str, str], ...] = pairs
-        index: dict[str, str] = {}
-        for name, value in pairs:
-            index.setdefault(name.lower(), value)
-        self._index = index
+        if type(items) is not tuple:  # answers arrive as a tuple already; skip the slower Mapping check
+            items = tuple(items.items() if isinstance(items, Mapping) else items)
+        pairs: tuple[tuple[str, str], ...] = items
+        self._items = pairs
+        # Built back to front so that the first of repeated names wins, as in a lookup on the wire.
+        self._index = {name.lower(): value for name, value in reversed(pairs)}
 
     def __getitem__(self, name: str) -> str:
         return self._index[name.lower()]
+
+    # Direct lookups: the Mapping mixin's get costs a try/except on every answer header read.
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, /, default: str | T) -> str | T: ...
+    def get(self, name: str, /, default: object = None) -> object:
+        return self._index.get(name.lower(), default)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._index

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Literal
+from typing import Literal, TypeVar, overload
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -36,8 +36,10 @@ BRAND_SCHEME = "WECHATPAY-BRAND-SHA256-RSA2048"
 PUB_KEY_ID_PREFIX = "PUB_KEY_ID_"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
 MAX_CLOCK_SKEW = 300
+_SIGNED_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
 
 log = logging.getLogger("wxpay_chain.signing")
+T = TypeVar("T")
 
 
 def request_message(method: str, path_and_query: str, timestamp: int, nonce: str, body: bytes) -> bytes:
@@ -137,6 +139,13 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
     def __getitem__(self, serial: str) -> rsa.RSAPublicKey:
         return self._keys[_normalize(serial)]
 
+    @overload
+    def get(self, serial: str, /) -> rsa.RSAPublicKey | None: ...
+    @overload
+    def get(self, serial: str, /, default: rsa.RSAPublicKey | T) -> rsa.RSAPublicKey | T: ...
+    def get(self, serial: str, /, default: object = None) -> object:  # skips the Mapping mixin's try/except
+        return self._keys.get(_normalize(serial), default) if isinstance(serial, str) else default
+
     def __contains__(self, serial: object) -> bool:
         return isinstance(serial, str) and _normalize(serial) in self._keys
 
@@ -165,18 +174,16 @@ def verify_signed_message(
     ``headers`` must be case-insensitive (or use the canonical ``Wechatpay-*`` spelling).
     Raises SignatureError naming the reason; the caller must not hand out ``body`` then.
     """
-    fields = {}
-    for name in ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial"):
-        value = headers.get(name)
-        if not value:
-            raise SignatureError(
-                f"The {what} is not signed: header {name} is missing, so it cannot be trusted",
-                request_id=request_id,
-            )
-        fields[name] = value
-    serial = fields["Wechatpay-Serial"]
-    signature = fields["Wechatpay-Signature"]
-    timestamp = fields["Wechatpay-Timestamp"]
+    timestamp = headers.get("Wechatpay-Timestamp")
+    nonce = headers.get("Wechatpay-Nonce")
+    signature = headers.get("Wechatpay-Signature")
+    serial = headers.get("Wechatpay-Serial")
+    if not (timestamp and nonce and signature and serial):
+        missing = next(name for name in _SIGNED_HEADERS if not headers.get(name))
+        raise SignatureError(
+            f"The {what} is not signed: header {missing} is missing, so it cannot be trusted",
+            request_id=request_id,
+        )
     if signature.startswith(SIGNTEST_PREFIX):
         raise SignatureError(
             f"The {what} carries a WECHATPAY/SIGNTEST/ probe signature; WeChat Pay sends these to check that "
@@ -201,7 +208,7 @@ def verify_signed_message(
             f"({known}): add WeChat Pay's public key or the current platform certificate",
             request_id=request_id,
         )
-    message = response_message(timestamp, fields["Wechatpay-Nonce"], body)
+    message = response_message(timestamp, nonce, body)
     if not rsa_verify(key, message, signature):
         raise SignatureError(
             f"The {what}'s signature does not verify with key {serial!r}: it was altered, or signed by another key",
