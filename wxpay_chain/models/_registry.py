@@ -18,7 +18,7 @@ import functools
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -131,12 +131,14 @@ def _check_part(where: str, model: type | None, given: object) -> list[tuple[str
         return []
     if given is None:
         data: Mapping[str, object] = {}
-    elif isinstance(given, Mapping):
+    elif type(given) is dict or isinstance(given, Mapping):
         data = given
     elif isinstance(given, model):
         data = _shallow_fields(given)
     else:
         return [(where, f"expected {model.__name__} or a dict, got {_kind(given)}")]
+    if _accepts(model)(data):
+        return []
     return list(_check_fields(where, model, data))
 
 
@@ -161,6 +163,81 @@ def _check_fields(where: str, model: type, data: Mapping[str, object]) -> Iterat
         yield from _check_value(path, hints[field.name], value, field.metadata)
         if field.default is attrs.NOTHING and isinstance(value, str) and not value.strip():
             yield path, "required field must not be empty"
+
+
+# --- the fast yes: one predicate per model, compiled once ------------------------------------------
+# Every request runs it; only a "no" walks the fields again with _check_fields to say what is wrong,
+# so the messages have a single source.
+
+Accepts = Callable[[Any], bool]
+
+
+@functools.cache
+def _accepts(model: type) -> Accepts:
+    """A predicate that is True exactly when :func:`_check_fields` would find nothing wrong in a dict."""
+    hints = _field_types(model)
+    fields = [
+        (field.name, field.default is attrs.NOTHING, _value_accepts(hints[field.name], field.metadata))
+        for field in attrs.fields(model)
+    ]
+
+    def accepts(data: Mapping[str, object]) -> bool:
+        get = data.get
+        for name, required, ok in fields:
+            value = get(name)
+            if value is None:
+                if required:
+                    return False
+            elif not ok(value) or (required and type(value) is str and not value.strip()):
+                return False
+        return True
+
+    return accepts
+
+
+def _value_accepts(tp: Any, meta: Mapping[Any, Any]) -> Accepts:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) != 1:
+            raise TypeError(f"request fields take one type, not {tp!r}")
+        tp = options[0]
+    if typing.get_origin(tp) is list:
+        (item_tp,) = typing.get_args(tp)
+        item_ok = _value_accepts(item_tp, {})
+        return lambda value: isinstance(value, (list, tuple)) and all(item_ok(item) for item in value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        allowed = frozenset(m.value for m in tp)
+
+        def enum_ok(value: object) -> bool:
+            try:
+                return type(value) is not bool and value in allowed
+            except TypeError:  # unhashable: certainly not a member
+                return False
+
+        return enum_ok
+    if attrs.has(tp):
+        model = tp
+
+        def model_ok(value: object) -> bool:
+            if isinstance(value, model):
+                value = _shallow_fields(value)
+            return isinstance(value, Mapping) and _accepts(model)(value)
+
+        return model_ok
+    if tp is bool:
+        return lambda value: type(value) is bool
+    if tp is int:
+        low, high = meta.get("minimum"), meta.get("maximum")
+
+        def int_ok(value: object) -> bool:
+            if not isinstance(value, int) or type(value) is bool:
+                return False
+            return (low is None or value >= low) and (high is None or value <= high)
+
+        return int_ok
+    if tp is str:
+        return lambda value: isinstance(value, str)
+    raise TypeError(f"no request check for {tp!r}")
 
 
 def _check_value(path: str, tp: Any, value: object, meta: Mapping[Any, Any]) -> Iterator[tuple[str, str]]:
