@@ -85,6 +85,14 @@ def _endpoint_spec(method: str, template: str) -> Any:
     return _typed().lookup(method, template)
 
 
+@lru_cache(maxsize=2048)
+def _placeholders(method: str, template: str) -> tuple[str, ...]:
+    """The path placeholders of a template, after the checks that depend on the template alone."""
+    if template.startswith("v2/") or template == "v2":
+        raise InvalidRequestError(f"APIv2 is not supported yet ({method} {template}): use an APIv3 endpoint (v3/...)")
+    return placeholders(template)
+
+
 @attrs.frozen
 class _Prepared:
     """Everything about a call that does not change between attempts (the signature does)."""
@@ -163,6 +171,7 @@ class AsyncClient:
                 "PUB_KEY_ID_... and its pub_key.pem to platform_keys"
             )
         self._pub_key_id = pub_key_ids[0] if pub_key_ids else None
+        self._plain_headers = self._headers(None, None)  # what a call without a body or headers= sends
         _parse_base_url(base_url)
         self._base_url = base_url
         self._timeout = Timeout.of(timeout)
@@ -271,16 +280,12 @@ class AsyncClient:
         self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
     ) -> _Prepared:
         """Check and encode a call without sending it; every local error is raised here."""
-        options = _merge_arguments(args, kwargs or {})
-        if template.startswith("v2/") or template == "v2":
-            raise InvalidRequestError(
-                f"APIv2 is not supported yet ({method} {template}): use an APIv3 endpoint (v3/...)"
-            )
-        if template.startswith("brand/") and self._signer.mode != "brand":
+        options = _merge_arguments(args, kwargs or {}) if args else kwargs or {}
+        names = _placeholders(method, template)
+        if self._signer.mode != "brand" and template.startswith("brand/"):
             raise InvalidRequestError(
                 f"{template} is a brand API path: create the client with brand_id= and the brand's key"
             )
-        names = placeholders(template)
         unknown = [k for k in options if k not in OPTIONS and k not in names]
         if unknown:
             raise InvalidRequestError(
@@ -299,8 +304,16 @@ class AsyncClient:
         payload = _to_wire(options.get("json"))
         if query is not None and not isinstance(query, Mapping):
             raise InvalidRequestError("query must be a dict (or a request model)", [("query", type(query).__name__)])
-        body, content_type = _encode_body(payload, options.get("data"))
-        headers = self._headers(content_type, options.get("headers"), _encryption_serial(payload))
+        data = options.get("data")
+        if payload is None and data is None:
+            body, content_type = b"", None
+        else:
+            body, content_type = _encode_body(payload, data)
+        extra = options.get("headers")
+        if extra is None and content_type is None:
+            headers = self._plain_headers
+        else:
+            headers = self._headers(content_type, extra, _encryption_serial(payload))
         timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
         origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
         spec = _endpoint_spec(method, template)
@@ -513,7 +526,9 @@ class AsyncClient:
             self._record(request, attempt, raw.status, request_id, elapsed, None)
             if 200 <= raw.status < 300:
                 if verify:
-                    keys = await self._keys_for(raw.headers.get("Wechatpay-Serial"))
+                    keys = self._keys
+                    if self._apiv3_key is not None:  # only then can a download change the keys
+                        keys = await self._keys_for(raw.headers.get("Wechatpay-Serial"))
                     verify_signed_message(raw.headers, raw.body, keys, self._clock(), request_id=request_id)
                 return Response(raw.status, raw.headers, raw.body, request)
             error = ApiError.from_parts(

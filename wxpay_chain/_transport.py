@@ -13,7 +13,7 @@ import attrs
 from yarl import URL
 
 from ._errors import TransportError, TransportTimeoutError
-from ._models import Headers, Request
+from ._models import Headers, Request, Timeout
 
 __all__ = ["AiohttpTransport", "RawResponse"]
 
@@ -36,6 +36,7 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._pool_limit = pool_limit
         self._closed = False
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
     @property
     def closed(self) -> bool:
@@ -54,13 +55,17 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> RawResponse:
         session = self._ensure_session()
-        timeout = aiohttp.ClientTimeout(total=request.timeout.total, connect=request.timeout.connect)
+        timeout = self._timeouts.get(request.timeout)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=request.timeout.total, connect=request.timeout.connect)
+            if len(self._timeouts) < 64:  # a program uses a handful of timeouts; never let this grow
+                self._timeouts[request.timeout] = timeout
         where = f"{request.method} {request.target}"
         try:
             async with session.request(
                 request.method,
                 URL(request.url, encoded=True),
-                headers=list(request.headers.items_list()),
+                headers=request.headers.items_list(),
                 data=request.body or None,
                 timeout=timeout,
                 allow_redirects=False,
