@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import secrets
+from collections import deque
 from pathlib import Path
 from typing import TypeAlias, Union
 from urllib.parse import unquote, urlparse
@@ -44,13 +46,27 @@ _PKCS1v15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 
 
+# Nonces are drawn from the OS CSPRNG 64 at a time: each os.urandom call releases the GIL, and on a busy
+# event loop every release is a chance to lose the GIL to the signing thread for a while.
+_NONCE_BATCH = 64
+_nonces: deque[str] = deque()
+os.register_at_fork(after_in_child=_nonces.clear)  # a forked worker must never repeat its parent's nonces
+
+
 def make_nonce(length: int = 32) -> str:
     """A random string of [0-9a-f] (within the protocol's [0-9A-Za-z]) from the operating system's CSPRNG.
 
     Hex carries 4 bits a character, 128 bits for the default 32: as unguessable as needed, and ~40× cheaper
-    than picking 32 characters one by one.
+    than picking 32 characters one by one. Every nonce is used once.
     """
-    return secrets.token_hex((length + 1) // 2)[:length]
+    if length != 32:
+        return secrets.token_hex((length + 1) // 2)[:length]
+    try:
+        return _nonces.popleft()  # deque operations are atomic: safe from several threads
+    except IndexError:
+        pool = os.urandom(16 * _NONCE_BATCH).hex()
+        _nonces.extend(pool[i : i + 32] for i in range(32, len(pool), 32))
+        return pool[:32]
 
 
 def _read_source(source: str | bytes | Path, what: str) -> bytes:
