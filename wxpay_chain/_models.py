@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 
@@ -16,21 +16,55 @@ _SECRET_HEADERS = frozenset({"authorization"})
 _DEFAULT_CONNECT = 10.0
 
 
+class _CaseInsensitiveSource(Protocol):
+    """What :meth:`Headers.view` wraps: a read-only, case-insensitive multi-mapping (first value wins)."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
 class Headers(Mapping[str, str]):
     """An immutable, case-insensitive view of HTTP headers that keeps the order and repeated names."""
 
-    __slots__ = ("_index", "_items")
+    __slots__ = ("_index", "_items", "_source")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
-        if type(items) is not tuple:  # answers arrive as a tuple already; skip the slower Mapping check
+        if type(items) is not tuple:
             items = tuple(items.items() if isinstance(items, Mapping) else items)
-        pairs: tuple[tuple[str, str], ...] = items
+        pairs: tuple[tuple[str, str], ...] | None = items
         self._items = pairs
-        # Built back to front so that the first of repeated names wins, as in a lookup on the wire.
-        self._index = {name.lower(): value for name, value in reversed(pairs)}
+        self._index: dict[str, str] | None = None  # built on the first lookup: most request headers get none
+        self._source: _CaseInsensitiveSource | None = None
+
+    @classmethod
+    def view(cls, source: _CaseInsensitiveSource) -> Headers:
+        """Headers over an immutable case-insensitive mapping, without copying (the transport's answers)."""
+        headers = cls.__new__(cls)
+        headers._items = None
+        headers._index = None
+        headers._source = source
+        return headers
+
+    def _pairs(self) -> tuple[tuple[str, str], ...]:
+        items = self._items
+        if items is None:
+            assert self._source is not None
+            items = self._items = tuple(self._source.items())
+        return items
+
+    def _table(self) -> dict[str, str]:
+        index = self._index
+        if index is None:
+            # Built back to front so that the first of repeated names wins, as in a lookup on the wire.
+            index = self._index = {name.lower(): value for name, value in reversed(self._pairs())}
+        return index
 
     def __getitem__(self, name: str) -> str:
-        return self._index[name.lower()]
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
 
     # Direct lookups: the Mapping mixin's get costs a try/except on every answer header read.
     @overload
@@ -38,34 +72,36 @@ class Headers(Mapping[str, str]):
     @overload
     def get(self, name: str, /, default: str | T) -> str | T: ...
     def get(self, name: str, /, default: object = None) -> object:
-        return self._index.get(name.lower(), default)
+        source = self._source
+        found = source.get(name) if source is not None else self._table().get(name.lower())
+        return default if found is None else found
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(name for name, _ in self._items)
+        return iter(name for name, _ in self._pairs())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._pairs())
 
     def items_list(self) -> tuple[tuple[str, str], ...]:
-        return self._items
+        return self._pairs()
 
     def getall(self, name: str) -> list[str]:
         key = name.lower()
-        return [v for k, v in self._items if k.lower() == key]
+        return [v for k, v in self._pairs() if k.lower() == key]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
-            return self._items == other._items
+            return self._pairs() == other._pairs()
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self._items)
+        return hash(self._pairs())
 
     def __repr__(self) -> str:
-        shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in self._items}
+        shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in self._pairs()}
         return f"Headers({shown!r})"
 
 

@@ -71,7 +71,7 @@ class AiohttpTransport:
                 allow_redirects=False,
             ) as response:
                 body = await response.read()
-                headers = Headers(tuple(response.headers.items()))
+                headers = Headers.view(response.headers)  # an immutable proxy: lookups stay in multidict's C code
                 return RawResponse(response.status, headers, body)
         except asyncio.TimeoutError:
             limit = request.timeout.total
