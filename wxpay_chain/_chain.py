@@ -128,23 +128,23 @@ class Chain(Generic[R]):
 
     @property
     def get(self) -> Verb[R]:
-        return Verb(self._client, self._template, "GET")
+        return new_verb(self._client, self._template, "GET")
 
     @property
     def post(self) -> Verb[R]:
-        return Verb(self._client, self._template, "POST")
+        return new_verb(self._client, self._template, "POST")
 
     @property
     def put(self) -> Verb[R]:
-        return Verb(self._client, self._template, "PUT")
+        return new_verb(self._client, self._template, "PUT")
 
     @property
     def patch(self) -> Verb[R]:
-        return Verb(self._client, self._template, "PATCH")
+        return new_verb(self._client, self._template, "PATCH")
 
     @property
     def delete(self) -> Verb[R]:
-        return Verb(self._client, self._template, "DELETE")
+        return new_verb(self._client, self._template, "DELETE")
 
 
 _new = object.__new__
@@ -159,6 +159,19 @@ def new_chain(client: Dispatcher[R], template: str) -> Chain[R]:
     _set_client(node, client)
     _set_template(node, template)
     return node
+
+
+def new_verb(client: Dispatcher[R], parent: str, method: str) -> Verb[R]:
+    """Verb(client, parent, method) without the cost of two ``__init__`` calls (every request makes one)."""
+    verb: Verb[R] = _new(Verb)
+    _set_client(verb, client)
+    _set_template(verb, _join(parent, _VERB_SEGMENTS[method]))
+    _set_parent(verb, parent)
+    _set_method(verb, method)
+    return verb
+
+
+_VERB_SEGMENTS = {"GET": "get", "POST": "post", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
 
 
 class Verb(Chain[R]):
@@ -180,3 +193,8 @@ class Verb(Chain[R]):
 
     def __repr__(self) -> str:
         return f"<Verb {self._method} {self._parent!r}>"
+
+
+_verb_slot: dict[str, Any] = dict(vars(Verb))
+_set_parent = _verb_slot["_parent"].__set__
+_set_method = _verb_slot["_method"].__set__

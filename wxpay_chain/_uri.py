@@ -37,6 +37,7 @@ def _quote(text: str, safe: str = _UNRESERVED) -> str:
 
 
 _RESERVED = ":/?#[]@!$&'()*+,;="
+_quote_name = lru_cache(maxsize=512)(_quote)  # query names are code, a few dozen per program
 
 
 @lru_cache(maxsize=4096)
@@ -131,7 +132,13 @@ def encode_query(query: Mapping[str, object] | None) -> str:
     for name, value in query.items():
         if value is None:
             continue
-        if not isinstance(name, str):
+        if type(name) is not str and not isinstance(name, str):
             raise InvalidRequestError("Query parameter names must be strings", [(repr(name), "not a str")])
-        pairs.append(_quote(name) + "=" + _quote(_query_value(name, value)))
+        if type(value) is str:
+            text = _quote(value)
+        elif type(value) is int:
+            text = str(value)  # digits and "-" never need escaping
+        else:
+            text = _quote(_query_value(name, value))
+        pairs.append(f"{_quote_name(name)}={text}")
     return "&".join(pairs)
