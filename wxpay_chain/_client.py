@@ -171,7 +171,9 @@ class AsyncClient:
                 "PUB_KEY_ID_... and its pub_key.pem to platform_keys"
             )
         self._pub_key_id = pub_key_ids[0] if pub_key_ids else None
-        self._plain_headers = self._headers(None, None)  # what a call without a body or headers= sends
+        # What every call without a body, headers= or encrypted fields sends: built once, here.
+        self._plain_headers: tuple[tuple[str, str], ...] = ()
+        self._plain_headers = self._headers(None, None)
         _parse_base_url(base_url)
         self._base_url = base_url
         self._timeout = Timeout.of(timeout)
@@ -304,16 +306,8 @@ class AsyncClient:
         payload = _to_wire(options.get("json"))
         if query is not None and not isinstance(query, Mapping):
             raise InvalidRequestError("query must be a dict (or a request model)", [("query", type(query).__name__)])
-        data = options.get("data")
-        if payload is None and data is None:
-            body, content_type = b"", None
-        else:
-            body, content_type = _encode_body(payload, data)
-        extra = options.get("headers")
-        if extra is None and content_type is None:
-            headers = self._plain_headers
-        else:
-            headers = self._headers(content_type, extra, _encryption_serial(payload))
+        body, content_type = _encode_body(payload, options.get("data"))
+        headers = self._headers(content_type, options.get("headers"), _encryption_serial(payload))
         timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
         origin, prefix = _parse_base_url(options.get("base_url") or self._base_url)
         spec = _endpoint_spec(method, template)
@@ -328,6 +322,8 @@ class AsyncClient:
     def _headers(
         self, content_type: str | None, extra: object, encrypted_for: str | None = None
     ) -> tuple[tuple[str, str], ...]:
+        if self._plain_headers and content_type is None and extra is None and encrypted_for is None:
+            return self._plain_headers
         headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if content_type:
             headers["Content-Type"] = content_type
@@ -592,6 +588,8 @@ class EncryptedField(str):
 
 def _encryption_serial(payload: object) -> str | None:
     """The serial every encrypted field of ``payload`` was made for (they must agree)."""
+    if payload is None:
+        return None
     found: set[str] = set()
     stack = [payload]
     while stack:
