@@ -196,11 +196,7 @@ def _accepts(model: type) -> Accepts:
 
 
 def _value_accepts(tp: Any, meta: Mapping[Any, Any]) -> Accepts:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(options) != 1:
-            raise TypeError(f"request fields take one type, not {tp!r}")
-        tp = options[0]
+    tp = _without_none(tp)
     if typing.get_origin(tp) is list:
         (item_tp,) = typing.get_args(tp)
         item_ok = _value_accepts(item_tp, {})
@@ -241,11 +237,7 @@ def _value_accepts(tp: Any, meta: Mapping[Any, Any]) -> Accepts:
 
 
 def _check_value(path: str, tp: Any, value: object, meta: Mapping[Any, Any]) -> Iterator[tuple[str, str]]:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(options) != 1:
-            raise TypeError(f"request fields take one type, not {tp!r}")  # a model bug, not the caller's
-        tp = options[0]
+    tp = _without_none(tp)
     if typing.get_origin(tp) is list:
         if not isinstance(value, (list, tuple)):
             yield path, f"must be a list, got {_kind(value)}"
@@ -283,6 +275,16 @@ def _check_value(path: str, tp: Any, value: object, meta: Mapping[Any, Any]) -> 
             yield path, f"must be a string, got {_kind(value)}"
     else:
         raise TypeError(f"no request check for {tp!r}")  # a model bug, not the caller's
+
+
+def _without_none(tp: Any) -> Any:
+    """``X | None`` → ``X``; request fields take one type besides None."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) != 1:
+            raise TypeError(f"request fields take one type, not {tp!r}")  # a model bug, not the caller's
+        return options[0]
+    return tp
 
 
 def _kind(value: object) -> str:
