@@ -9,6 +9,7 @@ to a thread pool call by call spends more time fighting over the GIL than it sav
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
 from collections import defaultdict
@@ -40,13 +41,16 @@ class SigningThread:
         self._key = key
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
         self._lock = threading.Lock()
 
     def sign(self, message: bytes) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        if self._thread is None:
+        if self._thread is None or self._pid != os.getpid():
             with self._lock:
+                if self._pid != os.getpid():  # threads do not survive fork(): a forked copy starts its own
+                    self._pid, self._thread, self._jobs = os.getpid(), None, queue.SimpleQueue()
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="wxpay-chain-sign", daemon=True)
                     self._thread.start()

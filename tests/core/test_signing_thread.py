@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -52,9 +55,37 @@ async def test_closing_the_client_stops_the_signing_thread(
     client = make_client(base_url=base_url, offload_crypto="always")
     try:
         await client.v3.things.get()
-        worker = client._signing_thread._thread  # type: ignore[union-attr]
+        worker = client._offloader._thread  # type: ignore[union-attr]
         assert worker is not None and worker.is_alive() and worker.name == "wxpay-chain-sign"
     finally:
         await client.aclose()
     await asyncio.to_thread(worker.join, 5)
     assert not worker.is_alive()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+async def test_a_forked_child_starts_its_own_signing_thread(merchant_key: rsa.RSAPrivateKey) -> None:
+    thread = SigningThread(merchant_key)
+    await thread.sign(b"parent")  # the worker thread now runs, in the parent only
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+ warns about fork with threads alive
+        pid = os.fork()
+    if pid == 0:  # the child: sign once on a fresh loop (the alarm ends it if it hangs), report, leave
+
+        async def sign_in_child() -> str:
+            return await thread.sign(b"child")
+
+        try:
+            signal.alarm(20)
+            os.write(write_end, asyncio.run(sign_in_child()).encode())
+        except BaseException as exc:
+            os.write(write_end, repr(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        signature = (await asyncio.to_thread(pipe.read)).decode()
+    os.waitpid(pid, 0)
+    thread.close()
+    assert signature == rsa_sign(merchant_key, b"child")
