@@ -32,6 +32,7 @@ from ._models import Headers, Request, Response, Timeout
 from ._notify import Notification, parse_notification
 from ._retry import RetryPolicy
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, Signer, request_message, verify_signed_message
+from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
 from ._transport import AiohttpTransport
 from ._uri import encode_query, expand, placeholders, split_literal
@@ -113,6 +114,12 @@ class AsyncClient:
     ``platform_keys`` maps each ``Wechatpay-Serial`` (a ``PUB_KEY_ID_...`` or a platform certificate
     serial) to its key: PEM text or bytes, a ``file://`` URL, a path, or a key/certificate object.
 
+    ``offload_crypto`` says where the RSA signature of each request is computed: ``"auto"`` (default) on a
+    worker thread while other calls are in flight and inline for a lone call; ``"always"`` on the thread;
+    ``"never"`` inline; ``"process"`` like auto, but in a child process started on first use, which
+    keeps signing off the interpreter lock (faster at high concurrency; POSIX only; the child gets a
+    copy of the key through a pipe and is stopped by :meth:`aclose`).
+
     Use it as ``async with AsyncClient(...) as client:`` or call :meth:`aclose` when done.
     """
 
@@ -133,7 +140,7 @@ class AsyncClient:
         nonce_factory: Callable[[], str] = make_nonce,
         retry: RetryPolicy | int | None = None,
         backup_base_url: str | None = None,
-        offload_crypto: Literal["auto", "always", "never"] = "auto",
+        offload_crypto: Literal["auto", "always", "never", "process"] = "auto",
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
         apiv3_key: str | bytes | None = None,
@@ -185,10 +192,16 @@ class AsyncClient:
             raise ConfigurationError("retry must be a RetryPolicy, a number of attempts, or None for the default")
         self._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry or RetryPolicy()
         self._backup_origin = _parse_base_url(backup_base_url)[0] if backup_base_url else None
-        if offload_crypto not in ("auto", "always", "never"):
-            raise ConfigurationError('offload_crypto must be "auto", "always" or "never"')
+        if offload_crypto not in ("auto", "always", "never", "process"):
+            raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
         self._offload = offload_crypto
-        self._signing_thread: SigningThread | None = None
+        # Made here, so that copies from with_options() share it and close() of this client stops it.
+        self._offloader: SigningThread | SigningProcess | None = None
+        if offload_crypto == "process":
+            check_platform()
+            self._offloader = SigningProcess(key)
+        elif offload_crypto != "never":
+            self._offloader = SigningThread(key)
         self._in_flight = 0
         self._on_request = on_request
         self._on_response = on_response
@@ -239,8 +252,8 @@ class AsyncClient:
         if self._derived:
             return
         await self._transport.aclose()
-        if self._signing_thread is not None:
-            self._signing_thread.close()
+        if self._offloader is not None:
+            self._offloader.close()
 
     def with_options(
         self,
@@ -368,14 +381,13 @@ class AsyncClient:
         )
 
     async def _sign_now(self, prepared: _Prepared, origin: str) -> Request:
-        # With other calls in flight the RSA operation moves to the signing thread, so both cores sign;
-        # a lone call signs inline, where the thread hop would only add latency.
-        if self._offload == "always" or (self._offload == "auto" and self._in_flight > 1):
-            if self._signing_thread is None:
-                self._signing_thread = SigningThread(self._signer.key)
+        # With other calls in flight the RSA operation moves to the signing thread (or process), so both
+        # cores sign; a lone call signs inline, where the hop would only add latency.
+        offloader = self._offloader
+        if offloader is not None and (self._in_flight > 1 or self._offload == "always"):
             timestamp, nonce = int(self._clock()), self._nonce()
             message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.body)
-            signature = await self._signing_thread.sign(message)
+            signature = await offloader.sign(message)
             return self._request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
         return self.sign(prepared, origin)
 
