@@ -169,6 +169,28 @@ def peak_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux /proc, 10 ms ticks), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def children_cpu_seconds() -> dict[int, float]:
+    """CPU so far of each live child process of this process (e.g. the SDK's signing process), by pid."""
+    pids: set[int] = set()
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids.update(int(pid) for pid in f.read().split())
+    except OSError:
+        return {}
+    return {pid: cpu for pid in pids if (cpu := process_cpu_seconds(pid)) is not None}
+
+
 def child_env() -> dict[str, str]:
     """The environment for the server and the workers: no proxy can divert traffic off 127.0.0.1."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}

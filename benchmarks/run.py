@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._common import BENCH_DIR, NODE_DIR, REPO_ROOT, Keys, child_env, generate_keys
+from ._common import BENCH_DIR, NODE_DIR, REPO_ROOT, Keys, child_env, generate_keys, process_cpu_seconds
 from .report import (
     evaluate_targets,
     render_chain,
@@ -95,14 +95,7 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU of the server process so far (Linux /proc), or None."""
-        if self.process is None:
-            return None
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            return None
+        return None if self.process is None else process_cpu_seconds(self.process.pid)
 
     def stderr_tail(self) -> str:
         try:
@@ -398,7 +391,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak", action="store_true", help="soak mode: RSS over --soak-calls calls (default 100,000)")
     parser.add_argument("--soak-calls", type=int, default=100_000)
     parser.add_argument("--soak-concurrency", type=int, default=32)
-    parser.add_argument("--soak-offload", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--soak-offload", choices=("auto", "always", "never", "process"), default="auto")
     parser.add_argument("--soak-samples", type=int, default=20, help="RSS samples taken along the soak")
     parser.add_argument(
         "--whatif",

@@ -75,6 +75,7 @@ CONFIGS: tuple[Config, ...] = (
     Config("sdk-c1-always", "sdk", 1, "wxpay_chain AsyncClient (always)", "sdk", offload="always", extra=True),
     Config("sdk-c32-never", "sdk", 32, "wxpay_chain AsyncClient (never)", "sdk", offload="never"),
     Config("sdk-c32-auto", "sdk", 32, "wxpay_chain AsyncClient (auto)", "sdk"),
+    Config("sdk-c32-process", "sdk", 32, "wxpay_chain AsyncClient (process)", "sdk", offload="process"),
     Config("sdk-c32-always", "sdk", 32, "wxpay_chain AsyncClient (always)", "sdk", offload="always", extra=True),
     Config("sdk-sync-c1", "sdk_sync", 1, "wxpay_chain Client (blocking)", "sdk"),
     Config("sdk-sync-c32", "sdk_sync", 32, "wxpay_chain Client, 32 threads", "sdk", extra=True),
@@ -162,6 +163,15 @@ class Target:
 RATIO_TARGETS: tuple[Target, ...] = (
     Target("cpu_c1_vs_raw", "client CPU per call, SDK c=1 / raw c=1", "sdk-c1", "raw-c1", "cpu", 1.10, True),
     Target("rps_c32_vs_raw", "req/s, SDK c=32 (auto) / raw c=32", "sdk-c32-auto", "raw-c32", "rps", 1.3, False),
+    Target(
+        "rps_c32_process_vs_raw",
+        "req/s, SDK c=32 (process) / raw c=32",
+        "sdk-c32-process",
+        "raw-c32",
+        "rps",
+        1.3,
+        False,
+    ),
     Target(
         "rps_c32_vs_wpv3",
         "req/s, SDK c=32 / wechatpayv3 async c=32",
