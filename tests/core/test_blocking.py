@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -104,3 +105,24 @@ def test_blocking_client_close_is_final_and_idempotent(
 def test_blocking_client_refuses_a_foreign_session() -> None:
     with pytest.raises(ConfigurationError, match="session"):
         Client(session=object(), mchid="1", serial="x", private_key="-----BEGIN PRIVATE KEY-----")
+
+
+def test_blocking_client_signs_in_a_child_process_for_calls_from_many_threads(
+    threaded_peer: tuple[WirePeer, str], merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> None:
+    peer, base_url = threaded_peer
+    with Client(
+        mchid=MCHID,
+        serial=SERIAL,
+        private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        base_url=base_url,
+        offload_crypto="process",
+    ) as client:
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda n: client.v3.things._id_.post(id=str(n), json={"n": n}).status, range(24)))
+        child = client._async._offloader._process  # type: ignore[union-attr]
+        assert child is not None and child.poll() is None  # overlapping calls started it
+    assert statuses == [200] * 24
+    assert len(peer.seen) == 24 and all(s.signature_ok for s in peer.seen)
+    assert child.poll() is not None  # close() stopped it
