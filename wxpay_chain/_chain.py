@@ -43,6 +43,7 @@ def _join(template: str, segment: str) -> str:
 # attribute names are code, not data, and a program uses a few hundred of them.
 _CHILDREN: dict[tuple[str, str], str] = {}
 _CHILDREN_MAX = 8192
+_KEPT_CHILDREN = 64  # per chain node
 
 
 def child_template(template: str, name: str) -> str:
@@ -61,7 +62,8 @@ def child_template(template: str, name: str) -> str:
 class Chain(Generic[R]):
     """A URI template bound to a client. Verbs send the request: get, post, put, patch, delete."""
 
-    __slots__ = ("_client", "_template")
+    # __dict__ holds the children already reached by attribute (see __getattr__), nothing else.
+    __slots__ = ("__dict__", "_client", "_template")
     _client: Dispatcher[R]
     _template: str
 
@@ -88,7 +90,14 @@ class Chain(Generic[R]):
         return self._template
 
     def __getattr__(self, name: str) -> Chain[R]:
-        return new_chain(self._client, child_template(self._template, name))
+        # Only reached for a name that is not a verb, method or slot. The child is kept in __dict__,
+        # so the next ``chain.name`` is a plain attribute read: no call, no new object. Chains are
+        # immutable values, so sharing one is invisible; the bound keeps data-driven names from piling up.
+        child = new_chain(self._client, child_template(self._template, name))
+        children = self.__dict__
+        if len(children) < _KEPT_CHILDREN:
+            children[name] = child
+        return child
 
     def __getitem__(self, path: str) -> Chain[R]:
         if not isinstance(path, str):

@@ -205,6 +205,9 @@ class AsyncClient:
         self._in_flight = 0
         self._on_request = on_request
         self._on_response = on_response
+        # client.v3 etc., kept so that a chain's hops are plain attribute reads from the second call on
+        # (see Chain.__getattr__). None in with_options() copies: a copy made per call must not form a cycle.
+        self._roots: dict[str, Chain[Coroutine[Any, Any, Response]]] | None = {}
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -227,7 +230,13 @@ class AsyncClient:
     def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
         if name.startswith("_") and not name.endswith("_"):
             raise AttributeError(name)
-        return new_chain(self, child_template("", name))
+        roots = self._roots
+        root = roots.get(name) if roots is not None else None
+        if root is None:
+            root = new_chain(self, child_template("", name))
+            if roots is not None and len(roots) < 64:
+                roots[name] = root
+        return root
 
     def __getitem__(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
         return Chain(self, split_literal(path))
@@ -271,6 +280,7 @@ class AsyncClient:
         """
         derived = copy.copy(self)
         derived._derived = True
+        derived._roots = None  # the parent's chains dispatch to the parent; a copy keeps none
         if timeout is not None:
             derived._timeout = Timeout.of(timeout)
         if base_url is not None:
@@ -678,6 +688,7 @@ class Client:
         if options.get("session") is not None:
             raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
         self._async = AsyncClient(**options)
+        self._roots: dict[str, Chain[Response]] | None = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
         self._thread.start()
@@ -693,7 +704,13 @@ class Client:
     def __getattr__(self, name: str) -> Chain[Response]:
         if name.startswith("_") and not name.endswith("_"):
             raise AttributeError(name)
-        return new_chain(self, child_template("", name))
+        roots = self._roots
+        root = roots.get(name) if roots is not None else None
+        if root is None:
+            root = new_chain(self, child_template("", name))
+            if roots is not None and len(roots) < 64:
+                roots[name] = root
+        return root
 
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))

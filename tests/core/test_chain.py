@@ -96,3 +96,18 @@ def test_copy_and_hasattr_behave(make_client: Callable[..., AsyncClient]) -> Non
     assert copy.copy(chain).template == chain.template
     assert copy.deepcopy(chain).template == chain.template
     assert not hasattr(chain, "_repr_html_")
+
+
+def test_a_chain_keeps_a_bounded_number_of_children_and_stays_immutable(
+    make_client: Callable[..., AsyncClient],
+) -> None:
+    client = make_client()
+    node = client.v3.things
+    names = [f"n{i}" for i in range(100)]
+    first = [getattr(node, name) for name in names]
+    again = [getattr(node, name) for name in names]
+    assert [c.template for c in again] == [f"v3/things/n{i}" for i in range(100)]
+    assert sum(a is b for a, b in zip(first, again, strict=True)) == 64  # the first 64 are kept, the rest made anew
+    assert client.v3 is client.v3
+    with pytest.raises(AttributeError, match="immutable"):
+        node.n0 = client.v3  # type: ignore[misc]

@@ -244,3 +244,18 @@ async def test_with_options_derives_a_client_without_changing_the_original(clien
     await quick.aclose()  # shares the pool: closing the copy leaves it open
     assert (await client.v3.things.get()).status == 200
     assert client._timeout == Timeout() and quick._timeout == Timeout(total=0.2, connect=0.2)
+
+
+async def test_chains_kept_by_a_client_never_leak_into_its_with_options_copy(
+    client: AsyncClient, peer: WirePeer
+) -> None:
+    assert (await client.v3.things.get()).status == 200  # the parent now keeps client.v3 and its .things
+    assert client.v3 is client.v3 and client.v3.things is client.v3.things
+    quick = client.with_options(timeout=0.2, retry=1)
+    peer.hold = asyncio.Event()
+    with pytest.raises(TransportTimeoutError):  # so quick.v3 dispatched to quick, with its timeout
+        await quick.v3.things.get()
+    peer.hold.set()
+    peer.hold = None
+    assert quick.v3 is not client.v3 and quick.v3.things == quick.v3.things
+    assert (await client.v3.things.get()).status == 200
