@@ -299,7 +299,7 @@ class AsyncClient:
         self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Coroutine[Any, Any, Response]:
         prepared = self.prepare(method, template, args, kwargs)
-        return self._send(prepared)
+        return self._attempts(prepared)
 
     def prepare(
         self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
@@ -390,16 +390,13 @@ class AsyncClient:
             timeout=prepared.timeout,
         )
 
-    async def _sign_now(self, prepared: _Prepared, origin: str) -> Request:
-        # With other calls in flight the RSA operation moves to the signing thread (or process), so both
-        # cores sign; a lone call signs inline, where the hop would only add latency.
-        offloader = self._offloader
-        if offloader is not None and (self._in_flight > 1 or self._offload == "always"):
-            timestamp, nonce = int(self._clock()), self._nonce()
-            message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.body)
-            signature = await offloader.sign(message)
-            return self._request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
-        return self.sign(prepared, origin)
+    async def _sign_elsewhere(
+        self, offloader: SigningThread | SigningProcess, prepared: _Prepared, origin: str
+    ) -> Request:
+        timestamp, nonce = int(self._clock()), self._nonce()
+        message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.body)
+        signature = await offloader.sign(message)
+        return self._request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
 
     async def _paginate(
         self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -508,56 +505,59 @@ class AsyncClient:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
         return oaep_decrypt(self._signer.key, ciphertext)
 
-    async def _send(self, prepared: _Prepared) -> Response:
+    async def _attempts(self, prepared: _Prepared, verify: bool = True) -> Response:
+        # Counted while signing, sending and verifying: "auto" offloads the RSA signature only when calls overlap.
         self._in_flight += 1
         try:
-            return await self._attempts(prepared)
+            policy = self._retry
+            failures: list[str] = []
+            origin = prepared.origin
+            for attempt in range(1, policy.attempts + 1):
+                last = attempt == policy.attempts
+                offloader = self._offloader
+                if offloader is not None and (self._in_flight > 1 or self._offload == "always"):
+                    # Both cores sign while calls overlap; a lone call signs inline, where a hop only adds latency.
+                    request = await self._sign_elsewhere(offloader, prepared, origin)
+                else:
+                    request = self.sign(prepared, origin)
+                if self._on_request is not None:
+                    self._on_request(request)
+                started = time.perf_counter()
+                try:
+                    raw = await self._transport.send(request)
+                except TransportError as exc:
+                    elapsed = time.perf_counter() - started
+                    self._record(request, attempt, None, None, elapsed, exc)
+                    failures.append(f"#{attempt} {type(exc).__name__}")
+                    timed_out = isinstance(exc, TransportTimeoutError)
+                    if last or self._transport.closed or (timed_out and not policy.retry_timeouts):
+                        exc.attempts = tuple(failures)
+                        raise
+                    if exc.connect_failed and self._backup_origin is not None:
+                        origin = self._backup_origin
+                    await asyncio.sleep(policy.delay(attempt))
+                    continue
+                request_id = raw.headers.get("Request-ID")
+                elapsed = time.perf_counter() - started
+                self._record(request, attempt, raw.status, request_id, elapsed, None)
+                if 200 <= raw.status < 300:
+                    if verify:
+                        keys = self._keys
+                        if self._apiv3_key is not None:  # only then can a download change the keys
+                            keys = await self._keys_for(raw.headers.get("Wechatpay-Serial"))
+                        verify_signed_message(raw.headers, raw.body, keys, self._clock(), request_id=request_id)
+                    return Response(raw.status, raw.headers, raw.body, request)
+                error = ApiError.from_parts(
+                    raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
+                )
+                failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
+                if last or not policy.retries_status(raw.status):
+                    error.attempts = tuple(failures)
+                    raise error
+                await asyncio.sleep(policy.delay(attempt, raw.headers.get("Retry-After")))
+            raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
             self._in_flight -= 1
-
-    async def _attempts(self, prepared: _Prepared, verify: bool = True) -> Response:
-        policy = self._retry
-        failures: list[str] = []
-        origin = prepared.origin
-        for attempt in range(1, policy.attempts + 1):
-            last = attempt == policy.attempts
-            request = await self._sign_now(prepared, origin)
-            if self._on_request is not None:
-                self._on_request(request)
-            started = time.perf_counter()
-            try:
-                raw = await self._transport.send(request)
-            except TransportError as exc:
-                elapsed = time.perf_counter() - started
-                self._record(request, attempt, None, None, elapsed, exc)
-                failures.append(f"#{attempt} {type(exc).__name__}")
-                timed_out = isinstance(exc, TransportTimeoutError)
-                if last or self._transport.closed or (timed_out and not policy.retry_timeouts):
-                    exc.attempts = tuple(failures)
-                    raise
-                if exc.connect_failed and self._backup_origin is not None:
-                    origin = self._backup_origin
-                await asyncio.sleep(policy.delay(attempt))
-                continue
-            request_id = raw.headers.get("Request-ID")
-            elapsed = time.perf_counter() - started
-            self._record(request, attempt, raw.status, request_id, elapsed, None)
-            if 200 <= raw.status < 300:
-                if verify:
-                    keys = self._keys
-                    if self._apiv3_key is not None:  # only then can a download change the keys
-                        keys = await self._keys_for(raw.headers.get("Wechatpay-Serial"))
-                    verify_signed_message(raw.headers, raw.body, keys, self._clock(), request_id=request_id)
-                return Response(raw.status, raw.headers, raw.body, request)
-            error = ApiError.from_parts(
-                raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
-            )
-            failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
-            if last or not policy.retries_status(raw.status):
-                error.attempts = tuple(failures)
-                raise error
-            await asyncio.sleep(policy.delay(attempt, raw.headers.get("Retry-After")))
-        raise AssertionError("unreachable: the last attempt always returns or raises")
 
     def _record(
         self,
