@@ -59,6 +59,16 @@ def child_template(template: str, name: str) -> str:
     return child
 
 
+def root_chain(client: Dispatcher[R], roots: dict[str, Chain[R]] | None, name: str) -> Chain[R]:
+    """``client.name``, kept in ``roots`` as a chain keeps its children (``None`` keeps nothing)."""
+    root = roots.get(name) if roots is not None else None
+    if root is None:
+        root = new_chain(client, child_template("", name))
+        if roots is not None and len(roots) < _KEPT_CHILDREN:
+            roots[name] = root
+    return root
+
+
 class Chain(Generic[R]):
     """A URI template bound to a client. Verbs send the request: get, post, put, patch, delete."""
 

@@ -25,7 +25,7 @@ import attrs
 from yarl import URL
 
 from ._certificates import PlatformCertificate, decrypt_certificates
-from ._chain import Chain, child_template, new_chain
+from ._chain import Chain, root_chain
 from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, TransportError, TransportTimeoutError
 from ._models import Headers, Request, Response, Timeout
@@ -229,14 +229,8 @@ class AsyncClient:
     # -- the three call styles -------------------------------------------------------------------
     def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
         if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)
-        roots = self._roots
-        root = roots.get(name) if roots is not None else None
-        if root is None:
-            root = new_chain(self, child_template("", name))
-            if roots is not None and len(roots) < 64:
-                roots[name] = root
-        return root
+            raise AttributeError(name)  # before reading self._roots, which may not exist yet
+        return root_chain(self, self._roots, name)
 
     def __getitem__(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
         return Chain(self, split_literal(path))
@@ -703,14 +697,8 @@ class Client:
 
     def __getattr__(self, name: str) -> Chain[Response]:
         if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)
-        roots = self._roots
-        root = roots.get(name) if roots is not None else None
-        if root is None:
-            root = new_chain(self, child_template("", name))
-            if roots is not None and len(roots) < 64:
-                roots[name] = root
-        return root
+            raise AttributeError(name)  # before reading self._roots, which may not exist yet
+        return root_chain(self, self._roots, name)
 
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))
