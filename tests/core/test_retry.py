@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -143,3 +144,21 @@ def test_retry_option_is_checked(make_client: Callable[..., AsyncClient]) -> Non
 
     with pytest.raises(ConfigurationError, match="retry"):
         make_client(retry="3")
+
+
+async def test_closing_the_client_between_attempts_ends_the_call_without_signing_again(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, aiohttp_server: Any
+) -> None:
+    failing_then_ok(peer, [503])
+    server = await aiohttp_server(peer.app(), host="127.0.0.1")
+    closing: list[Any] = []
+    client = make_client(
+        base_url=str(server.make_url("/")),
+        retry=RetryPolicy(attempts=2, backoff=0.05, cap=0.05, jitter=False),
+        offload_crypto="always",  # the worker thread stops with the client: a second signature would hang
+        on_response=lambda attempt: closing.append(asyncio.ensure_future(client.aclose())),
+    )
+    with pytest.raises(TransportError, match="closed") as caught:
+        await asyncio.wait_for(client.v3.things.post(json={"send_request_no": "N-9"}), 10)
+    await asyncio.gather(*closing)
+    assert len(peer.seen) == 1 and caught.value.attempts == ("#1 503 SYSTEM_ERROR",)

@@ -234,6 +234,18 @@ async def test_closed_client_refuses_new_calls(make_client: Callable[..., AsyncC
         await c.v3.things.get()
 
 
+@pytest.mark.parametrize("offload", ["always", "process"])
+async def test_closed_client_refuses_concurrent_calls_before_signing_them(
+    make_client: Callable[..., AsyncClient], base_url: str, offload: str
+) -> None:
+    c = make_client(base_url=base_url, offload_crypto=offload)
+    await asyncio.gather(*(c.v3.things.get() for _ in range(4)))  # the signing worker now runs
+    await c.aclose()
+    calls = asyncio.gather(*(c.v3.things.get() for _ in range(4)), return_exceptions=True)
+    outcomes = await asyncio.wait_for(calls, 10)  # a call must never wait on a stopped worker
+    assert all(isinstance(o, TransportError) and "closed" in str(o) for o in outcomes)
+
+
 async def test_with_options_derives_a_client_without_changing_the_original(client: AsyncClient, peer: WirePeer) -> None:
     quick = client.with_options(timeout=0.2, retry=1)
     peer.hold = asyncio.Event()
