@@ -146,3 +146,12 @@ def test_the_process_mode_is_refused_where_pipes_cannot_be_watched(
     monkeypatch.setattr(sys, "platform", "win32")
     with pytest.raises(ConfigurationError, match='offload_crypto="process" needs a POSIX system'):
         make_client(offload_crypto="process")
+
+
+async def test_messages_larger_than_the_pipe_go_through_in_pieces(
+    signer: SigningProcess, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    big = [bytes([65 + n]) * 300_000 for n in range(3)]  # each over a Linux pipe's 64 KiB buffer
+    signatures = await asyncio.wait_for(asyncio.gather(*(signer.sign(m) for m in big)), 15)
+    assert signatures == [rsa_sign(merchant_key, m) for m in big]
+    assert signer.failed is None and not signer._outbox and not signer._writer_on
