@@ -508,10 +508,11 @@ class AsyncClient:
             origin = prepared.origin
             for attempt in range(1, policy.attempts + 1):
                 last = attempt == policy.attempts
-                if self._transport.closed:  # before signing: a closed client's signing worker has stopped
-                    closed = TransportError("The client is closed; create a new one to send more requests")
+                try:
+                    self._transport.check_open()  # before signing: a closed client's signing worker has stopped
+                except TransportError as closed:
                     closed.attempts = tuple(failures)
-                    raise closed
+                    raise
                 offloader = self._offloader
                 if offloader is not None and (self._in_flight > 1 or self._offload == "always"):
                     # Both cores sign while calls overlap; a lone call signs inline, where a hop only adds latency.

@@ -221,17 +221,15 @@ class SigningProcess:
             self._watchdog.cancel()
             self._watchdog = None
         process, self._process = self._process, None
-        if process is None:
-            return
+        self._outbox.clear()
+        if process is None or self._pid != os.getpid():
+            return  # nothing started, or a forked copy: the child belongs to the parent process
         loop = self._loop
-        if loop is not None and not loop.is_closed() and self._pid == os.getpid():
+        if loop is not None and not loop.is_closed():
             if self._writer_on:
                 loop.remove_writer(self._to_child)
                 self._writer_on = False
             loop.remove_reader(self._from_child)
-        self._outbox.clear()
-        if self._pid != os.getpid():
-            return  # a forked copy: the child belongs to the parent process
         process.kill()  # it keeps no state worth a graceful stop, and must not sign anything more
         process.wait()
         for pipe in (process.stdin, process.stdout):

@@ -42,9 +42,12 @@ class AiohttpTransport:
     def closed(self) -> bool:
         return self._closed
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
+    def check_open(self) -> None:
         if self._closed:
             raise TransportError("The client is closed; create a new one to send more requests")
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        self.check_open()
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._pool_limit, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
