@@ -72,7 +72,7 @@ def root_chain(client: Dispatcher[R], roots: dict[str, Chain[R]] | None, name: s
 class Chain(Generic[R]):
     """A URI template bound to a client. Verbs send the request: get, post, put, patch, delete."""
 
-    # __dict__ holds the children already reached by attribute (see __getattr__), nothing else.
+    # __dict__ holds the children already reached by attribute (see __getattr__) and the verbs (" GET"…).
     __slots__ = ("__dict__", "_client", "_template")
     _client: Dispatcher[R]
     _template: str
@@ -147,23 +147,23 @@ class Chain(Generic[R]):
 
     @property
     def get(self) -> Verb[R]:
-        return new_verb(self._client, self._template, "GET")
+        return self.__dict__.get(" GET") or _kept_verb(self, "GET")
 
     @property
     def post(self) -> Verb[R]:
-        return new_verb(self._client, self._template, "POST")
+        return self.__dict__.get(" POST") or _kept_verb(self, "POST")
 
     @property
     def put(self) -> Verb[R]:
-        return new_verb(self._client, self._template, "PUT")
+        return self.__dict__.get(" PUT") or _kept_verb(self, "PUT")
 
     @property
     def patch(self) -> Verb[R]:
-        return new_verb(self._client, self._template, "PATCH")
+        return self.__dict__.get(" PATCH") or _kept_verb(self, "PATCH")
 
     @property
     def delete(self) -> Verb[R]:
-        return new_verb(self._client, self._template, "DELETE")
+        return self.__dict__.get(" DELETE") or _kept_verb(self, "DELETE")
 
 
 _new = object.__new__
@@ -187,6 +187,16 @@ def new_verb(client: Dispatcher[R], parent: str, method: str) -> Verb[R]:
     _set_template(verb, _join(parent, _VERB_SEGMENTS[method]))
     _set_parent(verb, parent)
     _set_method(verb, method)
+    return verb
+
+
+def _kept_verb(chain: Chain[R], method: str) -> Verb[R]:
+    """``chain.get`` etc., kept in the chain's ``__dict__`` beside its children (under a key with a space,
+    which no attribute name has), so a chain that is reused makes its verbs once."""
+    verb = new_verb(chain._client, chain._template, method)
+    kept = chain.__dict__
+    if len(kept) < _KEPT_CHILDREN:
+        kept[" " + method] = verb
     return verb
 
 

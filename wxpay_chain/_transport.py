@@ -7,9 +7,9 @@ bytes that were signed, so nothing is re-quoted or re-serialised on the way out.
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 import aiohttp
-import attrs
 from yarl import URL
 
 from ._errors import TransportError, TransportTimeoutError
@@ -18,11 +18,13 @@ from ._models import Headers, Request, Timeout
 __all__ = ["AiohttpTransport", "RawResponse"]
 
 
-@attrs.frozen
-class RawResponse:
+class RawResponse(NamedTuple):
     status: int
     headers: Headers
-    body: bytes = attrs.field(repr=False)
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"RawResponse(status={self.status}, body=<{len(self.body)} bytes>)"
 
 
 class AiohttpTransport:
@@ -57,7 +59,9 @@ class AiohttpTransport:
         self._ensure_session()
 
     async def send(self, request: Request) -> RawResponse:
-        session = self._ensure_session()
+        session = self._session
+        if session is None or self._closed:
+            session = self._ensure_session()
         timeout = self._timeouts.get(request.timeout)
         if timeout is None:
             timeout = aiohttp.ClientTimeout(total=request.timeout.total, connect=request.timeout.connect)

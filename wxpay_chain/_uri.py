@@ -99,18 +99,25 @@ def expand(template: str, values: Mapping[str, object]) -> str:
     literals, holes = parse_template(template)
     if not holes:
         return template
-    missing = [name for name, _ in holes if name not in values]
-    if missing:
-        raise InvalidRequestError(
-            f"Missing path parameter for {template!r}",
-            [(name, "required by the path; pass it as a keyword argument") for name in missing],
-        )
     out = [literals[0]]
+    # The common case is written out (a str that needs no escaping): this runs on every request.
     for (name, keeps_reserved), literal in zip(holes, literals[1:], strict=True):
-        text = _path_value(name, values[name])
-        out.append(_quote(text, _UNRESERVED + _RESERVED + "%" if keeps_reserved else _UNRESERVED))
+        if name not in values:
+            raise _missing(template, holes, values)
+        value = values[name]
+        text = value if type(value) is str else _path_value(name, value)
+        if not _PLAIN(text):
+            text = quote(text, safe=_UNRESERVED + _RESERVED + "%" if keeps_reserved else _UNRESERVED)
+        out.append(text)
         out.append(literal)
     return "".join(out)
+
+
+def _missing(template: str, holes: tuple[tuple[str, bool], ...], values: Mapping[str, object]) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"Missing path parameter for {template!r}",
+        [(name, "required by the path; pass it as a keyword argument") for name, _ in holes if name not in values],
+    )
 
 
 def _query_value(name: str, value: object) -> str:
@@ -135,7 +142,7 @@ def encode_query(query: Mapping[str, object] | None) -> str:
         if type(name) is not str and not isinstance(name, str):
             raise InvalidRequestError("Query parameter names must be strings", [(repr(name), "not a str")])
         if type(value) is str:
-            text = _quote(value)
+            text = value if _PLAIN(value) else quote(value, safe=_UNRESERVED)
         elif type(value) is int:
             text = str(value)  # digits and "-" never need escaping
         else:

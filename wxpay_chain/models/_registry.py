@@ -53,7 +53,7 @@ def _upper(method: str) -> str:
     return method.upper()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class EndpointSpec:
     """What the SDK knows about one endpoint: its request and response models and how it pages."""
 
@@ -92,7 +92,10 @@ def register(spec: EndpointSpec) -> None:
 
 def lookup(method: str, template: str) -> EndpointSpec | None:
     """The spec of ``method template`` (``"GET"``, ``"v3/marketing/..."``), or None if unknown."""
-    return _SPECS.get((method.upper(), _strip_slash(template)))
+    spec = _SPECS.get((method, template))  # the client's own form: one lookup on every request
+    if spec is None:
+        spec = _SPECS.get((method.upper(), _strip_slash(template)))
+    return spec
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -110,6 +113,8 @@ def validate_request(
     InvalidRequestError listing every wrong field (``path.openid``, ``query.page_size``,
     ``json.brand_id``…) with the reason.
     """
+    if _request_accepts(spec)(path_params, query, json):
+        return  # the common case: nothing to report, so no message is built
     problems: list[tuple[str, str]] = []
     for name in spec.path_params:
         value = path_params.get(name)
@@ -124,6 +129,29 @@ def validate_request(
     problems += _check_part("json", spec.body, json)
     if problems:
         raise InvalidRequestError(f"invalid request for {spec.method} {spec.template}", problems)
+
+
+@functools.cache  # specs hash once (cache_hash), so this is a dictionary hit per request
+def _request_accepts(spec: EndpointSpec) -> Callable[[Mapping[str, object], object, object], bool]:
+    """A predicate that is True exactly when :func:`validate_request` would find nothing wrong."""
+    names = spec.path_params
+    query_ok = _accepts(spec.query) if spec.query is not None else None
+    body_ok = _accepts(spec.body) if spec.body is not None else None
+
+    def part_ok(ok: Accepts, given: object) -> bool:
+        if given is None:
+            return bool(ok({}))
+        # A model instance takes the slow path, which reads its fields.
+        return (type(given) is dict or isinstance(given, Mapping)) and ok(given)
+
+    def accepts(path_params: Mapping[str, object], query: object, json: object) -> bool:
+        for name in names:
+            value = path_params.get(name)
+            if type(value) is not str or not value.strip():
+                return False
+        return (query_ok is None or part_ok(query_ok, query)) and (body_ok is None or part_ok(body_ok, json))
+
+    return accepts
 
 
 def _check_part(where: str, model: type | None, given: object) -> list[tuple[str, str]]:
@@ -176,19 +204,20 @@ Accepts = Callable[[Any], bool]
 def _accepts(model: type) -> Accepts:
     """A predicate that is True exactly when :func:`_check_fields` would find nothing wrong in a dict."""
     hints = _field_types(model)
-    fields = [
-        (field.name, field.default is attrs.NOTHING, _value_accepts(hints[field.name], field.metadata))
-        for field in attrs.fields(model)
-    ]
+    checks = {field.name: _value_accepts(hints[field.name], field.metadata) for field in attrs.fields(model)}
+    required = tuple(field.name for field in attrs.fields(model) if field.default is attrs.NOTHING)
 
+    # Walks what was given, not every field of the model: a query sets a few of its many optional fields.
     def accepts(data: Mapping[str, object]) -> bool:
         get = data.get
-        for name, required, ok in fields:
+        for name in required:
             value = get(name)
-            if value is None:
-                if required:
-                    return False
-            elif not ok(value) or (required and type(value) is str and not value.strip()):
+            if value is None or (type(value) is str and not value.strip()):
+                return False
+        check = checks.get
+        for name, value in data.items():
+            ok = check(name)
+            if ok is not None and value is not None and not ok(value):
                 return False
         return True
 
