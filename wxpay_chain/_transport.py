@@ -13,7 +13,7 @@ import aiohttp
 from yarl import URL
 
 from ._errors import TransportError, TransportTimeoutError
-from ._models import Headers, Request, Timeout
+from ._models import Headers, Request
 
 __all__ = ["AiohttpTransport", "RawResponse"]
 
@@ -38,7 +38,7 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._pool_limit = pool_limit
         self._closed = False
-        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     @property
     def closed(self) -> bool:
@@ -62,12 +62,13 @@ class AiohttpTransport:
         session = self._session
         if session is None or self._closed:
             session = self._ensure_session()
-        timeout = self._timeouts.get(request.timeout)
+        limits = request.timeout
+        key = (limits.total, limits.connect)  # a plain tuple hashes in C; the attrs class would call Python
+        timeout = self._timeouts.get(key)
         if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=request.timeout.total, connect=request.timeout.connect)
+            timeout = aiohttp.ClientTimeout(total=limits.total, connect=limits.connect)
             if len(self._timeouts) < 64:  # a program uses a handful of timeouts; never let this grow
-                self._timeouts[request.timeout] = timeout
-        where = f"{request.method} {request.target}"
+                self._timeouts[key] = timeout
         try:
             async with session.request(
                 request.method,
@@ -81,24 +82,27 @@ class AiohttpTransport:
                 headers = Headers.view(response.headers)  # an immutable proxy: lookups stay in multidict's C code
                 return RawResponse(response.status, headers, body)
         except asyncio.TimeoutError:
-            limit = request.timeout.total
             raise TransportTimeoutError(
-                f"{where} timed out after {limit} s; the request may have reached WeChat Pay, so retry with the "
-                "same request number (send_request_no / out_trade_no) to stay idempotent"
+                f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "
+                "so retry with the same request number (send_request_no / out_trade_no) to stay idempotent"
             ) from None
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(
-                f"{where}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True
+                f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True
             ) from exc
         except aiohttp.ClientError as exc:
             if self._closed:
-                raise TransportError(f"{where} was cut off because the client was closed") from exc
+                raise TransportError(f"{_where(request)} was cut off because the client was closed") from exc
             raise TransportError(
-                f"{where} failed before a complete answer arrived ({type(exc).__name__}: {exc}); the request may "
-                "have reached WeChat Pay, so retry with the same request number"
+                f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc}); "
+                "the request may have reached WeChat Pay, so retry with the same request number"
             ) from exc
 
     async def aclose(self) -> None:
         self._closed = True
         if self._owns_session and self._session is not None:
             await self._session.close()
+
+
+def _where(request: Request) -> str:
+    return f"{request.method} {request.target}"
