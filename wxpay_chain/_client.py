@@ -342,10 +342,7 @@ class AsyncClient:
         timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
         base_url = options.get("base_url")
         origin, prefix = _parse_base_url(base_url) if base_url else self._origin_prefix
-        typed = _typed()
-        spec = typed.lookup(method, template)
-        if spec is not None:
-            typed.validate_request(spec, options, query, payload)  # it reads the path values by name
+        _typed().validate_call(method, template, options, query, payload)  # reads the path values by name
         target = prefix + expand(template, options)
         encoded_query = encode_query(query)
         if encoded_query:

@@ -27,6 +27,7 @@ from wxpay_chain.models import (
     next_page,
     register,
     request_to_wire,
+    validate_call,
     validate_request,
 )
 
@@ -360,6 +361,47 @@ def test_an_endpoint_without_a_model_accepts_any_query_and_body() -> None:
     validate_request(bare, {"id": "1"}, {"anything": object()}, [1, 2])
     with pytest.raises(InvalidRequestError, match=r"path\.id"):
         validate_request(bare, {}, None, None)
+
+
+# --- validate_call: the client's per-request form ---------------------------------------------------
+
+
+def test_validate_call_checks_like_validate_request() -> None:
+    validate_call("GET", BUSIFAVOR, {"openid": "o", "query": {}}, {"appid": "wx1", "limit": 20}, None)
+    validate_call("GET", "v3/unknown/{id}", {"id": "1"}, {"anything": object()}, b"raw")  # no spec: no check
+    with pytest.raises(InvalidRequestError) as caught:
+        validate_call("GET", BUSIFAVOR, {"openid": ""}, {"limit": True}, None)
+    assert list(caught.value.problems) == problems("GET", BUSIFAVOR, {"openid": ""}, {"limit": True})
+    assert [p[0] for p in caught.value.problems] == ["path.openid", "query.appid", "query.limit"]
+
+
+def test_validate_call_judges_other_mappings_by_their_fields() -> None:
+    from types import MappingProxyType
+
+    validate_call("GET", BUSIFAVOR, OPENID, MappingProxyType({"appid": "wx1", "limit": 20}), None)
+    with pytest.raises(InvalidRequestError, match=r"query\.limit: must be an integer"):
+        validate_call("GET", BUSIFAVOR, OPENID, MappingProxyType({"appid": "wx1", "limit": "20"}), None)
+
+
+def test_validate_call_sees_an_endpoint_registered_after_its_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_registry, "_SPECS", dict(_registry._SPECS))
+    monkeypatch.setattr(_registry, "_BY_CALL", {})
+    template = "v3/later/{openid}/coupons"
+    validate_call("GET", template, OPENID, {"limit": "x"}, None)  # unknown yet: remembered as unchecked
+    register(EndpointSpec("GET", template, query=BusifavorCouponQuery))
+    with pytest.raises(InvalidRequestError, match=r"query\.appid: required field is missing"):
+        validate_call("GET", template, OPENID, {"limit": 20}, None)
+
+
+def test_validate_call_remembers_a_bounded_number_of_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_registry, "_BY_CALL", {})
+    monkeypatch.setattr(_registry, "_BY_CALL_MAX", 3)
+    for n in range(10):
+        validate_call("GET", f"v3/data-driven/{n}", {}, None, None)
+    validate_call("GET", BUSIFAVOR, OPENID, {"appid": "wx1"}, None)
+    assert len(_registry._BY_CALL) == 3
+    with pytest.raises(InvalidRequestError):  # still checked when it cannot be remembered
+        validate_call("GET", BUSIFAVOR, OPENID, {}, None)
 
 
 # --- request_to_wire ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from ._registry import (
     next_page,
     register,
     request_to_wire,
+    validate_call,
     validate_request,
 )
 from .busifavor import (
@@ -197,5 +198,6 @@ __all__ = [
     "register",
     "register_notification",
     "request_to_wire",
+    "validate_call",
     "validate_request",
 ]

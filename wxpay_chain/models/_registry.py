@@ -36,7 +36,15 @@ from .product_coupon import (
     UserProductCouponQuery,
 )
 
-__all__ = ["EndpointSpec", "lookup", "next_page", "register", "request_to_wire", "validate_request"]
+__all__ = [
+    "EndpointSpec",
+    "lookup",
+    "next_page",
+    "register",
+    "request_to_wire",
+    "validate_call",
+    "validate_request",
+]
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -88,6 +96,7 @@ def register(spec: EndpointSpec) -> None:
     known = _SPECS.setdefault(key, spec)
     if known != spec:
         raise ValueError(f"{spec.method} {spec.template} is already registered with another spec")
+    _BY_CALL.clear()  # it may remember this endpoint as one without a spec
 
 
 def lookup(method: str, template: str) -> EndpointSpec | None:
@@ -113,8 +122,38 @@ def validate_request(
     InvalidRequestError listing every wrong field (``path.openid``, ``query.page_size``,
     ``json.brand_id``…) with the reason.
     """
-    if _request_accepts(spec)(path_params, query, json):
-        return  # the common case: nothing to report, so no message is built
+    if not _request_accepts(spec)(path_params, query, json):
+        _raise_problems(spec, path_params, query, json)
+
+
+RequestCheck = Callable[[Mapping[str, object], object, object], bool]
+
+# What the client calls on every request: (method, template) exactly as it sends them -> the spec and its
+# compiled check, or (None, ...) for an endpoint without one. Bounded, as templates can be built from data;
+# register() clears it.
+_BY_CALL: dict[tuple[str, str], tuple[EndpointSpec | None, RequestCheck]] = {}
+_BY_CALL_MAX = 4096
+
+
+def validate_call(method: str, template: str, path_params: Mapping[str, object], query: object, json: object) -> None:
+    """:func:`lookup` and :func:`validate_request` in one step, remembered per (method, template)."""
+    entry = _BY_CALL.get((method, template))
+    if entry is None:
+        spec = lookup(method, template)
+        entry = (spec, _request_accepts(spec) if spec is not None else _accept_all)
+        if len(_BY_CALL) < _BY_CALL_MAX:
+            _BY_CALL[(method, template)] = entry
+    spec, accepts = entry
+    if spec is not None and not accepts(path_params, query, json):
+        _raise_problems(spec, path_params, query, json)
+
+
+def _accept_all(path_params: Mapping[str, object], query: object, json: object) -> bool:
+    return True
+
+
+def _raise_problems(spec: EndpointSpec, path_params: Mapping[str, object], query: object, json: object) -> None:
+    """Walk the request field by field and raise naming every problem (the slow path of a rejection)."""
     problems: list[tuple[str, str]] = []
     for name in spec.path_params:
         value = path_params.get(name)
@@ -131,27 +170,35 @@ def validate_request(
         raise InvalidRequestError(f"invalid request for {spec.method} {spec.template}", problems)
 
 
-@functools.cache  # specs hash once (cache_hash), so this is a dictionary hit per request
-def _request_accepts(spec: EndpointSpec) -> Callable[[Mapping[str, object], object, object], bool]:
-    """A predicate that is True exactly when :func:`validate_request` would find nothing wrong."""
+@functools.cache
+def _request_accepts(spec: EndpointSpec) -> RequestCheck:
+    """A predicate that is True exactly when :func:`validate_request` would find nothing wrong.
+
+    Plain dicts (and no value) are judged here; any other mapping or a model instance gets False, and
+    the field-by-field walk decides.
+    """
     names = spec.path_params
-    query_ok = _accepts(spec.query) if spec.query is not None else None
-    body_ok = _accepts(spec.body) if spec.body is not None else None
+    parts = tuple((index, _accepts(model)) for index, model in enumerate((spec.query, spec.body)) if model is not None)
 
-    def part_ok(ok: Accepts, given: object) -> bool:
-        if given is None:
-            return bool(ok({}))
-        # A model instance takes the slow path, which reads its fields.
-        return (type(given) is dict or isinstance(given, Mapping)) and ok(given)
-
-    def accepts(path_params: Mapping[str, object], query: object, json: object) -> bool:
+    def accepts(path_params: Mapping[str, object], *given: object) -> bool:
         for name in names:
             value = path_params.get(name)
             if type(value) is not str or not value.strip():
                 return False
-        return (query_ok is None or part_ok(query_ok, query)) and (body_ok is None or part_ok(body_ok, json))
+        for index, ok in parts:
+            data = given[index]
+            if data is None:
+                data = _NOTHING_GIVEN
+            elif type(data) is not dict:
+                return False
+            if not ok(data):
+                return False
+        return True
 
     return accepts
+
+
+_NOTHING_GIVEN: Mapping[str, object] = types.MappingProxyType({})
 
 
 def _check_part(where: str, model: type | None, given: object) -> list[tuple[str, str]]:
@@ -261,7 +308,7 @@ def _value_accepts(tp: Any, meta: Mapping[Any, Any]) -> Accepts:
 
         return int_ok
     if tp is str:
-        return lambda value: isinstance(value, str)
+        return str.__instancecheck__  # isinstance(value, str), without a Python frame
     raise TypeError(f"no request check for {tp!r}")
 
 
