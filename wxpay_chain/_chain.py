@@ -59,13 +59,17 @@ def child_template(template: str, name: str) -> str:
     return child
 
 
-def root_chain(client: Dispatcher[R], roots: dict[str, Chain[R]] | None, name: str) -> Chain[R]:
-    """``client.name``, kept in ``roots`` as a chain keeps its children (``None`` keeps nothing)."""
-    root = roots.get(name) if roots is not None else None
-    if root is None:
-        root = new_chain(client, child_template("", name))
-        if roots is not None and len(roots) < _KEPT_CHILDREN:
-            roots[name] = root
+# A client's __dict__ holds its own few dozen attributes and the roots kept so far.
+_KEPT_ATTRIBUTES = 128
+
+
+def root_chain(client: Dispatcher[R], kept: dict[str, Any] | None, name: str) -> Chain[R]:
+    """``client.name``, for a client's ``__getattr__``. Stored in ``kept`` (the client's ``__dict__``), the
+    root makes the next ``client.name`` a plain attribute read that never reaches ``__getattr__``;
+    ``None`` keeps nothing. Bounded, like a chain's children."""
+    root = new_chain(client, child_template("", name))
+    if kept is not None and len(kept) < _KEPT_ATTRIBUTES:
+        kept[name] = root
     return root
 
 

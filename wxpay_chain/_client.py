@@ -208,9 +208,6 @@ class AsyncClient:
         self._in_flight = 0
         self._on_request = on_request
         self._on_response = on_response
-        # client.v3 etc., kept so that a chain's hops are plain attribute reads from the second call on
-        # (see Chain.__getattr__). None in with_options() copies: a copy made per call must not form a cycle.
-        self._roots: dict[str, Chain[Coroutine[Any, Any, Response]]] | None = {}
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -232,8 +229,11 @@ class AsyncClient:
     # -- the three call styles -------------------------------------------------------------------
     def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
         if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)  # before reading self._roots, which may not exist yet
-        return root_chain(self, self._roots, name)
+            raise AttributeError(name)  # before reading self._derived, which may not exist yet
+        # client.v3 etc. become attributes, so that a whole chain is plain attribute reads from the second
+        # call on (see Chain.__getattr__). A with_options() copy keeps none: one made per call must not
+        # form a cycle.
+        return root_chain(self, None if self._derived else self.__dict__, name)
 
     def __getitem__(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
         return Chain(self, split_literal(path))
@@ -277,7 +277,9 @@ class AsyncClient:
         """
         derived = copy.copy(self)
         derived._derived = True
-        derived._roots = None  # the parent's chains dispatch to the parent; a copy keeps none
+        for name, value in vars(self).items():
+            if isinstance(value, Chain):  # the parent's roots dispatch to the parent
+                del derived.__dict__[name]
         if timeout is not None:
             derived._timeout = Timeout.of(timeout)
         if base_url is not None:
@@ -701,7 +703,6 @@ class Client:
         if options.get("session") is not None:
             raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
         self._async = AsyncClient(**options)
-        self._roots: dict[str, Chain[Response]] | None = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
         self._thread.start()
@@ -716,8 +717,8 @@ class Client:
 
     def __getattr__(self, name: str) -> Chain[Response]:
         if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)  # before reading self._roots, which may not exist yet
-        return root_chain(self, self._roots, name)
+            raise AttributeError(name)
+        return root_chain(self, self.__dict__, name)
 
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))

@@ -108,6 +108,8 @@ def test_a_chain_keeps_a_bounded_number_of_children_and_stays_immutable(
     again = [getattr(node, name) for name in names]
     assert [c.template for c in again] == [f"v3/things/n{i}" for i in range(100)]
     assert sum(a is b for a, b in zip(first, again, strict=True)) == 64  # the first 64 are kept, the rest made anew
-    assert client.v3 is client.v3
+    assert client.v3 is client.v3 and "v3" in vars(client)  # an attribute now: __getattr__ is not called again
+    roots = [getattr(client, f"r{i}") for i in range(300)]  # names from data must not pile up
+    assert len(vars(client)) <= 128 and [r.template for r in roots] == [f"r{i}" for i in range(300)]
     with pytest.raises(AttributeError, match="immutable"):
         node.n0 = client.v3  # type: ignore[misc]
