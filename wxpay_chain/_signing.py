@@ -25,7 +25,6 @@ __all__ = [
     "PUB_KEY_ID_PREFIX",
     "KeyStore",
     "Signer",
-    "authorization_header",
     "request_message",
     "response_message",
     "verify_signed_message",
@@ -50,15 +49,6 @@ def request_message(method: str, path_and_query: str, timestamp: int, nonce: str
 
 def response_message(timestamp: str, nonce: str, body: bytes) -> bytes:
     return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
-
-
-def authorization_header(
-    scheme: str, id_field: str, identity: str, nonce: str, timestamp: int, serial: str, signature: str
-) -> str:
-    return (
-        f'{scheme} {id_field}="{identity}",nonce_str="{nonce}",timestamp="{timestamp}",'
-        f'serial_no="{serial}",signature="{signature}"'
-    )
 
 
 def mask(signature: str) -> str:
@@ -99,8 +89,8 @@ class Signer:
     def header(self, message: bytes, nonce: str, timestamp: int, signature: str) -> str:
         """The Authorization header for a message signed elsewhere (see SigningThread).
 
-        Equal to :func:`authorization_header` with this signer's fields, written out because every request
-        builds one.
+        ``SCHEME mchid="…",nonce_str="…",timestamp="…",serial_no="…",signature="…"`` (``brand_id`` for a
+        brand); the part before the nonce is made once per signer.
         """
         if log.isEnabledFor(logging.DEBUG):
             log.debug(

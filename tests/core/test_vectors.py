@@ -22,7 +22,6 @@ from wxpay_chain._models import Headers
 from wxpay_chain._signing import (
     KeyStore,
     Signer,
-    authorization_header,
     request_message,
     response_message,
     verify_signed_message,
@@ -55,15 +54,6 @@ def test_signer_header_is_the_protocol_authorization_header(mode: str, scheme: s
     key = load_private_key(VECTORS["rsa_sha256_sign"]["private_key_pem"])
     signer = Signer(mode=mode, identity="1900000001", serial="5157F09EFDC096DE15EBE81A47057A72", key=key)  # type: ignore[arg-type]
     header = signer.header(b"ignored", "593BEC0C930BF1AFEB40B4A08C8FB242", 1554208460, "c2lnbmF0dXJl")
-    assert header == authorization_header(
-        scheme,
-        id_field,
-        "1900000001",
-        "593BEC0C930BF1AFEB40B4A08C8FB242",
-        1554208460,
-        "5157F09EFDC096DE15EBE81A47057A72",
-        "c2lnbmF0dXJl",
-    )
     assert header == (
         f'{scheme} {id_field}="1900000001",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",timestamp="1554208460",'
         'serial_no="5157F09EFDC096DE15EBE81A47057A72",signature="c2lnbmF0dXJl"'
