@@ -182,7 +182,6 @@ class AsyncClient:
             )
         self._pub_key_id = pub_key_ids[0] if pub_key_ids else None
         # What every call without a body, headers= or encrypted fields sends: built once, here.
-        self._plain_headers: tuple[tuple[str, str], ...] = ()
         self._plain_headers = self._headers(None, None)
         self._base_url = base_url
         self._origin_prefix = _parse_base_url(base_url)
@@ -354,8 +353,6 @@ class AsyncClient:
     def _headers(
         self, content_type: str | None, extra: object, encrypted_for: str | None = None
     ) -> tuple[tuple[str, str], ...]:
-        if self._plain_headers and content_type is None and extra is None and encrypted_for is None:
-            return self._plain_headers
         headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if content_type:
             headers["Content-Type"] = content_type
