@@ -183,7 +183,6 @@ class AsyncClient:
         self._pub_key_id = pub_key_ids[0] if pub_key_ids else None
         # What every call without a body, headers= or encrypted fields sends: built once, here.
         self._plain_headers = self._headers(None, None)
-        self._base_url = base_url
         self._origin_prefix = _parse_base_url(base_url)
         self._timeout = Timeout.of(timeout)
         self._transport = AiohttpTransport(session, pool_limit=pool_limit)
@@ -222,7 +221,7 @@ class AsyncClient:
         who = "mchid" if self._signer.mode == "merchant" else "brand_id"
         return (
             f"<AsyncClient {who}={self._signer.identity!r} serial={self._signer.serial!r} "
-            f"base_url={self._base_url!r} keys={list(self._keys)!r}>"
+            f"base_url={''.join(self._origin_prefix)!r} keys={list(self._keys)!r}>"
         )
 
     # -- the three call styles -------------------------------------------------------------------
@@ -283,7 +282,6 @@ class AsyncClient:
             derived._timeout = Timeout.of(timeout)
         if base_url is not None:
             derived._origin_prefix = _parse_base_url(base_url)
-            derived._base_url = base_url
         if retry is not None:
             derived._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry
         if on_request is not None:
