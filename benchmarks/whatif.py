@@ -14,10 +14,10 @@ from typing import Any
 
 def _no_validate() -> None:
     """Ablation, not a proposal: no typed-model lookup or validation (shows what validation costs)."""
-    from wxpay_chain import _client
+    from wxpay_chain import models
 
-    client_module: Any = _client
-    client_module._endpoint_spec = lambda method, template: None
+    models_module: Any = models
+    models_module.validate_call = lambda method, template, path_params, query, json: None
 
 
 def _no_record() -> None:
