@@ -37,6 +37,7 @@ def _quote(text: str, safe: str = _UNRESERVED) -> str:
 
 
 _RESERVED = ":/?#[]@!$&'()*+,;="
+_KEEPS_RESERVED = _UNRESERVED + _RESERVED + "%"  # what {+name} leaves as it is
 _quote_name = lru_cache(maxsize=512)(_quote)  # query names are code, a few dozen per program
 
 
@@ -100,15 +101,12 @@ def expand(template: str, values: Mapping[str, object]) -> str:
     if not holes:
         return template
     out = [literals[0]]
-    # The common case is written out (a str that needs no escaping): this runs on every request.
     for (name, keeps_reserved), literal in zip(holes, literals[1:], strict=True):
         if name not in values:
             raise _missing(template, holes, values)
         value = values[name]
         text = value if type(value) is str else _path_value(name, value)
-        if not _PLAIN(text):
-            text = quote(text, safe=_UNRESERVED + _RESERVED + "%" if keeps_reserved else _UNRESERVED)
-        out.append(text)
+        out.append(_quote(text, _KEEPS_RESERVED if keeps_reserved else _UNRESERVED))
         out.append(literal)
     return "".join(out)
 
@@ -139,10 +137,10 @@ def encode_query(query: Mapping[str, object] | None) -> str:
     for name, value in query.items():
         if value is None:
             continue
-        if type(name) is not str and not isinstance(name, str):
+        if not isinstance(name, str):
             raise InvalidRequestError("Query parameter names must be strings", [(repr(name), "not a str")])
         if type(value) is str:
-            text = value if _PLAIN(value) else quote(value, safe=_UNRESERVED)
+            text = _quote(value)
         elif type(value) is int:
             text = str(value)  # digits and "-" never need escaping
         else:
