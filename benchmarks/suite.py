@@ -159,6 +159,9 @@ class Target:
     limit: float
     at_most: bool  # True: value <= limit passes
 
+    def passes(self, value: float) -> bool:
+        return value <= self.limit if self.at_most else value >= self.limit
+
 
 RATIO_TARGETS: tuple[Target, ...] = (
     Target("cpu_c1_vs_raw", "client CPU per call, SDK c=1 / raw c=1", "sdk-c1", "raw-c1", "cpu", 1.10, True),
