@@ -2,7 +2,8 @@
 
 Modes (see ``--help``): the default suite (table + targets), ``--quick`` (every bench for a handful of
 calls: a smoke check in seconds), ``--soak`` (RSS over 100,000 calls), ``--profile LABEL`` (one bench
-under cProfile or pyinstrument).
+under cProfile or pyinstrument), ``--instructions`` (instructions per call of the c=1 rows, counted by
+valgrind's callgrind).
 
 The replay server runs in its own process and every measurement in a fresh worker process; the server is
 always terminated on the way out (normal end, error or Ctrl-C). Traffic goes to 127.0.0.1 only.
@@ -16,15 +17,18 @@ import os
 import platform
 import random
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import instructions
 from ._common import BENCH_DIR, NODE_DIR, REPO_ROOT, Keys, child_env, generate_keys, process_cpu_seconds
 from .report import (
     evaluate_targets,
@@ -133,11 +137,12 @@ def worker_command(config_bench: str, spec: dict[str, Any]) -> list[str]:
     return [sys.executable, "-m", "benchmarks.worker", json.dumps(spec)]
 
 
-def run_worker(bench: str, spec: dict[str, Any], timeout: float) -> Run:
+def run_worker(bench: str, spec: dict[str, Any], timeout: float, wrapper: list[str] | None = None) -> Run:
+    """One worker process; ``wrapper`` goes in front of its command (valgrind, for --instructions)."""
     spec = {**spec, "bench": bench}
     try:
         proc = subprocess.run(
-            worker_command(bench, spec),
+            [*(wrapper or []), *worker_command(bench, spec)],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -312,6 +317,55 @@ def run_profile(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> 
     return {"profile": str(out), "result": result}
 
 
+def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> dict[str, Any]:
+    """Every c=1 Python bench twice under callgrind; the difference gives instructions per call."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH (Debian: apt-get install valgrind)")
+    short, long = instructions.short_and_long(args.instructions_calls)
+    skipped: dict[str, str] = {}
+    jobs: list[tuple[str, int]] = []
+    for label in instructions.LABELS:
+        if args.only and label not in args.only:
+            continue
+        reason = BY_LABEL[label].requires()
+        if reason:
+            skipped[label] = reason
+        else:
+            jobs += [(label, short), (label, long)]
+
+    def measure(job: tuple[str, int], out_dir: Path) -> dict[str, int] | str:
+        label, calls = job
+        config = BY_LABEL[label]
+        out_file = out_dir / f"{label}.{calls}.out"
+        spec = {**_spec_for(config, args, keys, server.port), "calls": calls}
+        timeout = 600 + _timeout_for(calls + spec["warmup"]) * 60  # a call takes some 50 times longer
+        log(f"callgrind {label}: {calls} calls ...")
+        result = run_worker(config.bench, spec, timeout, instructions.valgrind_prefix(out_file, args.cache_sim))
+        if "error" in result:
+            return str(result["error"])
+        try:
+            return instructions.read_totals(out_file)
+        except (OSError, ValueError) as exc:
+            return str(exc)
+
+    # Counts do not depend on what else runs, so the runs share the cores.
+    with (
+        tempfile.TemporaryDirectory(prefix="wxpay-callgrind-") as tmp,
+        ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
+    ):
+        totals = dict(zip(jobs, pool.map(measure, jobs, [Path(tmp)] * len(jobs)), strict=True))
+    measured: dict[str, dict[str, Any]] = {}
+    for label in dict.fromkeys(label for label, _ in jobs):
+        first, second = totals[(label, short)], totals[(label, long)]
+        if isinstance(first, str) or isinstance(second, str):
+            measured[label] = {"error": first if isinstance(first, str) else second}
+            continue
+        per_call = instructions.per_call(first, second, long - short)
+        measured[label] = {"per_call": per_call, "calls": [short, long], "totals": [first, second]}
+    summary = instructions.summarise(measured)
+    return {"instructions": {**summary, "skipped": skipped, "cache_sim": args.cache_sim}}
+
+
 # -- environment --------------------------------------------------------------------------------------
 
 
@@ -398,6 +452,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=lambda s: [x for x in s.split(",") if x],
         help="also run every SDK row (and chain building) with these benchmarks.whatif patches, as '+wi' rows",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per call of the c=1 rows under valgrind's callgrind (deterministic; slow)",
+    )
+    parser.add_argument(
+        "--instructions-calls",
+        type=int,
+        default=250,
+        help="calls of the long callgrind run; the short run makes a fifth of them (default 250)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="callgrind runs at a time (default: the CPU count)"
+    )
+    parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also count L1 cache misses")
     parser.add_argument("--profile", metavar="LABEL", help="profile mode: run one Python bench under a profiler")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     parser.add_argument("--profile-out", metavar="FILE", help="where the profile goes (default benchmarks/results/)")
@@ -408,7 +477,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.all = args.all or not args.only
         if args.soak and args.soak_calls == 100_000:
             args.soak_calls, args.soak_samples = 2_000, 5
-    for name in ("rounds", "calls", "calls32", "soak_calls", "chain_repeats"):
+    for name in ("rounds", "calls", "calls32", "soak_calls", "chain_repeats", "instructions_calls"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -442,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.update(run_profile(args, keys, server))
             elif args.soak:
                 report.update(run_soak(args, keys, server))
+            elif args.instructions:
+                report.update(run_instructions(args, keys, server))
             else:
                 report.update(run_suite(args, keys, server))
         except KeyboardInterrupt:
@@ -464,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     if "soak" in report:
         print(render_soak(report["soak"]))
         print()
-    print(render_targets(report["targets"]))
+    if "instructions" in report:
+        print(instructions.render(report["instructions"], report["instructions"]["skipped"]))
+    else:
+        print(render_targets(report["targets"]))
     if "whatif" in report:
         print()
         print(f"WHAT-IF (SDK patched in the worker process only, with: {', '.join(report['whatif']['patches'])})")
@@ -482,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"JSON report: {path}")
     if args.png:
         if "rows" not in report:
-            print("PNG skipped: the chart shows the suite's table (not written in --soak mode)")
+            print("PNG skipped: the chart shows the suite's table (not written in --soak or --instructions mode)")
         else:
             note = write_png(Path(args.png), report["rows"], report["chain"])
             print(note or f"PNG chart: {args.png}")
