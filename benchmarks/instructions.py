@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .suite import WHATIF_SUFFIX
+
 # c=1 rows only: under valgrind threads take turns, so figures at concurrency 32 would mean nothing.
 LABELS = ("floor", "raw-c1", "sdk-c1", "sdk-sync-c1", "wpv3-async-c1", "wpv3-sync-c1")
 # With --cache-sim: first-level instruction and data read misses, what more code touched costs.
@@ -69,6 +71,11 @@ def summarise(measured: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         ratios["sdk-c1 / raw-c1, all instructions"] = sdk / raw
         if floor is not None and raw > floor:
             ratios["sdk-c1 / raw-c1, above the floor (all but the RSA)"] = (sdk - floor) / (raw - floor)
+    for label in measured:
+        base = label.removesuffix(WHATIF_SUFFIX)
+        patched, unpatched = ir(label), ir(base)
+        if label != base and patched is not None and unpatched is not None and floor is not None:
+            ratios[f"{label} / {base}, above the floor"] = (patched - floor) / (unpatched - floor)
     for peer in ("wpv3-async-c1", "wpv3-sync-c1"):
         count = ir(peer)
         if count is not None and sdk:
@@ -85,7 +92,7 @@ def render(summary: Mapping[str, Any], skipped: Mapping[str, str]) -> str:
     if cache:
         head += f" {'I1 misses/call':>15} {'D1 read misses/call':>20}"
     lines = ["instructions per call (valgrind --tool=callgrind; user space only)", head, "-" * len(head)]
-    for label in LABELS:
+    for label in (name for base in LABELS for name in (base, base + WHATIF_SUFFIX)):
         if label in skipped:
             lines.append(f"{label:<15} skipped: {skipped[label]}")
             continue

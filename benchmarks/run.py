@@ -323,23 +323,26 @@ def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess
         raise SystemExit("--instructions needs valgrind on PATH (Debian: apt-get install valgrind)")
     short, long = instructions.short_and_long(args.instructions_calls)
     skipped: dict[str, str] = {}
-    jobs: list[tuple[str, int]] = []
+    configs: list[Config] = []
     for label in instructions.LABELS:
         if args.only and label not in args.only:
             continue
-        reason = BY_LABEL[label].requires()
+        config = BY_LABEL[label]
+        reason = config.requires()
         if reason:
             skipped[label] = reason
-        else:
-            jobs += [(label, short), (label, long)]
+            continue
+        configs.append(config)
+        if args.whatif and config.group == "sdk":
+            configs.append(config.twin(tuple(args.whatif)))
+    jobs = [(config, calls) for config in configs for calls in (short, long)]
 
-    def measure(job: tuple[str, int], out_dir: Path) -> dict[str, int] | str:
-        label, calls = job
-        config = BY_LABEL[label]
-        out_file = out_dir / f"{label}.{calls}.out"
+    def measure(job: tuple[Config, int], out_dir: Path) -> dict[str, int] | str:
+        config, calls = job
+        out_file = out_dir / f"{config.label}.{calls}.out"
         spec = {**_spec_for(config, args, keys, server.port), "calls": calls}
         timeout = 600 + _timeout_for(calls + spec["warmup"]) * 60  # a call takes some 50 times longer
-        log(f"callgrind {label}: {calls} calls ...")
+        log(f"callgrind {config.label}: {calls} calls ...")
         result = run_worker(config.bench, spec, timeout, instructions.valgrind_prefix(out_file, args.cache_sim))
         if "error" in result:
             return str(result["error"])
@@ -355,13 +358,13 @@ def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess
     ):
         totals = dict(zip(jobs, pool.map(measure, jobs, [Path(tmp)] * len(jobs)), strict=True))
     measured: dict[str, dict[str, Any]] = {}
-    for label in dict.fromkeys(label for label, _ in jobs):
-        first, second = totals[(label, short)], totals[(label, long)]
+    for config in configs:
+        first, second = totals[(config, short)], totals[(config, long)]
         if isinstance(first, str) or isinstance(second, str):
-            measured[label] = {"error": first if isinstance(first, str) else second}
+            measured[config.label] = {"error": first if isinstance(first, str) else second}
             continue
         per_call = instructions.per_call(first, second, long - short)
-        measured[label] = {"per_call": per_call, "calls": [short, long], "totals": [first, second]}
+        measured[config.label] = {"per_call": per_call, "calls": [short, long], "totals": [first, second]}
     summary = instructions.summarise(measured)
     return {"instructions": {**summary, "skipped": skipped, "cache_sim": args.cache_sim}}
 

@@ -91,3 +91,16 @@ def test_summarise_without_a_floor_gives_no_above_floor_ratio() -> None:
     summary = instructions.summarise(measured)
     assert summary["ratios"] == pytest.approx({"sdk-c1 / raw-c1, all instructions": 1.1})
     assert summary["rows"]["sdk-c1"]["above_floor"] is None
+
+
+def test_a_what_if_row_is_compared_with_its_unpatched_row_above_the_floor() -> None:
+    measured = {
+        "floor": {"per_call": {"Ir": 1000.0}},
+        "raw-c1": {"per_call": {"Ir": 1400.0}},
+        "sdk-c1": {"per_call": {"Ir": 1500.0}},
+        "sdk-c1+wi": {"per_call": {"Ir": 1450.0}},
+    }
+    summary = instructions.summarise(measured)
+    assert summary["ratios"]["sdk-c1+wi / sdk-c1, above the floor"] == pytest.approx(0.9)
+    lines = instructions.render(summary, {}).splitlines()
+    assert [line.split()[0] for line in lines[3:7]] == ["floor", "raw-c1", "sdk-c1", "sdk-c1+wi"]
