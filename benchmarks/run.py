@@ -322,6 +322,12 @@ def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind on PATH (Debian: apt-get install valgrind)")
     short, long = instructions.short_and_long(args.instructions_calls)
+    uncounted = [label for label in args.only or () if label not in instructions.LABELS]
+    if uncounted:
+        raise SystemExit(
+            f"--instructions counts only the c=1 Python rows ({', '.join(instructions.LABELS)}); "
+            f"not: {', '.join(uncounted)}"
+        )
     skipped: dict[str, str] = {}
     configs: list[Config] = []
     for label in instructions.LABELS:
@@ -352,11 +358,12 @@ def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess
             return str(exc)
 
     # Counts do not depend on what else runs, so the runs share the cores.
-    with (
-        tempfile.TemporaryDirectory(prefix="wxpay-callgrind-") as tmp,
-        ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
-    ):
-        totals = dict(zip(jobs, pool.map(measure, jobs, [Path(tmp)] * len(jobs)), strict=True))
+    with tempfile.TemporaryDirectory(prefix="wxpay-callgrind-") as tmp:
+        pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+        try:
+            totals = dict(zip(jobs, pool.map(measure, jobs, [Path(tmp)] * len(jobs)), strict=True))
+        finally:
+            pool.shutdown(cancel_futures=True)  # on Ctrl-C or SIGTERM, start no further valgrind runs
     measured: dict[str, dict[str, Any]] = {}
     for config in configs:
         first, second = totals[(config, short)], totals[(config, long)]
