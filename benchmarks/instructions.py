@@ -15,7 +15,7 @@ the count above the floor (everything but the RSA) is the part that compares cli
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +124,10 @@ def short_and_long(calls: int) -> tuple[int, int]:
     return short, max(calls, short + 1)
 
 
-def valgrind_prefix(out_file: Path, cache_sim: bool, extra: Sequence[str] = ()) -> list[str]:
+def valgrind_prefix(out_file: Path, cache_sim: bool) -> list[str]:
     return [
         "valgrind",
         "--tool=callgrind",
         f"--callgrind-out-file={out_file}",
         f"--cache-sim={'yes' if cache_sim else 'no'}",
-        *extra,
     ]

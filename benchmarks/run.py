@@ -347,7 +347,8 @@ def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess
         config, calls = job
         out_file = out_dir / f"{config.label}.{calls}.out"
         spec = {**_spec_for(config, args, keys, server.port), "calls": calls}
-        timeout = 600 + _timeout_for(calls + spec["warmup"]) * 60  # a call takes some 50 times longer
+        # Under callgrind a worker takes tens of seconds to start and a call a fraction of one; generous.
+        timeout = 10 * (20 + 0.3 * (calls + spec["warmup"]))
         log(f"callgrind {config.label}: {calls} calls ...")
         result = run_worker(config.bench, spec, timeout, instructions.valgrind_prefix(out_file, args.cache_sim))
         if "error" in result:
