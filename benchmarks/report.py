@@ -62,6 +62,11 @@ def summarise_rows(
             "loop_cpu_us": summary(
                 [float(run["thread_cpu_s"]) / int(run["calls"]) * 1e6 for run in good if "thread_cpu_s" in run]
             ),
+            # Share of the wall time the loop thread ran: well under 100% at c=32 means it waits on the signer.
+            "loop_busy": summary(
+                [float(run["thread_cpu_s"]) / float(run["wall_s"]) for run in good if "thread_cpu_s" in run]
+            ),
+            "cores": summary([_cores(run) for run in good]),
             "rps": summary([rps(run) for run in good]),
             "wall_ms": summary([wall_ms(run) for run in good]),
             "peak_delta_mib": summary([peak_mib(run) for run in good]),
@@ -71,6 +76,12 @@ def summarise_rows(
         row["rps_vs_raw"] = summary(paired_ratios(rounds, config.label, config.reference, rps))
         rows[config.label] = row
     return rows
+
+
+def _cores(run: Run) -> float:
+    """Cores kept busy during the run: the client's CPU (its threads and signing process) plus the server's."""
+    server_s = float(run.get("server_cpu_us") or 0.0) * int(run["calls"]) / 1e6
+    return (float(run["cpu_s"]) + server_s) / max(float(run["wall_s"]), 1e-9)
 
 
 def evaluate_targets(
@@ -200,7 +211,8 @@ def summarise_soak(run: dict[str, Any]) -> dict[str, Any]:
 def render_table(rows: dict[str, dict[str, Any]]) -> str:
     head = (
         f"{'bench':<15} {'what':<38} {'conc':>4} {'calls':>6} {'CPU us/call':>11} {'CPU xraw':>8} "
-        f"{'loop us':>7} {'wall ms/call':>12} {'req/s':>7} {'req/s xraw':>10} {'peak dRSS MiB':>13} {'srv us':>6}  note"
+        f"{'loop us':>7} {'loop %':>6} {'cores':>5} {'wall ms/call':>12} {'req/s':>7} {'req/s xraw':>10} "
+        f"{'peak dRSS MiB':>13} {'srv us':>6}  note"
     )
     lines = [head, "-" * len(head)]
     for label, row in rows.items():
@@ -219,6 +231,8 @@ def render_table(rows: dict[str, dict[str, Any]]) -> str:
             f"{_fmt(row['cpu_us']['median']) if has else '-':>11} "
             f"{_ratio_text(row['cpu_vs_raw']) if has else '-':>8} "
             f"{_fmt(row['loop_cpu_us']['median']) if row['loop_cpu_us']['n'] else '-':>7} "
+            f"{_fmt(row['loop_busy']['median'] * 100) if row['loop_busy']['n'] else '-':>6} "
+            f"{_fmt(row['cores']['median'], 2) if has else '-':>5} "
             f"{_fmt(row['wall_ms']['median'], 3) if has else '-':>12} "
             f"{_fmt(row['rps']['median']) if has else '-':>7} "
             f"{_ratio_text(row['rps_vs_raw']) if has else '-':>10} "

@@ -27,3 +27,33 @@ def test_rate_target_is_missed_below_the_line() -> None:
     verdict = next(v for v in evaluate_targets(rounds, None, None) if v["key"] == "rps_c32_vs_raw")
     assert verdict["status"] == "MISSED"
     assert verdict["rounds_met"] == 0
+
+
+def test_table_shows_how_busy_the_loop_thread_was() -> None:
+    # The loop thread ran 0.45 s of the 1.0 s wall time in one round and 0.55 s in the other: median 50%.
+    from benchmarks.report import render_table, summarise_rows
+    from benchmarks.suite import BY_LABEL
+
+    rounds = [
+        {"sdk-c32-auto": {**_run(1.3, 1.0), "thread_cpu_s": busy}, "raw-c32": _run(1.0, 1.3)} for busy in (0.45, 0.55)
+    ]
+    rows = summarise_rows([BY_LABEL["raw-c32"], BY_LABEL["sdk-c32-auto"]], rounds, {})
+    assert rows["sdk-c32-auto"]["loop_busy"]["median"] == pytest.approx(0.50)
+    assert rows["raw-c32"]["loop_busy"]["n"] == 0  # no thread figure, no column value
+    header, _, raw_line, sdk_line = render_table(rows).splitlines()
+    column = header.index("loop %")
+    assert sdk_line[column : column + 6].strip() == "50"
+    assert raw_line[column : column + 6].strip() == "-"
+
+
+def test_cores_count_the_client_and_the_server() -> None:
+    # 1.3 s of client CPU and 1,000 calls x 200 us of server CPU over 1.0 s of wall time: 1.5 cores.
+    from benchmarks.report import render_table, summarise_rows
+    from benchmarks.suite import BY_LABEL
+
+    rounds = [{"raw-c32": {**_run(1.3, 1.0), "server_cpu_us": 200.0}}]
+    rows = summarise_rows([BY_LABEL["raw-c32"]], rounds, {})
+    assert rows["raw-c32"]["cores"]["median"] == pytest.approx(1.5)
+    header, _, line = render_table(rows).splitlines()
+    column = header.index("cores")
+    assert line[column : column + 5].strip() == "1.50"
