@@ -16,6 +16,7 @@ from .suite import (
     SOAK_RSS_LIMIT,
     Config,
     Run,
+    Target,
     cpu_us,
     paired_ratios,
     peak_mib,
@@ -84,6 +85,23 @@ def _cores(run: Run) -> float:
     return (float(run["cpu_s"]) + server_s) / max(float(run["wall_s"]), 1e-9)
 
 
+def ratio_verdict(target: Target, ratios: Sequence[float]) -> dict[str, Any]:
+    """A ratio target judged on the median of ``ratios`` (one per round), with their spread."""
+    stats = summary(ratios)
+    value = stats["median"]
+    return {
+        "key": target.key,
+        "target": f"{target.text} {'<=' if target.at_most else '>='} {target.limit:g}",
+        "value": value,
+        "spread": [stats["min"], stats["max"]],
+        "rounds": len(ratios),
+        # How often a single round would have said MET: near the line, noise decides a verdict.
+        "rounds_met": sum(1 for ratio in ratios if target.passes(ratio)),
+        "status": ("MET" if target.passes(value) else "MISSED") if ratios else "not measured",
+        "margin": (value / target.limit - 1.0) if ratios else None,
+    }
+
+
 def evaluate_targets(
     rounds: Sequence[dict[str, Run]], chain: dict[str, Any] | None, soak: dict[str, Any] | None, suffix: str = ""
 ) -> list[dict[str, Any]]:
@@ -91,22 +109,7 @@ def evaluate_targets(
     verdicts: list[dict[str, Any]] = []
     for target in RATIO_TARGETS:
         ratios = paired_ratios(rounds, target.label + suffix, target.reference, FIGURES[target.figure])
-        stats = summary(ratios)
-        value = stats["median"]
-        status = ("MET" if target.passes(value) else "MISSED") if ratios else "not measured"
-        verdicts.append(
-            {
-                "key": target.key,
-                "target": f"{target.text} {'<=' if target.at_most else '>='} {target.limit:g}",
-                "value": value,
-                "spread": [stats["min"], stats["max"]],
-                "rounds": len(ratios),
-                # How often a single round would have said MET: near the line, noise decides a verdict.
-                "rounds_met": sum(1 for ratio in ratios if target.passes(ratio)),
-                "status": status,
-                "margin": (value / target.limit - 1.0) if ratios else None,
-            }
-        )
+        verdicts.append(ratio_verdict(target, ratios))
     for key, (text, limit_ns) in CHAIN_TARGETS.items():
         case = (chain or {}).get(key)
         if case is None:

@@ -3,7 +3,7 @@
 Modes (see ``--help``): the default suite (table + targets), ``--quick`` (every bench for a handful of
 calls: a smoke check in seconds), ``--soak`` (RSS over 100,000 calls), ``--profile LABEL`` (one bench
 under cProfile or pyinstrument), ``--instructions`` (instructions per call of the c=1 rows, counted by
-valgrind's callgrind).
+valgrind's callgrind), ``--interleaved`` (the clients of a comparison taking turns in one worker).
 
 The replay server runs in its own process and every measurement in a fresh worker process; the server is
 always terminated on the way out (normal end, error or Ctrl-C). Traffic goes to 127.0.0.1 only.
@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import instructions
+from . import instructions, interleaved
 from ._common import BENCH_DIR, NODE_DIR, REPO_ROOT, Keys, child_env, generate_keys, process_cpu_seconds
 from .report import (
     evaluate_targets,
@@ -317,6 +317,37 @@ def run_profile(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> 
     return {"profile": str(out), "result": result}
 
 
+def run_interleaved(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> dict[str, Any]:
+    """Each group of clients taking turns in one worker, once per round (a fresh worker each)."""
+    results: dict[str, list[Run]] = {}
+    skipped: dict[str, str] = {}
+    for group, clients in interleaved.GROUPS.items():
+        present = []
+        for label, kind, offload in clients:
+            config = BY_LABEL.get(label)
+            reason = config.requires() if config is not None else None
+            if reason:
+                skipped[label] = reason
+            else:
+                present.append([label, kind, offload])
+        concurrency = interleaved.CONCURRENCY[group]
+        spec = {
+            "keys": str(keys.directory),
+            "port": server.port,
+            "concurrency": concurrency,
+            "warmup": max(args.warmup, 2 * concurrency),
+            "clients": present,
+            "blocks": interleaved.BLOCKS[group],
+            "block_calls": interleaved.BLOCK_CALLS[group],
+        }
+        calls = len(present) * (spec["blocks"] * spec["block_calls"] + spec["warmup"])
+        results[group] = []
+        for number in range(1, args.rounds + 1):
+            log(f"interleaved {group}, round {number}/{args.rounds}: {', '.join(c[0] for c in present)} ...")
+            results[group].append(run_worker("interleaved", spec, timeout=_timeout_for(calls)))
+    return {"interleaved": {**interleaved.summarise(results), "skipped": skipped}, "interleaved_runs": results}
+
+
 def run_instructions(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> dict[str, Any]:
     """Every c=1 Python bench twice under callgrind; the difference gives instructions per call."""
     if shutil.which("valgrind") is None:
@@ -478,6 +509,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--jobs", type=int, default=os.cpu_count() or 1, help="callgrind runs at a time (default: the CPU count)"
     )
     parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also count L1 cache misses")
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="c=1 and c=32 comparisons with the clients taking turns in one worker, a short block each "
+        "(--rounds workers per group): ratios that keep little of the machine's drift",
+    )
     parser.add_argument("--profile", metavar="LABEL", help="profile mode: run one Python bench under a profiler")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     parser.add_argument("--profile-out", metavar="FILE", help="where the profile goes (default benchmarks/results/)")
@@ -524,6 +561,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.update(run_soak(args, keys, server))
             elif args.instructions:
                 report.update(run_instructions(args, keys, server))
+            elif args.interleaved:
+                report.update(run_interleaved(args, keys, server))
             else:
                 report.update(run_suite(args, keys, server))
         except KeyboardInterrupt:
@@ -548,6 +587,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if "instructions" in report:
         print(instructions.render(report["instructions"], report["instructions"]["skipped"]))
+    elif "interleaved" in report:
+        print(interleaved.render(report["interleaved"]))
+        for label, reason in report["interleaved"]["skipped"].items():
+            print(f"  skipped {label}: {reason}")
     else:
         print(render_targets(report["targets"]))
     if "whatif" in report:

@@ -5,9 +5,10 @@ counts every thread of this process: executor threads and the blocking Client's 
 peak RSS (the kernel's high-water mark is reset just before the timed loop, then read after it). The
 server runs in another process, so its CPU never lands here.
 
-Spec keys: bench (floor, raw, sdk, sdk_sync, wpv3_sync, wpv3_async, chain, soak), calls, concurrency,
-warmup, port, keys, offload, profile (a file path; cProfile, or pyinstrument when profiler is
-"pyinstrument"), soak_samples, whatif (names of benchmarks.whatif patches to apply first).
+Spec keys: bench (floor, raw, sdk, sdk_sync, wpv3_sync, wpv3_async, chain, soak, interleaved), calls,
+concurrency, warmup, port, keys, offload, profile (a file path; cProfile, or pyinstrument when profiler is
+"pyinstrument"), soak_samples, whatif (names of benchmarks.whatif patches to apply first); for
+interleaved: clients, blocks, block_calls.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from ._common import (
@@ -155,6 +157,16 @@ async def _timed_async(spec: Spec, call: AsyncCall) -> Result:
     return meter.stop(int(spec["calls"]))
 
 
+def _timed_calls(spec: Spec, calls: AbstractAsyncContextManager[AsyncCall]) -> Result:
+    """``_timed_async`` over the call that the async context manager ``calls`` yields, on a new loop."""
+
+    async def main() -> Result:
+        async with calls as call:
+            return await _timed_async(spec, call)
+
+    return asyncio.run(main())
+
+
 def _drive_sync(call: Callable[[], object], calls: int, concurrency: int) -> None:
     if concurrency <= 1:
         for _ in range(calls):
@@ -233,7 +245,9 @@ def bench_floor(spec: Spec) -> Result:
 # -- the baseline: raw aiohttp, hand-written signing and verification on the event-loop thread ------
 
 
-def bench_raw(spec: Spec) -> Result:
+@asynccontextmanager
+async def raw_calls(spec: Spec) -> AsyncIterator[AsyncCall]:
+    """The hand-written client's call, with its session open for as long as the context lasts."""
     import aiohttp
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -251,41 +265,42 @@ def bench_raw(spec: Spec) -> Result:
     if f"/v3/marketing/busifavor/users/{OPENID}/coupons?appid={appid}&offset={offset}&limit={limit}" != PATH_AND_QUERY:
         raise AssertionError("the raw client must sign and send the same path as the others")
 
-    async def main() -> Result:
-        connector = aiohttp.TCPConnector(limit=100)
-        async with aiohttp.ClientSession(connector=connector) as session:
+    connector = aiohttp.TCPConnector(limit=100)
+    async with aiohttp.ClientSession(connector=connector) as session:
 
-            async def call(openid: str = OPENID) -> bytes:
-                # Built per call, as hand-written code does for a path that carries a value.
-                target = f"/v3/marketing/busifavor/users/{openid}/coupons?appid={appid}&offset={offset}&limit={limit}"
-                timestamp = int(time.time())
-                nonce = secrets.token_hex(16)
-                message = f"GET\n{target}\n{timestamp}\n{nonce}\n\n".encode()
-                signature = base64.b64encode(key.sign(message, pkcs1, sha256)).decode()
-                headers = {
-                    "Accept": "application/json",
-                    "User-Agent": "raw-aiohttp-bench",
-                    "Wechatpay-Serial": PUB_KEY_ID,
-                    "Authorization": (
-                        f'{prefix}{nonce}",timestamp="{timestamp}",serial_no="{serial}",signature="{signature}"'
-                    ),
-                }
-                url = URL(origin + target, encoded=True)  # sent exactly as signed
-                async with session.get(url, headers=headers, allow_redirects=False) as response:
-                    body = await response.read()
-                    if response.status != 200:
-                        raise RuntimeError(f"status {response.status}")
-                    answer = response.headers
-                    sent_at = answer["Wechatpay-Timestamp"]
-                    if abs(time.time() - int(sent_at)) > 300 or answer["Wechatpay-Serial"] != PUB_KEY_ID:
-                        raise RuntimeError("stale or unknown answer")
-                    signed = f"{sent_at}\n{answer['Wechatpay-Nonce']}\n".encode() + body + b"\n"
-                    public.verify(base64.b64decode(answer["Wechatpay-Signature"]), signed, pkcs1, sha256)
-                    return body
+        async def call(openid: str = OPENID) -> bytes:
+            # Built per call, as hand-written code does for a path that carries a value.
+            target = f"/v3/marketing/busifavor/users/{openid}/coupons?appid={appid}&offset={offset}&limit={limit}"
+            timestamp = int(time.time())
+            nonce = secrets.token_hex(16)
+            message = f"GET\n{target}\n{timestamp}\n{nonce}\n\n".encode()
+            signature = base64.b64encode(key.sign(message, pkcs1, sha256)).decode()
+            headers = {
+                "Accept": "application/json",
+                "User-Agent": "raw-aiohttp-bench",
+                "Wechatpay-Serial": PUB_KEY_ID,
+                "Authorization": (
+                    f'{prefix}{nonce}",timestamp="{timestamp}",serial_no="{serial}",signature="{signature}"'
+                ),
+            }
+            url = URL(origin + target, encoded=True)  # sent exactly as signed
+            async with session.get(url, headers=headers, allow_redirects=False) as response:
+                body = await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"status {response.status}")
+                answer = response.headers
+                sent_at = answer["Wechatpay-Timestamp"]
+                if abs(time.time() - int(sent_at)) > 300 or answer["Wechatpay-Serial"] != PUB_KEY_ID:
+                    raise RuntimeError("stale or unknown answer")
+                signed = f"{sent_at}\n{answer['Wechatpay-Nonce']}\n".encode() + body + b"\n"
+                public.verify(base64.b64decode(answer["Wechatpay-Signature"]), signed, pkcs1, sha256)
+                return body
 
-            return await _timed_async(spec, call)
+        yield call
 
-    return asyncio.run(main())
+
+def bench_raw(spec: Spec) -> Result:
+    return _timed_calls(spec, raw_calls(spec))
 
 
 # -- wxpay_chain -----------------------------------------------------------------------------------
@@ -303,21 +318,23 @@ def _sdk_options(spec: Spec) -> dict[str, Any]:
     }
 
 
-def bench_sdk(spec: Spec) -> Result:
+@asynccontextmanager
+async def sdk_calls(spec: Spec) -> AsyncIterator[AsyncCall]:
     from wxpay_chain import AsyncClient
 
-    async def main() -> Result:
-        async with AsyncClient(**_sdk_options(spec)) as client:
+    async with AsyncClient(**_sdk_options(spec)) as client:
 
-            async def call() -> object:
-                response = await client.v3.marketing.busifavor.users._openid_.coupons.get(openid=OPENID, query=QUERY)
-                if response.status != 200:
-                    raise RuntimeError(f"status {response.status}")
-                return response
+        async def call() -> object:
+            response = await client.v3.marketing.busifavor.users._openid_.coupons.get(openid=OPENID, query=QUERY)
+            if response.status != 200:
+                raise RuntimeError(f"status {response.status}")
+            return response
 
-            return await _timed_async(spec, call)
+        yield call
 
-    return asyncio.run(main())
+
+def bench_sdk(spec: Spec) -> Result:
+    return _timed_calls(spec, sdk_calls(spec))
 
 
 def bench_sdk_sync(spec: Spec) -> Result:
@@ -369,20 +386,75 @@ def bench_wpv3_sync(spec: Spec) -> Result:
     return _timed_sync(spec, call)
 
 
-def bench_wpv3_async(spec: Spec) -> Result:
+@asynccontextmanager
+async def wpv3_async_calls(spec: Spec) -> AsyncIterator[AsyncCall]:
     from wechatpayv3.async_ import AsyncWeChatPay  # type: ignore[import-untyped]
 
+    async with AsyncWeChatPay(**_wpv3_options(spec)) as pay:
+        pay._core._gate_way = _base_url(spec).rstrip("/")
+
+        async def call() -> object:
+            code, text = await pay.marketing_busifavor_user_coupon(openid=OPENID, offset=0, limit=20)
+            if code != 200 or not text:
+                raise RuntimeError(f"status {code}")
+            return text
+
+        yield call
+
+
+def bench_wpv3_async(spec: Spec) -> Result:
+    return _timed_calls(spec, wpv3_async_calls(spec))
+
+
+# -- interleaved: several clients in one process, taking turns in short blocks ------------------------
+
+INTERLEAVED_CLIENTS: dict[str, Callable[[Spec], AbstractAsyncContextManager[AsyncCall]]] = {
+    "raw": raw_calls,
+    "sdk": sdk_calls,
+    "wpv3_async": wpv3_async_calls,
+}
+
+
+def bench_interleaved(spec: Spec) -> Result:
+    """Every client of ``spec["clients"]`` (``[label, kind, offload]``) in turn, ``block_calls`` calls
+    each, for ``blocks`` blocks; the order rotates by one client per block.
+
+    The machine's speed drifts from second to second; clients that alternate every few milliseconds
+    meet the same drift, so their ratios keep little of it. Returns CPU and wall time per block.
+    """
+    concurrency = int(spec["concurrency"])
+    blocks, block_calls = int(spec["blocks"]), int(spec["block_calls"])
+    clients = [(str(label), str(kind), str(offload)) for label, kind, offload in spec["clients"]]
+
     async def main() -> Result:
-        async with AsyncWeChatPay(**_wpv3_options(spec)) as pay:
-            pay._core._gate_way = _base_url(spec).rstrip("/")
-
-            async def call() -> object:
-                code, text = await pay.marketing_busifavor_user_coupon(openid=OPENID, offset=0, limit=20)
-                if code != 200 or not text:
-                    raise RuntimeError(f"status {code}")
-                return text
-
-            return await _timed_async(spec, call)
+        async with AsyncExitStack() as stack:
+            calls: dict[str, AsyncCall] = {}
+            for label, kind, offload in clients:
+                calls[label] = await stack.enter_async_context(INTERLEAVED_CLIENTS[kind]({**spec, "offload": offload}))
+                await _drive(calls[label], int(spec["warmup"]), concurrency)
+            cpu: dict[str, list[float]] = {label: [] for label in calls}
+            wall: dict[str, list[float]] = {label: [] for label in calls}
+            order: list[list[str]] = []
+            gc.collect()
+            for block in range(blocks):
+                turn = block % len(clients)
+                order.append([label for label, _, _ in clients[turn:] + clients[:turn]])
+                for label in order[-1]:
+                    children = children_cpu_seconds()
+                    cpu_start, wall_start = time.process_time(), time.perf_counter()
+                    await _drive(calls[label], block_calls, concurrency)
+                    wall_end, cpu_end = time.perf_counter(), time.process_time()
+                    # A signing process works for its client: its CPU counts (10 ms ticks, so only in sum).
+                    child = sum(t - children.get(pid, 0.0) for pid, t in children_cpu_seconds().items())
+                    wall[label].append(wall_end - wall_start)
+                    cpu[label].append(cpu_end - cpu_start + child)
+            return {
+                "block_calls": block_calls,
+                "concurrency": concurrency,
+                "cpu_s": cpu,
+                "wall_s": wall,
+                "order": order,
+            }
 
     return asyncio.run(main())
 
@@ -494,6 +566,7 @@ BENCHES: dict[str, Callable[[Spec], Result]] = {
     "wpv3_async": bench_wpv3_async,
     "chain": bench_chain,
     "soak": bench_soak,
+    "interleaved": bench_interleaved,
 }
 
 
