@@ -1,26 +1,30 @@
-"""``--interleaved``: the c=1 clients take turns in one worker process, a short block each.
+"""``--interleaved``: the clients of a comparison take turns, a short block of calls each.
 
 The suite's rows run one after another, a second or two each, and this machine's speed drifts by tens
-of percent over that time (the floor alone spent 279–453 µs per call from one worker to the next).
-Here every client runs ``block_calls`` calls in turn, the order rotating by one each block, so they all
-meet the same drift; a ratio of their sums keeps little of it. The raw client runs twice
-(``…-again``): that A/A ratio shows what noise is left. Each round is a fresh worker.
-
-In one process the clients share the heap and the caches, which the suite's rows do not; the figures
-are a complement to the suite's, not a replacement.
+of percent over that time (the floor alone spent 279–453 µs per call from one worker to the next). Here
+each client runs in its own warm worker process (``worker.serve_blocks``) and makes ``block_calls``
+calls when its turn comes; the order rotates by one client every block, so all of them meet the same
+drift and a ratio of their sums keeps little of it. The raw client runs twice (``…-again``): that A/A
+ratio shows what noise is left. A round is one such set of workers, started afresh.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from typing import IO, Any
 
+from ._common import REPO_ROOT, child_env
 from .report import ratio_verdict, render_targets
 from .suite import RATIO_TARGETS, Target, summary
 
 Client = tuple[str, str, str]  # label, worker client kind, offload_crypto
 
-# Only c=1. At c=32 the SDK's signing thread would share the process with the other clients, and that
-# changes what is measured: req/s 1.07-1.26 x raw in five such workers, 1.14-1.37 in the suite's own.
 GROUPS: dict[str, tuple[Client, ...]] = {
     "c1": (
         ("raw-c1", "raw", "auto"),
@@ -28,11 +32,21 @@ GROUPS: dict[str, tuple[Client, ...]] = {
         ("sdk-c1", "sdk", "auto"),
         ("wpv3-async-c1", "wpv3_async", "auto"),
     ),
+    "c32": (
+        ("raw-c32", "raw", "auto"),
+        ("raw-c32-again", "raw", "auto"),
+        ("sdk-c32-auto", "sdk", "auto"),
+        ("sdk-c32-process", "sdk", "process"),
+    ),
 }
-CONCURRENCY = {"c1": 1}
-BLOCK_CALLS = {"c1": 20}  # about 15 ms of the raw client
-BLOCKS = {"c1": 48}  # a multiple of 3 and 4 clients, so each takes every place in the turn equally often
-REFERENCE = {"c1": "raw-c1"}
+CONCURRENCY = {"c1": 1, "c32": 32}
+# Short against the drift, long against what starts and ends a block: cold caches at c=1 (40 calls,
+# ~30 ms); at c=32 the filling and draining of 32 calls in flight, when a signing thread or process
+# has less to overlap. 640-call blocks put the offloading modes 10-20% lower than 1,600-call ones,
+# the length of the suite's runs; a service under steady load has no such edges at all.
+BLOCK_CALLS = {"c1": 40, "c32": 1600}
+BLOCKS = {"c1": 24, "c32": 4}  # multiples of the number of clients: each takes every place in the turn alike
+REFERENCE = {"c1": "raw-c1", "c32": "raw-c32"}
 
 Result = dict[str, Any]
 
@@ -49,9 +63,101 @@ def rps(result: Result, label: str) -> float:
 
 
 def ratio(result: Result, label: str, reference: str, figure: str) -> float:
-    """``figure(label) / figure(reference)`` over the sums of one worker's blocks."""
+    """``figure(label) / figure(reference)`` over the sums of one round's blocks."""
     measure = cpu_us if figure == "cpu" else rps
     return measure(result, label) / measure(result, reference)
+
+
+def take_turns(spec: dict[str, Any], clients: list[Client], blocks: int, block_calls: int, timeout: float) -> Result:
+    """One worker per client, warm, then ``blocks`` rounds of turns; CPU and wall time per block."""
+    with tempfile.TemporaryFile() as errors:  # every worker's stderr, for the message if one fails
+        return _take_turns(spec, clients, blocks, block_calls, timeout, errors)
+
+
+def _take_turns(
+    spec: dict[str, Any], clients: list[Client], blocks: int, block_calls: int, timeout: float, errors: IO[bytes]
+) -> Result:
+    workers: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for label, kind, offload in clients:
+            command = json.dumps({**spec, "bench": "blocks", "client": kind, "offload": offload})
+            workers[label] = worker = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.worker", command],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                cwd=REPO_ROOT,
+                env=child_env(),
+            )
+        for label, worker in workers.items():
+            if _reply(worker, label, timeout) != b"READY":
+                return {"error": f"{label}: the worker did not start; {_last_line(errors)}"}
+        cpu: dict[str, list[float]] = {label: [] for label in workers}
+        wall: dict[str, list[float]] = {label: [] for label in workers}
+        order: list[list[str]] = []
+        for block in range(blocks):
+            turn = block % len(clients)
+            order.append([label for label, _, _ in clients[turn:] + clients[:turn]])
+            for label in order[-1]:
+                worker = workers[label]
+                assert worker.stdin is not None
+                worker.stdin.write(b"%d\n" % block_calls)
+                worker.stdin.flush()
+                reply = _reply(worker, label, timeout)
+                if not reply:
+                    return {"error": f"{label}: the worker stopped in block {block + 1}; {_last_line(errors)}"}
+                figures = json.loads(reply)
+                cpu[label].append(float(figures["cpu_s"]))
+                wall[label].append(float(figures["wall_s"]))
+        return {
+            "block_calls": block_calls,
+            "concurrency": spec["concurrency"],
+            "cpu_s": cpu,
+            "wall_s": wall,
+            "order": order,
+        }
+    except OSError as exc:  # a timeout, or a worker gone before it read its command
+        return {"error": f"{exc}; {_last_line(errors)}"}
+    finally:
+        for worker in workers.values():
+            _stop(worker)
+
+
+def _last_line(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    lines = [line for line in stream.read().decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no message"
+
+
+def _reply(worker: subprocess.Popen[bytes], label: str, timeout: float) -> bytes:
+    """The worker's next line (without the newline); b"" if it ended. Outside the timed part."""
+    assert worker.stdout is not None
+    line = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(worker.stdout, selectors.EVENT_READ)
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(timeout=remaining):
+                raise TimeoutError(f"{label}: no answer within {timeout:.0f} s")
+            chunk = os.read(worker.stdout.fileno(), 4096)
+            if not chunk:
+                return b""
+            line += chunk
+    return line.strip()
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    try:
+        if worker.stdin is not None:
+            worker.stdin.close()  # an empty read: the worker leaves its loop and closes its client
+        worker.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        worker.kill()
+        worker.wait(timeout=10)
+    finally:
+        if worker.stdout is not None:
+            worker.stdout.close()
 
 
 def block_ratios(result: Result, label: str, reference: str, figure: str) -> list[float]:
@@ -67,7 +173,7 @@ def _targets_for(labels: set[str]) -> list[Target]:
 
 
 def summarise(results: dict[str, list[Result]]) -> dict[str, Any]:
-    """Per group: each client's figures and its ratios to the group's raw client, over rounds (workers)."""
+    """Per group: each client's figures and its ratios to the group's raw client, over rounds."""
     groups: dict[str, Any] = {}
     verdicts: list[dict[str, Any]] = []
     for group, runs in results.items():
@@ -102,8 +208,8 @@ def render(report: dict[str, Any]) -> str:
     lines = []
     for group, data in report["groups"].items():
         lines.append(
-            f"interleaved, c={group[1:]}: {data['rounds']} worker(s) x {data['blocks']} blocks of "
-            f"{data['block_calls']} calls per client (median over workers [min-max])"
+            f"interleaved, c={group[1:]}: {data['rounds']} round(s) x {data['blocks']} blocks of "
+            f"{data['block_calls']} calls per client (median over rounds [min-max])"
         )
         lines.append(
             f"  {'client':<16} {'CPU us/call':>11} {'CPU xraw':>18} {'per block':>18} {'req/s':>7} {'req/s xraw':>18}"
@@ -120,7 +226,7 @@ def render(report: dict[str, Any]) -> str:
     lines.append(
         render_targets(report["targets"]).replace(
             "targets (ratios: median over rounds of the ratio within each round;",
-            "targets, interleaved (a round is one worker; its ratio is of sums over its blocks;",
+            "targets, interleaved (a round's ratio is of sums over its blocks;",
         )
     )
     return "\n".join(lines)

@@ -198,7 +198,10 @@ def run_suite(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> di
     rounds: list[dict[str, Run]] = []
     chain_runs: list[dict[str, Any]] = []
     chain_whatif_runs: list[dict[str, Any]] = []
-    rng = random.Random(args.seed)
+    # A new order every run unless --seed repeats one: with one fixed order, whatever drifts over a round
+    # (the machine slows under sustained load) would fall on the same rows in every run.
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    rng = random.Random(seed)
     started = time.monotonic()
     for index in range(args.rounds):
         chain_jobs: list[tuple[str, ...]] = [()] if args.chain else []
@@ -252,6 +255,7 @@ def run_suite(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> di
         "chain_runs": chain_runs,
         "targets": evaluate_targets(rounds, chain, None),
         "seconds": time.monotonic() - started,
+        "seed": seed,
     }
     if args.whatif:
         chain_whatif = summarise_chain(chain_whatif_runs) if args.chain else None
@@ -318,33 +322,31 @@ def run_profile(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> 
 
 
 def run_interleaved(args: argparse.Namespace, keys: Keys, server: ServerProcess) -> dict[str, Any]:
-    """Each group of clients taking turns in one worker, once per round (a fresh worker each)."""
+    """Each group's clients taking turns, each in its own worker; a fresh set of workers per round."""
     results: dict[str, list[Run]] = {}
     skipped: dict[str, str] = {}
     for group, clients in interleaved.GROUPS.items():
         present = []
-        for label, kind, offload in clients:
-            config = BY_LABEL.get(label)
+        for client in clients:
+            config = BY_LABEL.get(client[0])  # the "-again" twins of the raw client have no row of their own
             reason = config.requires() if config is not None else None
             if reason:
-                skipped[label] = reason
+                skipped[client[0]] = reason
             else:
-                present.append([label, kind, offload])
+                present.append(client)
         concurrency = interleaved.CONCURRENCY[group]
         spec = {
             "keys": str(keys.directory),
             "port": server.port,
             "concurrency": concurrency,
             "warmup": max(args.warmup, 2 * concurrency),
-            "clients": present,
-            "blocks": interleaved.BLOCKS[group],
-            "block_calls": interleaved.BLOCK_CALLS[group],
         }
-        calls = len(present) * (spec["blocks"] * spec["block_calls"] + spec["warmup"])
+        blocks, block_calls = interleaved.BLOCKS[group], interleaved.BLOCK_CALLS[group]
         results[group] = []
         for number in range(1, args.rounds + 1):
-            log(f"interleaved {group}, round {number}/{args.rounds}: {', '.join(c[0] for c in present)} ...")
-            results[group].append(run_worker("interleaved", spec, timeout=_timeout_for(calls)))
+            log(f"interleaved c={concurrency}, round {number}/{args.rounds}: {', '.join(c[0] for c in present)}")
+            timeout = _timeout_for(block_calls + spec["warmup"])
+            results[group].append(interleaved.take_turns(spec, present, blocks, block_calls, timeout))
     return {"interleaved": {**interleaved.summarise(results), "skipped": skipped}, "interleaved_runs": results}
 
 
@@ -482,7 +484,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-chain", dest="chain", action="store_false", help="skip the chain-building micro-bench")
     parser.add_argument("--chain-budget", type=float, default=0.05, help="seconds per timeit repeat (default 0.05)")
     parser.add_argument("--chain-repeats", type=int, default=7, help="timeit repeats per case (default 7)")
-    parser.add_argument("--seed", type=int, default=20240601, help="seed of the per-round bench order")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the per-round bench order (default: a new one, printed)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke check: every bench, 1 round, a handful of calls")
     parser.add_argument("--soak", action="store_true", help="soak mode: RSS over --soak-calls calls (default 100,000)")
     parser.add_argument("--soak-calls", type=int, default=100_000)
@@ -602,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{meta['cpus']} CPUs, load average {meta['loadavg_start']} -> {meta['loadavg_end']}; "
         f"wxpay_chain {meta['versions'].get('wxpay-chain')} at {meta['git']}; "
         + (f"suite took {report['seconds']:.0f} s" if "seconds" in report else "")
+        + (f" (order: --seed {report['seed']})" if "seed" in report else "")
     )
     if args.json:
         path = Path(args.json)

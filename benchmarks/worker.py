@@ -5,10 +5,10 @@ counts every thread of this process: executor threads and the blocking Client's 
 peak RSS (the kernel's high-water mark is reset just before the timed loop, then read after it). The
 server runs in another process, so its CPU never lands here.
 
-Spec keys: bench (floor, raw, sdk, sdk_sync, wpv3_sync, wpv3_async, chain, soak, interleaved), calls,
+Spec keys: bench (floor, raw, sdk, sdk_sync, wpv3_sync, wpv3_async, chain, soak, blocks), calls,
 concurrency, warmup, port, keys, offload, profile (a file path; cProfile, or pyinstrument when profiler is
-"pyinstrument"), soak_samples, whatif (names of benchmarks.whatif patches to apply first); for
-interleaved: clients, blocks, block_calls.
+"pyinstrument"), soak_samples, whatif (names of benchmarks.whatif patches to apply first); for blocks:
+client (raw, sdk or wpv3_async), and the commands come on stdin (see ``serve_blocks``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TextIO
 
 from ._common import (
     MCHID,
@@ -406,57 +406,43 @@ def bench_wpv3_async(spec: Spec) -> Result:
     return _timed_calls(spec, wpv3_async_calls(spec))
 
 
-# -- interleaved: several clients in one process, taking turns in short blocks ------------------------
+# -- blocks on demand, for --interleaved ------------------------------------------------------------
 
-INTERLEAVED_CLIENTS: dict[str, Callable[[Spec], AbstractAsyncContextManager[AsyncCall]]] = {
+BLOCK_CLIENTS: dict[str, Callable[[Spec], AbstractAsyncContextManager[AsyncCall]]] = {
     "raw": raw_calls,
     "sdk": sdk_calls,
     "wpv3_async": wpv3_async_calls,
 }
 
 
-def bench_interleaved(spec: Spec) -> Result:
-    """Every client of ``spec["clients"]`` (``[label, kind, offload]``) in turn, ``block_calls`` calls
-    each, for ``blocks`` blocks; the order rotates by one client per block.
+def serve_blocks(spec: Spec, commands: TextIO, replies: TextIO) -> None:
+    """One client (``spec["client"]``), warmed up, then ``N`` calls each time a line ``N`` arrives.
 
-    The machine's speed drifts from second to second; clients that alternate every few milliseconds
-    meet the same drift, so their ratios keep little of it. Returns CPU and wall time per block.
+    Answers ``READY`` once warm, then one JSON line per block: CPU (a signing process's included) and
+    wall time. An empty line or the end of input ends it. ``--interleaved`` runs several of these and
+    lets them take turns, so every client meets the machine's drift alike, each in its own process.
     """
     concurrency = int(spec["concurrency"])
-    blocks, block_calls = int(spec["blocks"]), int(spec["block_calls"])
-    clients = [(str(label), str(kind), str(offload)) for label, kind, offload in spec["clients"]]
 
-    async def main() -> Result:
-        async with AsyncExitStack() as stack:
-            calls: dict[str, AsyncCall] = {}
-            for label, kind, offload in clients:
-                calls[label] = await stack.enter_async_context(INTERLEAVED_CLIENTS[kind]({**spec, "offload": offload}))
-                await _drive(calls[label], int(spec["warmup"]), concurrency)
-            cpu: dict[str, list[float]] = {label: [] for label in calls}
-            wall: dict[str, list[float]] = {label: [] for label in calls}
-            order: list[list[str]] = []
+    async def main() -> None:
+        async with BLOCK_CLIENTS[spec["client"]](spec) as call:
+            await _drive(call, int(spec["warmup"]), concurrency)
             gc.collect()
-            for block in range(blocks):
-                turn = block % len(clients)
-                order.append([label for label, _, _ in clients[turn:] + clients[:turn]])
-                for label in order[-1]:
-                    children = children_cpu_seconds()
-                    cpu_start, wall_start = time.process_time(), time.perf_counter()
-                    await _drive(calls[label], block_calls, concurrency)
-                    wall_end, cpu_end = time.perf_counter(), time.process_time()
-                    # A signing process works for its client: its CPU counts (10 ms ticks, so only in sum).
-                    child = sum(t - children.get(pid, 0.0) for pid, t in children_cpu_seconds().items())
-                    wall[label].append(wall_end - wall_start)
-                    cpu[label].append(cpu_end - cpu_start + child)
-            return {
-                "block_calls": block_calls,
-                "concurrency": concurrency,
-                "cpu_s": cpu,
-                "wall_s": wall,
-                "order": order,
-            }
+            replies.write("READY\n")
+            replies.flush()
+            # Blocking reads on the loop thread: between blocks this client has nothing else to do.
+            while line := commands.readline().strip():
+                children = children_cpu_seconds()
+                cpu_start, wall_start = time.process_time(), time.perf_counter()
+                await _drive(call, int(line), concurrency)
+                wall_end, cpu_end = time.perf_counter(), time.process_time()
+                # A signing process works for its client (10 ms ticks: right in sum, not per block).
+                child = sum(t - children.get(pid, 0.0) for pid, t in children_cpu_seconds().items())
+                replies.write(json.dumps({"cpu_s": cpu_end - cpu_start + child, "wall_s": wall_end - wall_start}))
+                replies.write("\n")
+                replies.flush()
 
-    return asyncio.run(main())
+    asyncio.run(main())
 
 
 # -- chain building in isolation ---------------------------------------------------------------------
@@ -566,7 +552,6 @@ BENCHES: dict[str, Callable[[Spec], Result]] = {
     "wpv3_async": bench_wpv3_async,
     "chain": bench_chain,
     "soak": bench_soak,
-    "interleaved": bench_interleaved,
 }
 
 
@@ -579,6 +564,9 @@ def main(argv: list[str] | None = None) -> None:
         from .whatif import apply
 
         apply(list(spec["whatif"]))
+    if spec["bench"] == "blocks":
+        serve_blocks(spec, sys.stdin, sys.stdout)
+        return
     result = BENCHES[spec["bench"]](spec)
     result["bench"] = spec["bench"]
     sys.stdout.write(json.dumps(result) + "\n")

@@ -60,11 +60,10 @@ def test_a_failed_worker_is_reported_and_left_out() -> None:
 
 
 def test_clients_take_turns_against_the_replay_server(tmp_path: Path) -> None:
-    """A real worker run: the raw client and the SDK against the benchmark's server on 127.0.0.1."""
+    """Real workers: the raw client twice and the SDK, each in its own process, on 127.0.0.1."""
     import subprocess
 
     from benchmarks._common import generate_keys
-    from benchmarks.worker import bench_interleaved
 
     keys = generate_keys(tmp_path / "keys")
     with subprocess.Popen(
@@ -77,18 +76,12 @@ def test_clients_take_turns_against_the_replay_server(tmp_path: Path) -> None:
             assert server.stdout is not None
             ready = server.stdout.readline().split()
             assert ready[0] == b"READY"
-            spec = {
-                "keys": str(keys.directory),
-                "port": int(ready[1]),
-                "concurrency": 1,
-                "warmup": 1,
-                "blocks": 3,
-                "block_calls": 2,
-                "clients": [["raw-c1", "raw", "auto"], ["sdk-c1", "sdk", "auto"], ["raw-c1-again", "raw", "auto"]],
-            }
-            result = bench_interleaved(spec)
+            spec = {"keys": str(keys.directory), "port": int(ready[1]), "concurrency": 1, "warmup": 1}
+            clients = [("raw-c1", "raw", "auto"), ("sdk-c1", "sdk", "auto"), ("raw-c1-again", "raw", "auto")]
+            result = interleaved.take_turns(spec, clients, blocks=3, block_calls=2, timeout=60)
         finally:
             server.terminate()
+    assert "error" not in result, result
     assert result["order"] == [
         ["raw-c1", "sdk-c1", "raw-c1-again"],
         ["sdk-c1", "raw-c1-again", "raw-c1"],
@@ -97,3 +90,11 @@ def test_clients_take_turns_against_the_replay_server(tmp_path: Path) -> None:
     for label in ("raw-c1", "sdk-c1", "raw-c1-again"):
         assert len(result["cpu_s"][label]) == len(result["wall_s"][label]) == 3
         assert all(seconds > 0 for seconds in result["cpu_s"][label] + result["wall_s"][label])
+
+
+def test_a_worker_that_cannot_start_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    # No keys in that directory: the worker fails while loading them, and its last stderr line says why.
+    spec = {"keys": str(tmp_path / "missing"), "port": 9, "concurrency": 1, "warmup": 1}
+    result = interleaved.take_turns(spec, [("raw-c1", "raw", "auto")], blocks=1, block_calls=1, timeout=60)
+    assert result["error"].startswith("raw-c1: the worker did not start; ")
+    assert "no message" not in result["error"]
