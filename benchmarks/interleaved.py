@@ -1,4 +1,4 @@
-"""``--interleaved``: the clients of a comparison take turns, a short block of calls each.
+"""``--interleaved``: the clients of a comparison take turns, a block of calls each.
 
 The suite's rows run one after another, a second or two each, and this machine's speed drifts by tens
 of percent over that time (the floor alone spent 279–453 µs per call from one worker to the next). Here
@@ -25,12 +25,14 @@ from .suite import RATIO_TARGETS, Target, summary
 
 Client = tuple[str, str, str]  # label, worker client kind, offload_crypto
 
+# Not wechatpayv3: its calls cost ~13% more CPU when they come in blocks with pauses between them
+# (1,932-1,988 µs against 1,597-1,838 back to back; raw and the SDK showed no such difference), so
+# taking turns would judge it on worse terms than the suite's continuous calls.
 GROUPS: dict[str, tuple[Client, ...]] = {
     "c1": (
         ("raw-c1", "raw", "auto"),
         ("raw-c1-again", "raw", "auto"),
         ("sdk-c1", "sdk", "auto"),
-        ("wpv3-async-c1", "wpv3_async", "auto"),
     ),
     "c32": (
         ("raw-c32", "raw", "auto"),
