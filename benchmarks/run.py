@@ -342,6 +342,8 @@ def run_interleaved(args: argparse.Namespace, keys: Keys, server: ServerProcess)
             "warmup": max(args.warmup, 2 * concurrency),
         }
         blocks, block_calls = interleaved.BLOCKS[group], interleaved.BLOCK_CALLS[group]
+        if args.quick:  # a smoke check: one turn each, a few calls
+            blocks, block_calls = len(present), 2 * concurrency
         results[group] = []
         for number in range(1, args.rounds + 1):
             log(f"interleaved c={concurrency}, round {number}/{args.rounds}: {', '.join(c[0] for c in present)}")
