@@ -3,7 +3,7 @@
 Modes (see ``--help``): the default suite (table + targets), ``--quick`` (every bench for a handful of
 calls: a smoke check in seconds), ``--soak`` (RSS over 100,000 calls), ``--profile LABEL`` (one bench
 under cProfile or pyinstrument), ``--instructions`` (instructions per call of the c=1 rows, counted by
-valgrind's callgrind), ``--interleaved`` (the clients of a comparison taking turns in one worker).
+valgrind's callgrind), ``--interleaved`` (the clients of a comparison taking turns, each in its own worker).
 
 The replay server runs in its own process and every measurement in a fresh worker process; the server is
 always terminated on the way out (normal end, error or Ctrl-C). Traffic goes to 127.0.0.1 only.
@@ -518,8 +518,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--interleaved",
         action="store_true",
-        help="c=1 and c=32 comparisons with the clients taking turns in one worker, a short block each "
-        "(--rounds workers per group): ratios that keep little of the machine's drift",
+        help="the SDK / raw ratios at c=1 and c=32 with the clients taking turns, each in its own worker, "
+        "a block of calls at a time (--rounds sets of workers): ratios that keep little of the machine's drift",
     )
     parser.add_argument("--profile", metavar="LABEL", help="profile mode: run one Python bench under a profiler")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")

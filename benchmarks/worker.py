@@ -8,7 +8,7 @@ server runs in another process, so its CPU never lands here.
 Spec keys: bench (floor, raw, sdk, sdk_sync, wpv3_sync, wpv3_async, chain, soak, blocks), calls,
 concurrency, warmup, port, keys, offload, profile (a file path; cProfile, or pyinstrument when profiler is
 "pyinstrument"), soak_samples, whatif (names of benchmarks.whatif patches to apply first); for blocks:
-client (raw, sdk or wpv3_async), and the commands come on stdin (see ``serve_blocks``).
+client (raw or sdk), and the commands come on stdin (see ``serve_blocks``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ def _peak_since_reset(resettable: bool) -> int:
     return peak_rss()
 
 
+def _children_cpu_since(before: dict[int, float]) -> float:
+    """CPU that live child processes used since ``before``: a signing process works for its client."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in children_cpu_seconds().items())
+
+
 class Meter:
     """CPU, wall and memory of the code between :meth:`start` and :meth:`stop`."""
 
@@ -90,8 +95,7 @@ class Meter:
         wall = time.perf_counter() - self._wall
         cpu = time.process_time() - self._cpu
         thread_cpu = time.thread_time() - self._thread_cpu
-        # A signing process works for this one: its CPU is part of the client's cost per call.
-        child_cpu = sum(cpu - self._children.get(pid, 0.0) for pid, cpu in children_cpu_seconds().items())
+        child_cpu = _children_cpu_since(self._children)
         self._stop_profile()
         peak = _peak_since_reset(self._resettable)
         rss_after = current_rss()
@@ -411,7 +415,6 @@ def bench_wpv3_async(spec: Spec) -> Result:
 BLOCK_CLIENTS: dict[str, Callable[[Spec], AbstractAsyncContextManager[AsyncCall]]] = {
     "raw": raw_calls,
     "sdk": sdk_calls,
-    "wpv3_async": wpv3_async_calls,
 }
 
 
@@ -436,8 +439,8 @@ def serve_blocks(spec: Spec, commands: TextIO, replies: TextIO) -> None:
                 cpu_start, wall_start = time.process_time(), time.perf_counter()
                 await _drive(call, int(line), concurrency)
                 wall_end, cpu_end = time.perf_counter(), time.process_time()
-                # A signing process works for its client (10 ms ticks: right in sum, not per block).
-                child = sum(t - children.get(pid, 0.0) for pid, t in children_cpu_seconds().items())
+                # 10 ms ticks for a signing process: right in sum over the blocks, not in each one.
+                child = _children_cpu_since(children)
                 replies.write(json.dumps({"cpu_s": cpu_end - cpu_start + child, "wall_s": wall_end - wall_start}))
                 replies.write("\n")
                 replies.flush()
