@@ -197,4 +197,10 @@ def child_env() -> dict[str, str]:
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("PYTHONHASHSEED", "0")
+    # asyncio reads sockets into a fresh 256 KiB buffer. Whether glibc serves it from the heap or with
+    # an mmap, mremap and munmap every time depends on what the process happened to free earlier (its
+    # mmap threshold moves), so two clients could differ by 3 syscalls a call for no reason of their
+    # own. Fixed thresholds put every process in the same state: the heap, as in a long-lived process.
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(4 * 2**20))
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", str(8 * 2**20))
     return env
