@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from ._common import REPO_ROOT, child_env
 from .report import ratio_verdict, render_targets
-from .suite import RATIO_TARGETS, Target, summary
+from .suite import FIGURES, RATIO_TARGETS, Run, Target, summary
 
 Client = tuple[str, str, str]  # label, worker client kind, offload_crypto
 
@@ -53,21 +53,25 @@ REFERENCE = {"c1": "raw-c1", "c32": "raw-c32"}
 Result = dict[str, Any]
 
 
+def _totals(result: Result, label: str) -> Run:
+    """One client's blocks summed into a run, so the suite's own figures apply to it."""
+    calls = len(result["cpu_s"][label]) * int(result["block_calls"])
+    return {"calls": calls, "cpu_s": sum(result["cpu_s"][label]), "wall_s": sum(result["wall_s"][label])}
+
+
 def cpu_us(result: Result, label: str) -> float:
     """CPU per call over every block."""
-    blocks = result["cpu_s"][label]
-    return sum(blocks) / (len(blocks) * int(result["block_calls"])) * 1e6
+    return FIGURES["cpu"](_totals(result, label))
 
 
 def rps(result: Result, label: str) -> float:
-    blocks = result["wall_s"][label]
-    return len(blocks) * int(result["block_calls"]) / max(sum(blocks), 1e-9)
+    return FIGURES["rps"](_totals(result, label))
 
 
 def ratio(result: Result, label: str, reference: str, figure: str) -> float:
     """``figure(label) / figure(reference)`` over the sums of one round's blocks."""
-    measure = cpu_us if figure == "cpu" else rps
-    return measure(result, label) / measure(result, reference)
+    measure = FIGURES[figure]
+    return measure(_totals(result, label)) / measure(_totals(result, reference))
 
 
 def take_turns(spec: dict[str, Any], clients: list[Client], blocks: int, block_calls: int, timeout: float) -> Result:
