@@ -1,4 +1,4 @@
-"""The published test vectors in ../shared/vectors/official.json, loaded as data."""
+"""The published test vectors in tests/data/vectors/official.json, loaded as data."""
 
 from __future__ import annotations
 
@@ -6,5 +6,5 @@ import json
 from pathlib import Path
 from typing import Any
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VECTORS: dict[str, Any] = json.loads((SHARED / "vectors" / "official.json").read_text("utf-8"))
+DATA = Path(__file__).resolve().parent / "data"
+VECTORS: dict[str, Any] = json.loads((DATA / "vectors" / "official.json").read_text("utf-8"))

@@ -10,7 +10,7 @@ import pytest
 from wxpay_chain import AsyncClient, Chain
 
 ENDPOINTS = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "conformance" / "endpoints.json").read_text("utf-8")
+    (Path(__file__).resolve().parents[1] / "data" / "conformance" / "endpoints.json").read_text("utf-8")
 )
 KEYWORDS = {"global", "class", "import", "def", "return", "in", "is", "not", "and", "or", "if", "else", "for"}
 

@@ -1,4 +1,4 @@
-"""The seed documents in ../shared/seeds and the hand-built samples in data/, loaded as data.
+"""The seed documents in tests/data/seeds and the hand-built samples in data/, loaded as data.
 
 Examples are extracted from the seed text at test time (never pasted): the JSON response example of
 seed 004, the PHP request examples of seeds 000, 002 and 003, and the curl request of seed 004.
@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SEEDS = SHARED / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
 
 
