@@ -14,7 +14,6 @@ sends notifications and injects faults. See :class:`Sandbox` for the endpoints a
 
 from __future__ import annotations
 
-from ._app import ReceivedRequest
 from ._credentials import CONFIG_KEYS, SandboxCredentials
 from ._faults import Fault, FaultInjector, InjectedFault
 from ._handlers import (
@@ -26,6 +25,7 @@ from ._handlers import (
 )
 from ._keys import KeySet, default_key_set, generate_key_set
 from ._notify import NotificationRecord
+from ._record import ReceivedRequest, RequestLog
 from ._seed_data import (
     DEMO_APPID,
     DEMO_BUSIFAVOR_STOCK_IDS,
@@ -66,6 +66,7 @@ __all__ = [
     "NotificationRecord",
     "ProductCoupon",
     "ReceivedRequest",
+    "RequestLog",
     "Sandbox",
     "SandboxCredentials",
     "SandboxState",

@@ -26,6 +26,7 @@ from ._keys import KeySet
 from ._notify import Notifier
 from ._params import Query, split_target
 from ._rate_limit import RateLimiter
+from ._record import ReceivedRequest, RequestLog
 from ._state import SandboxState
 
 AnswerMode = Literal["pubkey", "certificate"]
@@ -41,27 +42,6 @@ _SIGNATURE_HEADERS = (
 )
 
 log = logging.getLogger("wxpay_chain.sandbox")
-
-
-@attrs.frozen
-class ReceivedRequest:
-    """One request as the sandbox received it, and how it was answered.
-
-    ``status`` is None when the connection was dropped without an answer; ``code`` is the error code of a
-    non-2xx answer; ``caller`` is ``merchant:<mchid>`` or ``brand:<brand_id>`` once the signature verified;
-    ``fault`` names the injected fault kind; ``probe`` says the answer carried a SIGNTEST signature.
-    """
-
-    method: str
-    raw_path: str
-    headers: CIMultiDictProxy[str] = attrs.field(eq=False, repr=False)
-    body: bytes = attrs.field(repr=False)
-    request_id: str
-    status: int | None
-    code: str | None
-    caller: str | None
-    fault: str | None
-    probe: bool
 
 
 @attrs.frozen
@@ -119,7 +99,7 @@ class SandboxApp:
         rate_limit: float | None,
         seed: int,
         notifier: Notifier | None,
-        received: list[ReceivedRequest],
+        received: RequestLog,
     ) -> None:
         self._keys = keys
         self._verifier = RequestVerifier(keys)
@@ -153,10 +133,12 @@ class SandboxApp:
         status: int | None = None
         code: str | None = None
         probe = False
+        checked = False  # whether the sandbox judged the request (a before-fault answers unjudged)
         try:
             try:
                 body = await self._read_body(request)
             except ApiFailure as failure:
+                checked = True
                 answer = _error_answer(failure)
                 status, code = answer.status, answer.code
                 return web.Response(status=status, body=answer.body, headers=self._headers(answer, request_id)[0])
@@ -169,6 +151,7 @@ class SandboxApp:
             if isinstance(step, web.StreamResponse):
                 return step
             if step is None:  # a status fault before the handler answers instead of it
+                checked = True
                 answer, caller = self._answer(method, raw_path, headers, body, route, raw_params, raw_query)
                 step = await self._fault_step(fault, "after", request)
                 if isinstance(step, web.StreamResponse):
@@ -181,7 +164,7 @@ class SandboxApp:
                 return await self._truncated(request, answer, answer_headers)
             return web.Response(status=answer.status, body=answer.body, headers=answer_headers)
         finally:
-            self._received.append(
+            self._received.add(
                 ReceivedRequest(
                     method=method,
                     raw_path=raw_path,
@@ -193,6 +176,7 @@ class SandboxApp:
                     caller=f"{caller.scheme}:{caller.identity}" if caller else None,
                     fault=fault.kind if fault else None,
                     probe=probe,
+                    rejected=checked and caller is None,
                 )
             )
 

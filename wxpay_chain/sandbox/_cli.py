@@ -9,24 +9,25 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ._record import KEEP_REQUESTS
 from ._server import Sandbox
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def serve(host: str, port: int, state_dir: str | None, probe_rate: float) -> int:
+def serve(host: str, port: int, state_dir: str | None, probe_rate: float, keep_requests: int = KEEP_REQUESTS) -> int:
     """Serve until interrupted; writes config.json into ``state_dir`` (or a new temp dir). Returns an exit code."""
     try:
-        return asyncio.run(_serve(host, port, state_dir, probe_rate))
+        return asyncio.run(_serve(host, port, state_dir, probe_rate, keep_requests))
     except KeyboardInterrupt:
         # Platforms without loop signal handlers land here on Ctrl-C; the sandbox is already closed.
         print("sandbox stopped", flush=True)
         return 0
 
 
-async def _serve(host: str, port: int, state_dir: str | None, probe_rate: float) -> int:
+async def _serve(host: str, port: int, state_dir: str | None, probe_rate: float, keep_requests: int) -> int:
     try:
-        sandbox = Sandbox(host=host, port=port, state_dir=state_dir, probe_rate=probe_rate)
+        sandbox = Sandbox(host=host, port=port, state_dir=state_dir, probe_rate=probe_rate, keep_requests=keep_requests)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2

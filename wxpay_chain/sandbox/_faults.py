@@ -115,12 +115,19 @@ class _RandomRule:
 class FaultInjector:
     """``sb.faults``: what goes wrong, and when. Safe to configure from another thread."""
 
-    def __init__(self, known_templates: Iterable[str] = ()) -> None:
+    def __init__(self, known_templates: Iterable[str] = (), *, keep: int = 1000) -> None:
         self._lock = threading.Lock()
         self._scripts: list[tuple[Target, deque[Fault]]] = []
         self._random: list[_RandomRule] = []
         self._known = frozenset(known_templates)
-        self.injected: list[InjectedFault] = []
+        # Bounded: random rules fire on any traffic, authenticated or not.
+        self._injected: deque[InjectedFault] = deque(maxlen=keep)
+
+    @property
+    def injected(self) -> list[InjectedFault]:
+        """The last ``keep`` faults applied (``Sandbox(keep_requests=...)``), oldest first; a copy."""
+        with self._lock:
+            return list(self._injected)
 
     def _target(self, method: str | None, path: str | None) -> Target:
         if path is not None and self._known and path not in self._known:
@@ -173,4 +180,4 @@ class FaultInjector:
 
     def record(self, request_id: str, method: str, raw_path: str, fault: Fault) -> None:
         with self._lock:
-            self.injected.append(InjectedFault(request_id, method, raw_path, fault))
+            self._injected.append(InjectedFault(request_id, method, raw_path, fault))

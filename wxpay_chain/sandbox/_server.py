@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._app import AnswerMode, ReceivedRequest, SandboxApp
+from ._app import AnswerMode, SandboxApp
 from ._auth import AnswerSigner
 from ._clock import Clock, system_clock
 from ._credentials import SandboxCredentials
@@ -23,6 +23,7 @@ from ._faults import FaultInjector
 from ._handlers import TEMPLATES
 from ._keys import KeySet, default_key_set, generate_key_set, load_key_set, save_key_set
 from ._notify import NotificationRecord, Notifier
+from ._record import KEEP_BODY_BYTES, KEEP_REQUESTS, RequestLog
 from ._seed_data import seed_demo_data
 from ._state import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, SandboxState, Stock
 
@@ -70,7 +71,10 @@ class Sandbox:
     and ``page_token``/``next_page_token``; ``total_count`` is only on the first page.
 
     Parameters beyond the common ones: ``keys`` (a :class:`KeySet`, default: one generated per process),
-    ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue).
+    ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue),
+    ``keep_requests`` (how many requests ``received`` and ``faults.injected`` keep, default 1,000) and
+    ``keep_body_bytes`` (the request bodies ``received`` keeps in all, default 16 MiB): see
+    :class:`~wxpay_chain.sandbox.RequestLog`.
     """
 
     def __init__(
@@ -89,6 +93,8 @@ class Sandbox:
         notify_retry_delays: Sequence[float] = (0.5, 2.0, 8.0),
         notify_timeout: float = 5.0,
         demo_data: bool = True,
+        keep_requests: int = KEEP_REQUESTS,
+        keep_body_bytes: int = KEEP_BODY_BYTES,
     ) -> None:
         if not 0.0 <= probe_rate <= 1.0:
             raise ValueError("probe_rate must be within [0, 1]")
@@ -109,8 +115,8 @@ class Sandbox:
         self.keys = self._load_keys(keys)
         self.state = SandboxState(seed=seed)
         self._load_state(demo_data)
-        self.faults = FaultInjector(TEMPLATES)
-        self.received: list[ReceivedRequest] = []
+        self.received = RequestLog(keep_requests, keep_body_bytes)
+        self.faults = FaultInjector(TEMPLATES, keep=keep_requests)
         self._notifier = (
             Notifier(
                 url=notify_url,
@@ -377,7 +383,7 @@ class ThreadedSandbox:
         return self.sandbox.keys
 
     @property
-    def received(self) -> list[ReceivedRequest]:
+    def received(self) -> RequestLog:
         return self.sandbox.received
 
     @property
