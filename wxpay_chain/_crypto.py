@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from collections import deque
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._errors import ConfigurationError, InvalidRequestError, SignatureError
@@ -69,68 +71,156 @@ def make_nonce(length: int = 32) -> str:
         return pool[:32]
 
 
-def _read_source(source: str | bytes | Path, what: str) -> bytes:
-    """Resolve ``file://`` URLs and filesystem paths; PEM text and bytes pass through."""
+# Keys from environment variables and secret stores come as one line of base64 DER, without PEM armour.
+# Such a string is a key when it decodes to a DER SEQUENCE with a long-form length (any key or certificate
+# is over 127 bytes) and is long: no plausible path passes both tests (a DER key's base64 opens with "MI").
+_B64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+_B64_KEY_MIN = 100
+_URLSAFE = str.maketrans("-_", "+/")
+_APIV3_LIKE = re.compile(r"[A-Za-z0-9]{32}")
+_FORMS = "expected PEM text, one-line base64 DER, a file:// URL or a path"
+
+
+def _b64_der(text: str) -> bytes | None:
+    """The DER bytes if ``text`` is base64 of a key or certificate (whitespace, padding optional, standard
+    or URL-safe alphabet); None if it is something else, such as a path."""
+    compact = "".join(text.split())
+    if len(compact) < _B64_KEY_MIN or not _B64_TEXT.fullmatch(compact):
+        return None
+    body = compact.rstrip("=").translate(_URLSAFE)
+    if len(body) % 4 == 1:
+        body = body[:-1]  # cut mid-character: decode the rest, so the DER parser reports the truncation
+    raw = base64.b64decode(body + "=" * (-len(body) % 4))
+    return raw if _is_der(raw) else None
+
+
+def _is_der(data: bytes) -> bool:
+    # 0x30 alone is also ASCII "0": the long-form length byte (never ASCII) tells DER from text.
+    return len(data) > 1 and data[0] == 0x30 and 0x81 <= data[1] <= 0x84
+
+
+def _classify(data: bytes) -> tuple[bytes, bool]:
+    """Bytes (given, or read from a file) as ``(PEM or DER bytes, is_der)``."""
+    if b"-----BEGIN" in data or _is_der(data):
+        return data, _is_der(data)
+    try:
+        der = _b64_der(data.decode("ascii"))
+    except UnicodeDecodeError:
+        der = None
+    return (der, True) if der is not None else (data, False)
+
+
+def _read_source(source: str | bytes | Path, what: str, kind: str) -> tuple[bytes, bool]:
+    """Resolve a key source to ``(PEM or DER bytes, is_der)``.
+
+    No error quotes the source, not even as a path: a string that misses every expected shape may be a
+    key (or the APIv3 key) in the wrong place, and error messages end up in logs.
+    """
     if isinstance(source, Path):
-        return _read_file(source, what)
+        return _classify(_read_file(source, what))
     if isinstance(source, bytes):
-        return source
+        return _classify(source)
     text = source.strip()
     if text.startswith("-----BEGIN"):
-        return text.encode("ascii", "replace")
+        if "\n" not in text and "\\n" in text:
+            text = text.replace("\\n", "\n")  # PEM from an env file or JSON with its newlines left escaped
+        return text.encode("ascii", "replace"), False
+    der = _b64_der(text)
+    if der is not None:
+        return der, True
     if text.startswith("file://"):
         parsed = urlparse(text)
-        return _read_file(Path(unquote(parsed.netloc + parsed.path)), what)
+        return _classify(_read_file(Path(unquote(parsed.netloc + parsed.path)), what))
+    if _APIV3_LIKE.fullmatch(text) and not os.path.isfile(text):
+        raise ConfigurationError(f"{what}: this looks like a 32-character APIv3 key, not a {kind}; {_FORMS}")
     if "\n" not in text and len(text) < 4096:
-        return _read_file(Path(text), what)
-    raise ConfigurationError(f"{what}: expected PEM text, a file:// URL or a path to a PEM file")
+        # Long base64-only text that is no file is most likely a key cut short or mangled.
+        keyish = len(text) >= 40 and _B64_TEXT.fullmatch(text) is not None
+        hint = "; if it is a key, its base64 is cut short or mangled" if keyish else ""
+        return _classify(_read_file(Path(text), what, hint))
+    raise ConfigurationError(f"{what}: this is not a {kind}; {_FORMS}")
 
 
-def _read_file(path: Path, what: str) -> bytes:
+def _read_file(path: Path, what: str, hint: str = "") -> bytes:
     try:
         return path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"{what}: cannot read {str(path)!r} ({exc.strerror or exc})") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or type(exc).__name__
+    # Raised outside the handler, so that no __context__ (whose text names the path) rides along.
+    raise ConfigurationError(f"{what}: cannot read the file given ({reason}){hint}; {_FORMS}")
 
 
 def load_private_key(source: KeySource, passphrase: str | bytes | None = None) -> rsa.RSAPrivateKey:
-    """Load an RSA private key from PEM (PKCS#1, PKCS#8, encrypted PKCS#8), a path, a URL or an object."""
+    """Load an RSA private key from PEM or one-line base64 DER (PKCS#1, PKCS#8, encrypted PKCS#8), a path,
+    a URL or an object."""
     what = "private_key"
     if isinstance(source, rsa.RSAPrivateKey):
         return source
     if not isinstance(source, (str, bytes, Path)):
         raise ConfigurationError(
-            f"{what}: expected PEM text or bytes, a file:// URL, a path or an RSA private key object, "
-            f"got {type(source).__name__}"
+            f"{what}: expected PEM text or bytes, one-line base64 DER, a file:// URL, a path or an RSA "
+            f"private key object, got {type(source).__name__}"
         )
-    data = _read_source(source, what)
-    if b"PRIVATE KEY" not in data:
+    data, der = _read_source(source, what, "private key")
+    public_hint = (
+        "this is a public key or certificate; pass the merchant's private key "
+        "(apiclient_key.pem) here and WeChat Pay's public keys in platform_keys"
+    )
+    if not der and b"PRIVATE KEY" not in data:
         if b"CERTIFICATE" in data or b"PUBLIC KEY" in data:
-            raise ConfigurationError(
-                f"{what}: this is a public key or certificate; pass the merchant's private key "
-                "(apiclient_key.pem) here and WeChat Pay's public keys in platform_keys"
-            )
+            raise ConfigurationError(f"{what}: {public_hint}")
         raise ConfigurationError(f"{what}: no PEM private key found (expected '-----BEGIN PRIVATE KEY-----')")
     password = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    loader = serialization.load_der_private_key if der else serialization.load_pem_private_key
+    key: PrivateKeyTypes | None = None
     try:
-        key = serialization.load_pem_private_key(data, password=password)
+        key = loader(data, password=password)
     except TypeError:
+        problem = "the key is not encrypted; drop the passphrase"
         if password is None:
-            raise ConfigurationError(f"{what}: the key is encrypted; pass its passphrase") from None
-        raise ConfigurationError(f"{what}: the key is not encrypted; drop the passphrase") from None
+            problem = "the key is encrypted; pass its passphrase"
     except (ValueError, UnsupportedAlgorithm):
         hint = "wrong passphrase, or " if password is not None else ""
-        raise ConfigurationError(f"{what}: cannot load the key ({hint}truncated or corrupted PEM)") from None
+        problem = f"cannot load the key ({hint}truncated or corrupted {'DER' if der else 'PEM'})"
+        if der and _load_der_public(data) is not None:
+            problem = public_hint
+    # Raised outside the handlers: the parser's own exception is no part of the message.
+    if key is None:
+        raise ConfigurationError(f"{what}: {problem}")
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError(f"{what}: WeChat Pay keys are RSA; got {type(key).__name__}")
     return key
 
 
-def load_certificate(data: bytes) -> x509.Certificate:
+def _load_der_public(data: bytes) -> x509.Certificate | PublicKeyTypes | None:
+    """A DER certificate or public key (SPKI or PKCS#1), or None."""
+    try:
+        return x509.load_der_x509_certificate(data)
+    except ValueError:
+        pass
+    try:
+        return serialization.load_der_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+
+
+def _is_der_private(data: bytes) -> bool:
+    try:
+        serialization.load_der_private_key(data, password=None)
+    except TypeError:
+        return True  # encrypted: a private key all the same
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def load_certificate(data: bytes, what: str = "certificate") -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError:
-        raise ConfigurationError("certificate: truncated or corrupted PEM certificate") from None
+        pass
+    # Raised outside the handler: the parser's own exception is no part of the message.
+    raise ConfigurationError(f"{what}: truncated or corrupted PEM certificate")
 
 
 def certificate_serial(cert: x509.Certificate) -> str:
@@ -139,41 +229,52 @@ def certificate_serial(cert: x509.Certificate) -> str:
 
 
 def load_public_key(source: PublicKeySource, what: str = "public key") -> tuple[rsa.RSAPublicKey, str | None]:
-    """Load an RSA public key from SPKI or PKCS#1 PEM, or from an X.509 certificate.
+    """Load an RSA public key from SPKI or PKCS#1, or from an X.509 certificate, in PEM or one-line base64
+    DER.
 
     Returns the key and, for a certificate, its serial in upper-case hex.
     """
-    serial: str | None = None
     if isinstance(source, rsa.RSAPublicKey):
         return source, None
     if isinstance(source, x509.Certificate):
-        cert = source
-    elif isinstance(source, (str, bytes, Path)):
-        data = _read_source(source, what)
-        if b"PRIVATE KEY" in data:
-            raise ConfigurationError(
-                f"{what}: this is a private key; pass WeChat Pay's public key or platform certificate"
-            )
-        if b"CERTIFICATE" in data:
-            cert = load_certificate(data)
-        else:
-            try:
-                key = serialization.load_pem_public_key(data)
-            except (ValueError, UnsupportedAlgorithm):
-                raise ConfigurationError(f"{what}: cannot load the public key (truncated or corrupted PEM)") from None
-            if not isinstance(key, rsa.RSAPublicKey):
-                raise ConfigurationError(f"{what}: WeChat Pay keys are RSA; got {type(key).__name__}")
-            return key, None
-    else:
+        return _certificate_key(source, what)
+    if not isinstance(source, (str, bytes, Path)):
         raise ConfigurationError(
-            f"{what}: expected PEM text or bytes, a file:// URL, a path, a public key or a certificate, "
-            f"got {type(source).__name__}"
+            f"{what}: expected PEM text or bytes, one-line base64 DER, a file:// URL, a path, a public key or "
+            f"a certificate, got {type(source).__name__}"
         )
+    data, der = _read_source(source, what, "public key or certificate")
+    private_hint = f"{what}: this is a private key; pass WeChat Pay's public key or platform certificate"
+    parsed: x509.Certificate | PublicKeyTypes | None
+    if der:
+        parsed = _load_der_public(data)
+        if parsed is None:
+            broken = f"{what}: cannot load the public key or certificate (truncated or corrupted DER)"
+            raise ConfigurationError(private_hint if _is_der_private(data) else broken)
+    elif b"PRIVATE KEY" in data:
+        raise ConfigurationError(private_hint)
+    elif b"CERTIFICATE" in data:
+        parsed = load_certificate(data, what)
+    else:
+        try:
+            parsed = serialization.load_pem_public_key(data)
+        except (ValueError, UnsupportedAlgorithm):
+            parsed = None
+        # Raised outside the handler: the parser's own exception is no part of the message.
+        if parsed is None:
+            raise ConfigurationError(f"{what}: cannot load the public key (truncated or corrupted PEM)")
+    if isinstance(parsed, x509.Certificate):
+        return _certificate_key(parsed, what)
+    if not isinstance(parsed, rsa.RSAPublicKey):
+        raise ConfigurationError(f"{what}: WeChat Pay keys are RSA; got {type(parsed).__name__}")
+    return parsed, None
+
+
+def _certificate_key(cert: x509.Certificate, what: str) -> tuple[rsa.RSAPublicKey, str]:
     public = cert.public_key()
     if not isinstance(public, rsa.RSAPublicKey):
         raise ConfigurationError(f"{what}: WeChat Pay certificates carry RSA keys")
-    serial = certificate_serial(cert)
-    return public, serial
+    return public, certificate_serial(cert)
 
 
 def rsa_sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
