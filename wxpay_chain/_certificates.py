@@ -9,11 +9,12 @@ from typing import Any
 
 import attrs
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._crypto import aes_gcm_decrypt, certificate_serial, load_certificate
-from ._errors import SignatureError
+from ._errors import ConfigurationError, SignatureError
 
 __all__ = ["PlatformCertificate", "decrypt_certificates"]
 
@@ -57,24 +58,51 @@ def decrypt_certificates(body: bytes | Mapping[str, Any], apiv3_key: str | bytes
     A box that does not open, or a certificate whose serial differs from its ``serial_no``, raises
     SignatureError: such a list must not be trusted.
     """
-    document = json.loads(body) if isinstance(body, (bytes, str)) else body
+    if isinstance(body, (bytes, str)):
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: nesting like "[[[[…"
+            raise SignatureError("The v3/certificates answer is not JSON") from None
+    else:
+        document = body
     items = document.get("data") if isinstance(document, Mapping) else None
     if not isinstance(items, list):
         raise SignatureError("The v3/certificates answer has no data list")
     out = []
     for item in items:
-        box = item.get("encrypt_certificate") or {}
-        if box.get("algorithm", "AEAD_AES_256_GCM") != "AEAD_AES_256_GCM":
-            raise SignatureError(f"Unknown certificate encryption {box.get('algorithm')!r}")
-        pem = aes_gcm_decrypt(
-            apiv3_key, box.get("nonce", ""), box.get("associated_data", ""), box.get("ciphertext", "")
-        )
-        cert = load_certificate(pem)
-        if not isinstance(cert.public_key(), rsa.RSAPublicKey):
+        box = item.get("encrypt_certificate") if isinstance(item, Mapping) else None
+        box = {} if box is None else box
+        if not isinstance(box, Mapping):
+            raise SignatureError("A v3/certificates entry has no encrypt_certificate object")
+        algorithm = box.get("algorithm", "AEAD_AES_256_GCM")
+        if algorithm != "AEAD_AES_256_GCM":
+            raise SignatureError(f"Unknown certificate encryption {_shown(algorithm)}")
+        nonce, associated, ciphertext = (box.get(k, "") for k in ("nonce", "associated_data", "ciphertext"))
+        if not (isinstance(nonce, str) and isinstance(associated, str) and isinstance(ciphertext, str)):
+            raise SignatureError("A v3/certificates entry's encrypt_certificate fields are not text")
+        try:
+            pem = aes_gcm_decrypt(apiv3_key, nonce, associated, ciphertext)
+        except ConfigurationError:  # a ValueError too: the apiv3_key is wrong, not the answer
+            raise
+        except (ValueError, TypeError):
+            raise SignatureError("A listed platform certificate does not decrypt") from None
+        try:
+            cert = load_certificate(pem)
+            key = cert.public_key()
+        except (ConfigurationError, ValueError, UnsupportedAlgorithm):
+            raise SignatureError("A listed platform certificate decrypts to no readable certificate") from None
+        if not isinstance(key, rsa.RSAPublicKey):
             raise SignatureError("A listed platform certificate does not carry an RSA key")
         serial = certificate_serial(cert)
-        listed = str(item.get("serial_no", "")).upper()
+        listed = item.get("serial_no", "")
+        listed = listed.upper() if isinstance(listed, str) else ""
         if serial.lstrip("0") != listed.lstrip("0"):
-            raise SignatureError(f"Certificate listed as {listed} decrypts to serial {serial}: not trusted")
+            raise SignatureError(f"Certificate listed as {_shown(listed)} decrypts to serial {serial}: not trusted")
         out.append(PlatformCertificate(listed, _time(item.get("effective_time")), _time(item.get("expire_time")), cert))
     return tuple(out)
+
+
+def _shown(value: object) -> str:
+    """A value from the answer as an error message may quote it: short, and repr'd."""
+    text = repr(value[:64]) if isinstance(value, str) else type(value).__name__
+    return text if not isinstance(value, str) or len(value) <= 64 else text + "…"

@@ -8,7 +8,8 @@
     ├── SignatureError                  a response or notification failed verification; no data handed back
     ├── StructureError (ValueError)     verified JSON did not fit the typed model; names the field path
     ├── TransportError                  no usable HTTP answer (connection refused, reset, closed client)
-    │   └── TransportTimeoutError (TimeoutError)
+    │   ├── TransportTimeoutError (TimeoutError)
+    │   └── ResponseTooLargeError       the answer was bigger than the SDK reads; nothing of it was used
     └── ApiError                        WeChat Pay answered with a non-2xx status
         ├── RateLimitError              429: slow down, then retry
         └── ServerError                 5xx: safe to retry with the same request number
@@ -23,10 +24,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "MAX_ERROR_BODY",
     "ApiError",
     "ConfigurationError",
     "InvalidRequestError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "SignatureError",
     "StructureError",
@@ -34,6 +37,15 @@ __all__ = [
     "TransportTimeoutError",
     "WxPayError",
 ]
+
+MAX_ERROR_BODY = 64 * 1024
+"""How many bytes of an error answer's body ApiError keeps (``.body``) and parses; a longer body is not parsed."""
+_MAX_SHOWN_MESSAGE = 500  # of a server's message in str(error)
+_MAX_SHOWN_ID = 128  # of a Request-ID in str(error): real ones have about 40 characters
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class WxPayError(Exception):
@@ -78,7 +90,7 @@ class SignatureError(WxPayError):
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         self.request_id = request_id
         if request_id:
-            message = f"{message} (Request-ID {request_id})"
+            message = f"{message} (Request-ID {_clip(request_id, _MAX_SHOWN_ID)})"
         super().__init__(message)
 
 
@@ -110,11 +122,26 @@ class TransportTimeoutError(TransportError, TimeoutError):
     """The request did not complete within its timeout."""
 
 
+class ResponseTooLargeError(TransportError):
+    """The answer's body was longer than ``limit`` bytes, so it was neither read further nor trusted.
+
+    The request did reach WeChat Pay; retry it with the same request number, or ask for smaller pages.
+    """
+
+    def __init__(self, limit: int, *, method: str = "", path: str = "") -> None:
+        self.limit = limit
+        self.method = method
+        self.path = path
+        where = f" to {method} {path}" if method else ""
+        super().__init__(f"The answer{where} is larger than {limit} bytes, the most the SDK reads; nothing was used")
+
+
 class ApiError(WxPayError):
     """WeChat Pay answered with a non-2xx status.
 
     ``code``, ``message`` and ``detail`` come from the JSON error body when there is one;
-    ``request_id`` is the Request-ID header to quote to WeChat Pay support.
+    ``request_id`` is the Request-ID header to quote to WeChat Pay support. ``body`` keeps at most
+    MAX_ERROR_BODY bytes of the raw body; ``body_truncated`` says whether more arrived.
     """
 
     def __init__(
@@ -134,13 +161,15 @@ class ApiError(WxPayError):
         self.message = message
         self.detail = detail
         self.request_id = request_id
-        self.body = body
+        self.body = body[:MAX_ERROR_BODY]
+        self.body_truncated = len(body) > MAX_ERROR_BODY
         self.method = method
         self.path = path
         where = f" for {method} {path}" if method else ""
-        text = f"WeChat Pay answered {status} {code or '(no code)'}{where}: {message or '(no message)'}"
+        shown = _clip(message, _MAX_SHOWN_MESSAGE) if message else "(no message)"
+        text = f"WeChat Pay answered {status} {_clip(code, 64) if code else '(no code)'}{where}: {shown}"
         if request_id:
-            text += f" (Request-ID {request_id}; quote it to WeChat Pay support)"
+            text += f" (Request-ID {_clip(request_id, _MAX_SHOWN_ID)}; quote it to WeChat Pay support)"
         super().__init__(text)
 
     @classmethod
@@ -153,14 +182,16 @@ class ApiError(WxPayError):
         method: str = "",
         path: str = "",
     ) -> ApiError:
-        """Build the right subclass from a status and a raw body, tolerating non-JSON bodies."""
+        """Build the right subclass from a status and a raw body, tolerating non-JSON and hostile bodies."""
         code: str | None = None
         message: str | None = None
         detail: Any = None
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
+        parsed: Any = None
+        if body and len(body) <= MAX_ERROR_BODY:  # a longer body is no error document: not worth parsing
+            try:
+                parsed = json.loads(body)
+            except (ValueError, RecursionError):  # RecursionError: nesting like "[[[[…"
+                parsed = None
         if isinstance(parsed, Mapping):
             code = _str_or_none(parsed.get("code"))
             message = _str_or_none(parsed.get("message"))
@@ -184,4 +215,9 @@ class ServerError(ApiError):
 
 
 def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except (RecursionError, ValueError):  # a deeply nested value, or an int too long to print
+        return f"<{type(value).__name__}>"

@@ -9,6 +9,7 @@ Nothing here does I/O or reads a clock: the caller passes the timestamp, the non
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from typing import Literal, TypeVar, overload
 
@@ -21,10 +22,13 @@ from ._errors import ConfigurationError, SignatureError
 __all__ = [
     "BRAND_SCHEME",
     "MAX_CLOCK_SKEW",
+    "MAX_SIGNATURE_LENGTH",
     "MERCHANT_SCHEME",
     "PUB_KEY_ID_PREFIX",
     "KeyStore",
+    "SignedHeaders",
     "Signer",
+    "check_signed_headers",
     "request_message",
     "response_message",
     "verify_signed_message",
@@ -36,6 +40,13 @@ PUB_KEY_ID_PREFIX = "PUB_KEY_ID_"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
 MAX_CLOCK_SKEW = 300
 _SIGNED_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
+# Shapes of the signed headers, checked before any key is looked up: ASCII only, since str.isdigit()
+# and int() also take other scripts' digits, and bounded, so nothing hostile is parsed at length.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_NONCE = re.compile(r"[!-~]{1,64}")  # printable ASCII, no space
+_SERIAL = re.compile(r"[0-9A-Za-z_]{1,64}")
+_SIGNATURE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+MAX_SIGNATURE_LENGTH = 1024  # base64 of a 4096-bit RSA signature has 684 characters
 
 log = logging.getLogger("wxpay_chain.signing")
 T = TypeVar("T")
@@ -171,6 +182,78 @@ def _normalize(serial: str) -> str:
     return serial if serial.startswith(PUB_KEY_ID_PREFIX) else serial.upper()
 
 
+@attrs.frozen
+class SignedHeaders:
+    """The four ``Wechatpay-*`` headers of a signed answer or notification, checked for shape and age."""
+
+    timestamp: str
+    nonce: str
+    signature: str = attrs.field(repr=False)
+    serial: str
+
+
+def _shown(value: str) -> str:
+    """An attacker-chosen header value as an error message may quote it: short, and repr'd."""
+    return repr(value[:64]) + ("…" if len(value) > 64 else "")
+
+
+def check_signed_headers(
+    headers: Mapping[str, str], now: float, *, what: str = "response", request_id: str | None = None
+) -> SignedHeaders:
+    """The cheap checks of a signed answer or notification, before any key is looked up or downloaded.
+
+    All four ``Wechatpay-*`` headers present and well formed, no SIGNTEST probe, and a timestamp within
+    MAX_CLOCK_SKEW of ``now``. ``headers`` must be case-insensitive (or use the canonical spelling).
+    Raises SignatureError naming the reason; the message never quotes more than 64 characters of a header.
+    """
+    values = [headers.get(name) for name in _SIGNED_HEADERS]
+    for name, value in zip(_SIGNED_HEADERS, values, strict=True):
+        if not value:
+            raise SignatureError(
+                f"The {what} is not signed: header {name} is missing, so it cannot be trusted",
+                request_id=request_id,
+            )
+        if not isinstance(value, str):
+            raise SignatureError(f"The {what}'s header {name} is not text", request_id=request_id)
+    timestamp, nonce, signature, serial = values
+    assert timestamp and nonce and signature and serial  # checked above; tells the type checker
+    if signature.startswith(SIGNTEST_PREFIX):
+        raise SignatureError(
+            f"The {what} carries a WECHATPAY/SIGNTEST/ probe signature; WeChat Pay sends these to check that "
+            "answers are verified. Nothing was trusted.",
+            request_id=request_id,
+        )
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError(
+            f"The {what}'s Wechatpay-Timestamp {_shown(timestamp)} is not Unix seconds (1 to 12 ASCII digits)",
+            request_id=request_id,
+        )
+    offset = now - int(timestamp)
+    if not abs(offset) <= MAX_CLOCK_SKEW:  # written so that a nan clock fails too
+        raise SignatureError(
+            f"The {what}'s Wechatpay-Timestamp is {offset:.0f} s away from this machine's clock "
+            f"(at most {MAX_CLOCK_SKEW} s allowed): check the clock, or the {what} was replayed",
+            request_id=request_id,
+        )
+    if not _NONCE.fullmatch(nonce):
+        raise SignatureError(
+            f"The {what}'s Wechatpay-Nonce {_shown(nonce)} is not 1 to 64 printable ASCII characters",
+            request_id=request_id,
+        )
+    if not _SERIAL.fullmatch(serial):
+        raise SignatureError(
+            f"The {what}'s Wechatpay-Serial {_shown(serial)} is not a key serial (1 to 64 letters, digits or _)",
+            request_id=request_id,
+        )
+    if len(signature) > MAX_SIGNATURE_LENGTH or not _SIGNATURE.fullmatch(signature):
+        raise SignatureError(
+            f"The {what}'s signature does not verify: Wechatpay-Signature is not base64 of at most "
+            f"{MAX_SIGNATURE_LENGTH} characters",
+            request_id=request_id,
+        )
+    return SignedHeaders(timestamp, nonce, signature, serial)
+
+
 def verify_signed_message(
     headers: Mapping[str, str],
     body: bytes,
@@ -185,32 +268,8 @@ def verify_signed_message(
     ``headers`` must be case-insensitive (or use the canonical ``Wechatpay-*`` spelling).
     Raises SignatureError naming the reason; the caller must not hand out ``body`` then.
     """
-    timestamp = headers.get("Wechatpay-Timestamp")
-    nonce = headers.get("Wechatpay-Nonce")
-    signature = headers.get("Wechatpay-Signature")
-    serial = headers.get("Wechatpay-Serial")
-    if not (timestamp and nonce and signature and serial):
-        missing = next(name for name in _SIGNED_HEADERS if not headers.get(name))
-        raise SignatureError(
-            f"The {what} is not signed: header {missing} is missing, so it cannot be trusted",
-            request_id=request_id,
-        )
-    if signature.startswith(SIGNTEST_PREFIX):
-        raise SignatureError(
-            f"The {what} carries a WECHATPAY/SIGNTEST/ probe signature; WeChat Pay sends these to check that "
-            "answers are verified. Nothing was trusted.",
-            request_id=request_id,
-        )
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise SignatureError(f"The {what}'s Wechatpay-Timestamp is not a number", request_id=request_id) from None
-    if abs(now - sent_at) > MAX_CLOCK_SKEW:
-        raise SignatureError(
-            f"The {what}'s Wechatpay-Timestamp is {int(now - sent_at)} s away from this machine's clock "
-            f"(at most {MAX_CLOCK_SKEW} s allowed): check the clock, or the {what} was replayed",
-            request_id=request_id,
-        )
+    signed = check_signed_headers(headers, now, what=what, request_id=request_id)
+    serial = signed.serial
     key = keys.get(serial)
     if key is None:
         key = keys.get(_normalize(serial))
@@ -221,8 +280,8 @@ def verify_signed_message(
             f"({known}): add WeChat Pay's public key or the current platform certificate",
             request_id=request_id,
         )
-    message = response_message(timestamp, nonce, body)
-    if not rsa_verify(key, message, signature):
+    message = response_message(signed.timestamp, signed.nonce, body)
+    if not rsa_verify(key, message, signed.signature):
         raise SignatureError(
             f"The {what}'s signature does not verify with key {serial!r}: it was altered, or signed by another key",
             request_id=request_id,
