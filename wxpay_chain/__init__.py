@@ -9,12 +9,13 @@ Three call styles, each async (:class:`AsyncClient`) and blocking (:class:`Clien
 
 from ._certificates import PlatformCertificate
 from ._chain import Chain
-from ._client import DEFAULT_BASE_URL, AsyncClient, Attempt, Client, EncryptedField
+from ._client import DEFAULT_BASE_URL, AsyncClient, Attempt, EncryptedField
 from ._errors import (
     ApiError,
     ConfigurationError,
     InvalidRequestError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     SignatureError,
     StructureError,
@@ -25,6 +26,7 @@ from ._errors import (
 from ._models import Headers, Request, Response, Timeout
 from ._notify import Notification
 from ._retry import BACKUP_BASE_URL, RetryPolicy
+from ._sync import Client
 from ._version import __version__
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "RateLimitError",
     "Request",
     "Response",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "SignatureError",

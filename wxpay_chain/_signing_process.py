@@ -37,6 +37,10 @@ _WORKER = str(Path(__file__).with_name("_sign_worker.py"))
 # directly so that it never imports this package (and its HTTP stack) for nothing.
 _BOOT = "import runpy, sys; sys.path[:] = sys.argv[2:]; runpy.run_path(sys.argv[1], run_name='__main__')"
 
+# A forked process's view of its parent's signing child: never waited for nor killed here, and kept
+# referenced so that its finalizer does not warn that "it is still running" (it is: for the parent).
+_PARENTS_CHILDREN: list[subprocess.Popen[bytes]] = []
+
 
 def check_platform() -> None:
     """Raise ConfigurationError where a signing process cannot work (the loop must watch pipes)."""
@@ -54,7 +58,7 @@ class SigningProcess:
         self._executable = sys.executable if executable is None else executable
         self._process: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = 0
+        self._pid = os.getpid()
         self._to_child = -1
         self._from_child = -1
         self._jobs: dict[int, tuple[asyncio.Future[str], bytes]] = {}
@@ -74,7 +78,7 @@ class SigningProcess:
 
     def sign(self, message: bytes) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
-        if (loop is not self._loop or self._failed is not None or self._pid != os.getpid()) and not self._start(loop):
+        if (loop is not self._loop or self._failed is not None or self._pid != os.getpid()) and not self._serve(loop):
             return self._fallback.sign(message)
         future: asyncio.Future[str] = loop.create_future()
         job = self._next_job = (self._next_job + 1) & 0xFFFFFFFF
@@ -93,6 +97,8 @@ class SigningProcess:
     def close(self) -> None:
         """Stop the child. Calls still waiting for a signature end with TransportError: nothing was sent."""
         self._fallback.close()
+        if self._pid != os.getpid():
+            self._forget_parent()
         if self._process is None:
             return
         jobs, self._jobs = self._jobs, {}
@@ -107,6 +113,58 @@ class SigningProcess:
         self._failed = self._failed or "was closed"
 
     # -- the child -------------------------------------------------------------------------------
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether the child signs for ``loop``: started, moved over from a closed loop, or started anew
+        after a fork. False when this call must be signed in-process instead."""
+        if self._pid != os.getpid():
+            self._forget_parent()
+        if self._failed is not None:
+            return False
+        if self._loop is None:
+            return self._start(loop)
+        if self._loop is loop:
+            return True
+        if not self._loop.is_closed():
+            return False  # another open loop uses the child: calls from this one sign on the thread
+        self._move_to(loop)
+        return True
+
+    def _move_to(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve ``loop`` from now on; the loop the child served is closed (two asyncio.run() in a row).
+
+        Its calls went with it: their signatures still arrive and are dropped by job number. The bytes not
+        yet written and any partial answer stay, so the framing of both pipes goes on unbroken.
+        """
+        self._jobs = {}
+        self._watchdog = None  # a timer of the closed loop, which never fires
+        self._writer_on = False
+        self._loop = loop
+        loop.add_reader(self._from_child, self._on_readable)
+        self._flush_pending = bool(self._outbox)
+        if self._outbox:
+            loop.call_soon(self._flush)
+
+    def _forget_parent(self) -> None:
+        """In a forked process: let go of the parent's child without a word to it, to start one of our own.
+
+        The pipes are the parent's too; reading them would steal its signatures. Only this process's copies
+        of their descriptors are closed (that sends nothing), and the calls of the parent's loop are dropped.
+        """
+        process, self._process = self._process, None
+        if process is not None:
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    pipe.close()
+            _PARENTS_CHILDREN.append(process)
+        self._pid = os.getpid()
+        self._loop = None
+        self._to_child = self._from_child = -1
+        self._jobs = {}
+        self._outbox.clear()
+        self._received.clear()
+        self._flush_pending = self._writer_on = False
+        self._watchdog = None
+
     def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Start the child for ``loop``; False when this call must be signed in-process instead."""
         if self._failed is not None or self._loop is not None:

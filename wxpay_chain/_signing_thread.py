@@ -9,9 +9,11 @@ to a thread pool call by call spends more time fighting over the GIL than it sav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import threading
+import weakref
 from collections import defaultdict
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,7 +37,12 @@ def _deliver(outcomes: list[_Outcome]) -> None:
 
 
 class SigningThread:
-    """``await thread.sign(message)`` signs on the worker; ``close()`` lets it finish and stop."""
+    """``await thread.sign(message)`` signs on the worker; ``close()`` lets it finish and stop.
+
+    Each job carries its own loop, so one worker serves every loop a client is used from. After
+    ``close()`` nothing is queued any more (a job behind the stop mark would wait for ever): a late
+    message is signed inline instead.
+    """
 
     def __init__(self, key: rsa.RSAPrivateKey) -> None:
         self._key = key
@@ -43,23 +50,38 @@ class SigningThread:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._stopped = False
+        _LIVE.add(self)
 
     def sign(self, message: bytes) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        if self._thread is None or self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():  # threads do not survive fork(): a forked copy starts its own
-                    self._pid, self._thread, self._jobs = os.getpid(), None, queue.SimpleQueue()
+        if self._pid != os.getpid():
+            self._forget_parent()  # in case this fork ran no at-fork hooks
+        with self._lock:  # orders this job before or after close()'s stop mark
+            if not self._stopped:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="wxpay-chain-sign", daemon=True)
                     self._thread.start()
-        self._jobs.put((message, future, loop))
+                self._jobs.put((message, future, loop))
+                return future
+        try:
+            future.set_result(rsa_sign(self._key, message))
+        except Exception as exc:
+            future.set_exception(exc)
         return future
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._jobs.put(None)
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            if self._thread is not None:
+                self._jobs.put(None)
+
+    def _forget_parent(self) -> None:
+        # Threads do not survive fork(), and a lock or queue another thread held is unusable in the child.
+        self._pid, self._thread, self._jobs, self._lock = os.getpid(), None, queue.SimpleQueue(), threading.Lock()
 
     def _run(self) -> None:
         stopping = False
@@ -84,5 +106,18 @@ class SigningThread:
                 except Exception as exc:  # handed to the caller, never lost on this thread
                     by_loop[loop].append((future, None, exc))
             for loop, outcomes in by_loop.items():
-                if not loop.is_closed():
+                # RuntimeError: the loop closed (asyncio.run ended), and nobody waits for these any more.
+                with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(_deliver, outcomes)
+
+
+_LIVE: weakref.WeakSet[SigningThread] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for signer in list(_LIVE):
+        signer._forget_parent()
+
+
+if hasattr(os, "register_at_fork"):  # in the child no other thread runs yet, so no sign() races this
+    os.register_at_fork(after_in_child=_after_fork_in_child)

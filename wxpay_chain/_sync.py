@@ -1,0 +1,235 @@
+"""Client: the blocking twin of AsyncClient, running its own event loop on a background thread.
+
+Callers on any thread hand coroutines to that loop and wait for them. Three rules keep every wait
+finite: ``close()`` ends every call in flight (TransportError) before it stops the loop, a call made
+from the loop thread itself (an on_request/on_response hook) is refused instead of waiting for itself,
+and a forked child, which has no loop thread, starts one of its own on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import threading
+from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
+from typing import Any
+
+from ._certificates import PlatformCertificate
+from ._chain import Chain, root_chain
+from ._client import AsyncClient
+from ._errors import ConfigurationError, InvalidRequestError, TransportError
+from ._models import Response
+from ._notify import Notification
+from ._uri import split_literal
+
+__all__ = ["Client"]
+
+log = logging.getLogger("wxpay_chain")
+
+_CLOSE_GRACE = 5.0  # seconds close() gives each stage (cut off, cancel) before it stops the loop anyway
+
+# Event loops a forked child inherited from its parent's loop thread. Each shares its epoll set and
+# wake-up pipe with the parent's loop, which still runs: closing one here would unregister the parent's
+# sockets from it. They are kept referenced and never closed (a few descriptors per fork).
+_INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
+_fork_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _fork_lock
+    _fork_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_HOOK_CALL = (
+    "The blocking Client was called from the client's own on_request/on_response hook thread; hooks must not "
+    "make calls (they run on the client's event loop, which would wait for itself): record what you need and "
+    "call from your own code"
+)
+
+
+async def _next_item(pages: AsyncGenerator[Any, None]) -> Any:
+    return await pages.__anext__()
+
+
+class Client:
+    """The blocking twin of :class:`AsyncClient`, with the same three call styles.
+
+    It runs its own event loop on a background thread, so it works from plain scripts and from code
+    that already runs an event loop (Jupyter, an async web app calling a sync library). Any number of
+    threads may call it at once. A process forked from one that made it (gunicorn --preload, Celery,
+    multiprocessing) gets its own loop thread and connections on first use. Hooks (``on_request``,
+    ``on_response``) run on the loop thread and must not call the client.
+    Use it as ``with Client(...) as client:`` or call :meth:`close`.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        if options.get("session") is not None:
+            raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
+        self._async = AsyncClient(**options)
+        self._lock = threading.Lock()  # orders calls against close()
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._closed = False
+        self._stopped = threading.Event()  # set once close() has finished, for a second closer to wait on
+        self._pid = os.getpid()
+        self._start_loop()
+
+    def _start_loop(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
+        self._thread.start()
+        self._loop_thread: int | None = self._thread.ident
+
+    @property
+    def async_client(self) -> AsyncClient:
+        return self._async
+
+    def __repr__(self) -> str:
+        return "<Client" + repr(self._async)[len("<AsyncClient") :]
+
+    def __getattr__(self, name: str) -> Chain[Response]:
+        if name.startswith("_") and not name.endswith("_"):
+            raise AttributeError(name)
+        return root_chain(self, self.__dict__, name)
+
+    def __getitem__(self, path: str) -> Chain[Response]:
+        return Chain(self, split_literal(path))
+
+    def chain(self, path: str) -> Chain[Response]:
+        return self[path]
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        if self._pid != os.getpid():
+            self._after_fork()
+        if threading.get_ident() == self._loop_thread:
+            coro.close()
+            raise InvalidRequestError(_HOOK_CALL)
+        with self._lock:
+            if self._closed:
+                coro.close()
+                raise TransportError("The client is closed; create a new one to send more requests")
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            self._pending.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            if not self._closed:
+                raise
+            raise TransportError(
+                "The call was cut off because the client was closed; it may have reached WeChat Pay, "
+                "so retry with the same request number"
+            ) from None
+        finally:
+            self._pending.discard(future)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the loop thread did not come along, so this copy starts a loop of its own.
+
+        The transport then sees another process and loop, and opens fresh connections (see _transport).
+        """
+        with _fork_lock:
+            if self._pid == os.getpid():
+                return
+            _INHERITED_LOOPS.append(self._loop)
+            self._lock = threading.Lock()
+            self._pending = set()  # the parent's calls: its own threads wait for them
+            self._stopped = threading.Event()
+            self._loop_thread = None
+            if self._closed:  # closed, or closing, in the parent: closed here too
+                self._stopped.set()
+            else:
+                self._start_loop()
+            self._pid = os.getpid()
+
+    def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
+        result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
+        return result
+
+    def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
+        pages = self._async._paginate(template, args, kwargs)
+        try:
+            while True:
+                try:
+                    yield self._run(_next_item(pages))
+                except StopAsyncIteration:
+                    return
+        finally:
+            if not self._closed:
+                self._run(pages.aclose())
+
+    def download_certificates(self) -> tuple[PlatformCertificate, ...]:
+        """Blocking :meth:`AsyncClient.download_certificates`."""
+        result: tuple[PlatformCertificate, ...] = self._run(self._async.download_certificates())
+        return result
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
+        """Blocking :meth:`AsyncClient.parse_notification`."""
+        result: Notification = self._run(self._async.parse_notification(headers, body))
+        return result
+
+    def encrypt(self, text: str) -> str:
+        return self._async.encrypt(text)
+
+    def decrypt(self, ciphertext: str) -> str:
+        return self._async.decrypt(ciphertext)
+
+    def close(self) -> None:
+        """Close the connection pool and stop the background loop; every call in flight ends with TransportError.
+
+        Idempotent, and safe from any thread: a second caller waits until the first has finished.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        if threading.get_ident() == self._loop_thread:
+            raise InvalidRequestError(_HOOK_CALL)
+        with self._lock:
+            first, self._closed = not self._closed, True
+        if not first:
+            self._stopped.wait()
+            return
+        try:
+            self._shutdown()
+        finally:
+            self._stopped.set()
+
+    def _shutdown(self) -> None:
+        loop, thread = self._loop, self._thread
+        finished = asyncio.run_coroutine_threadsafe(self._finish(), loop)
+        try:
+            finished.result(timeout=3 * _CLOSE_GRACE)
+        except Exception as exc:  # a hook that blocks the loop, say: the callers are released below anyway
+            log.warning("closing the client did not finish cleanly: %s: %s", type(exc).__name__, exc)
+        for future in list(self._pending):  # nothing may wait past close(), whatever the loop did
+            future.cancel()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(_CLOSE_GRACE)
+        if not thread.is_alive():
+            loop.close()
+        self._loop_thread = None
+
+    async def _finish(self) -> None:
+        # The network first: a call waiting for an answer ends with the transport's TransportError, and one
+        # whose answer is already here still returns it.
+        try:
+            await asyncio.wait_for(self._async.aclose(), _CLOSE_GRACE)
+        except Exception as exc:
+            log.warning("closing the connection pool failed: %s: %s", type(exc).__name__, exc)
+        # Then whatever still waits (a retry delay, a signature, a free connection) is cancelled; its
+        # caller gets TransportError from _run.
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=_CLOSE_GRACE)
+        await asyncio.get_running_loop().shutdown_asyncgens()  # unfinished pagination
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
