@@ -3,17 +3,67 @@
 from __future__ import annotations
 
 import json as _json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 
-__all__ = ["Headers", "Request", "Response", "Timeout"]
+from ._errors import InvalidRequestError
+
+__all__ = ["MAX_TIMEOUT", "Headers", "Request", "Response", "Timeout", "check_header"]
 
 T = TypeVar("T")
 
 _SECRET_HEADERS = frozenset({"authorization"})
 _DEFAULT_CONNECT = 10.0
+MAX_TIMEOUT = 24 * 3600.0  # a day: longer is a mistake, and far larger values overflow the event loop's timers
+
+# RFC 9110 field names are tokens; values are visible text, spaces and tabs. Anything else (CR, LF, NUL,
+# a trailing space in a name) would split or smuggle a header, or be refused by aiohttp mid-send.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+# Headers the SDK or the HTTP layer owns: they authenticate the request, frame its body or route it, so a
+# caller's value would make what is sent differ from what was signed.
+RESERVED_HEADERS = frozenset(
+    {"authorization", "content-length", "transfer-encoding", "host", "connection", "keep-alive",
+     "proxy-connection", "te", "trailer", "upgrade", "expect"}
+)
+
+
+def check_header(name: object, value: object) -> tuple[str, str]:
+    """A caller's header as it will be sent; InvalidRequestError if it cannot be, or if the SDK owns it."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        shown = name if isinstance(name, str) else type(name).__name__
+        raise InvalidRequestError("headers must be a dict of str to str", [(f"headers.{shown!r}"[:60], "not a str")])
+    field = f"headers.{name!r}"[:60]
+    if not _TOKEN.fullmatch(name):
+        raise InvalidRequestError(
+            "Header name is not an HTTP token", [(field, "use letters, digits and -; no spaces or control characters")]
+        )
+    if name.lower() in RESERVED_HEADERS:
+        what = "Authorization is computed by the SDK" if name.lower() == "authorization" else "The SDK sets this header"
+        raise InvalidRequestError(what, [(field, "remove it")])
+    if not _FIELD_VALUE.fullmatch(value):
+        raise InvalidRequestError("Header value has a control character", [(field, "no CR, LF, NUL or other controls")])
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError("Header value is not valid text", [(field, "it holds a lone surrogate")]) from None
+    return name, value
+
+
+def _seconds(name: str) -> Any:
+    def check(_: object, __: object, value: float | None) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
+            raise InvalidRequestError(
+                f"Timeout.{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, or None",
+                [(f"timeout.{name}", repr(value)[:40])],
+            )
+
+    return check
 
 
 class _CaseInsensitiveSource(Protocol):
@@ -109,8 +159,8 @@ class Headers(Mapping[str, str]):
 class Timeout:
     """Seconds a request may take in total, and to open a connection. ``None`` means no limit."""
 
-    total: float | None = 30.0
-    connect: float | None = _DEFAULT_CONNECT
+    total: float | None = attrs.field(default=30.0, validator=_seconds("total"))
+    connect: float | None = attrs.field(default=_DEFAULT_CONNECT, validator=_seconds("connect"))
 
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
@@ -118,10 +168,12 @@ class Timeout:
             return value
         if value is None:
             return cls(total=None, connect=None)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            from ._errors import InvalidRequestError
-
-            raise InvalidRequestError("timeout must be a positive number of seconds or a Timeout")
+        # nan compares false with everything, so "not 0 < value" also catches it; inf is over the bound.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
+            raise InvalidRequestError(
+                f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, a Timeout, or None",
+                [("timeout", repr(value)[:40] if isinstance(value, (int, float)) else type(value).__name__)],
+            )
         return cls(total=float(value), connect=min(float(value), _DEFAULT_CONNECT))
 
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Mapping
+from enum import Enum
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from ._errors import InvalidRequestError
+from ._errors import ConfigurationError, InvalidRequestError
 
 __all__ = [
+    "check_literal",
     "encode_query",
     "expand",
     "normalize_segment",
     "parse_template",
     "placeholders",
+    "split_base_url",
     "split_literal",
 ]
 
@@ -36,9 +39,17 @@ def _quote(text: str, safe: str = _UNRESERVED) -> str:
     return text if _PLAIN(text) else quote(text, safe=safe)
 
 
-_RESERVED = ":/?#[]@!$&'()*+,;="
-_KEEPS_RESERVED = _UNRESERVED + _RESERVED + "%"  # what {+name} leaves as it is
+_RESERVED = ":/?@!$&'()*+,;="
+# What {+name} leaves as it is. Never "#", "[" or "]": on the wire they would end the path or be refused,
+# and what is sent would no longer be what was signed. A "%" stays only as the start of a %XX triplet.
+_KEEPS_RESERVED = _UNRESERVED + _RESERVED + "%"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _quote_name = lru_cache(maxsize=512)(_quote)  # query names are code, a few dozen per program
+# The one placeholder that may be empty: the PHP SDK's ``_empty_`` writes a documented trailing slash
+# (POST v3/applyment4sub/applyment/). Any other empty value would name another endpoint.
+EMPTY_PLACEHOLDER = "empty"
+# Literal template text: RFC 3986 path characters, "/" and "%XX". No spaces, controls, "#" or "\\".
+_LITERAL = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
 
 
 @lru_cache(maxsize=4096)
@@ -58,6 +69,36 @@ def normalize_segment(name: str) -> str:
 def split_literal(path: str) -> str:
     """Item access and ``chain()`` take text literally; only one leading slash is dropped."""
     return path[1:] if path.startswith("/") else path
+
+
+def _dot_segment(segment: str) -> bool:
+    """``.`` or ``..`` in any spelling (``%2e``, ``.%2E``): a proxy that removes dot-segments
+    (RFC 3986 §5.2.4) would route the request to another endpoint."""
+    return segment in (".", "..") or ("%" in segment and unquote(segment) in (".", ".."))
+
+
+@lru_cache(maxsize=2048)
+def check_literal(template: str) -> None:
+    """Refuse template text that cannot go on a request line as it is, or that names another path.
+
+    Called once per template (cached): spaces, control characters, ``#``, ``\\``, a lone ``%``, non-ASCII
+    text, empty segments and dot-segments all raise InvalidRequestError.
+    """
+    literals, _ = parse_template(template)
+    for literal in literals:
+        end = _LITERAL.match(literal).end()  # type: ignore[union-attr]  # "*" always matches
+        if end < len(literal):
+            raise InvalidRequestError(
+                f"The path {template!r} has a character that cannot be sent as it is",
+                [("path", f"{literal[end]!r} is not allowed in path text; pass such values as path parameters")],
+            )
+    path = "x".join(literals).split("?", 1)[0]  # each placeholder stands for one non-empty segment
+    if "//" in path or path.startswith("/"):
+        raise InvalidRequestError(f"The path {template!r} has an empty segment", [("path", "remove the '//'")])
+    if any(_dot_segment(segment) for segment in path.split("/")):
+        raise InvalidRequestError(
+            f"The path {template!r} has a dot-segment", [("path", "remove the '.' and '..' segments")]
+        )
 
 
 @lru_cache(maxsize=2048)
@@ -82,13 +123,48 @@ def placeholders(template: str) -> tuple[str, ...]:
     return tuple(name for name, _ in parse_template(template)[1])
 
 
+def _plain(value: object) -> object:
+    """An enum member as its value, and a str or int subclass as the plain str or int it holds: never its
+    repr (``BusifavorCouponState.SENDED``) on the wire."""
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__index__(value)
+    return value
+
+
 def _path_value(name: str, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    value = _plain(value)
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    raise InvalidRequestError(
+        "Path parameter has the wrong type",
+        [(name, f"expected str or int, got {type(value).__name__}")],
+    )
+
+
+def _segment(name: str, text: str, keeps_reserved: bool) -> str:
+    try:
+        encoded = _LONE_PERCENT.sub("%25", quote(text, safe=_KEEPS_RESERVED)) if keeps_reserved else _quote(text)
+    except UnicodeEncodeError:
         raise InvalidRequestError(
-            "Path parameter has the wrong type",
-            [(name, f"expected str or int, got {type(value).__name__}")],
+            "Path parameter is not valid text", [(name, "it holds a lone surrogate, which UTF-8 cannot encode")]
+        ) from None
+    if encoded in ("", ".", "..") or (keeps_reserved and _bad_reserved(encoded)):
+        what = "empty" if not encoded or "//" in encoded else "a dot-segment ('.' or '..')"
+        raise InvalidRequestError(
+            "Path parameter would change the endpoint", [(name, f"the value is {what}; pass the real id")]
         )
-    return str(value)
+    return encoded
+
+
+def _bad_reserved(encoded: str) -> bool:
+    path = encoded.split("?", 1)[0]
+    return any(not segment or _dot_segment(segment) for segment in path.split("/"))
 
 
 def expand(template: str, values: Mapping[str, object]) -> str:
@@ -102,30 +178,51 @@ def expand(template: str, values: Mapping[str, object]) -> str:
         return template
     out = [literals[0]]
     for (name, keeps_reserved), literal in zip(holes, literals[1:], strict=True):
-        if name not in values:
-            raise _missing(template, holes, values)
-        value = values[name]
+        value = values.get(name, _MISSING)
+        if value is _MISSING:
+            if name != EMPTY_PLACEHOLDER:
+                raise _missing(template, holes, values)
+            value = ""
         text = value if type(value) is str else _path_value(name, value)
-        out.append(_quote(text, _KEEPS_RESERVED if keeps_reserved else _UNRESERVED))
+        if text and _PLAIN(text) and text not in (".", ".."):  # most ids: nothing to encode or refuse
+            out.append(text)
+        elif not text and name == EMPTY_PLACEHOLDER:
+            pass
+        else:
+            out.append(_segment(name, text, keeps_reserved))
         out.append(literal)
     return "".join(out)
+
+
+_MISSING = object()
 
 
 def _missing(template: str, holes: tuple[tuple[str, bool], ...], values: Mapping[str, object]) -> InvalidRequestError:
     return InvalidRequestError(
         f"Missing path parameter for {template!r}",
-        [(name, "required by the path; pass it as a keyword argument") for name, _ in holes if name not in values],
+        [
+            (name, "required by the path; pass it as a keyword argument")
+            for name, _ in holes
+            if name not in values and name != EMPTY_PLACEHOLDER
+        ],
     )
 
 
 def _query_value(name: str, value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (str, int)):
+    value = _plain(value)
+    if type(value) is str or type(value) is int:
         return str(value)
     raise InvalidRequestError(
         "Query parameter has the wrong type",
         [(f"query.{name}", f"expected str, int or bool, got {type(value).__name__}")],
+    )
+
+
+def _unencodable(field: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        "Query parameter is not valid text", [(field, "it holds a lone surrogate, which UTF-8 cannot encode")]
     )
 
 
@@ -137,13 +234,63 @@ def encode_query(query: Mapping[str, object] | None) -> str:
     for name, value in query.items():
         if value is None:
             continue
-        if not isinstance(name, str):
-            raise InvalidRequestError("Query parameter names must be strings", [(repr(name), "not a str")])
-        if type(value) is str:
-            text = _quote(value)
-        elif type(value) is int:
-            text = str(value)  # digits and "-" never need escaping
-        else:
-            text = _quote(_query_value(name, value))
-        pairs.append(f"{_quote_name(name)}={text}")
+        if type(name) is not str:
+            if not isinstance(name, str):
+                raise InvalidRequestError("Query parameter names must be strings", [(repr(name)[:40], "not a str")])
+            name = str.__str__(name)
+        try:
+            if type(value) is str:
+                text = _quote(value)
+            elif type(value) is int:
+                text = str(value)  # digits and "-" never need escaping
+            else:
+                text = _quote(_query_value(name, value))
+            pairs.append(f"{_quote_name(name)}={text}")
+        except UnicodeEncodeError:
+            raise _unencodable(f"query.{name.encode('utf-8', 'backslashreplace').decode()}") from None
     return "&".join(pairs)
+
+
+# scheme://host[:port][/path]; the host is a DNS name (ASCII; IDNA names in their xn-- form) or [IPv6].
+# No user info, query, fragment, spaces or backslashes: each would change what is sent from what is signed,
+# or where it is sent.
+_BASE_URL = re.compile(
+    r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://"
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<path>/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*)?"
+)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+@lru_cache(maxsize=64)
+def split_base_url(base_url: str) -> tuple[str, str]:
+    """``(origin, path prefix ending with "/")`` of an http(s) base URL, or ConfigurationError saying why.
+
+    The prefix keeps a gateway's path (``http://gateway/wxpay/``): the signature covers the full path sent.
+    """
+    example = "https://api.mch.weixin.qq.com/"
+    match = _BASE_URL.fullmatch(base_url)
+    if match is None:
+        if "@" in base_url.split("//", 1)[-1].split("/", 1)[0]:
+            why = "must not carry user info (user:password@): WeChat Pay authenticates by signature"
+        elif "?" in base_url or "#" in base_url:
+            why = "must not carry a query or fragment"
+        elif not base_url.isascii() or any(ch.isspace() or ch == "\\" or ord(ch) < 32 for ch in base_url):
+            why = "must be plain ASCII with no spaces, backslashes or control characters"
+        else:
+            why = f"must be an http(s) URL like {example!r}"
+        raise ConfigurationError(f"base_url {why}")
+    scheme, host, port = match["scheme"].lower(), match["host"].lower(), match["port"]
+    if port is not None and not 0 < int(port) < 65536:
+        raise ConfigurationError("base_url has a port outside 1-65535")
+    if ".." in host:  # an empty DNS label
+        raise ConfigurationError("base_url has a malformed host name")
+    path = match["path"] or "/"
+    if not path.endswith("/"):
+        path += "/"
+    segments = path[1:-1].split("/") if path != "/" else []
+    if any(not segment or _dot_segment(segment) for segment in segments):
+        raise ConfigurationError("base_url's path must not have empty or dot-segments ('//', '.', '..')")
+    origin = f"{scheme}://{host}" + (f":{int(port)}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
+    return origin, path

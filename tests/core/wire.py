@@ -112,7 +112,7 @@ class WirePeer:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)  # any path, newlines included
         return app
 
     def last_json(self) -> Any:
