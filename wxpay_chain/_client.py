@@ -1,4 +1,4 @@
-"""AsyncClient and its blocking twin Client: credentials, keys, one transport, the request pipeline.
+"""AsyncClient: credentials, keys, one transport, the request pipeline.
 
 Pipeline of one call: split options from path values → validate (typed endpoints) → expand the
 template and encode the query once → serialise the body once → sign exactly those bytes → send →
@@ -12,9 +12,8 @@ import copy
 import json as _json
 import logging
 import platform
-import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from types import ModuleType
@@ -22,28 +21,41 @@ from typing import Any, Literal, NamedTuple
 
 import aiohttp
 import attrs
-from yarl import URL
 
 from ._certificates import PlatformCertificate, decrypt_certificates
 from ._chain import Chain, root_chain
 from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
-from ._errors import ApiError, ConfigurationError, InvalidRequestError, TransportError, TransportTimeoutError
-from ._models import Headers, Request, Response, Timeout
+from ._errors import (
+    ApiError,
+    ConfigurationError,
+    InvalidRequestError,
+    ResponseTooLargeError,
+    TransportError,
+    TransportTimeoutError,
+)
+from ._models import Headers, Request, Response, Timeout, check_header
 from ._notify import Notification, parse_notification
 from ._retry import RetryPolicy
-from ._signing import PUB_KEY_ID_PREFIX, KeyStore, Signer, request_message, verify_signed_message
+from ._signing import (
+    PUB_KEY_ID_PREFIX,
+    KeyStore,
+    Signer,
+    check_signed_headers,
+    request_message,
+    verify_signed_message,
+)
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
-from ._transport import AiohttpTransport
-from ._uri import encode_query, expand, placeholders, split_literal
+from ._transport import DEFAULT_MAX_BODY, AiohttpTransport
+from ._uri import check_literal, encode_query, expand, placeholders, split_base_url, split_literal
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "Client", "EncryptedField"]
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "EncryptedField"]
 
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
 DEFAULT_TIMEOUT = Timeout()
+REFRESH_INTERVAL = 60.0  # seconds between certificate downloads asked for by unknown serials or notifications
 OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url"})
-_RESERVED_HEADERS = frozenset({"authorization"})
 
 log = logging.getLogger("wxpay_chain")
 
@@ -53,18 +65,25 @@ USER_AGENT = (
 )
 
 
-@lru_cache(maxsize=64)
-def _parse_base_url(base_url: str) -> tuple[str, str]:
-    """Split a base URL into its origin and its path prefix (always ending with ``/``)."""
-    if not isinstance(base_url, str):
-        raise ConfigurationError(f"base_url must be a str like {DEFAULT_BASE_URL!r}")
-    url = URL(base_url if base_url.endswith("/") else base_url + "/", encoded=True)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(f"base_url must be an http(s) URL like {DEFAULT_BASE_URL!r}, got {base_url!r}")
-    if url.raw_query_string or url.raw_fragment:
-        raise ConfigurationError("base_url must not carry a query or fragment")
-    origin = str(url.origin())
-    return origin, url.raw_path
+def _parse_base_url(base_url: object, option: bool = False) -> tuple[str, str]:
+    """Split a base URL into its origin and its path prefix (always ending with ``/``).
+
+    A bad client setting is a ConfigurationError; a bad per-call ``base_url=`` an InvalidRequestError."""
+    try:
+        if not isinstance(base_url, str):
+            raise ConfigurationError(f"base_url must be a str like {DEFAULT_BASE_URL!r}")
+        return split_base_url(base_url)
+    except ConfigurationError as exc:
+        if not option:
+            raise
+        raise InvalidRequestError("Bad base_url option", [("base_url", str(exc))]) from None
+
+
+def _client_timeout(value: float | Timeout | None) -> Timeout:
+    try:
+        return Timeout.of(value)
+    except InvalidRequestError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +107,7 @@ def _placeholders(method: str, template: str) -> tuple[tuple[str, ...], frozense
     that depend on the template alone."""
     if template.startswith("v2/") or template == "v2":
         raise InvalidRequestError(f"APIv2 is not supported yet ({method} {template}): use an APIv3 endpoint (v3/...)")
+    check_literal(template)
     names = placeholders(template)
     return names, OPTIONS.union(names)
 
@@ -148,6 +168,7 @@ class AsyncClient:
         on_response: Callable[[Attempt], None] | None = None,
         apiv3_key: str | bytes | None = None,
         certificate_refresh: float = 12 * 3600,
+        max_response_bytes: int = DEFAULT_MAX_BODY,
     ) -> None:
         if (mchid is None) == (brand_id is None):
             raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
@@ -173,6 +194,7 @@ class AsyncClient:
         self._certificate_refresh = certificate_refresh
         self._certificates: tuple[PlatformCertificate, ...] = ()
         self._certificates_at: float | None = None
+        self._fruitless_refresh_at: float | None = None
         self._refreshing: asyncio.Future[KeyStore] | None = None
         pub_key_ids = self._keys.pub_key_ids
         if mode == "brand" and not pub_key_ids:
@@ -184,8 +206,10 @@ class AsyncClient:
         # What every call without a body, headers= or encrypted fields sends: built once, here.
         self._plain_headers = self._headers(None, None)
         self._origin_prefix = _parse_base_url(base_url)
-        self._timeout = Timeout.of(timeout)
-        self._transport = AiohttpTransport(session, pool_limit=pool_limit)
+        self._timeout = _client_timeout(timeout)
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+            raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
+        self._transport = AiohttpTransport(session, pool_limit=pool_limit, max_body=max_response_bytes)
         self._derived = False
         self._clock = clock
         self._nonce = nonce_factory
@@ -279,7 +303,7 @@ class AsyncClient:
             if isinstance(value, Chain):  # the parent's roots dispatch to the parent
                 del derived.__dict__[name]
         if timeout is not None:
-            derived._timeout = Timeout.of(timeout)
+            derived._timeout = _client_timeout(timeout)
         if base_url is not None:
             derived._origin_prefix = _parse_base_url(base_url)
         if retry is not None:
@@ -301,6 +325,16 @@ class AsyncClient:
         self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
     ) -> _Prepared:
         """Check and encode a call without sending it; every local error is raised here."""
+        try:
+            return self._prepare(method, template, args, kwargs)
+        except RecursionError:  # a self-referencing or absurdly deep query, json or model
+            raise InvalidRequestError(
+                f"The arguments of {method} {template} are nested too deeply", [("json", "flatten it")]
+            ) from None
+
+    def _prepare(
+        self, method: str, template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None
+    ) -> _Prepared:
         options = _merge_arguments(args, kwargs or {}) if args else kwargs or {}
         names, allowed = _placeholders(method, template)
         if template.startswith("brand/") and self._signer.mode != "brand":
@@ -340,7 +374,7 @@ class AsyncClient:
             headers = self._headers(content_type, extra_headers, _encryption_serial(payload))
         timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
         base_url = options.get("base_url")
-        origin, prefix = _parse_base_url(base_url) if base_url else self._origin_prefix
+        origin, prefix = _parse_base_url(base_url, option=True) if base_url is not None else self._origin_prefix
         _typed().validate_call(method, template, options, query, payload)  # reads the path values by name
         target = prefix + expand(template, options)
         encoded_query = encode_query(query)
@@ -361,15 +395,8 @@ class AsyncClient:
             if not isinstance(extra, Mapping):
                 raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
             lower = {k.lower(): k for k in headers}
-            for name, value in extra.items():
-                if not isinstance(name, str) or not isinstance(value, str):
-                    raise InvalidRequestError(
-                        "headers must be a dict of str to str", [(f"headers.{name}", "not a str")]
-                    )
-                if name.lower() in _RESERVED_HEADERS:
-                    raise InvalidRequestError(
-                        "Authorization is computed by the SDK", [(f"headers.{name}", "remove it")]
-                    )
+            for item in extra.items():
+                name, value = check_header(*item)
                 headers.pop(lower.get(name.lower(), name), None)
                 headers[name] = value
         return tuple(headers.items())
@@ -447,43 +474,66 @@ class AsyncClient:
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates
 
-    async def _keys_for(self, serial: str | None) -> KeyStore:
-        """The keys to verify an answer signed by ``serial``, downloading certificates when that can help."""
+    async def _keys_for(self, serial: str | None, *, unasked: bool = False) -> KeyStore:
+        """The keys to verify an answer signed by ``serial``, downloading certificates when that can help.
+
+        After a download that did not help (it failed, or the serial is still unknown), an unknown serial or
+        anything ``unasked`` (a notification: anyone can send one) downloads again only once REFRESH_INTERVAL
+        has passed, however many answers or notifications ask.
+        """
         if self._apiv3_key is None:
             return self._keys
+        now = self._clock()
         due = self._auto_certificates and (
-            self._certificates_at is None or self._clock() - self._certificates_at > self._certificate_refresh
+            self._certificates_at is None or now - self._certificates_at > self._certificate_refresh
         )
         unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
-        if due or unknown:
-            await self._refresh_certificates(reason="unknown serial " + str(serial) if unknown else "schedule")
+        if not (due or unknown):
+            return self._keys
+        if unknown or unasked:
+            fruitless = self._fruitless_refresh_at
+            if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
+                return self._keys  # verification then fails on the unknown serial, as it should
+        before = self._certificates_at
+        helped = False
+        try:
+            await self._refresh_certificates(reason="unknown serial " + str(serial)[:64] if unknown else "schedule")
+            helped = self._certificates_at != before and not (unknown and serial not in self._keys)
+        finally:
+            if not helped:  # a failed download, or a serial WeChat Pay does not list: a forger's, most likely
+                self._fruitless_refresh_at = now
         return self._keys
 
     async def _refresh_certificates(self, reason: str) -> None:
-        # One download at a time; everyone waiting for it shares its outcome.
-        if self._refreshing is None or self._refreshing.done():
-            loop = asyncio.get_running_loop()
+        # One download at a time; everyone waiting for it shares its outcome. A download left pending by
+        # another event loop (one that has closed, or the parent's before a fork) can never finish here.
+        loop = asyncio.get_running_loop()
+        pending = self._refreshing
+        if pending is None or pending.done() or pending.get_loop() is not loop:
             future: asyncio.Future[KeyStore] = loop.create_future()
             self._refreshing = future
             try:
                 await self.download_certificates()
-                future.set_result(self._keys)
             except Exception as exc:
-                future.set_result(self._keys)
                 if not self._keys:
                     raise
                 log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
+            finally:  # even when cancelled: the calls waiting on it must not wait forever
+                future.set_result(self._keys)
             return
-        await asyncio.shield(self._refreshing)
+        await asyncio.shield(pending)
 
     # -- notifications and sensitive fields --------------------------------------------------------
     async def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
         """Verify a notification's signature and decrypt its resource with the APIv3 (or brand API) key."""
         if self._apiv3_key is None:
             raise ConfigurationError("parse_notification needs apiv3_key= to decrypt the resource")
-        serial = Headers(tuple(headers.items())).get("Wechatpay-Serial")
-        keys = await self._keys_for(serial)
-        return parse_notification(headers, body, keys=keys, apiv3_key=self._apiv3_key, now=self._clock())
+        view = headers if isinstance(headers, Headers) else Headers(tuple(headers.items()))
+        # Anyone can POST a notification: the cheap checks (headers' shape, timestamp window) come before
+        # a key lookup that could make this client download certificates on a stranger's behalf.
+        signed = check_signed_headers(view, self._clock(), what="notification", request_id=view.get("Request-ID"))
+        keys = await self._keys_for(signed.serial, unasked=True)
+        return parse_notification(view, body, keys=keys, apiv3_key=self._apiv3_key, now=self._clock())
 
     def encrypt(self, text: str) -> str:
         """Encrypt a sensitive field (name, ID number…) for WeChat Pay with RSA-OAEP.
@@ -516,6 +566,8 @@ class AsyncClient:
             policy = self._retry
             failures: list[str] = []
             origin = prepared.origin
+            # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
+            deadline = _deadline(prepared.timeout)
             for attempt in range(1, policy.attempts + 1):
                 last = attempt == policy.attempts
                 try:
@@ -523,6 +575,8 @@ class AsyncClient:
                 except TransportError as closed:
                     closed.attempts = tuple(failures)
                     raise
+                if attempt > 1 and deadline is not None:
+                    prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
                 offloader = self._offloader
                 if offloader is not None and (self._in_flight > 1 or self._offload == "always"):
                     # Both cores sign while calls overlap; a lone call signs inline, where a hop only adds latency.
@@ -539,12 +593,16 @@ class AsyncClient:
                     self._record(request, attempt, None, None, elapsed, exc)
                     failures.append(f"#{attempt} {type(exc).__name__}")
                     timed_out = isinstance(exc, TransportTimeoutError)
-                    if last or self._transport.closed or (timed_out and not policy.retry_timeouts):
+                    # An answer too large to read would be too large again: the call is final.
+                    final = isinstance(exc, ResponseTooLargeError) or (timed_out and not policy.retry_timeouts)
+                    if last or self._transport.closed or final:
                         exc.attempts = tuple(failures)
                         raise
                     if exc.connect_failed and self._backup_origin is not None:
                         origin = self._backup_origin
-                    await asyncio.sleep(policy.delay(attempt))
+                    if not await _back_off(policy.delay(attempt), deadline):
+                        exc.attempts = (*failures, "no time left for another attempt")
+                        raise
                     continue
                 request_id = raw.headers.get("Request-ID")
                 elapsed = time.perf_counter() - started
@@ -553,7 +611,9 @@ class AsyncClient:
                     if verify:
                         keys = self._keys
                         if self._apiv3_key is not None:  # only then can a download change the keys
-                            keys = await self._keys_for(raw.headers.get("Wechatpay-Serial"))
+                            # A malformed or stale answer fails here, before it can cause a download.
+                            signed = check_signed_headers(raw.headers, self._clock(), request_id=request_id)
+                            keys = await self._keys_for(signed.serial)
                         verify_signed_message(raw.headers, raw.body, keys, self._clock(), request_id=request_id)
                     return Response(raw.status, raw.headers, raw.body, request)
                 error = ApiError.from_parts(
@@ -563,7 +623,10 @@ class AsyncClient:
                 if last or not policy.retries_status(raw.status):
                     error.attempts = tuple(failures)
                     raise error
-                await asyncio.sleep(policy.delay(attempt, raw.headers.get("Retry-After")))
+                retry_after = raw.headers.get("Retry-After")
+                if not await _back_off(policy.delay(attempt, retry_after, now=self._clock()), deadline):
+                    error.attempts = (*failures, "no time left for another attempt")
+                    raise error
             raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
             self._in_flight -= 1
@@ -592,6 +655,24 @@ class AsyncClient:
                 log.debug("request headers %r", request.headers)
         if self._on_response is not None:
             self._on_response(Attempt(request, attempt, status, request_id, elapsed, error))
+
+
+def _deadline(timeout: Timeout) -> float | None:
+    return None if timeout.total is None else time.monotonic() + timeout.total
+
+
+def _remaining(timeout: Timeout, deadline: float) -> Timeout:
+    left = max(deadline - time.monotonic(), 0.001)
+    return Timeout(total=left, connect=left if timeout.connect is None else min(timeout.connect, left))
+
+
+async def _back_off(delay: float, deadline: float | None) -> bool:
+    """Wait ``delay`` seconds before the next attempt; False, without waiting, when the call's deadline
+    would pass first (a retry then could only time out)."""
+    if deadline is not None and time.monotonic() + delay >= deadline:
+        return False
+    await asyncio.sleep(delay)
+    return True
 
 
 @attrs.frozen
@@ -640,10 +721,6 @@ def _encryption_serial(payload: object) -> str | None:
     return found.pop() if found else None
 
 
-async def _next_item(pages: AsyncGenerator[Any, None]) -> Any:
-    return await pages.__anext__()
-
-
 def _check_apiv3_key(key: str | bytes) -> None:
     raw = key.encode("utf-8") if isinstance(key, str) else key
     if len(raw) != 32:
@@ -674,103 +751,24 @@ def _encode_body(payload: object, data: object) -> tuple[bytes, str | None]:
     if payload is not None:
         try:
             text = _json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            return text.encode("utf-8"), "application/json"
+        except RecursionError:
+            raise InvalidRequestError("json= is nested too deeply to serialise", [("json", "flatten it")]) from None
+        except UnicodeEncodeError:
+            raise InvalidRequestError(
+                "json= holds text UTF-8 cannot encode", [("json", "a string has a lone surrogate")]
+            ) from None
         except (TypeError, ValueError) as exc:
-            raise InvalidRequestError("json= is not serialisable as JSON", [("json", str(exc))]) from None
-        return text.encode("utf-8"), "application/json"
+            raise InvalidRequestError("json= is not serialisable as JSON", [("json", str(exc)[:200])]) from None
     if data is None:
         return b"", None
     if isinstance(data, str):
-        return data.encode("utf-8"), "application/json"
+        try:
+            return data.encode("utf-8"), "application/json"
+        except UnicodeEncodeError:
+            raise InvalidRequestError(
+                "data= holds text UTF-8 cannot encode", [("data", "it has a lone surrogate")]
+            ) from None
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data), "application/json"
     raise InvalidRequestError("data= must be str or bytes (a raw body, sent as is)", [("data", type(data).__name__)])
-
-
-class Client:
-    """The blocking twin of :class:`AsyncClient`, with the same three call styles.
-
-    It runs its own event loop on a background thread, so it works from plain scripts and from code
-    that already runs an event loop (Jupyter, an async web app calling a sync library).
-    Use it as ``with Client(...) as client:`` or call :meth:`close`.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        if options.get("session") is not None:
-            raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
-        self._async = AsyncClient(**options)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
-        self._thread.start()
-        self._closed = False
-
-    @property
-    def async_client(self) -> AsyncClient:
-        return self._async
-
-    def __repr__(self) -> str:
-        return "<Client" + repr(self._async)[len("<AsyncClient") :]
-
-    def __getattr__(self, name: str) -> Chain[Response]:
-        if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)
-        return root_chain(self, self.__dict__, name)
-
-    def __getitem__(self, path: str) -> Chain[Response]:
-        return Chain(self, split_literal(path))
-
-    def chain(self, path: str) -> Chain[Response]:
-        return self[path]
-
-    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        if self._closed:
-            coro.close()
-            raise TransportError("The client is closed; create a new one to send more requests")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-    def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
-        result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
-        return result
-
-    def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
-        pages = self._async._paginate(template, args, kwargs)
-        try:
-            while True:
-                try:
-                    yield self._run(_next_item(pages))
-                except StopAsyncIteration:
-                    return
-        finally:
-            if not self._closed:
-                self._run(pages.aclose())
-
-    def download_certificates(self) -> tuple[PlatformCertificate, ...]:
-        """Blocking :meth:`AsyncClient.download_certificates`."""
-        result: tuple[PlatformCertificate, ...] = self._run(self._async.download_certificates())
-        return result
-
-    def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
-        """Blocking :meth:`AsyncClient.parse_notification`."""
-        result: Notification = self._run(self._async.parse_notification(headers, body))
-        return result
-
-    def encrypt(self, text: str) -> str:
-        return self._async.encrypt(text)
-
-    def decrypt(self, ciphertext: str) -> str:
-        return self._async.decrypt(ciphertext)
-
-    def close(self) -> None:
-        """Close the connection pool and stop the background loop."""
-        if self._closed:
-            return
-        self._run(self._async.aclose())
-        self._closed = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

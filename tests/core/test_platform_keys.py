@@ -347,3 +347,120 @@ async def test_certificates_command_writes_verified_pem_files(
     argv[argv.index("-k") + 1] = "z" * 32
     assert await asyncio.to_thread(main, argv) == 1
     assert "APIv3 key" in capsys.readouterr().err
+
+
+# -- forged notifications cost nothing (issue 15, finding 8) ------------------------------------------------
+
+
+async def post_notifications(
+    client: AsyncClient, aiohttp_client: Any, deliveries: list[tuple[dict[str, str], bytes]], **handler: Any
+) -> list[int]:
+    from wxpay_chain.notifications import aiohttp_handler as handler_for
+
+    app = web.Application()
+    app.router.add_post("/notify", handler_for(client, handler.pop("on_event", lambda note: None), **handler))
+    http = await aiohttp_client(app)
+    statuses = []
+    for headers, body in deliveries:
+        answer = await http.post("/notify", data=body, headers=headers)
+        await answer.read()
+        statuses.append(answer.status)
+    return statuses
+
+
+@pytest.mark.parametrize("stamp", ["1", "9" * 400, "-5", "１２３", "", "1e9"])
+async def test_a_forged_notification_with_a_bad_timestamp_downloads_nothing(
+    stamp: str, auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers, body = notification(peer)
+        headers.update({"Wechatpay-Timestamp": stamp, "Wechatpay-Serial": "5157F09EFDC096DE15EBE81A47057A72"})
+        assert await post_notifications(client, aiohttp_client, [(headers, body)] * 3) == [401] * 3
+    assert peer.downloads == 1
+
+
+async def test_a_forged_notification_with_a_malformed_serial_downloads_nothing(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers, body = notification(peer)
+        headers["Wechatpay-Serial"] = "A" * 5000
+        assert await post_notifications(client, aiohttp_client, [(headers, body)]) == [401]
+    assert peer.downloads == 1
+
+
+async def test_many_notifications_naming_unknown_serials_cause_one_download_a_minute(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+) -> None:
+    peer = cert_peer[0]
+    offset = [0.0]
+    async with auto_client(clock=lambda: time.time() + offset[0]) as client:
+        await client.download_certificates()
+        forged = []
+        for i in range(20):
+            headers, body = notification(peer)
+            headers["Wechatpay-Serial"] = f"{i:032X}"
+            forged.append((headers, body))
+        assert await post_notifications(client, aiohttp_client, forged) == [401] * 20
+        assert peer.downloads == 2  # the first forged serial was looked up once; the other 19 were not
+        offset[0] = 61.0  # a minute later one more look-up is allowed, and again only one
+        assert await post_notifications(client, aiohttp_client, forged[:5]) == [401] * 5
+        assert peer.downloads == 3
+        # A genuine notification from the known certificate is still accepted meanwhile.
+        assert await post_notifications(client, aiohttp_client, [notification(peer)]) == [204]
+    assert peer.downloads == 3
+
+
+async def test_a_real_rotation_is_still_found_after_a_forgery(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        await client.v3.things.get()
+        peer.cert = make_certificate(peer.key)  # WeChat Pay rotates its certificate: the download finds it
+        assert (await client.v3.things.get()).status == 200
+        assert await post_notifications(client, aiohttp_client, [notification(peer)]) == [204]
+    assert peer.downloads == 2
+
+
+async def test_recent_notifications_call_the_callback_once_per_id(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+) -> None:
+    from wxpay_chain.notifications import RecentNotifications
+
+    peer = cert_peer[0]
+    handled: list[str] = []
+    fail = [True]
+
+    def on_event(note: Any) -> None:
+        if fail[0]:
+            fail[0] = False
+            raise RuntimeError("database down")
+        handled.append(note.id)
+
+    async with auto_client() as client:
+        await client.download_certificates()
+        delivery = notification(peer)
+        statuses = await post_notifications(
+            client, aiohttp_client, [delivery] * 4, on_event=on_event, recent=RecentNotifications()
+        )
+    assert statuses == [500, 204, 204, 204]  # a failure is handed over again; then a replay is only answered
+    assert handled == ["EV-1"]
+
+
+def test_recent_notifications_forget_after_the_window_and_stay_bounded() -> None:
+    from wxpay_chain.notifications import RecentNotifications
+
+    now = [0.0]
+    recent = RecentNotifications(window=300, max_entries=3, clock=lambda: now[0])
+    for name in "abcd":
+        recent.add(name)
+    assert "a" not in recent and all(n in recent for n in "bcd") and len(recent) == 3
+    now[0] = 301.0
+    assert "d" not in recent and len(recent) == 0
+    with pytest.raises(ValueError):
+        RecentNotifications(window=float("nan"))
