@@ -23,7 +23,7 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
 
 
 def _client_from_config(path: str, brand: bool) -> Any:
-    from ._client import Client
+    from ._sync import Client
     from .sandbox import SandboxCredentials
 
     credentials = SandboxCredentials.read_config(path)
@@ -66,13 +66,18 @@ async def _download_certificates(args: argparse.Namespace) -> int:
         ) as client:
             certificates = await client.download_certificates()
     except WxPayError as exc:
+        # One line, no traceback; the SDK's messages never quote the key or the APIv3 key.
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    out.mkdir(parents=True, exist_ok=True)
-    for cert in certificates:
-        path = out / f"wechatpay_{cert.serial}.pem"
-        path.write_text(cert.pem, "ascii")
-        print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for cert in certificates:
+            path = out / f"wechatpay_{cert.serial}.pem"
+            path.write_text(cert.pem, "ascii")
+            print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
+    except OSError as exc:
+        print(f"cannot write to {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"{len(certificates)} certificate(s) verified with the answer's own signature and written to {out}")
     return 0
 
@@ -89,11 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sandbox.add_argument("--state-dir", default=None, help="keep keys and coupons here across restarts")
     sandbox.add_argument("--probe-rate", type=float, default=0.0, help="share of answers with SIGNTEST probes")
+    sandbox.add_argument(
+        "--keep-requests", type=int, default=1000, help="how many received requests to keep for inspection"
+    )
 
     certs = sub.add_parser("certificates", help="download, verify and save the WeChat Pay platform certificates")
     certs.add_argument("-m", "--mchid", required=True)
     certs.add_argument("-s", "--serial", required=True, help="your merchant API certificate serial")
-    certs.add_argument("-f", "--privatekey", required=True, help="your apiclient_key.pem (path or file:// URL)")
+    certs.add_argument(
+        "-f",
+        "--privatekey",
+        required=True,
+        help="your apiclient_key.pem: a path or file:// URL (or the key as one-line base64, "
+        "though a command line is visible to other local users)",
+    )
     certs.add_argument("-k", "--key", required=True, help="the 32-character APIv3 key")
     certs.add_argument("-o", "--output", required=True, help="folder for wechatpay_<serial>.pem files")
     certs.add_argument("-u", "--baseurl", default=None, help="API base URL (default: the WeChat Pay API)")
@@ -112,7 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command == "certificates":
+            # An unquoted PEM key splits into words that argparse would echo: count them, never show them.
+            parser.error(f"{len(extra)} unrecognized argument(s), not shown as they may be key material")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "demo":
         from ._demo import run_demo
 
@@ -120,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         from .sandbox._cli import serve
 
-        return serve(args.host, args.port, args.state_dir, args.probe_rate)
+        return serve(args.host, args.port, args.state_dir, args.probe_rate, args.keep_requests)
     if args.command == "request":
         return _request(args)
     if args.command == "certificates":
