@@ -39,3 +39,26 @@ def test_mypy_strict_is_clean() -> None:
     targets = ["wxpay_chain"] + [str(p) for p in (ROOT / "tests" / "typing").glob("*.py")]
     result = run("mypy", "--strict", *targets)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_suite_reads_nothing_outside_the_repository() -> None:
+    # A stranger's clone has no ../shared beside it: every file the tests read lives under tests/.
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in (ROOT / "tests").rglob("*.py")
+        if path != Path(__file__)
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if '"shared"' in line or "../shared" in line
+    ]
+    assert offenders == []
+
+
+def test_ci_runs_the_readmes_two_set_up_commands_exactly() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    commands = [block.split("```", 1)[0].strip() for block in setup.split("```sh\n")[1:]]
+    assert len(commands) == 2 and "wxpay-chain demo" in commands[0] and "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text("utf-8")
+    demo, tests = commands
+    assert demo.replace(".venv/bin/wxpay-chain demo", ".venv/bin/wxpay-chain demo > demo.out") in ci
+    assert tests in ci.splitlines()

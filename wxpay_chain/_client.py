@@ -134,8 +134,11 @@ class AsyncClient:
     """The asynchronous WeChat Pay client.
 
     Exactly one of ``mchid`` (merchant API) or ``brand_id`` (brand API, ``brand/`` paths) is given.
-    ``platform_keys`` maps each ``Wechatpay-Serial`` (a ``PUB_KEY_ID_...`` or a platform certificate
-    serial) to its key: PEM text or bytes, a ``file://`` URL, a path, or a key/certificate object.
+    ``private_key`` is PEM text or bytes, one line of base64 DER, DER bytes, a ``file://`` URL, a path, or
+    a key object. ``platform_keys`` maps each ``Wechatpay-Serial`` (a ``PUB_KEY_ID_...`` or a platform
+    certificate serial) to its key, in the same forms or as a certificate object.
+
+    ``max_response_bytes`` caps what is read of an answer (16 MiB by default; ResponseTooLargeError past it).
 
     ``offload_crypto`` says where the RSA signature of each request is computed: ``"auto"`` (default) on a
     worker thread while other calls are in flight and inline for a lone call; ``"always"`` on the thread;
