@@ -18,7 +18,13 @@ from typing import Any, NamedTuple
 import aiohttp
 from yarl import URL
 
-from ._errors import MAX_ERROR_BODY, ResponseTooLargeError, TransportError, TransportTimeoutError
+from ._errors import (
+    MAX_ERROR_BODY,
+    InvalidRequestError,
+    ResponseTooLargeError,
+    TransportError,
+    TransportTimeoutError,
+)
 from ._models import Headers, Request
 
 __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport", "RawResponse"]
@@ -150,10 +156,16 @@ class AiohttpTransport:
             timeout = aiohttp.ClientTimeout(total=limits.total, connect=limits.connect)
             if len(self._timeouts) < 64:  # a program uses a handful of timeouts; never let this grow
                 self._timeouts[key] = timeout
+        url = URL(request.url, encoded=True)
+        if url.raw_path_qs != request.target:  # the last guard of "what is signed is what is sent"
+            raise InvalidRequestError(
+                f"{_where(request)} would go on the wire as {url.raw_path_qs!r}, not as signed",
+                [("path", "pass query values in query= and path values as parameters")],
+            )
         try:
             async with session.request(
                 request.method,
-                URL(request.url, encoded=True),
+                url,
                 headers=request.headers.items_list(),
                 data=request.body or None,
                 timeout=timeout,

@@ -39,9 +39,10 @@ def _quote(text: str, safe: str = _UNRESERVED) -> str:
     return text if _PLAIN(text) else quote(text, safe=safe)
 
 
-_RESERVED = ":/?@!$&'()*+,;="
-# What {+name} leaves as it is. Never "#", "[" or "]": on the wire they would end the path or be refused,
-# and what is sent would no longer be what was signed. A "%" stays only as the start of a %XX triplet.
+_RESERVED = ":/@!$&'()*+,;="
+# What {+name} leaves as it is: a path, never a query or fragment. "?", "#", "[" and "]" would end the path
+# on the wire or be dropped or refused there (a trailing "?" is), and what is sent would no longer be what
+# was signed; queries go in query=. A "%" stays only as the start of a %XX triplet.
 _KEEPS_RESERVED = _UNRESERVED + _RESERVED + "%"
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _quote_name = lru_cache(maxsize=512)(_quote)  # query names are code, a few dozen per program
@@ -92,7 +93,9 @@ def check_literal(template: str) -> None:
                 f"The path {template!r} has a character that cannot be sent as it is",
                 [("path", f"{literal[end]!r} is not allowed in path text; pass such values as path parameters")],
             )
-    path = "x".join(literals).split("?", 1)[0]  # each placeholder stands for one non-empty segment
+    path, question, query = "x".join(literals).partition("?")  # a placeholder stands for a non-empty segment
+    if question and not query:  # the HTTP layer drops an empty query, so it would not be sent as signed
+        raise InvalidRequestError(f"The path {template!r} ends with '?'", [("path", "remove it; use query=")])
     if "//" in path or path.startswith("/"):
         raise InvalidRequestError(f"The path {template!r} has an empty segment", [("path", "remove the '//'")])
     if any(_dot_segment(segment) for segment in path.split("/")):
@@ -163,8 +166,7 @@ def _segment(name: str, text: str, keeps_reserved: bool) -> str:
 
 
 def _bad_reserved(encoded: str) -> bool:
-    path = encoded.split("?", 1)[0]
-    return any(not segment or _dot_segment(segment) for segment in path.split("/"))
+    return any(not segment or _dot_segment(segment) for segment in encoded.split("/"))
 
 
 def expand(template: str, values: Mapping[str, object]) -> str:

@@ -282,3 +282,39 @@ async def test_ordinary_headers_still_go_through_and_are_signed_around(client: A
     assert seen.signature_ok and seen.headers["X-Trace"] == "t 1\tok"
     assert seen.headers["Wechatpay-Serial"] == "PUB_KEY_ID_2"
     assert seen.headers["Content-Length"] == str(len(seen.body))
+
+
+# -- found by the property test: a trailing "?" is dropped on the wire, so it must never be signed -----------
+
+
+async def test_reserved_expansion_encodes_question_marks_so_a_value_cannot_start_a_query(
+    client: AsyncClient, peer: WirePeer
+) -> None:
+    await client.chain("v3/files/{+p}").get(p="0?")
+    await client.chain("v3/files/{+p}").get(p="a/b?x=1", query={"q": "2"})
+    assert [s.raw_path for s in peer.seen] == ["/v3/files/0%3F", "/v3/files/a/b%3Fx=1?q=2"]
+    assert all(s.signature_ok for s in peer.seen)
+
+
+async def test_chain_text_ending_in_an_empty_query_is_refused(client: AsyncClient, peer: WirePeer) -> None:
+    with pytest.raises(InvalidRequestError, match="'\\?'"):
+        await client.chain("v3/things?").get()
+    await client.chain("v3/things?kind=a").get(query={"q": 1})
+    assert [s.raw_path for s in peer.seen] == ["/v3/things?kind=a&q=1"] and peer.seen[0].signature_ok
+
+
+async def test_the_transport_refuses_a_request_that_would_not_go_out_as_signed(
+    peer: WirePeer, base_url: str
+) -> None:
+    from wxpay_chain import Headers, Request
+    from wxpay_chain._transport import AiohttpTransport
+
+    transport = AiohttpTransport()
+    try:
+        target = "/v3/things?"
+        request = Request("GET", base_url.rstrip("/") + target, target, "v3/things", Headers({"Accept": "*/*"}))
+        with pytest.raises(InvalidRequestError, match="not as signed"):
+            await transport.send(request)
+    finally:
+        await transport.aclose()
+    assert peer.seen == []
