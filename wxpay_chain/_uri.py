@@ -19,8 +19,10 @@ __all__ = [
     "check_literal",
     "encode_query",
     "expand",
+    "is_plain_segment",
     "normalize_segment",
     "parse_template",
+    "path_value_problem",
     "placeholders",
     "split_base_url",
     "split_literal",
@@ -150,7 +152,23 @@ def _path_value(name: str, value: object) -> str:
     )
 
 
+def is_plain_segment(value: object) -> bool:
+    """True for the common path value that needs no encoding and no further check (``o-1``, ``9856000``)."""
+    return type(value) is str and bool(value) and _PLAIN(value) is not None and value not in (".", "..")
+
+
+def path_value_problem(value: object) -> str | None:
+    """Why ``value`` cannot fill a path placeholder, or None: the one rule for typed and untyped endpoints."""
+    try:
+        expand("{v}", {"v": value})
+    except InvalidRequestError as exc:
+        return exc.problems[0][1]
+    return None
+
+
 def _segment(name: str, text: str, keeps_reserved: bool) -> str:
+    if text and not text.strip():
+        raise InvalidRequestError("Path parameter is blank", [(name, "the value is only white space")])
     try:
         encoded = _LONE_PERCENT.sub("%25", quote(text, safe=_KEEPS_RESERVED)) if keeps_reserved else _quote(text)
     except UnicodeEncodeError:
@@ -186,7 +204,7 @@ def expand(template: str, values: Mapping[str, object]) -> str:
                 raise _missing(template, holes, values)
             value = ""
         text = value if type(value) is str else _path_value(name, value)
-        if text and _PLAIN(text) and text not in (".", ".."):  # most ids: nothing to encode or refuse
+        if is_plain_segment(text):  # most ids: nothing to encode or refuse
             out.append(text)
         elif not text and name == EMPTY_PLACEHOLDER:
             pass

@@ -162,13 +162,31 @@ SEND = {
     [
         ({}, "path.openid", "required path parameter is missing"),
         ({"openid": None}, "path.openid", "required path parameter is missing"),
-        ({"openid": ""}, "path.openid", "must not be empty"),
-        ({"openid": "  "}, "path.openid", "must not be empty"),
-        ({"openid": 12345}, "path.openid", "must be a string, got the number 12345"),
+        ({"openid": ""}, "path.openid", "the value is empty; pass the real id"),
+        ({"openid": "  "}, "path.openid", "the value is only white space"),
+        ({"openid": ".."}, "path.openid", "the value is a dot-segment ('.' or '..'); pass the real id"),
+        ({"openid": 1.5}, "path.openid", "expected str or int, got float"),
     ],
 )
-def test_path_params_must_be_present_non_empty_strings(path: dict[str, object], field: str, reason: str) -> None:
+def test_path_params_must_be_present_and_usable(path: dict[str, object], field: str, reason: str) -> None:
     assert problems("GET", BUSIFAVOR, path, {"appid": "wx1"}) == [(field, reason)]
+
+
+@pytest.mark.parametrize("value", ["o-1", 12345, "", "  ", ".", "%2e", 1.5, True, None, "a\ud800"])
+def test_typed_and_untyped_endpoints_judge_path_values_by_one_rule(value: object) -> None:
+    from wxpay_chain._uri import expand
+
+    try:
+        expand("v3/untyped/{openid}", {"openid": value})
+        untyped_ok = True
+    except InvalidRequestError:
+        untyped_ok = False
+    try:
+        validate_request(spec("GET", BUSIFAVOR), {"openid": value}, {"appid": "wx1"}, None)
+        typed_ok = True
+    except InvalidRequestError:
+        typed_ok = False
+    assert typed_ok is untyped_ok
 
 
 def test_favor_needs_both_path_params_and_appid() -> None:

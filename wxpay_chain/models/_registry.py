@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +24,7 @@ import attrs
 
 from .._converter import unstructure
 from .._errors import InvalidRequestError
+from .._uri import is_plain_segment, path_value_problem, placeholders
 from .busifavor import BusifavorCouponPage, BusifavorCouponQuery
 from .favor import FavorCoupon, FavorCouponQuery
 from .product_coupon import (
@@ -46,11 +46,8 @@ __all__ = [
     "validate_request",
 ]
 
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-
-
 def _template_params(template: str) -> tuple[str, ...]:
-    return tuple(_PLACEHOLDER.findall(template))
+    return placeholders(template)  # the one placeholder parser, the client's
 
 
 def _strip_slash(template: str) -> str:
@@ -160,10 +157,10 @@ def _raise_problems(spec: EndpointSpec, path_params: Mapping[str, object], query
         where = f"path.{name}"
         if value is None:
             problems.append((where, "required path parameter is missing"))
-        elif not isinstance(value, str):
-            problems.append((where, f"must be a string, got {_kind(value)}"))
-        elif not value.strip():
-            problems.append((where, "must not be empty"))
+        else:
+            why = path_value_problem(value)  # the same rule as every untyped endpoint's
+            if why is not None:
+                problems.append((where, why))
     problems += _check_part("query", spec.query, query)
     problems += _check_part("json", spec.body, json)
     if problems:
@@ -182,9 +179,8 @@ def _request_accepts(spec: EndpointSpec) -> RequestCheck:
 
     def accepts(path_params: Mapping[str, object], *given: object) -> bool:
         for name in names:
-            value = path_params.get(name)
-            if type(value) is not str or not value.strip():
-                return False
+            if not is_plain_segment(path_params.get(name)):
+                return False  # anything unusual is judged by the walk, with the rule every endpoint uses
         for index, ok in parts:
             data = given[index]
             if data is None:
