@@ -13,15 +13,20 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
-from typing import Any
+import time
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
+from typing import Any, Literal
 
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
-from ._client import AsyncClient
+from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt, _Prepared
+from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
-from ._models import Response
+from ._models import Request, Response, Timeout
 from ._notify import Notification
+from ._retry import RetryPolicy
+from ._signing import KeyStore
+from ._transport import DEFAULT_MAX_BODY
 from ._uri import split_literal
 
 __all__ = ["Client"]
@@ -67,10 +72,58 @@ class Client:
     Use it as ``with Client(...) as client:`` or call :meth:`close`.
     """
 
-    def __init__(self, **options: Any) -> None:
-        if options.get("session") is not None:
+    def __init__(
+        self,
+        *,
+        mchid: str | None = None,
+        brand_id: str | None = None,
+        serial: str,
+        private_key: KeySource,
+        platform_keys: Mapping[str, PublicKeySource] | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        passphrase: str | bytes | None = None,
+        pool_limit: int = 100,
+        clock: Callable[[], float] = time.time,
+        nonce_factory: Callable[[], str] = make_nonce,
+        retry: RetryPolicy | int | None = None,
+        backup_base_url: str | None = None,
+        offload_crypto: Literal["auto", "always", "never", "process"] = "auto",
+        on_request: Callable[[Request], None] | None = None,
+        on_response: Callable[[Attempt], None] | None = None,
+        apiv3_key: str | bytes | None = None,
+        certificate_refresh: float = 12 * 3600,
+        max_response_bytes: int = DEFAULT_MAX_BODY,
+        **unsupported: Any,
+    ) -> None:
+        """The same parameters as :class:`AsyncClient`, but ``session=``: this client runs its own loop."""
+        if unsupported.get("session") is not None:
             raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
-        self._async = AsyncClient(**options)
+        unsupported.pop("session", None)
+        if unsupported:
+            raise TypeError(f"Client() got unexpected keyword arguments: {', '.join(sorted(unsupported))}")
+        self._async = AsyncClient(
+            mchid=mchid,
+            brand_id=brand_id,
+            serial=serial,
+            private_key=private_key,
+            platform_keys=platform_keys,
+            base_url=base_url,
+            timeout=timeout,
+            passphrase=passphrase,
+            pool_limit=pool_limit,
+            clock=clock,
+            nonce_factory=nonce_factory,
+            retry=retry,
+            backup_base_url=backup_base_url,
+            offload_crypto=offload_crypto,
+            on_request=on_request,
+            on_response=on_response,
+            apiv3_key=apiv3_key,
+            certificate_refresh=certificate_refresh,
+            max_response_bytes=max_response_bytes,
+        )
+        self._owner: Client | None = None  # set on copies made by with_options(): they run on its loop
         self._lock = threading.Lock()  # orders calls against close()
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
@@ -88,13 +141,58 @@ class Client:
     def async_client(self) -> AsyncClient:
         return self._async
 
+    @property
+    def mode(self) -> Literal["merchant", "brand"]:
+        return self._async.mode
+
+    @property
+    def keys(self) -> KeyStore:
+        """The verification keys, by Wechatpay-Serial."""
+        return self._async.keys
+
+    @property
+    def certificates(self) -> tuple[PlatformCertificate, ...]:
+        """The platform certificates downloaded so far (automatic mode or download_certificates())."""
+        return self._async.certificates
+
+    def prepare(
+        self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
+    ) -> _Prepared:
+        """Check and encode a call without sending it; every local error is raised here."""
+        return self._async.prepare(method, template, args, kwargs)
+
+    def sign(self, prepared: _Prepared, origin: str | None = None) -> Request:
+        """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
+        return self._async.sign(prepared, origin)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | int | None = None,
+        on_request: Callable[[Request], None] | None = None,
+        on_response: Callable[[Attempt], None] | None = None,
+    ) -> Client:
+        """A copy with other defaults that shares this client's keys, connection pool and loop thread.
+
+        Closing the copy leaves them to the original; closing the original ends the copy's calls too.
+        """
+        derived: Client = object.__new__(Client)
+        derived._async = self._async.with_options(
+            timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response
+        )
+        derived._owner = self._owner or self
+        return derived
+
     def __repr__(self) -> str:
         return "<Client" + repr(self._async)[len("<AsyncClient") :]
 
     def __getattr__(self, name: str) -> Chain[Response]:
         if name.startswith("_") and not name.endswith("_"):
             raise AttributeError(name)
-        return root_chain(self, self.__dict__, name)
+        # A with_options() copy keeps no roots: one made per call must not form a cycle.
+        return root_chain(self, None if self._owner is not None else self.__dict__, name)
 
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))
@@ -103,6 +201,8 @@ class Client:
         return self[path]
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        if self._owner is not None:
+            return self._owner._run(coro)
         if self._pid != os.getpid():
             self._after_fork()
         if threading.get_ident() == self._loop_thread:
@@ -158,7 +258,7 @@ class Client:
                 except StopAsyncIteration:
                     return
         finally:
-            if not self._closed:
+            if not (self._owner or self)._closed:
                 self._run(pages.aclose())
 
     def download_certificates(self) -> tuple[PlatformCertificate, ...]:
@@ -181,7 +281,10 @@ class Client:
         """Close the connection pool and stop the background loop; every call in flight ends with TransportError.
 
         Idempotent, and safe from any thread: a second caller waits until the first has finished.
+        A copy made by :meth:`with_options` leaves everything to its original.
         """
+        if self._owner is not None:
+            return
         if self._pid != os.getpid():
             self._after_fork()
         if threading.get_ident() == self._loop_thread:

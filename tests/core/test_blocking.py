@@ -126,3 +126,73 @@ def test_blocking_client_signs_in_a_child_process_for_calls_from_many_threads(
     assert statuses == [200] * 24
     assert len(peer.seen) == 24 and all(s.signature_ok for s in peer.seen)
     assert child.poll() is not None  # close() stopped it
+
+
+# -- parity with AsyncClient (issue 16) ---------------------------------------------------------------------
+
+
+def test_client_takes_exactly_the_async_clients_parameters_but_session() -> None:
+    import inspect
+
+    from wxpay_chain import AsyncClient
+
+    def parameters(cls: type) -> dict[str, tuple[object, object, object]]:
+        params = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
+        return {
+            p.name: (p.kind, p.default, p.annotation)
+            for p in params
+            if p.kind is not p.VAR_KEYWORD and p.name != "self"
+        }
+
+    expected = parameters(AsyncClient)
+    del expected["session"]
+    assert parameters(Client) == expected
+
+
+def test_client_has_every_public_member_of_the_async_client() -> None:
+    from wxpay_chain import AsyncClient
+
+    public = {name for name in dir(AsyncClient) if not name.startswith("_")} - {"aclose"}
+    assert public <= set(dir(Client))
+
+
+def test_client_refuses_a_session_and_unknown_arguments(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> None:
+    options: dict[str, Any] = {
+        "mchid": MCHID,
+        "serial": SERIAL,
+        "private_key": pem_private(merchant_key),
+        "platform_keys": {PUB_KEY_ID: pem_public(platform_key)},
+    }
+    with pytest.raises(ConfigurationError, match="session"):
+        Client(**options, session=object())
+    with pytest.raises(TypeError, match="timeuot"):
+        Client(**options, timeuot=3)
+
+
+def test_client_identity_keys_prepare_and_sign_match_the_async_client(blocking: Client) -> None:
+    assert blocking.mode == "merchant" and blocking.keys is blocking.async_client.keys
+    assert blocking.certificates == ()
+    prepared = blocking.prepare("GET", "v3/users/{openid}", (), {"openid": "o 1", "query": {"a": "b"}})
+    assert prepared.target == "/v3/users/o%201?a=b"
+    request = blocking.sign(prepared)
+    assert request.target == prepared.target and request.headers["Authorization"].startswith("WECHATPAY2-SHA256")
+
+
+def test_with_options_makes_a_copy_that_shares_the_loop_and_pool(
+    blocking: Client, threaded_peer: tuple[WirePeer, str]
+) -> None:
+    peer, base_url = threaded_peer
+    seen: list[float | None] = []
+    quick = blocking.with_options(timeout=5, on_request=lambda request: seen.append(request.timeout.total))
+    assert quick.v3.things.get().status == 200 and seen == [5.0]
+    assert blocking.v3.things.get().status == 200 and seen == [5.0]  # the original keeps its own options
+    gateway = blocking.with_options(base_url=base_url + "gw/")
+    gateway.v3.things.get()
+    assert peer.seen[-1].raw_path == "/gw/v3/things" and peer.seen[-1].signature_ok
+    quick.close()  # the copy leaves the loop and the pool to the original
+    assert blocking.v3.things.get().status == 200
+    blocking.close()
+    with pytest.raises(TransportError, match="closed"):
+        quick.v3.things.get()
