@@ -27,6 +27,7 @@ from ._models import Headers, Request, Response, Timeout
 from ._notify import Notification
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._sync import Client
+from ._transport import MemoryTransport, RawResponse, Transport
 from ._version import __version__
 
 __all__ = [
@@ -41,9 +42,11 @@ __all__ = [
     "EncryptedField",
     "Headers",
     "InvalidRequestError",
+    "MemoryTransport",
     "Notification",
     "PlatformCertificate",
     "RateLimitError",
+    "RawResponse",
     "Request",
     "Response",
     "ResponseTooLargeError",
@@ -52,6 +55,7 @@ __all__ = [
     "SignatureError",
     "StructureError",
     "Timeout",
+    "Transport",
     "TransportError",
     "TransportTimeoutError",
     "WxPayError",

@@ -22,6 +22,7 @@ from typing import Any, Literal, NamedTuple
 import aiohttp
 import attrs
 
+from ._aiohttp_transport import DEFAULT_MAX_BODY, AiohttpTransport
 from ._certificates import PlatformCertificate, decrypt_certificates
 from ._chain import Chain, root_chain
 from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
@@ -46,7 +47,7 @@ from ._signing import (
 )
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
-from ._transport import DEFAULT_MAX_BODY, AiohttpTransport
+from ._transport import BorrowedTransport, Transport
 from ._uri import check_literal, encode_query, expand, placeholders, split_base_url, split_literal
 from ._version import __version__
 
@@ -139,6 +140,8 @@ class AsyncClient:
     certificate serial) to its key, in the same forms or as a certificate object.
 
     ``max_response_bytes`` caps what is read of an answer (16 MiB by default; ResponseTooLargeError past it).
+    ``transport`` replaces the aiohttp one (see :class:`Transport`, e.g. a :class:`MemoryTransport` in tests);
+    it stays its owner's: :meth:`aclose` closes only this client's view of it.
 
     ``offload_crypto`` says where the RSA signature of each request is computed: ``"auto"`` (default) on a
     worker thread while other calls are in flight and inline for a lone call; ``"always"`` on the thread;
@@ -172,6 +175,7 @@ class AsyncClient:
         apiv3_key: str | bytes | None = None,
         certificate_refresh: float = 12 * 3600,
         max_response_bytes: int = DEFAULT_MAX_BODY,
+        transport: Transport | None = None,
     ) -> None:
         if (mchid is None) == (brand_id is None):
             raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
@@ -212,7 +216,15 @@ class AsyncClient:
         self._timeout = _client_timeout(timeout)
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
-        self._transport = AiohttpTransport(session, pool_limit=pool_limit, max_body=max_response_bytes)
+        self._transport: Transport
+        if transport is None:
+            self._transport = AiohttpTransport(session, pool_limit=pool_limit, max_body=max_response_bytes)
+        elif session is not None:
+            raise ConfigurationError("Pass session= or transport=, not both (a session belongs to the aiohttp one)")
+        elif not isinstance(transport, Transport):
+            raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
+        else:
+            self._transport = BorrowedTransport(transport)  # the caller's: aclose() leaves it open
         self._derived = False
         self._clock = clock
         self._nonce = nonce_factory

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
 from typing import Any, Literal
 
+from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt, _Prepared
@@ -26,7 +27,7 @@ from ._models import Request, Response, Timeout
 from ._notify import Notification
 from ._retry import RetryPolicy
 from ._signing import KeyStore
-from ._transport import DEFAULT_MAX_BODY
+from ._transport import Transport
 from ._uri import split_literal
 
 __all__ = ["Client"]
@@ -94,6 +95,7 @@ class Client:
         apiv3_key: str | bytes | None = None,
         certificate_refresh: float = 12 * 3600,
         max_response_bytes: int = DEFAULT_MAX_BODY,
+        transport: Transport | None = None,
         **unsupported: Any,
     ) -> None:
         """The same parameters as :class:`AsyncClient`, but ``session=``: this client runs its own loop."""
@@ -122,6 +124,7 @@ class Client:
             apiv3_key=apiv3_key,
             certificate_refresh=certificate_refresh,
             max_response_bytes=max_response_bytes,
+            transport=transport,
         )
         self._owner: Client | None = None  # set on copies made by with_options(): they run on its loop
         self._lock = threading.Lock()  # orders calls against close()

@@ -1,44 +1,27 @@
-"""The only module that talks to aiohttp's client: ``send(Request) -> RawResponse``.
+"""The Transport seam: ``send(Request) -> RawResponse``, and the transports that need no network.
 
-The URL is handed to aiohttp pre-encoded (``yarl.URL(..., encoded=True)``) and the body as the exact
-bytes that were signed, so nothing is re-quoted or re-serialised on the way out.
-
-A session is bound to the event loop and the process it was made in. The transport notices when it is
-used from another loop (two ``asyncio.run()`` in a row) or from a forked child, and then lets the old
-session go without any I/O on its sockets and opens a fresh one: a child must never send on, read
-from, or close (TLS close_notify) a connection its parent still uses, or answers reach the wrong request.
+The client signs a :class:`Request` and hands it to a transport; what comes back is verified by the
+client, never by the transport. :class:`~wxpay_chain._aiohttp_transport.AiohttpTransport` is the one
+that goes on the wire; :class:`MemoryTransport` answers in memory, for tests of code that uses a client.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-from typing import Any, NamedTuple
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple, Protocol, runtime_checkable
 
-import aiohttp
-from yarl import URL
-
-from ._errors import (
-    MAX_ERROR_BODY,
-    InvalidRequestError,
-    ResponseTooLargeError,
-    TransportError,
-    TransportTimeoutError,
-)
+from ._errors import TransportError
 from ._models import Headers, Request
 
-__all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport", "RawResponse"]
+__all__ = ["BorrowedTransport", "MemoryTransport", "RawResponse", "Transport"]
 
-DEFAULT_MAX_BODY = 16 * 1024 * 1024
-"""The most bytes of a 2xx answer's (decompressed) body the transport reads before giving up."""
-_CHUNK = 64 * 1024
-
-# Sessions let go of where their sockets could not be released by hand (another aiohttp or event loop):
-# kept referenced for good, so that no finalizer ever closes them the normal way (see _abandon).
-_ABANDONED: list[object] = []
+_CLOSED = "The client is closed; create a new one to send more requests"
 
 
 class RawResponse(NamedTuple):
+    """An answer as it arrived, before any verification."""
+
     status: int
     headers: Headers
     body: bytes
@@ -47,231 +30,94 @@ class RawResponse(NamedTuple):
         return f"RawResponse(status={self.status}, body=<{len(self.body)} bytes>)"
 
 
-class AiohttpTransport:
-    """Sends requests through one pooled ``aiohttp.ClientSession``.
+@runtime_checkable
+class Transport(Protocol):
+    """What a client needs to send requests: pass one as ``AsyncClient(transport=...)``.
 
-    It closes the session only if it created it: a session passed in stays the caller's, and is never
-    replaced; using it from another event loop or after ``fork()`` raises TransportError.
-
-    ``max_body`` caps the decompressed body of a 2xx answer (ResponseTooLargeError past it); an error
-    answer's body is read up to MAX_ERROR_BODY bytes and cut there.
+    ``send`` delivers ``request.body`` to ``request.url`` exactly as given (the signature covers them),
+    raising TransportError when no complete answer arrives. ``check_open`` raises TransportError when no
+    request can be sent (it is called before each attempt is signed).
     """
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession | None = None,
-        *,
-        pool_limit: int = 100,
-        max_body: int = DEFAULT_MAX_BODY,
-    ) -> None:
-        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
-            raise ValueError("max_body must be a positive number of bytes")
-        self._session = session
-        self._owns_session = session is None
-        self._pool_limit = pool_limit
-        self._max_body = max_body
+    @property
+    def closed(self) -> bool: ...
+
+    def check_open(self) -> None: ...
+
+    async def open(self) -> None: ...
+
+    async def send(self, request: Request) -> RawResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BorrowedTransport:
+    """A transport the caller passed in, seen by one client: closing the client closes only this view.
+
+    Own only what you create: the transport stays open for its owner, while the client (and the copies
+    ``with_options()`` makes of it, which share this view) refuses further calls.
+    """
+
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
         self._closed = False
-        # Where the session lives: a session passed in is bound to the loop of its first use.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = os.getpid()
-        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._inner.closed
+
+    def check_open(self) -> None:
+        if self._closed:
+            raise TransportError(_CLOSED)
+        self._inner.check_open()
+
+    async def open(self) -> None:
+        self.check_open()
+        await self._inner.open()
+
+    async def send(self, request: Request) -> RawResponse:
+        self.check_open()
+        return await self._inner.send(request)
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+
+Handler = Callable[[Request], "RawResponse | Awaitable[RawResponse]"]
+
+
+class MemoryTransport:
+    """Answers every request with ``handler(request)`` (a function or coroutine function), in memory.
+
+    ``requests`` lists what was sent, in order. The answers still go through the client's verification,
+    so a handler must sign them as WeChat Pay would (or the test expects a SignatureError).
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self._closed = False
+        self.requests: list[Request] = []
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    @property
-    def max_body(self) -> int:
-        return self._max_body
-
     def check_open(self) -> None:
-        """Raise TransportError if no request can be sent from here: a closed client, or a pool that cannot
-        serve this event loop or process (called before signing, so that such a call is not retried)."""
         if self._closed:
-            raise TransportError("The client is closed; create a new one to send more requests")
-        if self._session is not None:
-            loop = asyncio._get_running_loop()
-            if loop is not None and (loop is not self._loop or self._pid != os.getpid()):
-                self._ensure_session()
-
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise TransportError("The client is closed; create a new one to send more requests")
-        loop = asyncio.get_running_loop()
-        session = self._session
-        if session is not None and (self._pid != os.getpid() or self._loop is not loop):
-            session = self._rebind(session, loop)
-        if session is None:
-            connector = aiohttp.TCPConnector(limit=self._pool_limit, ttl_dns_cache=300)
-            session = self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-            self._loop, self._pid = loop, os.getpid()
-        return session
-
-    def _rebind(self, session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession | None:
-        """The session to use from ``loop`` in this process, or None when a fresh one must be made."""
-        forked = self._pid != os.getpid()
-        if not self._owns_session:
-            if forked:
-                raise TransportError(
-                    "This process was forked from the one that made the session= passed to the client; its "
-                    "connections are shared with the parent. Create the client (and its session) after the fork"
-                )
-            if self._loop is None:  # first use of a session passed in
-                self._loop = loop
-                return session
-            raise TransportError(
-                "The session= passed to the client belongs to another event loop; an aiohttp session serves the "
-                "loop it was made in: create the session and the client in each event loop that sends requests"
-            )
-        old = self._loop
-        if forked:
-            if old is loop:
-                raise TransportError(
-                    "This process was forked while its event loop was running and goes on in the parent's copy of "
-                    "that loop, which shares its sockets and event queue with the parent. Start a new event loop "
-                    "in the child (asyncio.run) or create the client after the fork"
-                )
-        elif old is not None and not old.is_closed():
-            raise TransportError(
-                "This client's connection pool belongs to another event loop that is still open; a client serves "
-                "one event loop at a time: create one client per event loop, or close the first loop before "
-                "using the client in another"
-            )
-        # The parent's connections (after fork) or a dead loop's: let go of them without I/O.
-        _abandon(session)
-        self._session = None
-        return None
+            raise TransportError(_CLOSED)
 
     async def open(self) -> None:
-        self._ensure_session()
+        self.check_open()
 
     async def send(self, request: Request) -> RawResponse:
-        session = self._session
-        if session is None or self._closed or self._loop is not asyncio.get_running_loop() or self._pid != os.getpid():
-            session = self._ensure_session()
-        limits = request.timeout
-        key = (limits.total, limits.connect)  # a plain tuple hashes in C; the attrs class would call Python
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=limits.total, connect=limits.connect)
-            if len(self._timeouts) < 64:  # a program uses a handful of timeouts; never let this grow
-                self._timeouts[key] = timeout
-        url = URL(request.url, encoded=True)
-        if url.raw_path_qs != request.target:  # the last guard of "what is signed is what is sent"
-            raise InvalidRequestError(
-                f"{_where(request)} would go on the wire as {url.raw_path_qs!r}, not as signed",
-                [("path", "pass query values in query= and path values as parameters")],
-            )
-        try:
-            async with session.request(
-                request.method,
-                url,
-                headers=request.headers.items_list(),
-                data=request.body or None,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as response:
-                body = await self._read(response, request)
-                headers = Headers.view(response.headers)  # an immutable proxy: lookups stay in multidict's C code
-                return RawResponse(response.status, headers, body)
-        except asyncio.TimeoutError:
-            raise TransportTimeoutError(
-                f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "
-                "so retry with the same request number (send_request_no / out_trade_no) to stay idempotent"
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportError(
-                f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True
-            ) from exc
-        except aiohttp.ClientError as exc:
-            if self._closed:
-                raise TransportError(f"{_where(request)} was cut off because the client was closed") from exc
-            raise TransportError(
-                f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc}); "
-                "the request may have reached WeChat Pay, so retry with the same request number"
-            ) from exc
-
-    async def _read(self, response: aiohttp.ClientResponse, request: Request) -> bytes:
-        """The body, never reading more than the cap: a small gzip body can inflate to gigabytes."""
-        ok = 200 <= response.status < 300
-        cap = self._max_body if ok else MAX_ERROR_BODY
-        length = response.content_length
-        encoding = response.headers.get("Content-Encoding")
-        if length is not None and length <= cap and (not encoding or encoding == "identity"):
-            return await response.read()  # the common case: the parser stops at Content-Length
-        if ok and length is not None and length > cap and request.method != "HEAD":  # HEAD: a length, no body
-            raise ResponseTooLargeError(cap, method=request.method, path=request.target)
-        # One byte past the cap is read to know there is more: then a 2xx answer is refused, and an error
-        # body is kept cut (ApiError.body_truncated). The rest is never read; the connection is not reused.
-        content = response.content
-        body = bytearray()
-        while len(body) <= cap:
-            chunk = await content.read(min(_CHUNK, cap + 1 - len(body)))
-            if not chunk:
-                break
-            body += chunk
-        if ok and len(body) > cap:
-            raise ResponseTooLargeError(cap, method=request.method, path=request.target)
-        return bytes(body)
+        self.check_open()
+        self.requests.append(request)
+        answer = self._handler(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if not isinstance(answer, RawResponse):
+            raise TypeError(f"the MemoryTransport handler must return a RawResponse, not {type(answer).__name__}")
+        return answer
 
     async def aclose(self) -> None:
         self._closed = True
-        session = self._session
-        if not self._owns_session or session is None:
-            return
-        loop = self._loop
-        if self._pid != os.getpid() or loop is None or loop.is_closed():
-            _abandon(session)  # the parent's connections, or a dead loop's: no I/O on them
-        elif loop is asyncio.get_running_loop():
-            await session.close()
-        elif loop.is_running():  # closed from another loop: the session is closed on its own
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
-        # else its loop is stopped but open: only that loop may close its sockets, so they stay as they are
-
-
-def _abandon(session: aiohttp.ClientSession) -> None:
-    """Let go of an own session whose event loop is closed or belongs to the parent process.
-
-    Closing it the aiohttp way would write (TLS close_notify) on connections a parent may still use and
-    call into a loop that is closed, or whose epoll set is shared with the parent. Instead each socket's
-    file descriptor is closed with a bare close(): that sends nothing while the parent holds its own
-    descriptor (no shutdown()), and ends the connection when this process held the last one. The objects
-    are marked closed so that no finalizer warns or tries again. Where that cannot be done by hand, the
-    session is kept referenced for good: a few leaked descriptors are safe, a finalizer's I/O is not.
-    """
-    connector = session.connector
-    if connector is None or connector.closed:
-        return
-    try:
-        conns: Any = connector._conns  # no public way to reach the pooled connections
-        acquired: Any = connector._acquired
-        protocols = [proto for entries in conns.values() for proto, _ in entries] + list(acquired)
-        for proto in protocols:
-            _release_socket(getattr(proto, "transport", None))
-        conns.clear()
-        acquired.clear()
-        connector._closed = True  # then neither it nor the session warns when collected
-    except (AttributeError, TypeError, ValueError, OSError):
-        _ABANDONED.append(session)
-
-
-def _release_socket(transport: Any) -> None:
-    if transport is None:
-        return
-    ssl_protocol = getattr(transport, "_ssl_protocol", None)
-    if ssl_protocol is not None:  # asyncio's TLS wrapper: mark it closed, or it warns when collected
-        transport._closed = True
-        transport = ssl_protocol._transport  # the socket transport under it
-        if transport is None:
-            return
-    sock = transport._sock  # AttributeError for another event loop's transports
-    if sock is None:
-        return
-    fd = sock.detach()  # the socket object lets go of the number first, so nothing can use it once reused
-    transport._sock = None  # else its finalizer warns and closes again
-    if fd >= 0:
-        os.close(fd)
-
-
-def _where(request: Request) -> str:
-    return f"{request.method} {request.target}"

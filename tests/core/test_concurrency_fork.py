@@ -43,7 +43,7 @@ from wxpay_chain import (
     RetryPolicy,
     TransportError,
     WxPayError,
-    _transport,
+    _aiohttp_transport,
 )
 
 from .conftest import MCHID, PUB_KEY_ID, SERIAL
@@ -506,7 +506,7 @@ def test_a_dead_loops_tls_pool_is_let_go_without_warnings(tls: tuple[EchoServer,
         return await _post(holder[0], server.url, "one")
 
     assert asyncio.run(first()) == "one"
-    _transport._abandon(holder[0])  # its loop is closed: no await, no loop call, no warning
+    _aiohttp_transport._abandon(holder[0])  # its loop is closed: no await, no loop call, no warning
     assert holder[0].closed
     holder.clear()
     gc.collect()
@@ -529,7 +529,7 @@ def test_a_forked_child_lets_the_parents_tls_connection_go_without_a_word(
         assert asyncio.run_coroutine_threadsafe(_post(session, server.url, "before"), loop).result(GUARD) == "before"
 
         def child() -> bool:
-            _transport._abandon(session)  # no close_notify, no shutdown(): the parent still uses this connection
+            _aiohttp_transport._abandon(session)  # no close_notify, no shutdown(): the parent still uses it
             gc.collect()
             return session.closed
 

@@ -307,7 +307,7 @@ async def test_the_transport_refuses_a_request_that_would_not_go_out_as_signed(
     peer: WirePeer, base_url: str
 ) -> None:
     from wxpay_chain import Headers, Request
-    from wxpay_chain._transport import AiohttpTransport
+    from wxpay_chain._aiohttp_transport import AiohttpTransport
 
     transport = AiohttpTransport()
     try:

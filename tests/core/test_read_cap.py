@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from wxpay_chain import ApiError, AsyncClient, ConfigurationError, Headers, Request, _errors
-from wxpay_chain._transport import AiohttpTransport
+from wxpay_chain._aiohttp_transport import AiohttpTransport
 
 LIMIT = 64 * 1024
 MIB = 1024 * 1024
@@ -69,7 +69,7 @@ async def _send(transport: AiohttpTransport, url: str, path: str) -> bytes:
 
 
 def test_the_default_cap_is_16_mib() -> None:
-    from wxpay_chain._transport import DEFAULT_MAX_BODY
+    from wxpay_chain._aiohttp_transport import DEFAULT_MAX_BODY
 
     assert DEFAULT_MAX_BODY == 16 * MIB == AiohttpTransport().max_body
 

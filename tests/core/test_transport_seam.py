@@ -1,0 +1,143 @@
+"""The Transport seam: a client sends through any transport it is given, signing exactly what that
+transport receives, and leaves a transport it did not make open for its owner (issue 16)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from wxpay_chain import (
+    AsyncClient,
+    Client,
+    ConfigurationError,
+    Headers,
+    MemoryTransport,
+    RawResponse,
+    Request,
+    SignatureError,
+    Transport,
+    TransportError,
+)
+
+from .conftest import PUB_KEY_ID
+from .wire import sign
+
+
+def signed_answer(platform_key: rsa.RSAPrivateKey, body: bytes, status: int = 200) -> RawResponse:
+    ts, nonce = str(int(time.time())), secrets.token_hex(16)
+    signature = sign(platform_key, f"{ts}\n{nonce}\n".encode() + body + b"\n")
+    headers = {
+        "Wechatpay-Timestamp": ts,
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Serial": PUB_KEY_ID,
+        "Wechatpay-Signature": signature,
+        "Request-ID": "mem-1",
+    }
+    return RawResponse(status, Headers(headers), body)
+
+
+def request_signature_ok(merchant: rsa.RSAPublicKey, request: Request) -> bool:
+    # Recomputed from the request as the transport received it, by the protocol rule, not the SDK's code.
+    fields = dict(re.findall(r'(\w+)="([^"]*)"', request.headers["Authorization"]))
+    message = f"{request.method}\n{request.target}\n{fields['timestamp']}\n{fields['nonce_str']}\n".encode()
+    try:
+        merchant.verify(
+            base64.b64decode(fields["signature"]), message + request.body + b"\n", padding.PKCS1v15(), hashes.SHA256()
+        )
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture
+def memory(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey) -> MemoryTransport:
+    def answer(request: Request) -> RawResponse:
+        assert request_signature_ok(merchant_key.public_key(), request)
+        return signed_answer(platform_key, b'{"echo":"' + request.target.encode() + b'"}')
+
+    return MemoryTransport(answer)
+
+
+async def test_a_client_sends_through_the_transport_it_is_given(
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport
+) -> None:
+    assert isinstance(memory, Transport)
+    async with make_client(transport=memory) as client:
+        r = await client.v3.marketing.busifavor.users._openid_.coupons.get(openid="o 1", query={"appid": "wx1"})
+        await client.v3.things.post(json={"amount": 100})
+    assert r.json() == {"echo": "/v3/marketing/busifavor/users/o%201/coupons?appid=wx1"}
+    assert [q.method for q in memory.requests] == ["GET", "POST"] and memory.requests[1].body == b'{"amount":100}'
+
+
+async def test_answers_from_any_transport_are_verified(
+    make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
+) -> None:
+    def forged(request: Request) -> RawResponse:
+        good = signed_answer(platform_key, b'{"ok":true}')
+        return RawResponse(200, good.headers, b'{"ok":false}')
+
+    async with make_client(transport=MemoryTransport(forged)) as client:
+        with pytest.raises(SignatureError):
+            await client.v3.things.get()
+
+
+async def test_closing_the_client_leaves_a_borrowed_transport_open(
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport
+) -> None:
+    client = make_client(transport=memory)
+    quick = client.with_options(timeout=5)
+    await client.v3.things.get()
+    await client.aclose()
+    assert not memory.closed  # its owner closes it
+    for closed in (client, quick):
+        with pytest.raises(TransportError, match="closed"):
+            await closed.v3.things.get()
+    assert len(memory.requests) == 1
+    await memory.aclose()
+
+
+async def test_a_coroutine_handler_and_a_wrong_answer_type(
+    make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
+) -> None:
+    async def later(request: Request) -> RawResponse:
+        return signed_answer(platform_key, b"{}")
+
+    async with make_client(transport=MemoryTransport(later)) as client:
+        assert (await client.v3.things.get()).json() == {}
+    wrong: Any = lambda request: {"status": 200}  # noqa: E731
+    async with make_client(transport=MemoryTransport(wrong)) as client:
+        with pytest.raises(TypeError, match="RawResponse"):
+            await client.v3.things.get()
+
+
+def test_transport_and_session_are_exclusive_and_checked(
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport
+) -> None:
+    with pytest.raises(ConfigurationError, match="session= or transport="):
+        make_client(transport=memory, session=object())
+    with pytest.raises(ConfigurationError, match="transport"):
+        make_client(transport=object())
+
+
+def test_the_blocking_client_takes_a_transport_too(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, memory: MemoryTransport
+) -> None:
+    from .wire import pem_private, pem_public
+
+    with Client(
+        mchid="1900000001",
+        serial="ABC",
+        private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        transport=memory,
+    ) as client:
+        assert client.v3.things.get().json() == {"echo": "/v3/things"}
+    assert not memory.closed
