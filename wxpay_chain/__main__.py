@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{len(extra)} unrecognized argument(s), not shown as they may be key material")
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "demo":
-        from ._demo import run_demo
+        from .sandbox._demo import run_demo
 
         return run_demo()
     if args.command == "sandbox":

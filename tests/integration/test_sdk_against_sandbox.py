@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from wxpay_chain import ApiError, AsyncClient, Client, InvalidRequestError, SignatureError
-from wxpay_chain._demo import ENDPOINTS, STYLES, run_demo
 from wxpay_chain.models import (
     BusifavorCouponPage,
     FavorCoupon,
@@ -26,6 +25,7 @@ from wxpay_chain.models import (
     UserProductCouponQuery,
 )
 from wxpay_chain.sandbox import DEMO_APPID, DEMO_FAVOR_COUPON_IDS, DEMO_OPENIDS, DEMO_STOCK_IDS, Sandbox
+from wxpay_chain.sandbox._demo import ENDPOINTS, STYLES, run_demo
 
 RICH, LIGHT, FRESH = DEMO_OPENIDS
 

@@ -82,7 +82,7 @@ async def test_state_dir_keeps_keys_and_coupons_across_restarts(tmp_path: Path, 
         assert replay["coupon_code"] == issued["coupon_code"]
         listed = (await wire.send("GET", partner(FRESH, brand_id=BRAND_ID, appid=DEMO_APPID))).json()
         assert listed["total_count"] == 1
-    assert (tmp_path / "sandbox-state.json").exists()
+    assert (tmp_path / "sandbox-state.sqlite3").exists()
 
 
 async def test_new_state_dir_gets_its_own_fresh_keys(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ sends notifications and injects faults. See :class:`Sandbox` for the endpoints a
 from __future__ import annotations
 
 from ._credentials import CONFIG_KEYS, SandboxCredentials
+from ._documents import busifavor_document, favor_document, product_coupon_document, stock_document
 from ._faults import Fault, FaultInjector, InjectedFault
 from ._handlers import (
     BRAND_USER_COUPONS,
@@ -26,7 +27,8 @@ from ._handlers import (
 from ._keys import KeySet, default_key_set, generate_key_set
 from ._notify import NotificationRecord
 from ._record import ReceivedRequest, RequestLog
-from ._seed_data import (
+from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
+from ._seed import (
     DEMO_APPID,
     DEMO_BUSIFAVOR_STOCK_IDS,
     DEMO_FAVOR_COUPON_IDS,
@@ -34,13 +36,9 @@ from ._seed_data import (
     DEMO_PRODUCT_COUPON_IDS,
     DEMO_STOCK_IDS,
     DEMO_UPLOADED_CODES,
-    busifavor_document,
-    favor_document,
-    product_coupon_document,
-    stock_document,
 )
 from ._server import Sandbox, ThreadedSandbox
-from ._state import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, SandboxState, Stock
+from ._state import SandboxState
 
 __all__ = [
     "BRAND_USER_COUPONS",

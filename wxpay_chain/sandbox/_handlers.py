@@ -21,7 +21,8 @@ from ._clock import rfc3339
 from ._failures import no_auth, not_found, param_error
 from ._keys import KeySet
 from ._params import Body, Query, path_value
-from ._state import BUSIFAVOR_STATES, USER_COUPON_STATES, IssuedCoupon, SandboxState
+from ._records import BUSIFAVOR_STATES, USER_COUPON_STATES, IssuedCoupon
+from ._state import SandboxState
 
 CERTIFICATES = "/v3/certificates"
 PARTNER_USER_COUPONS = "/v3/marketing/partner/product-coupon/users/{openid}/coupons"
@@ -190,11 +191,11 @@ class Handlers:
         page_token = query.text("page_token", max_length=100)
         state = self._state
         if product_coupon_id is not None:
-            product = state.product_coupons.get(product_coupon_id)
+            product = state.product_coupon(product_coupon_id)
             if product is None or product.brand_id != brand_id:
                 raise not_found(f"未找到 product_coupon_id 对应的商品券 (no product coupon {product_coupon_id})")
         if stock_id is not None:
-            stock = state.stocks.get(stock_id)
+            stock = state.stock(stock_id)
             if stock is None or stock.brand_id != brand_id or product_coupon_id not in (None, stock.product_coupon_id):
                 raise not_found(f"未找到 stock_id 对应的商品券批次 (no stock {stock_id})")
         fingerprint = hashlib.sha256(

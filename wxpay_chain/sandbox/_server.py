@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import ipaddress
-import json
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,11 +22,11 @@ from ._faults import FaultInjector
 from ._handlers import TEMPLATES
 from ._keys import KeySet, default_key_set, generate_key_set, load_key_set, save_key_set
 from ._notify import NotificationRecord, Notifier
+from ._persist import STATE_DB, prepare
 from ._record import KEEP_BODY_BYTES, KEEP_REQUESTS, RequestLog
-from ._seed_data import seed_demo_data
-from ._state import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, SandboxState, Stock
-
-_STATE_FILE = "sandbox-state.json"
+from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
+from ._seed import seed_demo_data
+from ._state import SandboxState
 
 
 class Sandbox:
@@ -43,7 +42,7 @@ class Sandbox:
     * ``GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}``
     * ``GET /v3/certificates``
 
-    Demo data (see :mod:`wxpay_chain.sandbox._seed_data` for the full table): brand ``120344``, AppID
+    Demo data (see :mod:`wxpay_chain.sandbox._seed` for the full table): brand ``120344``, AppID
     ``wx233544546545989``, users ``DEMO_OPENIDS`` = (``oh-394z-6CGkNoJrsDLTTUKiAnp4``: a coupon in every
     state; ``oUpF8uMuAJO_M2pxb1Q9zNjWeS6o``: a few; ``oh-394z-FreshUserNoCoupons01``: none), product
     coupons ``1000000013``..``1000000018`` with stocks ``1000000013001`` (max 2 per user), ``1000000013002``
@@ -113,8 +112,7 @@ class Sandbox:
         self._clock: Clock = clock or system_clock
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self.keys = self._load_keys(keys)
-        self.state = SandboxState(seed=seed)
-        self._load_state(demo_data)
+        self.state = self._load_state(seed, demo_data)
         self.received = RequestLog(keep_requests, keep_body_bytes)
         self.faults = FaultInjector(TEMPLATES, keep=keep_requests)
         self._notifier = (
@@ -147,15 +145,16 @@ class Sandbox:
         save_key_set(chosen, self._state_dir)
         return chosen
 
-    def _load_state(self, demo_data: bool) -> None:
-        state_file = self._state_dir / _STATE_FILE if self._state_dir is not None else None
-        if state_file is not None and state_file.exists():
-            self.state.restore(json.loads(state_file.read_text("utf-8")))
-        elif demo_data:
-            seed_demo_data(self.state, brand_id=self.keys.brand_id, mchid=self.keys.mchid, now=self._clock())
-        if state_file is not None:
-            self.state.set_on_change(lambda state: _write_json(state_file, state.snapshot()))
-            _write_json(state_file, self.state.snapshot())
+    def _load_state(self, seed: int, demo_data: bool) -> SandboxState:
+        # A state dir keeps coupons in SQLite (one transaction per change); without one they live in memory.
+        state = SandboxState(seed=seed, path=self._state_dir / STATE_DB if self._state_dir is not None else None)
+
+        def fill(new: SandboxState) -> None:
+            if demo_data:
+                seed_demo_data(new, brand_id=self.keys.brand_id, mchid=self.keys.mchid, now=self._clock())
+
+        prepare(state, self._state_dir, fill)
+        return state
 
     async def start(self) -> None:
         if self._runner is not None:
@@ -473,9 +472,3 @@ def _url_host(host: str) -> str:
     except ValueError:
         pass
     return host
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)

@@ -7,17 +7,11 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ._chain import Chain
-from ._errors import ApiError, InvalidRequestError, SignatureError
-from ._models import Response
-from .sandbox import (
-    DEMO_APPID,
-    DEMO_FAVOR_COUPON_IDS,
-    DEMO_OPENIDS,
-    DEMO_STOCK_IDS,
-    Sandbox,
-    ThreadedSandbox,
-)
+from .._chain import Chain
+from .._errors import ApiError, InvalidRequestError, SignatureError
+from .._models import Response
+from ._seed import DEMO_APPID, DEMO_FAVOR_COUPON_IDS, DEMO_OPENIDS, DEMO_STOCK_IDS
+from ._server import Sandbox, ThreadedSandbox
 
 PRODUCT_COUPON_ID, STOCK_ID = "1000000013", DEMO_STOCK_IDS[0]
 RICH, LIGHT, _FRESH = DEMO_OPENIDS
