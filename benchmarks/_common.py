@@ -1,29 +1,25 @@
 """What every bench shares: the merchant, the call, the answer body, key material and small helpers.
 
-Key material is generated per suite run (RSA-2048, self-signed X.509 via ``cryptography``) into a
-temporary directory that the orchestrator deletes afterwards. Nothing here touches the network.
+Key material is generated per run (RSA-2048, via ``cryptography``) into a temporary directory that the
+orchestrator deletes afterwards. Nothing here touches the network.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import resource
-import sys
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(__file__).resolve().parent
-NODE_DIR = BENCH_DIR / "node"
+NODE_DIR = Path(__file__).resolve().parent / "node"
 
 HOST = "127.0.0.1"
 MCHID = "1900000001"
 APPID = "wxd678efh567hg6787"
 OPENID = "oHkLxt_htg84TUEbzvlMwQzVDBqo"
 PUB_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000000001"
-TEMPLATE = "v3/marketing/busifavor/users/{openid}/coupons"
 QUERY: dict[str, str | int] = {"appid": APPID, "offset": 0, "limit": 20}
 # The exact path and query every client puts on the wire (and signs).
 PATH_AND_QUERY = f"/v3/marketing/busifavor/users/{OPENID}/coupons?appid={APPID}&offset=0&limit=20"
@@ -32,7 +28,7 @@ PATH_AND_QUERY = f"/v3/marketing/busifavor/users/{OPENID}/coupons?appid={APPID}&
 def answer_body() -> bytes:
     """A realistic one-page answer of the busifavor user-coupon list (about 1.6 KB of UTF-8 JSON)."""
     coupon = {
-        "belong_merchant": "1900000001",
+        "belong_merchant": MCHID,
         "stock_name": "商家券满100减20",
         "comment": "仅限线下门店使用",
         "goods_name": "全场通用",
@@ -67,106 +63,59 @@ def answer_body() -> bytes:
 
 @dataclass(frozen=True)
 class Keys:
-    """Paths and identifiers of the generated key material."""
+    """Paths of the generated key material (file names are shared with ``node/bench.js``)."""
 
     directory: Path
     merchant_serial: str
-    platform_cert_serial: str
 
     @property
     def merchant_key(self) -> Path:  # PKCS#8 PEM, what apiclient_key.pem looks like
         return self.directory / "merchant_key.pem"
 
     @property
-    def merchant_cert(self) -> Path:
-        return self.directory / "merchant_cert.pem"
-
-    @property
     def platform_key(self) -> Path:  # the server signs its answers with this
         return self.directory / "platform_key.pem"
 
     @property
-    def platform_pub(self) -> Path:  # SPKI PEM, what pub_key.pem looks like
+    def platform_pub(self) -> Path:  # SPKI PEM, what pub_key.pem looks like (public-key mode)
         return self.directory / "platform_pub.pem"
 
-    @property
-    def platform_cert(self) -> Path:
-        return self.directory / "platform_cert.pem"
-
-    def text(self, path: Path) -> str:
+    @staticmethod
+    def text(path: Path) -> str:
         return path.read_text("ascii")
 
     @classmethod
     def load(cls, directory: str | Path) -> Keys:
         meta = json.loads((Path(directory) / "meta.json").read_text())
-        return cls(Path(directory), meta["merchant_serial"], meta["platform_cert_serial"])
+        return cls(Path(directory), meta["merchant_serial"])
 
 
 def generate_keys(directory: Path) -> Keys:
-    """A merchant key and certificate, and a platform key with its SPKI PEM and a self-signed certificate.
-
-    The answers are signed with the platform key; every client is configured with the public key under
-    ``PUB_KEY_ID`` (WeChat Pay's public-key mode), which all three SDKs accept without any download.
-    The platform certificate carries the same key, for peers configured in certificate mode.
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    """A merchant key, and a platform key whose public half every client trusts under ``PUB_KEY_ID``."""
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
 
     directory.mkdir(parents=True, exist_ok=True)
-    now = _dt.datetime.now(_dt.timezone.utc)
-
-    def cert_for(key: rsa.RSAPrivateKey, cn: str, serial: int) -> x509.Certificate:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-        return (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(now - _dt.timedelta(days=1))
-            .not_valid_after(now + _dt.timedelta(days=30))
-            .sign(key, hashes.SHA256())
-        )
-
-    pem = serialization.Encoding.PEM
-    pkcs8 = serialization.PrivateFormat.PKCS8
-    nothing = serialization.NoEncryption()
+    pem, pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
     merchant = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     platform = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    merchant_cert = cert_for(merchant, MCHID, x509.random_serial_number())
-    platform_cert = cert_for(platform, "Tenpay.com Root CA (benchmark)", x509.random_serial_number())
+    nothing = serialization.NoEncryption()
     (directory / "merchant_key.pem").write_bytes(merchant.private_bytes(pem, pkcs8, nothing))
-    (directory / "merchant_cert.pem").write_bytes(merchant_cert.public_bytes(pem))
     (directory / "platform_key.pem").write_bytes(platform.private_bytes(pem, pkcs8, nothing))
-    (directory / "platform_pub.pem").write_bytes(
-        platform.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    (directory / "platform_cert.pem").write_bytes(platform_cert.public_bytes(pem))
-    meta = {
-        "merchant_serial": format(merchant_cert.serial_number, "X"),
-        "platform_cert_serial": format(platform_cert.serial_number, "X"),
-        "pub_key_id": PUB_KEY_ID,
-    }
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    (directory / "platform_pub.pem").write_bytes(platform.public_key().public_bytes(pem, spki))
+    meta = {"merchant_serial": secrets.token_hex(20).upper(), "pub_key_id": PUB_KEY_ID}
     (directory / "meta.json").write_text(json.dumps(meta))
     return Keys.load(directory)
 
 
 def current_rss() -> int:
-    """Resident set size of this process now, in bytes (Linux /proc; ru_maxrss elsewhere)."""
+    """Resident set size of this process now, in bytes (Linux /proc; 0 elsewhere)."""
     try:
         with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
-        return peak_rss()
-
-
-def peak_rss() -> int:
-    """Peak resident set size of this process so far, in bytes."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
+        return 0
 
 
 def process_cpu_seconds(pid: int) -> float | None:
@@ -180,7 +129,7 @@ def process_cpu_seconds(pid: int) -> float | None:
 
 
 def children_cpu_seconds() -> dict[int, float]:
-    """CPU so far of each live child process of this process (e.g. the SDK's signing process), by pid."""
+    """CPU so far of each live child process of this process (a signing process, say), by pid."""
     pids: set[int] = set()
     try:
         for task in os.listdir("/proc/self/task"):
@@ -192,15 +141,14 @@ def children_cpu_seconds() -> dict[int, float]:
 
 
 def child_env() -> dict[str, str]:
-    """The environment for the server and the workers: no proxy can divert traffic off 127.0.0.1."""
+    """The environment of the server and the workers: no proxy can divert traffic off 127.0.0.1."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("PYTHONHASHSEED", "0")
-    # asyncio reads sockets into a fresh 256 KiB buffer. Whether glibc serves it from the heap or with
-    # an mmap, mremap and munmap every time depends on what the process happened to free earlier (its
-    # mmap threshold moves), so two clients could differ by 3 syscalls a call for no reason of their
-    # own. Fixed thresholds put every process in the same state: the heap, as in a long-lived process.
+    # asyncio reads sockets into a fresh 256 KiB buffer; whether glibc serves it from the heap or with
+    # mmap + mremap + munmap (3 syscalls a call) depends on the process's history (its mmap threshold
+    # moves). Fixed thresholds put every worker in the same state: the heap, as in a long-lived process.
     env.setdefault("MALLOC_MMAP_THRESHOLD_", str(4 * 2**20))
     env.setdefault("MALLOC_TRIM_THRESHOLD_", str(8 * 2**20))
     return env

@@ -1,7 +1,7 @@
 """RSA signing in a child process, for clients that make many calls at once (``offload_crypto="process"``).
 
 The signing thread shares the interpreter lock with the event loop, and a busy loop's many short
-releases keep it waiting for that lock far longer than it signs (``python -m benchmarks.gil_convoy``).
+releases keep it waiting for that lock far longer than it signs.
 A child process has an interpreter of its own: the loop hands it the message to sign through a pipe,
 goes on with other calls, and reads the signature back when it is ready.
 
