@@ -66,7 +66,7 @@ def test_query_rejects_nested_values() -> None:
         encode_query({"x": [1, 2]})
 
 
-@given(st.text(st.characters(exclude_categories=["Cs"])).filter(lambda v: v not in ("", ".", "..")))
+@given(st.text(st.characters(exclude_categories=["Cs"])).filter(lambda v: v.strip() and v not in (".", "..")))
 def test_any_text_expands_to_one_segment_that_decodes_back(value: str) -> None:
     path = expand("a/{v}/b", {"v": value})
     middle = path[2:-2]
@@ -81,3 +81,9 @@ def test_query_encoding_round_trips(query: dict[str, object]) -> None:
     expected = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in query.items()}
     assert {unquote(k): unquote(v) for k, v in pairs} == expected
     assert " " not in encoded and "+" not in encoded
+
+
+@given(st.text(" \t\n\r\x0b\x0c\u3000\u00a0", min_size=1))
+def test_a_blank_path_value_is_refused(value: str) -> None:
+    with pytest.raises(InvalidRequestError, match="white space"):
+        expand("a/{v}/b", {"v": value})
