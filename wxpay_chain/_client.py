@@ -14,7 +14,6 @@ import logging
 import platform
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
-from datetime import datetime, timezone
 from functools import lru_cache
 from types import ModuleType
 from typing import Any, Literal, NamedTuple
@@ -23,7 +22,7 @@ import aiohttp
 import attrs
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY, AiohttpTransport
-from ._certificates import PlatformCertificate, decrypt_certificates
+from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
 from ._errors import (
@@ -35,27 +34,24 @@ from ._errors import (
     TransportTimeoutError,
 )
 from ._models import Headers, Request, Response, Timeout, check_header
-from ._notify import Notification, parse_notification
+from ._notify import Notification
 from ._retry import RetryPolicy
 from ._signing import (
-    PUB_KEY_ID_PREFIX,
     KeyStore,
     Signer,
-    check_signed_headers,
     request_message,
-    verify_signed_message,
 )
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
 from ._transport import BorrowedTransport, Transport
 from ._uri import check_literal, encode_query, expand, placeholders, split_base_url, split_literal
+from ._verifier import Verifier, check_apiv3_key
 from ._version import __version__
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "EncryptedField"]
 
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
 DEFAULT_TIMEOUT = Timeout()
-REFRESH_INTERVAL = 60.0  # seconds between certificate downloads asked for by unknown serials or notifications
 OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url"})
 
 log = logging.getLogger("wxpay_chain")
@@ -187,23 +183,17 @@ class AsyncClient:
             raise ConfigurationError("serial must be the merchant API certificate serial number (a non-empty str)")
         key = load_private_key(private_key, passphrase)
         self._signer = Signer(mode=mode, identity=identity, serial=serial.strip(), key=key)
-        self._keys = KeyStore.load(platform_keys)
+        keys = KeyStore.load(platform_keys)
         if apiv3_key is not None:
-            _check_apiv3_key(apiv3_key)
-        self._apiv3_key = apiv3_key
-        # Automatic certificates: an APIv3 key and nothing to verify with yet (public-key mode needs none).
-        self._auto_certificates = apiv3_key is not None and not self._keys
-        if not self._keys and apiv3_key is None:
+            check_apiv3_key(apiv3_key)
+        if not keys and apiv3_key is None:
             raise ConfigurationError(
                 "Answers cannot be verified without keys: pass platform_keys={PUB_KEY_ID or certificate serial: "
                 "key}, or apiv3_key= to download platform certificates automatically"
             )
-        self._certificate_refresh = certificate_refresh
-        self._certificates: tuple[PlatformCertificate, ...] = ()
-        self._certificates_at: float | None = None
-        self._fruitless_refresh_at: float | None = None
-        self._refreshing: asyncio.Future[KeyStore] | None = None
-        pub_key_ids = self._keys.pub_key_ids
+        # Shared with every with_options() copy: a certificate one of them downloads serves them all.
+        self._verifier = Verifier(keys, apiv3_key=apiv3_key, refresh=certificate_refresh, clock=clock)
+        pub_key_ids = keys.pub_key_ids
         if mode == "brand" and not pub_key_ids:
             raise ConfigurationError(
                 "The brand API verifies with WeChat Pay public keys only: add your brand's "
@@ -254,13 +244,13 @@ class AsyncClient:
     @property
     def keys(self) -> KeyStore:
         """The verification keys, by Wechatpay-Serial."""
-        return self._keys
+        return self._verifier.keys
 
     def __repr__(self) -> str:
         who = "mchid" if self._signer.mode == "merchant" else "brand_id"
         return (
             f"<AsyncClient {who}={self._signer.identity!r} serial={self._signer.serial!r} "
-            f"base_url={''.join(self._origin_prefix)!r} keys={list(self._keys)!r}>"
+            f"base_url={''.join(self._origin_prefix)!r} keys={list(self._verifier.keys)!r}>"
         )
 
     # -- the three call styles -------------------------------------------------------------------
@@ -472,83 +462,21 @@ class AsyncClient:
     @property
     def certificates(self) -> tuple[PlatformCertificate, ...]:
         """The platform certificates downloaded so far (automatic mode or download_certificates())."""
-        return self._certificates
+        return self._verifier.certificates
 
     async def download_certificates(self) -> tuple[PlatformCertificate, ...]:
         """GET v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
         certificates it carries, and add them to this client's verification keys."""
-        if self._apiv3_key is None:
-            raise ConfigurationError("download_certificates needs apiv3_key= (the 32-character APIv3 key)")
-        response = await self._attempts(self.prepare("GET", "v3/certificates"), verify=False)
-        certificates = decrypt_certificates(response.body, self._apiv3_key)
-        carried = KeyStore(keys={c.serial: c.public_key for c in certificates})
-        verify_signed_message(response.headers, response.body, carried, self._clock(), request_id=response.request_id)
-        self._certificates = certificates
-        self._certificates_at = self._clock()
-        self._keys = self._keys.merged(carried)
-        log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
-        return certificates
+        return await self._verifier.download(self._fetch_certificates)
 
-    async def _keys_for(self, serial: str | None, *, unasked: bool = False) -> KeyStore:
-        """The keys to verify an answer signed by ``serial``, downloading certificates when that can help.
-
-        After a download that did not help (it failed, or the serial is still unknown), an unknown serial or
-        anything ``unasked`` (a notification: anyone can send one) downloads again only once REFRESH_INTERVAL
-        has passed, however many answers or notifications ask.
-        """
-        if self._apiv3_key is None:
-            return self._keys
-        now = self._clock()
-        due = self._auto_certificates and (
-            self._certificates_at is None or now - self._certificates_at > self._certificate_refresh
-        )
-        unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
-        if not (due or unknown):
-            return self._keys
-        if unknown or unasked:
-            fruitless = self._fruitless_refresh_at
-            if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
-                return self._keys  # verification then fails on the unknown serial, as it should
-        before = self._certificates_at
-        helped = False
-        try:
-            await self._refresh_certificates(reason="unknown serial " + str(serial)[:64] if unknown else "schedule")
-            helped = self._certificates_at != before and not (unknown and serial not in self._keys)
-        finally:
-            if not helped:  # a failed download, or a serial WeChat Pay does not list: a forger's, most likely
-                self._fruitless_refresh_at = now
-        return self._keys
-
-    async def _refresh_certificates(self, reason: str) -> None:
-        # One download at a time; everyone waiting for it shares its outcome. A download left pending by
-        # another event loop (one that has closed, or the parent's before a fork) can never finish here.
-        loop = asyncio.get_running_loop()
-        pending = self._refreshing
-        if pending is None or pending.done() or pending.get_loop() is not loop:
-            future: asyncio.Future[KeyStore] = loop.create_future()
-            self._refreshing = future
-            try:
-                await self.download_certificates()
-            except Exception as exc:
-                if not self._keys:
-                    raise
-                log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
-            finally:  # even when cancelled: the calls waiting on it must not wait forever
-                future.set_result(self._keys)
-            return
-        await asyncio.shield(pending)
+    async def _fetch_certificates(self) -> Response:
+        # Unverified here: the verifier checks the answer with the certificates it carries.
+        return await self._attempts(self.prepare("GET", "v3/certificates"), verify=False)
 
     # -- notifications and sensitive fields --------------------------------------------------------
     async def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
         """Verify a notification's signature and decrypt its resource with the APIv3 (or brand API) key."""
-        if self._apiv3_key is None:
-            raise ConfigurationError("parse_notification needs apiv3_key= to decrypt the resource")
-        view = headers if isinstance(headers, Headers) else Headers(tuple(headers.items()))
-        # Anyone can POST a notification: the cheap checks (headers' shape, timestamp window) come before
-        # a key lookup that could make this client download certificates on a stranger's behalf.
-        signed = check_signed_headers(view, self._clock(), what="notification", request_id=view.get("Request-ID"))
-        keys = await self._keys_for(signed.serial, unasked=True)
-        return parse_notification(view, body, keys=keys, apiv3_key=self._apiv3_key, now=self._clock())
+        return await self._verifier.notification(headers, body, self._fetch_certificates)
 
     def encrypt(self, text: str) -> str:
         """Encrypt a sensitive field (name, ID number…) for WeChat Pay with RSA-OAEP.
@@ -556,19 +484,8 @@ class AsyncClient:
         The result remembers which key it was made for: a request carrying it in ``json=`` sends the
         matching ``Wechatpay-Serial`` by itself.
         """
-        serial = self._encryption_serial()
-        return EncryptedField(oaep_encrypt(self._keys[serial], text), serial)
-
-    def _encryption_serial(self) -> str:
-        if self._pub_key_id:
-            return self._pub_key_id
-        now = datetime.now(timezone.utc)
-        valid = [c for c in self._certificates if c.valid_at(now)]
-        if valid:
-            return max(valid, key=lambda c: c.expire_time or now).serial
-        if self._keys:
-            return next(iter(self._keys))
-        raise ConfigurationError("No WeChat Pay key to encrypt with yet: configure platform_keys or download them")
+        serial = self._verifier.encryption_serial(self._pub_key_id)
+        return EncryptedField(oaep_encrypt(self._verifier.keys[serial], text), serial)
 
     def decrypt(self, ciphertext: str) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
@@ -624,12 +541,7 @@ class AsyncClient:
                 self._record(request, attempt, raw.status, request_id, elapsed, None)
                 if 200 <= raw.status < 300:
                     if verify:
-                        keys = self._keys
-                        if self._apiv3_key is not None:  # only then can a download change the keys
-                            # A malformed or stale answer fails here, before it can cause a download.
-                            signed = check_signed_headers(raw.headers, self._clock(), request_id=request_id)
-                            keys = await self._keys_for(signed.serial)
-                        verify_signed_message(raw.headers, raw.body, keys, self._clock(), request_id=request_id)
+                        await self._verifier.verify(raw.headers, raw.body, request_id, self._fetch_certificates)
                     return Response(raw.status, raw.headers, raw.body, request)
                 error = ApiError.from_parts(
                     raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
@@ -734,14 +646,6 @@ def _encryption_serial(payload: object) -> str | None:
             [("Wechatpay-Serial", ", ".join(sorted(found)))],
         )
     return found.pop() if found else None
-
-
-def _check_apiv3_key(key: str | bytes) -> None:
-    raw = key.encode("utf-8") if isinstance(key, str) else key
-    if len(raw) != 32:
-        raise ConfigurationError(
-            f"apiv3_key must be the 32-character APIv3 key from the merchant platform (got {len(raw)} characters)"
-        )
 
 
 def _merge_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:

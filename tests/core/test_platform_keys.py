@@ -464,3 +464,15 @@ def test_recent_notifications_forget_after_the_window_and_stay_bounded() -> None
     assert "d" not in recent and len(recent) == 0
     with pytest.raises(ValueError):
         RecentNotifications(window=float("nan"))
+
+
+async def test_a_copy_from_with_options_shares_the_certificates_it_downloads(
+    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+) -> None:
+    peer = cert_peer[0]
+    async with auto_client() as client:
+        quick = client.with_options(timeout=5)
+        await quick.v3.things.get()  # the copy downloads the certificates ...
+        await client.v3.things.get()  # ... and the original verifies with them, without a second download
+        assert peer.downloads == 1
+        assert client.certificates == quick.certificates and peer.serial in client.keys

@@ -1,0 +1,167 @@
+"""The verifier: WeChat Pay's keys, platform certificates and their refresh, and the checks of every answer
+and notification against them.
+
+One verifier serves a client and every copy ``with_options()`` makes of it, so a certificate one of them
+downloads is known to all. It does no I/O of its own: a download is the ``fetch`` coroutine function the
+client passes in (a signed GET v3/certificates, answered unverified), and what it returns is checked here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+
+from ._certificates import PlatformCertificate, decrypt_certificates
+from ._errors import ConfigurationError
+from ._models import Headers, Response
+from ._notify import Notification, parse_notification
+from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed_message
+
+__all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
+
+log = logging.getLogger("wxpay_chain")
+
+REFRESH_INTERVAL = 60.0  # seconds between certificate downloads asked for by unknown serials or notifications
+
+Fetch = Callable[[], Awaitable[Response]]
+
+
+def check_apiv3_key(key: object) -> str | bytes:
+    """The APIv3 key as given, if it is one: 32 characters (bytes) from the merchant platform."""
+    if not isinstance(key, (str, bytes)):
+        raise ConfigurationError("apiv3_key must be the 32-character APIv3 key (str or bytes)")
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    if len(raw) != 32:
+        raise ConfigurationError(
+            f"apiv3_key must be the 32-character APIv3 key from the merchant platform (got {len(raw)} characters)"
+        )
+    return key
+
+
+class Verifier:
+    """Which keys verify an answer signed by which ``Wechatpay-Serial``, kept up to date.
+
+    With an APIv3 key and no platform keys, certificates are downloaded before the first verification,
+    every ``refresh`` seconds, and when an answer names an unknown serial (one download shared by every
+    caller waiting for it). After a download that did not help (it failed, or the serial is still
+    unknown), an unknown serial or a notification (anyone can send one) downloads again only once
+    REFRESH_INTERVAL has passed, however many ask.
+    """
+
+    def __init__(
+        self, keys: KeyStore, *, apiv3_key: str | bytes | None, refresh: float, clock: Callable[[], float]
+    ) -> None:
+        self._keys = keys
+        self._apiv3_key = apiv3_key
+        # Automatic certificates: an APIv3 key and nothing to verify with yet (public-key mode needs none).
+        self._auto = apiv3_key is not None and not keys
+        self._refresh = refresh
+        self._clock = clock
+        self._certificates: tuple[PlatformCertificate, ...] = ()
+        self._certificates_at: float | None = None
+        self._fruitless_at: float | None = None
+        self._refreshing: asyncio.Future[KeyStore] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Verifier keys={list(self._keys)!r}>"
+
+    @property
+    def keys(self) -> KeyStore:
+        return self._keys
+
+    @property
+    def certificates(self) -> tuple[PlatformCertificate, ...]:
+        return self._certificates
+
+    def apiv3_key(self, needed_by: str) -> str | bytes:
+        if self._apiv3_key is None:
+            raise ConfigurationError(f"{needed_by} needs apiv3_key= (the 32-character APIv3 key)")
+        return self._apiv3_key
+
+    # -- answers and notifications -------------------------------------------------------------------
+    async def verify(self, headers: Headers, body: bytes, request_id: str | None, fetch: Fetch) -> None:
+        """Raise SignatureError unless WeChat Pay signed this answer with a key this verifier trusts."""
+        keys = self._keys
+        if self._apiv3_key is not None:  # only then can a download change the keys
+            # A malformed or stale answer fails here, before it can cause a download.
+            signed = check_signed_headers(headers, self._clock(), request_id=request_id)
+            keys = await self._keys_for(signed.serial, fetch)
+        verify_signed_message(headers, body, keys, self._clock(), request_id=request_id)
+
+    async def notification(self, headers: Mapping[str, str], body: bytes | str, fetch: Fetch) -> Notification:
+        apiv3_key = self.apiv3_key("parse_notification")
+        view = headers if isinstance(headers, Headers) else Headers(tuple(headers.items()))
+        # Anyone can POST a notification: the cheap checks (headers' shape, timestamp window) come before
+        # a key lookup that could make this client download certificates on a stranger's behalf.
+        signed = check_signed_headers(view, self._clock(), what="notification", request_id=view.get("Request-ID"))
+        keys = await self._keys_for(signed.serial, fetch, unasked=True)
+        return parse_notification(view, body, keys=keys, apiv3_key=apiv3_key, now=self._clock())
+
+    def encryption_serial(self, pub_key_id: str | None) -> str:
+        """The serial of the key to encrypt a sensitive field with: the public key, else the newest
+        valid certificate."""
+        if pub_key_id:
+            return pub_key_id
+        now = datetime.now(timezone.utc)
+        valid = [c for c in self._certificates if c.valid_at(now)]
+        if valid:
+            return max(valid, key=lambda c: c.expire_time or now).serial
+        if self._keys:
+            return next(iter(self._keys))
+        raise ConfigurationError("No WeChat Pay key to encrypt with yet: configure platform_keys or download them")
+
+    # -- certificates ----------------------------------------------------------------------------------
+    async def download(self, fetch: Fetch) -> tuple[PlatformCertificate, ...]:
+        """Fetch v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
+        certificates it carries, and trust them from now on."""
+        apiv3_key = self.apiv3_key("download_certificates")
+        response = await fetch()
+        certificates = decrypt_certificates(response.body, apiv3_key)
+        carried = KeyStore(keys={c.serial: c.public_key for c in certificates})
+        verify_signed_message(response.headers, response.body, carried, self._clock(), request_id=response.request_id)
+        self._certificates = certificates
+        self._certificates_at = self._clock()
+        self._keys = self._keys.merged(carried)
+        log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
+        return certificates
+
+    async def _keys_for(self, serial: str | None, fetch: Fetch, *, unasked: bool = False) -> KeyStore:
+        now = self._clock()
+        due = self._auto and (self._certificates_at is None or now - self._certificates_at > self._refresh)
+        unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
+        if not (due or unknown):
+            return self._keys
+        if unknown or unasked:
+            fruitless = self._fruitless_at
+            if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
+                return self._keys  # verification then fails on the unknown serial, as it should
+        before = self._certificates_at
+        helped = False
+        try:
+            await self._refresh_once("unknown serial " + str(serial)[:64] if unknown else "schedule", fetch)
+            helped = self._certificates_at != before and not (unknown and serial not in self._keys)
+        finally:
+            if not helped:  # a failed download, or a serial WeChat Pay does not list: a forger's, most likely
+                self._fruitless_at = now
+        return self._keys
+
+    async def _refresh_once(self, reason: str, fetch: Fetch) -> None:
+        # One download at a time; everyone waiting for it shares its outcome. A download left pending by
+        # another event loop (one that has closed, or the parent's before a fork) can never finish here.
+        loop = asyncio.get_running_loop()
+        pending = self._refreshing
+        if pending is None or pending.done() or pending.get_loop() is not loop:
+            future: asyncio.Future[KeyStore] = loop.create_future()
+            self._refreshing = future
+            try:
+                await self.download(fetch)
+            except Exception as exc:
+                if not self._keys:
+                    raise
+                log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
+            finally:  # even when cancelled: the calls waiting on it must not wait forever
+                future.set_result(self._keys)
+            return
+        await asyncio.shield(pending)
