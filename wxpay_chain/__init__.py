@@ -9,7 +9,7 @@ Three call styles, each async (:class:`AsyncClient`) and blocking (:class:`Clien
 
 from ._certificates import PlatformCertificate
 from ._chain import Chain
-from ._client import DEFAULT_BASE_URL, AsyncClient, Attempt, EncryptedField
+from ._client import AsyncClient, Attempt
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -25,6 +25,7 @@ from ._errors import (
 )
 from ._models import Headers, Request, Response, Timeout
 from ._notify import Notification
+from ._prepare import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._sync import Client
 from ._transport import MemoryTransport, RawResponse, Transport
@@ -45,6 +46,7 @@ __all__ = [
     "MemoryTransport",
     "Notification",
     "PlatformCertificate",
+    "PreparedRequest",
     "RateLimitError",
     "RawResponse",
     "Request",

@@ -1,22 +1,17 @@
-"""AsyncClient: credentials, keys, one transport, the request pipeline.
+"""AsyncClient: the three call styles over one pipeline, and the loop that drives each call through it.
 
-Pipeline of one call: split options from path values → validate (typed endpoints) → expand the
-template and encode the query once → serialise the body once → sign exactly those bytes → send →
-verify the answer's signature (2xx) or raise ApiError.
+prepare (pure, ``_prepare``) → sign (inline, or on a worker) → send (a ``Transport``) → verify (the
+``Verifier``), or raise ApiError; retried by ``RetryPolicy`` within the call's deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json as _json
 import logging
-import platform
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
-from functools import lru_cache
-from types import ModuleType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import aiohttp
 import attrs
@@ -33,8 +28,20 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from ._models import Headers, Request, Response, Timeout, check_header
+from ._models import Headers, Request, Response, Timeout
 from ._notify import Notification
+from ._prepare import (
+    DEFAULT_BASE_URL,
+    EncryptedField,
+    PreparedRequest,
+    RequestDefaults,
+    client_timeout,
+    merge_arguments,
+    parse_base_url,
+    to_wire,
+    typed,
+)
+from ._prepare import prepare as prepare_call
 from ._retry import RetryPolicy
 from ._signing import (
     KeyStore,
@@ -44,88 +51,14 @@ from ._signing import (
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
 from ._transport import BorrowedTransport, Transport
-from ._uri import check_literal, encode_query, expand, placeholders, split_base_url, split_literal
+from ._uri import split_literal
 from ._verifier import Verifier, check_apiv3_key
-from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Attempt", "EncryptedField"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 
-DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
 DEFAULT_TIMEOUT = Timeout()
-OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url"})
 
 log = logging.getLogger("wxpay_chain")
-
-USER_AGENT = (
-    f"wxpay-chain/{__version__} (aiohttp/{aiohttp.__version__}; "
-    f"Python/{platform.python_version()}; {platform.system() or 'unknown'})"
-)
-
-
-def _parse_base_url(base_url: object, option: bool = False) -> tuple[str, str]:
-    """Split a base URL into its origin and its path prefix (always ending with ``/``).
-
-    A bad client setting is a ConfigurationError; a bad per-call ``base_url=`` an InvalidRequestError."""
-    try:
-        if not isinstance(base_url, str):
-            raise ConfigurationError(f"base_url must be a str like {DEFAULT_BASE_URL!r}")
-        return split_base_url(base_url)
-    except ConfigurationError as exc:
-        if not option:
-            raise
-        raise InvalidRequestError("Bad base_url option", [("base_url", str(exc))]) from None
-
-
-def _client_timeout(value: float | Timeout | None) -> Timeout:
-    try:
-        return Timeout.of(value)
-    except InvalidRequestError as exc:
-        raise ConfigurationError(str(exc)) from None
-
-
-@lru_cache(maxsize=1)
-def _typed() -> ModuleType:
-    """The typed layer, imported on first use so that ``import wxpay_chain`` stays light."""
-    from . import models
-
-    return models
-
-
-def _to_wire(value: object) -> Any:
-    """Request models become plain dicts without None fields; everything else passes through."""
-    if value is None or type(value) is dict or not attrs.has(type(value)):
-        return value
-    return _typed().request_to_wire(value)
-
-
-@lru_cache(maxsize=2048)
-def _placeholders(method: str, template: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The path placeholders of a template and every argument name a call may pass, after the checks
-    that depend on the template alone."""
-    if template.startswith("v2/") or template == "v2":
-        raise InvalidRequestError(f"APIv2 is not supported yet ({method} {template}): use an APIv3 endpoint (v3/...)")
-    check_literal(template)
-    names = placeholders(template)
-    return names, OPTIONS.union(names)
-
-
-class _Prepared(NamedTuple):
-    """Everything about a call that does not change between attempts (the signature does).
-
-    A tuple, not an attrs class: one is made per call, and a tuple costs a third as much to build.
-    """
-
-    method: str
-    template: str
-    origin: str
-    target: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-    timeout: Timeout
-
-    def __repr__(self) -> str:
-        return f"_Prepared(method={self.method!r}, target={self.target!r}, body=<{len(self.body)} bytes>)"
-
 
 class AsyncClient:
     """The asynchronous WeChat Pay client.
@@ -199,11 +132,12 @@ class AsyncClient:
                 "The brand API verifies with WeChat Pay public keys only: add your brand's "
                 "PUB_KEY_ID_... and its pub_key.pem to platform_keys"
             )
-        self._pub_key_id = pub_key_ids[0] if pub_key_ids else None
-        # What every call without a body, headers= or encrypted fields sends: built once, here.
-        self._plain_headers = self._headers(None, None)
-        self._origin_prefix = _parse_base_url(base_url)
-        self._timeout = _client_timeout(timeout)
+        self._defaults = RequestDefaults(
+            mode=mode,
+            pub_key_id=pub_key_ids[0] if pub_key_ids else None,
+            origin_prefix=parse_base_url(base_url),
+            timeout=client_timeout(timeout),
+        )
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
         self._transport: Transport
@@ -221,7 +155,7 @@ class AsyncClient:
         if isinstance(retry, bool) or not isinstance(retry, (RetryPolicy, int, type(None))):
             raise ConfigurationError("retry must be a RetryPolicy, a number of attempts, or None for the default")
         self._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry or RetryPolicy()
-        self._backup_origin = _parse_base_url(backup_base_url)[0] if backup_base_url else None
+        self._backup_origin = parse_base_url(backup_base_url)[0] if backup_base_url else None
         if offload_crypto not in ("auto", "always", "never", "process"):
             raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
         self._offload = offload_crypto
@@ -250,7 +184,7 @@ class AsyncClient:
         who = "mchid" if self._signer.mode == "merchant" else "brand_id"
         return (
             f"<AsyncClient {who}={self._signer.identity!r} serial={self._signer.serial!r} "
-            f"base_url={''.join(self._origin_prefix)!r} keys={list(self._verifier.keys)!r}>"
+            f"base_url={''.join(self._defaults.origin_prefix)!r} keys={list(self._verifier.keys)!r}>"
         )
 
     # -- the three call styles -------------------------------------------------------------------
@@ -308,9 +242,9 @@ class AsyncClient:
             if isinstance(value, Chain):  # the parent's roots dispatch to the parent
                 del derived.__dict__[name]
         if timeout is not None:
-            derived._timeout = _client_timeout(timeout)
+            derived._defaults = attrs.evolve(derived._defaults, timeout=client_timeout(timeout))
         if base_url is not None:
-            derived._origin_prefix = _parse_base_url(base_url)
+            derived._defaults = attrs.evolve(derived._defaults, origin_prefix=parse_base_url(base_url))
         if retry is not None:
             derived._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry
         if on_request is not None:
@@ -323,98 +257,25 @@ class AsyncClient:
     def _dispatch(
         self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Coroutine[Any, Any, Response]:
-        prepared = self.prepare(method, template, args, kwargs)
+        prepared = prepare_call(self._defaults, method, template, args, kwargs)
         return self._attempts(prepared)
 
     def prepare(
         self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
-    ) -> _Prepared:
+    ) -> PreparedRequest:
         """Check and encode a call without sending it; every local error is raised here."""
-        try:
-            return self._prepare(method, template, args, kwargs)
-        except RecursionError:  # a self-referencing or absurdly deep query, json or model
-            raise InvalidRequestError(
-                f"The arguments of {method} {template} are nested too deeply", [("json", "flatten it")]
-            ) from None
+        return prepare_call(self._defaults, method, template, args, kwargs)
 
-    def _prepare(
-        self, method: str, template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None
-    ) -> _Prepared:
-        options = _merge_arguments(args, kwargs or {}) if args else kwargs or {}
-        names, allowed = _placeholders(method, template)
-        if template.startswith("brand/") and self._signer.mode != "brand":
-            raise InvalidRequestError(
-                f"{template} is a brand API path: create the client with brand_id= and the brand's key"
-            )
-        if not allowed.issuperset(options):
-            raise InvalidRequestError(
-                f"Unexpected arguments for {method} {template}",
-                [
-                    (
-                        k,
-                        f"neither a path placeholder ({', '.join(names) or 'none'}) nor an option "
-                        f"({', '.join(sorted(OPTIONS))})",
-                    )
-                    for k in options
-                    if k not in allowed
-                ],
-            )
-        # Each step below is skipped when its option is absent: this runs on every call.
-        query = options.get("query")
-        if query is not None and type(query) is not dict:
-            query = _to_wire(query)
-            if not isinstance(query, Mapping):
-                raise InvalidRequestError(
-                    "query must be a dict (or a request model)", [("query", type(query).__name__)]
-                )
-        payload = options.get("json")
-        if payload is not None:
-            payload = _to_wire(payload)
-        data = options.get("data")
-        extra_headers = options.get("headers")
-        if payload is None and data is None and extra_headers is None:
-            body, headers = b"", self._plain_headers
-        else:
-            body, content_type = _encode_body(payload, data)
-            headers = self._headers(content_type, extra_headers, _encryption_serial(payload))
-        timeout = Timeout.of(options["timeout"]) if "timeout" in options else self._timeout
-        base_url = options.get("base_url")
-        origin, prefix = _parse_base_url(base_url, option=True) if base_url is not None else self._origin_prefix
-        _typed().validate_call(method, template, options, query, payload)  # reads the path values by name
-        target = prefix + expand(template, options)
-        encoded_query = encode_query(query)
-        if encoded_query:
-            target += ("&" if "?" in target else "?") + encoded_query
-        return _Prepared(method, template, origin, target, body, headers, timeout)
 
-    def _headers(
-        self, content_type: str | None, extra: object, encrypted_for: str | None = None
-    ) -> tuple[tuple[str, str], ...]:
-        headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if content_type:
-            headers["Content-Type"] = content_type
-        serial = encrypted_for or self._pub_key_id
-        if serial:
-            headers["Wechatpay-Serial"] = serial
-        if extra is not None:
-            if not isinstance(extra, Mapping):
-                raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
-            lower = {k.lower(): k for k in headers}
-            for item in extra.items():
-                name, value = check_header(*item)
-                headers.pop(lower.get(name.lower(), name), None)
-                headers[name] = value
-        return tuple(headers.items())
-
-    def sign(self, prepared: _Prepared, origin: str | None = None) -> Request:
+    def sign(self, prepared: PreparedRequest, origin: str | None = None) -> Request:
         """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
         timestamp = int(self._clock())
         authorization = self._signer.authorization(
-            prepared.method, prepared.target, prepared.body, timestamp, self._nonce()
+            prepared.method, prepared.target, prepared.signed_body, timestamp, self._nonce()
         )
         return self._request(prepared, origin, authorization)
 
-    def _request(self, prepared: _Prepared, origin: str | None, authorization: str) -> Request:
+    def _request(self, prepared: PreparedRequest, origin: str | None, authorization: str) -> Request:
         headers = Headers((*prepared.headers, ("Authorization", authorization)))
         return Request(
             method=prepared.method,
@@ -427,25 +288,25 @@ class AsyncClient:
         )
 
     async def _sign_elsewhere(
-        self, offloader: SigningThread | SigningProcess, prepared: _Prepared, origin: str
+        self, offloader: SigningThread | SigningProcess, prepared: PreparedRequest, origin: str
     ) -> Request:
         timestamp, nonce = int(self._clock()), self._nonce()
-        message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.body)
+        message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.signed_body)
         signature = await offloader.sign(message)
         return self._request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
 
     async def _paginate(
         self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> AsyncGenerator[Any, None]:
-        options = _merge_arguments(args, kwargs)
+        options = merge_arguments(args, kwargs)
         max_pages = options.pop("max_pages", None)
         if max_pages is not None and (isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1):
             raise InvalidRequestError("max_pages must be a positive int", [("max_pages", repr(max_pages))])
-        spec = _typed().lookup("GET", template)
+        spec = typed().lookup("GET", template)
         if spec is None or spec.paging is None:
             raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
-        next_page = _typed().next_page
-        query: dict[str, Any] | None = dict(_to_wire(options.pop("query", None)) or {})
+        next_page = typed().next_page
+        query: dict[str, Any] | None = dict(to_wire(options.pop("query", None)) or {})
         pages = 0
         while query is not None:
             response = await self._dispatch("GET", template, (), {**options, "query": query})
@@ -484,14 +345,14 @@ class AsyncClient:
         The result remembers which key it was made for: a request carrying it in ``json=`` sends the
         matching ``Wechatpay-Serial`` by itself.
         """
-        serial = self._verifier.encryption_serial(self._pub_key_id)
+        serial = self._verifier.encryption_serial(self._defaults.pub_key_id)
         return EncryptedField(oaep_encrypt(self._verifier.keys[serial], text), serial)
 
     def decrypt(self, ciphertext: str) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
         return oaep_decrypt(self._signer.key, ciphertext)
 
-    async def _attempts(self, prepared: _Prepared, verify: bool = True) -> Response:
+    async def _attempts(self, prepared: PreparedRequest, verify: bool = True) -> Response:
         # Counted while signing, sending and verifying: "auto" offloads the RSA signature only when calls overlap.
         self._in_flight += 1
         try:
@@ -614,80 +475,3 @@ class Attempt:
     error: Exception | None
 
 
-class EncryptedField(str):
-    """A sensitive field's ciphertext, remembering the Wechatpay-Serial of the key it was made with."""
-
-    __slots__ = ("serial",)
-    serial: str
-
-    def __new__(cls, value: str, serial: str) -> EncryptedField:
-        self = super().__new__(cls, value)
-        self.serial = serial
-        return self
-
-
-def _encryption_serial(payload: object) -> str | None:
-    """The serial every encrypted field of ``payload`` was made for (they must agree)."""
-    if payload is None:
-        return None
-    found: set[str] = set()
-    stack = [payload]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, EncryptedField):
-            found.add(item.serial)
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-    if len(found) > 1:
-        raise InvalidRequestError(
-            "Sensitive fields were encrypted with different WeChat Pay keys; encrypt them all with one client",
-            [("Wechatpay-Serial", ", ".join(sorted(found)))],
-        )
-    return found.pop() if found else None
-
-
-def _merge_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    if not args:
-        return dict(kwargs)
-    if len(args) > 1 or not isinstance(args[0], Mapping):
-        raise InvalidRequestError(
-            "Pass path values and options as keyword arguments, or as one dict: .get({'openid': ..., 'query': {...}})"
-        )
-    clash = sorted(set(args[0]) & set(kwargs))
-    if clash:
-        raise InvalidRequestError("Arguments given twice", [(k, "in the dict and as a keyword") for k in clash])
-    merged = {str(k): v for k, v in args[0].items()}
-    merged.update(kwargs)
-    return merged
-
-
-def _encode_body(payload: object, data: object) -> tuple[bytes, str | None]:
-    """Serialise the body once; these exact bytes are signed and sent."""
-    if payload is not None and data is not None:
-        raise InvalidRequestError("Pass json= or data=, not both", [("data", "drop it, or drop json")])
-    if payload is not None:
-        try:
-            text = _json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            return text.encode("utf-8"), "application/json"
-        except RecursionError:
-            raise InvalidRequestError("json= is nested too deeply to serialise", [("json", "flatten it")]) from None
-        except UnicodeEncodeError:
-            raise InvalidRequestError(
-                "json= holds text UTF-8 cannot encode", [("json", "a string has a lone surrogate")]
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError("json= is not serialisable as JSON", [("json", str(exc)[:200])]) from None
-    if data is None:
-        return b"", None
-    if isinstance(data, str):
-        try:
-            return data.encode("utf-8"), "application/json"
-        except UnicodeEncodeError:
-            raise InvalidRequestError(
-                "data= holds text UTF-8 cannot encode", [("data", "it has a lone surrogate")]
-            ) from None
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data), "application/json"
-    raise InvalidRequestError("data= must be str or bytes (a raw body, sent as is)", [("data", type(data).__name__)])

@@ -20,11 +20,12 @@ from typing import Any, Literal
 from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
-from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt, _Prepared
+from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt
 from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._models import Request, Response, Timeout
 from ._notify import Notification
+from ._prepare import PreparedRequest
 from ._retry import RetryPolicy
 from ._signing import KeyStore
 from ._transport import Transport
@@ -160,11 +161,11 @@ class Client:
 
     def prepare(
         self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
-    ) -> _Prepared:
+    ) -> PreparedRequest:
         """Check and encode a call without sending it; every local error is raised here."""
         return self._async.prepare(method, template, args, kwargs)
 
-    def sign(self, prepared: _Prepared, origin: str | None = None) -> Request:
+    def sign(self, prepared: PreparedRequest, origin: str | None = None) -> Request:
         """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
         return self._async.sign(prepared, origin)
 

@@ -255,7 +255,8 @@ async def test_with_options_derives_a_client_without_changing_the_original(clien
     peer.hold = None
     await quick.aclose()  # shares the pool: closing the copy leaves it open
     assert (await client.v3.things.get()).status == 200
-    assert client._timeout == Timeout() and quick._timeout == Timeout(total=0.2, connect=0.2)
+    assert client.prepare("GET", "v3/things").timeout == Timeout()
+    assert quick.prepare("GET", "v3/things").timeout == Timeout(total=0.2, connect=0.2)
 
 
 async def test_chains_kept_by_a_client_never_leak_into_its_with_options_copy(
