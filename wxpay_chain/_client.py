@@ -14,12 +14,12 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from typing import Any, Literal
 
 import aiohttp
-import attrs
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY, AiohttpTransport
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
-from ._crypto import KeySource, PublicKeySource, load_private_key, make_nonce, oaep_decrypt, oaep_encrypt
+from ._config import ClientConfig, Offload
+from ._crypto import KeySource, PublicKeySource, make_nonce, oaep_decrypt, oaep_encrypt
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -28,16 +28,13 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from ._models import Headers, Request, Response, Timeout
+from ._models import Attempt, Headers, Request, Response, Timeout
 from ._notify import Notification
 from ._prepare import (
     DEFAULT_BASE_URL,
     EncryptedField,
     PreparedRequest,
-    RequestDefaults,
-    client_timeout,
     merge_arguments,
-    parse_base_url,
     to_wire,
     typed,
 )
@@ -45,14 +42,13 @@ from ._prepare import prepare as prepare_call
 from ._retry import RetryPolicy
 from ._signing import (
     KeyStore,
-    Signer,
     request_message,
 )
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
 from ._transport import BorrowedTransport, Transport
 from ._uri import split_literal
-from ._verifier import Verifier, check_apiv3_key
+from ._verifier import Verifier
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 
@@ -98,7 +94,7 @@ class AsyncClient:
         nonce_factory: Callable[[], str] = make_nonce,
         retry: RetryPolicy | int | None = None,
         backup_base_url: str | None = None,
-        offload_crypto: Literal["auto", "always", "never", "process"] = "auto",
+        offload_crypto: Offload = "auto",
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
         apiv3_key: str | bytes | None = None,
@@ -106,69 +102,51 @@ class AsyncClient:
         max_response_bytes: int = DEFAULT_MAX_BODY,
         transport: Transport | None = None,
     ) -> None:
-        if (mchid is None) == (brand_id is None):
-            raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
-        identity = mchid if mchid is not None else brand_id
-        mode: Literal["merchant", "brand"] = "merchant" if mchid is not None else "brand"
-        if not isinstance(identity, str) or not identity.strip():
-            raise ConfigurationError(f"{'mchid' if mode == 'merchant' else 'brand_id'} must be a non-empty str")
-        if not isinstance(serial, str) or not serial.strip():
-            raise ConfigurationError("serial must be the merchant API certificate serial number (a non-empty str)")
-        key = load_private_key(private_key, passphrase)
-        self._signer = Signer(mode=mode, identity=identity, serial=serial.strip(), key=key)
-        keys = KeyStore.load(platform_keys)
-        if apiv3_key is not None:
-            check_apiv3_key(apiv3_key)
-        if not keys and apiv3_key is None:
-            raise ConfigurationError(
-                "Answers cannot be verified without keys: pass platform_keys={PUB_KEY_ID or certificate serial: "
-                "key}, or apiv3_key= to download platform certificates automatically"
-            )
-        # Shared with every with_options() copy: a certificate one of them downloads serves them all.
-        self._verifier = Verifier(keys, apiv3_key=apiv3_key, refresh=certificate_refresh, clock=clock)
-        pub_key_ids = keys.pub_key_ids
-        if mode == "brand" and not pub_key_ids:
-            raise ConfigurationError(
-                "The brand API verifies with WeChat Pay public keys only: add your brand's "
-                "PUB_KEY_ID_... and its pub_key.pem to platform_keys"
-            )
-        self._defaults = RequestDefaults(
-            mode=mode,
-            pub_key_id=pub_key_ids[0] if pub_key_ids else None,
-            origin_prefix=parse_base_url(base_url),
-            timeout=client_timeout(timeout),
+        config = ClientConfig.build(
+            mchid=mchid,
+            brand_id=brand_id,
+            serial=serial,
+            private_key=private_key,
+            platform_keys=platform_keys,
+            base_url=base_url,
+            timeout=timeout,
+            passphrase=passphrase,
+            pool_limit=pool_limit,
+            clock=clock,
+            nonce_factory=nonce_factory,
+            retry=retry,
+            backup_base_url=backup_base_url,
+            offload_crypto=offload_crypto,
+            on_request=on_request,
+            on_response=on_response,
+            apiv3_key=apiv3_key,
+            certificate_refresh=certificate_refresh,
+            max_response_bytes=max_response_bytes,
         )
-        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
-            raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
-        self._transport: Transport
-        if transport is None:
-            self._transport = AiohttpTransport(session, pool_limit=pool_limit, max_body=max_response_bytes)
-        elif session is not None:
-            raise ConfigurationError("Pass session= or transport=, not both (a session belongs to the aiohttp one)")
-        elif not isinstance(transport, Transport):
-            raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
-        else:
-            self._transport = BorrowedTransport(transport)  # the caller's: aclose() leaves it open
+        # What is not configuration is made here once, and shared by every with_options() copy: the
+        # transport, the signing worker (close() of this client stops it) and the verifier (a certificate
+        # one of them downloads serves them all).
+        self._transport = _transport_for(config, session, transport)
+        self._offloader = _offloader_for(config)
+        self._verifier = Verifier(
+            config.keys, apiv3_key=config.apiv3_key, refresh=config.certificate_refresh, clock=config.clock
+        )
         self._derived = False
-        self._clock = clock
-        self._nonce = nonce_factory
-        if isinstance(retry, bool) or not isinstance(retry, (RetryPolicy, int, type(None))):
-            raise ConfigurationError("retry must be a RetryPolicy, a number of attempts, or None for the default")
-        self._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry or RetryPolicy()
-        self._backup_origin = parse_base_url(backup_base_url)[0] if backup_base_url else None
-        if offload_crypto not in ("auto", "always", "never", "process"):
-            raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
-        self._offload = offload_crypto
-        # Made here, so that copies from with_options() share it and close() of this client stops it.
-        self._offloader: SigningThread | SigningProcess | None = None
-        if offload_crypto == "process":
-            check_platform()
-            self._offloader = SigningProcess(key)
-        elif offload_crypto != "never":
-            self._offloader = SigningThread(key)
         self._in_flight = 0
-        self._on_request = on_request
-        self._on_response = on_response
+        self._apply(config)
+
+    def _apply(self, config: ClientConfig) -> None:
+        # The settings each call reads, as plain attributes: the hot path reads them on every attempt.
+        self._config = config
+        self._signer = config.signer
+        self._defaults = config.defaults
+        self._retry = config.retry
+        self._backup_origin = config.backup_origin
+        self._offload = config.offload
+        self._on_request = config.on_request
+        self._on_response = config.on_response
+        self._clock = config.clock
+        self._nonce = config.nonce_factory
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -241,16 +219,11 @@ class AsyncClient:
         for name, value in vars(self).items():
             if isinstance(value, Chain):  # the parent's roots dispatch to the parent
                 del derived.__dict__[name]
-        if timeout is not None:
-            derived._defaults = attrs.evolve(derived._defaults, timeout=client_timeout(timeout))
-        if base_url is not None:
-            derived._defaults = attrs.evolve(derived._defaults, origin_prefix=parse_base_url(base_url))
-        if retry is not None:
-            derived._retry = RetryPolicy(attempts=retry) if isinstance(retry, int) else retry
-        if on_request is not None:
-            derived._on_request = on_request
-        if on_response is not None:
-            derived._on_response = on_response
+        derived._apply(
+            self._config.derive(
+                timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response
+            )
+        )
         return derived
 
     # -- the pipeline ----------------------------------------------------------------------------
@@ -463,15 +436,20 @@ async def _back_off(delay: float, deadline: float | None) -> bool:
     return True
 
 
-@attrs.frozen
-class Attempt:
-    """What the ``on_response`` hook receives after every attempt (for metrics)."""
-
-    request: Request
-    number: int
-    status: int | None
-    request_id: str | None
-    elapsed: float
-    error: Exception | None
+def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, given: Transport | None) -> Transport:
+    if given is None:
+        return AiohttpTransport(session, pool_limit=config.pool_limit, max_body=config.max_response_bytes)
+    if session is not None:
+        raise ConfigurationError("Pass session= or transport=, not both (a session belongs to the aiohttp one)")
+    if not isinstance(given, Transport):
+        raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
+    return BorrowedTransport(given)  # the caller's: aclose() leaves it open
 
 
+def _offloader_for(config: ClientConfig) -> SigningThread | SigningProcess | None:
+    if config.offload == "process":
+        check_platform()
+        return SigningProcess(config.signer.key)
+    if config.offload == "never":
+        return None
+    return SigningThread(config.signer.key)

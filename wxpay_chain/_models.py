@@ -11,7 +11,7 @@ import attrs
 
 from ._errors import InvalidRequestError
 
-__all__ = ["MAX_TIMEOUT", "Headers", "Request", "Response", "Timeout", "check_header"]
+__all__ = ["MAX_TIMEOUT", "Attempt", "Headers", "Request", "Response", "Timeout", "check_header"]
 
 T = TypeVar("T")
 
@@ -229,3 +229,15 @@ class Response:
                 "use .json() or .structure(YourModel)"
             )
         return self.structure(spec.response)
+
+
+@attrs.frozen
+class Attempt:
+    """What the ``on_response`` hook receives after every attempt (for metrics)."""
+
+    request: Request
+    number: int
+    status: int | None
+    request_id: str | None
+    elapsed: float
+    error: Exception | None

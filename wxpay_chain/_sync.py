@@ -21,6 +21,7 @@ from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt
+from ._config import Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._models import Request, Response, Timeout
@@ -90,7 +91,7 @@ class Client:
         nonce_factory: Callable[[], str] = make_nonce,
         retry: RetryPolicy | int | None = None,
         backup_base_url: str | None = None,
-        offload_crypto: Literal["auto", "always", "never", "process"] = "auto",
+        offload_crypto: Offload = "auto",
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
         apiv3_key: str | bytes | None = None,

@@ -1,0 +1,150 @@
+"""A client's configuration: everything it is built from, checked once, in one place, and frozen.
+
+``AsyncClient(...)`` and ``Client(...)`` build one with :meth:`ClientConfig.build`; ``with_options()``
+derives another with :meth:`ClientConfig.derive` and shares everything that is not configuration (the
+transport, the signing worker, the verifier) with the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+import attrs
+
+from ._crypto import KeySource, PublicKeySource, load_private_key
+from ._errors import ConfigurationError
+from ._models import Attempt, Request, Timeout
+from ._prepare import RequestDefaults, client_timeout, parse_base_url
+from ._retry import RetryPolicy
+from ._signing import KeyStore, Signer
+from ._verifier import check_apiv3_key
+
+__all__ = ["OFFLOAD_MODES", "ClientConfig", "Offload"]
+
+Offload = Literal["auto", "always", "never", "process"]
+OFFLOAD_MODES: tuple[Offload, ...] = ("auto", "always", "never", "process")
+
+
+def _retry_policy(value: object) -> RetryPolicy:
+    if isinstance(value, bool) or not isinstance(value, (RetryPolicy, int, type(None))):
+        raise ConfigurationError("retry must be a RetryPolicy, a number of attempts, or None for the default")
+    return RetryPolicy(attempts=value) if isinstance(value, int) else value or RetryPolicy()
+
+
+@attrs.frozen
+class ClientConfig:
+    """Identity and keys, URLs and timeouts, retry, signing and hooks of one client. Never holds a secret
+    in its repr: the signer's key and the APIv3 key are hidden."""
+
+    signer: Signer
+    keys: KeyStore
+    apiv3_key: str | bytes | None = attrs.field(repr=False)
+    certificate_refresh: float
+    defaults: RequestDefaults
+    retry: RetryPolicy
+    backup_origin: str | None
+    offload: Offload
+    on_request: Callable[[Request], None] | None
+    on_response: Callable[[Attempt], None] | None
+    clock: Callable[[], float]
+    nonce_factory: Callable[[], str]
+    pool_limit: int
+    max_response_bytes: int
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        mchid: str | None,
+        brand_id: str | None,
+        serial: str,
+        private_key: KeySource,
+        platform_keys: Mapping[str, PublicKeySource] | None,
+        base_url: str,
+        timeout: float | Timeout,
+        passphrase: str | bytes | None,
+        pool_limit: int,
+        clock: Callable[[], float],
+        nonce_factory: Callable[[], str],
+        retry: RetryPolicy | int | None,
+        backup_base_url: str | None,
+        offload_crypto: Offload,
+        on_request: Callable[[Request], None] | None,
+        on_response: Callable[[Attempt], None] | None,
+        apiv3_key: str | bytes | None,
+        certificate_refresh: float,
+        max_response_bytes: int,
+    ) -> ClientConfig:
+        """Every check of a client's settings; ConfigurationError names the setting and what to do."""
+        if (mchid is None) == (brand_id is None):
+            raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
+        identity = mchid if mchid is not None else brand_id
+        mode: Literal["merchant", "brand"] = "merchant" if mchid is not None else "brand"
+        if not isinstance(identity, str) or not identity.strip():
+            raise ConfigurationError(f"{'mchid' if mode == 'merchant' else 'brand_id'} must be a non-empty str")
+        if not isinstance(serial, str) or not serial.strip():
+            raise ConfigurationError("serial must be the merchant API certificate serial number (a non-empty str)")
+        key = load_private_key(private_key, passphrase)
+        keys = KeyStore.load(platform_keys)
+        if apiv3_key is not None:
+            check_apiv3_key(apiv3_key)
+        if not keys and apiv3_key is None:
+            raise ConfigurationError(
+                "Answers cannot be verified without keys: pass platform_keys={PUB_KEY_ID or certificate serial: "
+                "key}, or apiv3_key= to download platform certificates automatically"
+            )
+        pub_key_ids = keys.pub_key_ids
+        if mode == "brand" and not pub_key_ids:
+            raise ConfigurationError(
+                "The brand API verifies with WeChat Pay public keys only: add your brand's "
+                "PUB_KEY_ID_... and its pub_key.pem to platform_keys"
+            )
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+            raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
+        if offload_crypto not in OFFLOAD_MODES:
+            raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
+        return cls(
+            signer=Signer(mode=mode, identity=identity, serial=serial.strip(), key=key),
+            keys=keys,
+            apiv3_key=apiv3_key,
+            certificate_refresh=certificate_refresh,
+            defaults=RequestDefaults(
+                mode=mode,
+                pub_key_id=pub_key_ids[0] if pub_key_ids else None,
+                origin_prefix=parse_base_url(base_url),
+                timeout=client_timeout(timeout),
+            ),
+            retry=_retry_policy(retry),
+            backup_origin=parse_base_url(backup_base_url)[0] if backup_base_url else None,
+            offload=offload_crypto,
+            on_request=on_request,
+            on_response=on_response,
+            clock=clock,
+            nonce_factory=nonce_factory,
+            pool_limit=pool_limit,
+            max_response_bytes=max_response_bytes,
+        )
+
+    def derive(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | int | None = None,
+        on_request: Callable[[Request], None] | None = None,
+        on_response: Callable[[Attempt], None] | None = None,
+    ) -> ClientConfig:
+        """This configuration with other defaults for calls (``with_options()``), checked like build()."""
+        defaults = self.defaults
+        if timeout is not None:
+            defaults = attrs.evolve(defaults, timeout=client_timeout(timeout))
+        if base_url is not None:
+            defaults = attrs.evolve(defaults, origin_prefix=parse_base_url(base_url))
+        return attrs.evolve(
+            self,
+            defaults=defaults,
+            retry=self.retry if retry is None else _retry_policy(retry),
+            on_request=on_request or self.on_request,
+            on_response=on_response or self.on_response,
+        )
