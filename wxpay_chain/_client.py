@@ -16,6 +16,7 @@ from typing import Any, Literal
 import aiohttp
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY, AiohttpTransport
+from ._authorize import Authorizer
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._config import ClientConfig, Offload
@@ -23,29 +24,23 @@ from ._crypto import KeySource, PublicKeySource, make_nonce, oaep_decrypt, oaep_
 from ._errors import (
     ApiError,
     ConfigurationError,
-    InvalidRequestError,
     ResponseTooLargeError,
     TransportError,
     TransportTimeoutError,
 )
-from ._models import Attempt, Headers, Request, Response, Timeout
+from ._models import Attempt, Request, Response, Timeout
 from ._notify import Notification
+from ._paging import paginate
 from ._prepare import (
     DEFAULT_BASE_URL,
     EncryptedField,
     PreparedRequest,
-    merge_arguments,
-    to_wire,
-    typed,
 )
 from ._prepare import prepare as prepare_call
 from ._retry import RetryPolicy
 from ._signing import (
     KeyStore,
-    request_message,
 )
-from ._signing_process import SigningProcess, check_platform
-from ._signing_thread import SigningThread
 from ._transport import BorrowedTransport, Transport
 from ._uri import split_literal
 from ._verifier import Verifier
@@ -127,7 +122,7 @@ class AsyncClient:
         # transport, the signing worker (close() of this client stops it) and the verifier (a certificate
         # one of them downloads serves them all).
         self._transport = _transport_for(config, session, transport)
-        self._offloader = _offloader_for(config)
+        self._authorizer = Authorizer(config)
         self._verifier = Verifier(
             config.keys, apiv3_key=config.apiv3_key, refresh=config.certificate_refresh, clock=config.clock
         )
@@ -138,20 +133,17 @@ class AsyncClient:
     def _apply(self, config: ClientConfig) -> None:
         # The settings each call reads, as plain attributes: the hot path reads them on every attempt.
         self._config = config
-        self._signer = config.signer
         self._defaults = config.defaults
         self._retry = config.retry
         self._backup_origin = config.backup_origin
-        self._offload = config.offload
         self._on_request = config.on_request
         self._on_response = config.on_response
         self._clock = config.clock
-        self._nonce = config.nonce_factory
 
     # -- identity --------------------------------------------------------------------------------
     @property
     def mode(self) -> Literal["merchant", "brand"]:
-        return self._signer.mode
+        return self._config.signer.mode
 
     @property
     def keys(self) -> KeyStore:
@@ -159,9 +151,9 @@ class AsyncClient:
         return self._verifier.keys
 
     def __repr__(self) -> str:
-        who = "mchid" if self._signer.mode == "merchant" else "brand_id"
+        who = "mchid" if self._config.signer.mode == "merchant" else "brand_id"
         return (
-            f"<AsyncClient {who}={self._signer.identity!r} serial={self._signer.serial!r} "
+            f"<AsyncClient {who}={self._config.signer.identity!r} serial={self._config.signer.serial!r} "
             f"base_url={''.join(self._defaults.origin_prefix)!r} keys={list(self._verifier.keys)!r}>"
         )
 
@@ -197,8 +189,7 @@ class AsyncClient:
         if self._derived:
             return
         await self._transport.aclose()
-        if self._offloader is not None:
-            self._offloader.close()
+        self._authorizer.close()
 
     def with_options(
         self,
@@ -242,55 +233,10 @@ class AsyncClient:
 
     def sign(self, prepared: PreparedRequest, origin: str | None = None) -> Request:
         """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
-        timestamp = int(self._clock())
-        authorization = self._signer.authorization(
-            prepared.method, prepared.target, prepared.signed_body, timestamp, self._nonce()
-        )
-        return self._request(prepared, origin, authorization)
+        return self._authorizer.sign(prepared, origin)
 
-    def _request(self, prepared: PreparedRequest, origin: str | None, authorization: str) -> Request:
-        headers = Headers((*prepared.headers, ("Authorization", authorization)))
-        return Request(
-            method=prepared.method,
-            url=(origin or prepared.origin) + prepared.target,
-            target=prepared.target,
-            template=prepared.template,
-            headers=headers,
-            body=prepared.body,
-            timeout=prepared.timeout,
-        )
-
-    async def _sign_elsewhere(
-        self, offloader: SigningThread | SigningProcess, prepared: PreparedRequest, origin: str
-    ) -> Request:
-        timestamp, nonce = int(self._clock()), self._nonce()
-        message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.signed_body)
-        signature = await offloader.sign(message)
-        return self._request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
-
-    async def _paginate(
-        self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> AsyncGenerator[Any, None]:
-        options = merge_arguments(args, kwargs)
-        max_pages = options.pop("max_pages", None)
-        if max_pages is not None and (isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1):
-            raise InvalidRequestError("max_pages must be a positive int", [("max_pages", repr(max_pages))])
-        spec = typed().lookup("GET", template)
-        if spec is None or spec.paging is None:
-            raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
-        next_page = typed().next_page
-        query: dict[str, Any] | None = dict(to_wire(options.pop("query", None)) or {})
-        pages = 0
-        while query is not None:
-            response = await self._dispatch("GET", template, (), {**options, "query": query})
-            page = response.parsed
-            pages += 1
-            for item in getattr(page, spec.items_field) or ():
-                yield item
-            following = next_page(spec, query, page)
-            if following == query or (max_pages is not None and pages >= max_pages):
-                break
-            query = following
+    def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncGenerator[Any, None]:
+        return paginate(self._dispatch, template, args, kwargs)
 
     # -- platform certificates -------------------------------------------------------------------
     @property
@@ -323,7 +269,7 @@ class AsyncClient:
 
     def decrypt(self, ciphertext: str) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
-        return oaep_decrypt(self._signer.key, ciphertext)
+        return oaep_decrypt(self._config.signer.key, ciphertext)
 
     async def _attempts(self, prepared: PreparedRequest, verify: bool = True) -> Response:
         # Counted while signing, sending and verifying: "auto" offloads the RSA signature only when calls overlap.
@@ -343,12 +289,7 @@ class AsyncClient:
                     raise
                 if attempt > 1 and deadline is not None:
                     prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
-                offloader = self._offloader
-                if offloader is not None and (self._in_flight > 1 or self._offload == "always"):
-                    # Both cores sign while calls overlap; a lone call signs inline, where a hop only adds latency.
-                    request = await self._sign_elsewhere(offloader, prepared, origin)
-                else:
-                    request = self.sign(prepared, origin)
+                request = await self._authorizer.authorize(prepared, origin, self._in_flight > 1)
                 if self._on_request is not None:
                     self._on_request(request)
                 started = time.perf_counter()
@@ -356,7 +297,7 @@ class AsyncClient:
                     raw = await self._transport.send(request)
                 except TransportError as exc:
                     elapsed = time.perf_counter() - started
-                    self._record(request, attempt, None, None, elapsed, exc)
+                    _record(self._on_response, request, attempt, None, None, elapsed, exc)
                     failures.append(f"#{attempt} {type(exc).__name__}")
                     timed_out = isinstance(exc, TransportTimeoutError)
                     # An answer too large to read would be too large again: the call is final.
@@ -372,7 +313,7 @@ class AsyncClient:
                     continue
                 request_id = raw.headers.get("Request-ID")
                 elapsed = time.perf_counter() - started
-                self._record(request, attempt, raw.status, request_id, elapsed, None)
+                _record(self._on_response, request, attempt, raw.status, request_id, elapsed, None)
                 if 200 <= raw.status < 300:
                     if verify:
                         await self._verifier.verify(raw.headers, raw.body, request_id, self._fetch_certificates)
@@ -392,30 +333,32 @@ class AsyncClient:
         finally:
             self._in_flight -= 1
 
-    def _record(
-        self,
-        request: Request,
-        attempt: int,
-        status: int | None,
-        request_id: str | None,
-        elapsed: float,
-        error: Exception | None,
-    ) -> None:
-        if log.isEnabledFor(logging.INFO):  # one check when logging is off, as it is for most programs
-            outcome = status if error is None else type(error).__name__
-            log.info(
-                "%s %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
-                request.method,
-                request.target,
-                outcome,
-                request_id,
-                attempt,
-                elapsed,
-            )
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("request headers %r", request.headers)
-        if self._on_response is not None:
-            self._on_response(Attempt(request, attempt, status, request_id, elapsed, error))
+
+def _record(
+    hook: Callable[[Attempt], None] | None,
+    request: Request,
+    attempt: int,
+    status: int | None,
+    request_id: str | None,
+    elapsed: float,
+    error: Exception | None,
+) -> None:
+    """One INFO line per attempt (the headers at DEBUG, Authorization masked), then the on_response hook."""
+    if log.isEnabledFor(logging.INFO):  # one check when logging is off, as it is for most programs
+        outcome = status if error is None else type(error).__name__
+        log.info(
+            "%s %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
+            request.method,
+            request.target,
+            outcome,
+            request_id,
+            attempt,
+            elapsed,
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request headers %r", request.headers)
+    if hook is not None:
+        hook(Attempt(request, attempt, status, request_id, elapsed, error))
 
 
 def _deadline(timeout: Timeout) -> float | None:
@@ -444,12 +387,3 @@ def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, 
     if not isinstance(given, Transport):
         raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
     return BorrowedTransport(given)  # the caller's: aclose() leaves it open
-
-
-def _offloader_for(config: ClientConfig) -> SigningThread | SigningProcess | None:
-    if config.offload == "process":
-        check_platform()
-        return SigningProcess(config.signer.key)
-    if config.offload == "never":
-        return None
-    return SigningThread(config.signer.key)

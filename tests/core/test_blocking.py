@@ -121,7 +121,7 @@ def test_blocking_client_signs_in_a_child_process_for_calls_from_many_threads(
     ) as client:
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(lambda n: client.v3.things._id_.post(id=str(n), json={"n": n}).status, range(24)))
-        child = client._async._offloader._process  # type: ignore[union-attr]
+        child = client._async._authorizer._worker._process  # type: ignore[union-attr]
         assert child is not None and child.poll() is None  # overlapping calls started it
     assert statuses == [200] * 24
     assert len(peer.seen) == 24 and all(s.signature_ok for s in peer.seen)

@@ -281,7 +281,7 @@ def test_a_forked_child_gets_its_own_loop_and_fresh_connections(
         with ThreadPoolExecutor(4) as pool:  # overlapping calls: "process" starts its signing child
             assert list(pool.map(lambda n: _echo(client, f"parent-{n}"), range(8))) == [f"parent-{n}" for n in range(8)]
         parent_ports = server.ports()
-        signer = client._async._offloader
+        signer = client._async._authorizer._worker
         signer_pid = signer._process.pid if offload == "process" else None  # type: ignore[union-attr]
 
         def child() -> Any:
@@ -406,7 +406,7 @@ def test_one_async_client_serves_two_event_loops_in_turn(options: dict[str, Any]
     async def first() -> list[Any]:  # ends without aclose(): the loop closes under a live pool
         return list(await asyncio.gather(*(_aecho(client, f"first-{n}") for n in range(4))))
 
-    signer: Any = client._offloader
+    signer: Any = client._authorizer._worker
     served: list[Any] = []
 
     async def second() -> list[Any]:

@@ -398,7 +398,8 @@ def test_a_client_built_from_any_accepted_form_shows_no_key(
     source, passphrase = accepted_private_forms(keys, tmp_path)[form]
     caplog.set_level(logging.DEBUG)
     client = AsyncClient(**client_options(keys, private_key=source, passphrase=passphrase, offload_crypto="never"))
-    text = "\n".join([repr(client), str(client), repr(client.keys), repr(client._signer), caplog.text])
+    shown = [repr(client), str(client), repr(client.keys), repr(client._config), repr(client._config.signer)]
+    text = "\n".join([*shown, caplog.text])
     keys.assert_clean(text)
     assert "PRIVATE" not in text
 

@@ -117,6 +117,6 @@ def test_brand_client_needs_a_pub_key_id(merchant_key: rsa.RSAPrivateKey, platfo
 
 def test_no_secret_in_repr(make_client: Callable[..., AsyncClient], merchant_key: rsa.RSAPrivateKey) -> None:
     client = make_client()
-    text = repr(client) + repr(client._signer)
+    text = repr(client) + repr(client._config.signer)
     assert "PRIVATE" not in text and str(merchant_key.private_numbers().d)[:12] not in text
-    assert "key=" not in repr(client._signer)
+    assert "key=" not in repr(client._config.signer)

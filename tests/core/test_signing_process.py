@@ -114,7 +114,7 @@ async def test_concurrent_calls_through_the_process_verify_on_the_wire(
 ) -> None:
     async with make_client(base_url=base_url, offload_crypto="process") as client:
         results = await asyncio.gather(*(client.v3.things._id_.post(id=str(n), json={"n": n}) for n in range(32)))
-        offloader = client._offloader
+        offloader = client._authorizer._worker
         assert isinstance(offloader, SigningProcess) and offloader.failed is None
         child = offloader._process
         assert child is not None and child.poll() is None
@@ -129,10 +129,10 @@ async def test_copies_share_one_signer_and_the_original_stops_it(
     client = make_client(base_url=base_url, offload_crypto="always")
     copy = client.with_options(timeout=5, retry=1)
     try:
-        assert copy._offloader is client._offloader
+        assert copy._authorizer._worker is client._authorizer._worker
         await asyncio.gather(*(copy.v3.things.get() for _ in range(4)))
         await copy.aclose()  # a copy leaves shared things to the original
-        worker = client._offloader._thread  # type: ignore[union-attr]
+        worker = client._authorizer._worker._thread  # type: ignore[union-attr]
         assert worker is not None and worker.is_alive()
     finally:
         await client.aclose()

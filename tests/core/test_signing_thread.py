@@ -55,7 +55,7 @@ async def test_closing_the_client_stops_the_signing_thread(
     client = make_client(base_url=base_url, offload_crypto="always")
     try:
         await client.v3.things.get()
-        worker = client._offloader._thread  # type: ignore[union-attr]
+        worker = client._authorizer._worker._thread  # type: ignore[union-attr]
         assert worker is not None and worker.is_alive() and worker.name == "wxpay-chain-sign"
     finally:
         await client.aclose()

@@ -1,0 +1,70 @@
+"""Authorizing a prepared call: a fresh timestamp and nonce, the RSA signature, the Authorization header.
+
+The signature is made inline, or on a signing worker (a thread, or a child process) while other calls
+are in flight: ``offload_crypto`` decides. The canonical message and the header are built here, on the
+event loop; only the RSA operation crosses over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._config import ClientConfig
+from ._models import Headers, Request
+from ._prepare import PreparedRequest
+from ._signing import Signer, request_message
+from ._signing_process import SigningProcess, check_platform
+from ._signing_thread import SigningThread
+
+__all__ = ["Authorizer"]
+
+
+class Authorizer:
+    """Turns a PreparedRequest into the signed Request that goes on the wire; owns the signing worker."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._signer: Signer = config.signer
+        self._clock: Callable[[], float] = config.clock
+        self._nonce: Callable[[], str] = config.nonce_factory
+        self._always = config.offload == "always"
+        self._worker: SigningThread | SigningProcess | None = None
+        if config.offload == "process":
+            check_platform()
+            self._worker = SigningProcess(config.signer.key)
+        elif config.offload != "never":
+            self._worker = SigningThread(config.signer.key)
+
+    def sign(self, prepared: PreparedRequest, origin: str | None = None) -> Request:
+        """Sign now, inline."""
+        timestamp = int(self._clock())
+        authorization = self._signer.authorization(
+            prepared.method, prepared.target, prepared.signed_body, timestamp, self._nonce()
+        )
+        return _request(prepared, origin, authorization)
+
+    async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request:
+        """Sign on the worker while other calls overlap (both cores sign then), inline for a lone call,
+        where a hop to the worker only adds latency."""
+        worker = self._worker
+        if worker is None or not (overlapping or self._always):
+            return self.sign(prepared, origin)
+        timestamp, nonce = int(self._clock()), self._nonce()
+        message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.signed_body)
+        signature = await worker.sign(message)
+        return _request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+
+
+def _request(prepared: PreparedRequest, origin: str | None, authorization: str) -> Request:
+    return Request(
+        method=prepared.method,
+        url=(origin or prepared.origin) + prepared.target,
+        target=prepared.target,
+        template=prepared.template,
+        headers=Headers((*prepared.headers, ("Authorization", authorization))),
+        body=prepared.body,
+        timeout=prepared.timeout,
+    )

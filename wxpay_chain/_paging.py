@@ -1,0 +1,41 @@
+"""Paging: every item of every page of a GET that pages, fetched lazily (page_token and offset/limit)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import Any
+
+from ._errors import InvalidRequestError
+from ._models import Response
+from ._prepare import merge_arguments, to_wire, typed
+
+__all__ = ["paginate"]
+
+Dispatch = Callable[[str, str, tuple[Any, ...], dict[str, Any]], Coroutine[Any, Any, Response]]
+
+
+async def paginate(
+    dispatch: Dispatch, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> AsyncGenerator[Any, None]:
+    """The items of each page ``dispatch("GET", template, ...)`` answers, following the endpoint's paging
+    until a page is the last one or ``max_pages`` pages were read."""
+    options = merge_arguments(args, kwargs)
+    max_pages = options.pop("max_pages", None)
+    if max_pages is not None and (isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1):
+        raise InvalidRequestError("max_pages must be a positive int", [("max_pages", repr(max_pages))])
+    spec = typed().lookup("GET", template)
+    if spec is None or spec.paging is None:
+        raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
+    next_page = typed().next_page
+    query: dict[str, Any] | None = dict(to_wire(options.pop("query", None)) or {})
+    pages = 0
+    while query is not None:
+        response = await dispatch("GET", template, (), {**options, "query": query})
+        page = response.parsed
+        pages += 1
+        for item in getattr(page, spec.items_field) or ():
+            yield item
+        following = next_page(spec, query, page)
+        if following == query or (max_pages is not None and pages >= max_pages):
+            break
+        query = following
