@@ -23,7 +23,7 @@ from ._errors import (
     TransportTimeoutError,
     WxPayError,
 )
-from ._models import Headers, Request, Response, Timeout
+from ._http import Headers, Request, Response, Timeout
 from ._notify import Notification
 from ._prepare import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy

@@ -25,7 +25,7 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from ._models import Headers, Request
+from ._http import Headers, Request
 from ._transport import RawResponse
 
 __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]

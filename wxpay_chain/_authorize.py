@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._config import ClientConfig
-from ._models import Headers, Request
+from ._http import Headers, Request
 from ._prepare import PreparedRequest
 from ._signing import Signer, request_message
 from ._signing_process import SigningProcess, check_platform

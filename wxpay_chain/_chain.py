@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 from ._uri import normalize_segment, split_literal
 
 if TYPE_CHECKING:
-    from ._models import Response
+    from ._http import Response
 
 __all__ = ["Chain", "Dispatcher", "Verb", "child_template", "new_chain"]
 

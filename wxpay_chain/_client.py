@@ -20,7 +20,7 @@ from ._authorize import Authorizer
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._config import ClientConfig, Offload
-from ._crypto import KeySource, PublicKeySource, make_nonce, oaep_decrypt, oaep_encrypt
+from ._crypto import KeySource, PublicKeySource, make_nonce, rsa_oaep_decrypt, rsa_oaep_encrypt
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -28,7 +28,7 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from ._models import Attempt, Request, Response, Timeout
+from ._http import Attempt, Request, Response, Timeout
 from ._notify import Notification
 from ._paging import paginate
 from ._prepare import (
@@ -265,11 +265,11 @@ class AsyncClient:
         matching ``Wechatpay-Serial`` by itself.
         """
         serial = self._verifier.encryption_serial(self._defaults.pub_key_id)
-        return EncryptedField(oaep_encrypt(self._verifier.keys[serial], text), serial)
+        return EncryptedField(rsa_oaep_encrypt(self._verifier.keys[serial], text), serial)
 
     def decrypt(self, ciphertext: str) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
-        return oaep_decrypt(self._config.signer.key, ciphertext)
+        return rsa_oaep_decrypt(self._config.signer.key, ciphertext)
 
     async def _attempts(self, prepared: PreparedRequest, verify: bool = True) -> Response:
         # Counted while signing, sending and verifying: "auto" offloads the RSA signature only when calls overlap.

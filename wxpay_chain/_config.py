@@ -14,7 +14,7 @@ import attrs
 
 from ._crypto import KeySource, PublicKeySource, load_private_key
 from ._errors import ConfigurationError
-from ._models import Attempt, Request, Timeout
+from ._http import Attempt, Request, Timeout
 from ._prepare import RequestDefaults, client_timeout, parse_base_url
 from ._retry import RetryPolicy
 from ._signing import KeyStore, Signer

@@ -35,8 +35,8 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "make_nonce",
-    "oaep_decrypt",
-    "oaep_encrypt",
+    "rsa_oaep_decrypt",
+    "rsa_oaep_encrypt",
     "rsa_sign",
     "rsa_verify",
 ]
@@ -298,7 +298,7 @@ def _oaep() -> padding.OAEP:
     return padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
 
 
-def oaep_encrypt(key: rsa.RSAPublicKey, plaintext: str) -> str:
+def rsa_oaep_encrypt(key: rsa.RSAPublicKey, plaintext: str) -> str:
     """RSAES-OAEP with SHA-1 and MGF1-SHA-1, base64: WeChat Pay's sensitive-field encryption."""
     try:
         return base64.b64encode(key.encrypt(plaintext.encode("utf-8"), _oaep())).decode("ascii")
@@ -306,7 +306,7 @@ def oaep_encrypt(key: rsa.RSAPublicKey, plaintext: str) -> str:
         raise InvalidRequestError("text is too long to encrypt with RSA-OAEP (at most 214 bytes)") from None
 
 
-def oaep_decrypt(key: rsa.RSAPrivateKey, ciphertext: str) -> str:
+def rsa_oaep_decrypt(key: rsa.RSAPrivateKey, ciphertext: str) -> str:
     try:
         return key.decrypt(base64.b64decode(ciphertext, validate=True), _oaep()).decode("utf-8")
     except (ValueError, binascii.Error):

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._crypto import aes_gcm_decrypt
 from ._errors import ConfigurationError, SignatureError
-from ._models import Headers
+from ._http import Headers
 from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, verify_signed_message
 
 __all__ = ["MAX_NOTIFICATION_BODY", "Notification", "parse_notification"]

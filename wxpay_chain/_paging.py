@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any
 
 from ._errors import InvalidRequestError
-from ._models import Response
+from ._http import Response
 from ._prepare import merge_arguments, to_wire, typed
 
 __all__ = ["paginate"]

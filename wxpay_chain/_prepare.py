@@ -17,7 +17,7 @@ import aiohttp
 import attrs
 
 from ._errors import ConfigurationError, InvalidRequestError
-from ._models import Timeout, check_header
+from ._http import Timeout, check_header
 from ._uri import check_literal, encode_query, expand, placeholders, split_base_url
 from ._version import __version__
 

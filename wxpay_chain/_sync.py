@@ -24,7 +24,7 @@ from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt
 from ._config import Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
-from ._models import Request, Response, Timeout
+from ._http import Request, Response, Timeout
 from ._notify import Notification
 from ._prepare import PreparedRequest
 from ._retry import RetryPolicy

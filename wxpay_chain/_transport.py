@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from ._errors import TransportError
-from ._models import Headers, Request
+from ._http import Headers, Request
 
 __all__ = ["BorrowedTransport", "MemoryTransport", "RawResponse", "Transport"]
 

@@ -13,11 +13,11 @@ from ._crypto import (
     load_private_key,
     load_public_key,
     make_nonce,
+    rsa_oaep_decrypt,
+    rsa_oaep_encrypt,
     rsa_sign,
     rsa_verify,
 )
-from ._crypto import oaep_decrypt as rsa_oaep_decrypt
-from ._crypto import oaep_encrypt as rsa_oaep_encrypt
 
 __all__ = [
     "aes_gcm_decrypt",

@@ -13,12 +13,12 @@ from wxpay_chain._crypto import (
     load_certificate,
     load_private_key,
     load_public_key,
-    oaep_decrypt,
-    oaep_encrypt,
+    rsa_oaep_decrypt,
+    rsa_oaep_encrypt,
     rsa_sign,
     rsa_verify,
 )
-from wxpay_chain._models import Headers
+from wxpay_chain._http import Headers
 from wxpay_chain._signing import (
     KeyStore,
     Signer,
@@ -121,8 +121,8 @@ def test_aes_gcm_wrong_key_or_tampering_raises_signature_error() -> None:
 def test_rsa_oaep_sha1_decrypt_vector_and_round_trip() -> None:
     v = VECTORS["rsa_oaep_sha1_decrypt"]
     key = load_private_key(v["private_key_pem"])
-    assert oaep_decrypt(key, v["ciphertext_base64"]) == v["plaintext"]
-    assert oaep_decrypt(key, oaep_encrypt(key.public_key(), "张三")) == "张三"
+    assert rsa_oaep_decrypt(key, v["ciphertext_base64"]) == v["plaintext"]
+    assert rsa_oaep_decrypt(key, rsa_oaep_encrypt(key.public_key(), "张三")) == "张三"
 
 
 def test_certificates_response_decrypts_to_the_listed_serials() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .._chain import Chain
 from .._errors import ApiError, InvalidRequestError, SignatureError
-from .._models import Response
+from .._http import Response
 from ._seed import DEMO_APPID, DEMO_FAVOR_COUPON_IDS, DEMO_OPENIDS, DEMO_STOCK_IDS
 from ._server import Sandbox, ThreadedSandbox
 

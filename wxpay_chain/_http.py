@@ -1,4 +1,4 @@
-"""Request and Response values. No aiohttp type leaks out of the transport into these."""
+"""HTTP values: Headers, Timeout, Request, Response and Attempt. No aiohttp type leaks into these."""
 
 from __future__ import annotations
 
