@@ -24,12 +24,12 @@ from ._errors import (
     WxPayError,
 )
 from ._http import Headers, Request, Response, Timeout
-from ._notify import Notification
 from ._prepare import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._sync import Client
 from ._transport import MemoryTransport, RawResponse, Transport
 from ._version import __version__
+from .notifications import Notification
 
 __all__ = [
     "BACKUP_BASE_URL",

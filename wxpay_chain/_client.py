@@ -29,7 +29,6 @@ from ._errors import (
     TransportTimeoutError,
 )
 from ._http import Attempt, Request, Response, Timeout
-from ._notify import Notification
 from ._paging import paginate
 from ._prepare import (
     DEFAULT_BASE_URL,
@@ -44,6 +43,7 @@ from ._signing import (
 from ._transport import BorrowedTransport, Transport
 from ._uri import split_literal
 from ._verifier import Verifier
+from .notifications import Notification
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 

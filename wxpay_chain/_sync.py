@@ -25,12 +25,12 @@ from ._config import Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._notify import Notification
 from ._prepare import PreparedRequest
 from ._retry import RetryPolicy
 from ._signing import KeyStore
 from ._transport import Transport
 from ._uri import split_literal
+from .notifications import Notification
 
 __all__ = ["Client"]
 

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from ._certificates import PlatformCertificate, decrypt_certificates
 from ._errors import ConfigurationError
 from ._http import Headers, Response
-from ._notify import Notification, parse_notification
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed_message
+from .notifications import Notification, parse_notification
 
 __all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
 

@@ -22,9 +22,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from wxpay_chain import ApiError, AsyncClient, Notification, RetryPolicy, ServerError, SignatureError, TransportError
 from wxpay_chain._certificates import decrypt_certificates
 from wxpay_chain._errors import ApiError as RawApiError
-from wxpay_chain._notify import parse_notification
 from wxpay_chain._signing import verify_signed_message
-from wxpay_chain.notifications import aiohttp_handler, handle_notification
+from wxpay_chain.notifications import aiohttp_handler, handle_notification, parse_notification
 
 from .conftest import PUB_KEY_ID
 from .wire import WirePeer, sign

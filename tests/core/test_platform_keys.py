@@ -21,10 +21,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
 from wxpay_chain import AsyncClient, ConfigurationError, SignatureError
-from wxpay_chain._notify import parse_notification
 from wxpay_chain._signing import KeyStore
 from wxpay_chain.models import BusifavorCouponSendEvent
-from wxpay_chain.notifications import aiohttp_handler
+from wxpay_chain.notifications import aiohttp_handler, parse_notification
 
 from ..vectors import VECTORS
 from .conftest import MCHID, SERIAL

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from wxpay_chain import SignatureError
 from wxpay_chain._crypto import load_public_key
-from wxpay_chain._notify import parse_notification
 from wxpay_chain._signing import Signer, verify_signed_message
+from wxpay_chain.notifications import parse_notification
 
 from .wire import sign
 

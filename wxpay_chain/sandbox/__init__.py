@@ -25,7 +25,7 @@ from ._handlers import (
     PARTNER_USER_COUPONS,
 )
 from ._keys import KeySet, default_key_set, generate_key_set
-from ._notify import NotificationRecord
+from ._notifier import NotificationRecord
 from ._record import ReceivedRequest, RequestLog
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
 from ._seed import (

@@ -23,7 +23,7 @@ from ._failures import ApiFailure, invalid_request, not_found
 from ._faults import Fault, FaultInjector
 from ._handlers import Call, Handlers, Route, match_route
 from ._keys import KeySet
-from ._notify import Notifier
+from ._notifier import Notifier
 from ._params import Query, split_target
 from ._rate_limit import RateLimiter
 from ._record import ReceivedRequest, RequestLog

@@ -21,7 +21,7 @@ from ._credentials import SandboxCredentials
 from ._faults import FaultInjector
 from ._handlers import TEMPLATES
 from ._keys import KeySet, default_key_set, generate_key_set, load_key_set, save_key_set
-from ._notify import NotificationRecord, Notifier
+from ._notifier import NotificationRecord, Notifier
 from ._persist import STATE_DB, prepare
 from ._record import KEEP_BODY_BYTES, KEEP_REQUESTS, RequestLog
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
