@@ -25,9 +25,10 @@ from wxpay_chain._signing import KeyStore
 from wxpay_chain.models import BusifavorCouponSendEvent
 from wxpay_chain.notifications import aiohttp_handler, parse_notification
 
+from ..protocol import answer_message, sign
 from ..vectors import VECTORS
 from .conftest import MCHID, SERIAL
-from .wire import pem_private, sign
+from .wire import pem_private
 
 APIV3_KEY = "0123456789abcdefghijABCDEFGHIJ01"
 
@@ -76,7 +77,7 @@ class CertPeer:
 
     def signed(self, body: bytes, serial: str | None = None) -> web.Response:
         ts, nonce = str(int(time.time())), secrets.token_hex(16)
-        signature = sign(self.key, f"{ts}\n{nonce}\n".encode() + body + b"\n")
+        signature = sign(self.key, answer_message(ts, nonce, body))
         return web.Response(
             body=body,
             content_type="application/json",
@@ -256,7 +257,7 @@ def notification(peer: CertPeer, *, key: str = APIV3_KEY, ts: int | None = None)
         "Wechatpay-Timestamp": stamp,
         "Wechatpay-Nonce": nonce,
         "Wechatpay-Serial": peer.serial,
-        "Wechatpay-Signature": sign(peer.key, f"{stamp}\n{nonce}\n".encode() + body + b"\n"),
+        "Wechatpay-Signature": sign(peer.key, answer_message(stamp, nonce, body)),
         "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         "Content-Type": "application/json",
     }

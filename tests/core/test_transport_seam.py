@@ -3,16 +3,13 @@ transport receives, and leaves a transport it did not make open for its owner (i
 
 from __future__ import annotations
 
-import base64
-import re
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wxpay_chain import (
     AsyncClient,
@@ -27,13 +24,13 @@ from wxpay_chain import (
     TransportError,
 )
 
+from ..protocol import answer_message, authorization_fields, request_message, sign, verifies
 from .conftest import PUB_KEY_ID
-from .wire import sign
 
 
 def signed_answer(platform_key: rsa.RSAPrivateKey, body: bytes, status: int = 200) -> RawResponse:
     ts, nonce = str(int(time.time())), secrets.token_hex(16)
-    signature = sign(platform_key, f"{ts}\n{nonce}\n".encode() + body + b"\n")
+    signature = sign(platform_key, answer_message(ts, nonce, body))
     headers = {
         "Wechatpay-Timestamp": ts,
         "Wechatpay-Nonce": nonce,
@@ -46,15 +43,9 @@ def signed_answer(platform_key: rsa.RSAPrivateKey, body: bytes, status: int = 20
 
 def request_signature_ok(merchant: rsa.RSAPublicKey, request: Request) -> bool:
     # Recomputed from the request as the transport received it, by the protocol rule, not the SDK's code.
-    fields = dict(re.findall(r'(\w+)="([^"]*)"', request.headers["Authorization"]))
-    message = f"{request.method}\n{request.target}\n{fields['timestamp']}\n{fields['nonce_str']}\n".encode()
-    try:
-        merchant.verify(
-            base64.b64decode(fields["signature"]), message + request.body + b"\n", padding.PKCS1v15(), hashes.SHA256()
-        )
-    except Exception:
-        return False
-    return True
+    _, fields = authorization_fields(request.headers["Authorization"])
+    message = request_message(request.method, request.target, fields["timestamp"], fields["nonce_str"], request.body)
+    return verifies(merchant, message, fields["signature"])
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ hide itself here.
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -15,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-_AUTH = re.compile(r'(\w+)="([^"]*)"')
+from ..protocol import answer_message, authorization_fields, request_message, sign, verifies
 
 
 def pem_public(key: rsa.RSAPrivateKey) -> str:
@@ -33,10 +31,6 @@ def pem_private(key: rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-
-
-def sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
-    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
 @dataclass
@@ -66,18 +60,11 @@ class WirePeer:
 
     def request_signature_ok(self, request_line: tuple[str, str], ts: str, nonce: str, body: bytes, sig: str) -> bool:
         method, target = request_line
-        message = f"{method}\n{target}\n{ts}\n{nonce}\n".encode() + body + b"\n"
-        try:
-            self.merchant_public.verify(base64.b64decode(sig), message, padding.PKCS1v15(), hashes.SHA256())
-        except Exception:
-            return False
-        return True
+        return verifies(self.merchant_public, request_message(method, target, ts, nonce, body), sig)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        auth = request.headers.get("Authorization", "")
-        scheme, _, rest = auth.partition(" ")
-        params = dict(_AUTH.findall(rest))
+        scheme, params = authorization_fields(request.headers.get("Authorization", ""))
         ok = self.request_signature_ok(
             (request.method, request.raw_path),
             params.get("timestamp", ""),
@@ -101,7 +88,7 @@ class WirePeer:
             "Wechatpay-Timestamp": ts,
             "Wechatpay-Nonce": nonce,
             "Wechatpay-Serial": self.platform_serial,
-            "Wechatpay-Signature": sign(self.platform_key, f"{ts}\n{nonce}\n".encode() + answer + b"\n"),
+            "Wechatpay-Signature": sign(self.platform_key, answer_message(ts, nonce, answer)),
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
             "Request-ID": f"req-{len(self.seen)}",
             "Content-Type": "application/json",

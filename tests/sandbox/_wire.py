@@ -1,7 +1,8 @@
 """An independent APIv3 caller for the sandbox tests.
 
-Signs requests and checks answer signatures with plain ``cryptography`` calls written here from the
-protocol rules, and sends the exact bytes it signed; it shares no code with the client or the sandbox.
+Signs requests and checks answer signatures with the protocol rules of ``tests/protocol.py`` (plain
+``cryptography`` calls), and sends the exact bytes it signed; it shares no code with the client or the
+sandbox.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import aiohttp
 import attrs
 import yarl
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from multidict import CIMultiDictProxy
 
 from wxpay_chain.sandbox import SandboxCredentials
+
+from .. import protocol
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -43,8 +45,7 @@ def private_key(pem: str) -> rsa.RSAPrivateKey:
 
 
 def sign(private_key_pem: str, message: bytes) -> str:
-    signature = private_key(private_key_pem).sign(message, padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(signature).decode()
+    return protocol.sign(private_key(private_key_pem), message)
 
 
 @functools.lru_cache(maxsize=16)
@@ -59,12 +60,7 @@ def public_key(pem: str) -> rsa.RSAPublicKey:
 
 
 def verifies(public_pem: str, message: bytes, signature_b64: str) -> bool:
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-        public_key(public_pem).verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return protocol.verifies(public_key(public_pem), message, signature_b64)
 
 
 def decrypt(apiv3_key: str, nonce_text: str, associated_data: str, ciphertext_b64: str) -> bytes:
@@ -92,9 +88,8 @@ class Answer:
 
     def signature_verifies(self, public_pem: str) -> bool:
         """The answer's signature over ``TIMESTAMP\\nNONCE\\nBODY\\n`` checks out with ``public_pem``."""
-        message = (
-            f"{self.headers['Wechatpay-Timestamp']}\n{self.headers['Wechatpay-Nonce']}\n".encode() + self.body + b"\n"
-        )
+        headers = self.headers
+        message = protocol.answer_message(headers["Wechatpay-Timestamp"], headers["Wechatpay-Nonce"], self.body)
         return verifies(public_pem, message, self.headers["Wechatpay-Signature"])
 
 
@@ -152,7 +147,7 @@ class Wire:
     ) -> str:
         stamp = timestamp or str(int(self.clock()))
         once = nonce_str or nonce()
-        message = f"{method}\n{target}\n{stamp}\n{once}\n".encode() + body + b"\n"
+        message = protocol.request_message(method, target, stamp, once, body)
         signature = sign(self.identity.private_key, message)
         ident = self.identity
         return (
