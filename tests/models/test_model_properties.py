@@ -93,7 +93,7 @@ def test_generated_valid_requests_pass_validation_and_keep_their_wire_form(endpo
     assert cls in (spec.query, spec.body)
 
     @_settings
-    @given(instances(cls), st.text(min_size=1, max_size=6).filter(str.strip))
+    @given(instances(cls), st.text(min_size=1, max_size=6).filter(lambda v: v.strip() and v not in (".", "..")))
     def check(obj: Any, path_value: str) -> None:
         path = dict.fromkeys(spec.path_params, path_value)
         as_query, as_body = (obj, None) if spec.query is cls else (None, obj)
