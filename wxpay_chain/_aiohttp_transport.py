@@ -26,7 +26,7 @@ from ._errors import (
     TransportTimeoutError,
 )
 from ._http import Headers, Request
-from ._transport import RawResponse
+from ._transport import CLOSED, RawResponse
 
 __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
 
@@ -80,7 +80,7 @@ class AiohttpTransport:
         """Raise TransportError if no request can be sent from here: a closed client, or a pool that cannot
         serve this event loop or process (called before signing, so that such a call is not retried)."""
         if self._closed:
-            raise TransportError("The client is closed; create a new one to send more requests")
+            raise TransportError(CLOSED)
         if self._session is not None:
             loop = asyncio._get_running_loop()
             if loop is not None and (loop is not self._loop or self._pid != os.getpid()):
@@ -88,7 +88,7 @@ class AiohttpTransport:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise TransportError("The client is closed; create a new one to send more requests")
+            raise TransportError(CLOSED)
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and (self._pid != os.getpid() or self._loop is not loop):

@@ -31,6 +31,7 @@ __all__ = [
     "check_signed_headers",
     "request_message",
     "response_message",
+    "verify_signed",
     "verify_signed_message",
 ]
 
@@ -269,6 +270,19 @@ def verify_signed_message(
     Raises SignatureError naming the reason; the caller must not hand out ``body`` then.
     """
     signed = check_signed_headers(headers, now, what=what, request_id=request_id)
+    return verify_signed(signed, body, keys, what=what, request_id=request_id)
+
+
+def verify_signed(
+    signed: SignedHeaders,
+    body: bytes,
+    keys: Mapping[str, rsa.RSAPublicKey],
+    *,
+    what: str = "response",
+    request_id: str | None = None,
+) -> str:
+    """The second step of :func:`verify_signed_message`, for headers :func:`check_signed_headers` passed:
+    the key the serial names, and the RSA signature over ``TIMESTAMP\nNONCE\nBODY\n``."""
     serial = signed.serial
     key = keys.get(serial)
     if key is None:

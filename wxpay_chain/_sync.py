@@ -28,7 +28,7 @@ from ._http import Request, Response, Timeout
 from ._prepare import PreparedRequest
 from ._retry import RetryPolicy
 from ._signing import KeyStore
-from ._transport import Transport
+from ._transport import CLOSED, Transport
 from ._uri import split_literal
 from .notifications import Notification
 
@@ -216,7 +216,7 @@ class Client:
         with self._lock:
             if self._closed:
                 coro.close()
-                raise TransportError("The client is closed; create a new one to send more requests")
+                raise TransportError(CLOSED)
             future = asyncio.run_coroutine_threadsafe(coro, self._loop)
             self._pending.add(future)
         try:

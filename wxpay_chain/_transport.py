@@ -14,9 +14,9 @@ from typing import NamedTuple, Protocol, runtime_checkable
 from ._errors import TransportError
 from ._http import Headers, Request
 
-__all__ = ["BorrowedTransport", "MemoryTransport", "RawResponse", "Transport"]
+__all__ = ["CLOSED", "BorrowedTransport", "MemoryTransport", "RawResponse", "Transport"]
 
-_CLOSED = "The client is closed; create a new one to send more requests"
+CLOSED = "The client is closed; create a new one to send more requests"  # one wording, every transport
 
 
 class RawResponse(NamedTuple):
@@ -68,7 +68,7 @@ class BorrowedTransport:
 
     def check_open(self) -> None:
         if self._closed:
-            raise TransportError(_CLOSED)
+            raise TransportError(CLOSED)
         self._inner.check_open()
 
     async def open(self) -> None:
@@ -104,7 +104,7 @@ class MemoryTransport:
 
     def check_open(self) -> None:
         if self._closed:
-            raise TransportError(_CLOSED)
+            raise TransportError(CLOSED)
 
     async def open(self) -> None:
         self.check_open()
