@@ -1,7 +1,8 @@
 """The wxpay_chain benchmark: ``.venv/bin/python -m benchmarks.run`` prints one table and the targets.
 
 Options: ``--quick`` (one round of a handful of calls: a smoke check), ``--rounds N``, ``--json PATH``,
-``--soak`` (also 100,000 SDK calls, memory sampled along the way), ``--seed N`` (repeat a row order).
+``--soak`` (also 100,000 SDK calls, memory sampled along the way), ``--bill`` (a 500 MiB bill streamed to
+a file, peak RSS sampled), ``--seed N`` (repeat a row order).
 
 The replay server runs in its own process and every measurement in a fresh worker process; each round
 runs every row once, in a shuffled order. Traffic goes to 127.0.0.1 only.
@@ -153,6 +154,19 @@ def run_soak(args: argparse.Namespace, keys: Keys, server: Server) -> dict[str, 
     return {**soak_verdict(result), "run": result}
 
 
+def run_bill(args: argparse.Namespace, keys: Keys) -> dict[str, Any]:
+    mib = 16 if args.quick else 500
+    log(f"bill: a {mib} MiB bill downloaded to a file ...")
+    run = run_worker("bill", {"keys": str(keys.directory), "port": 0, "bill_mib": mib}, timeout=900)
+    target = f"memory flat downloading a {mib} MiB bill to a file (peak RSS growth <= 64 MiB)"
+    if "error" in run:
+        return {"target": target, "value": run["error"], "status": "MISSED"}
+    growth = run["rss_peak"] - run["rss_before"]
+    value = f"RSS {run['rss_before'] / 2**20:.1f} -> peak {run['rss_peak'] / 2**20:.1f} MiB ({growth / 2**20:+.1f}); "
+    return {"target": target, "value": value + f"{run['bytes'] / 2**20 / run['wall_s']:.0f} MiB/s",
+            "status": "met" if growth <= 64 << 20 else "MISSED", "run": run}
+
+
 def meta() -> dict[str, Any]:
     versions: dict[str, str | None] = {}
     for name in ("wxpay-chain", "aiohttp", "cryptography", "wechatpayv3", "httpx"):
@@ -192,6 +206,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke check: 1 round of a handful of calls")
     parser.add_argument("--soak", action="store_true", help="also 100,000 SDK calls: is memory flat?")
     parser.add_argument("--soak-calls", type=int, default=100_000, help=argparse.SUPPRESS)
+    parser.add_argument("--bill", action="store_true", help="also a 500 MiB bill downloaded to a file: memory flat?")
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     args = parser.parse_args(argv)
     if args.quick:
@@ -219,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"replay server on 127.0.0.1:{server.port}; row order seed {args.seed}")
             rounds = run_rounds(args, keys, server, [row for row in rows if row.label not in skipped])
             soak = run_soak(args, keys, server) if args.soak else None
+            bill = run_bill(args, keys) if args.bill else None
         except KeyboardInterrupt:
             log("interrupted")
             return 130
@@ -230,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(rows, rounds, skipped)
     verdicts = [verdict(target, rounds) for target in TARGETS]
     verdicts.append(soak or {"target": "memory flat over 100,000 calls", "value": "-", "status": "not run (--soak)"})
+    verdicts.append(bill or {"target": "memory flat for a 500 MiB bill", "value": "-", "status": "not run (--bill)"})
     info = report["meta"]
     print()
     print(render_table(summary))

@@ -281,6 +281,60 @@ def bench_soak(spec: Spec) -> Result:
     return asyncio.run(main())
 
 
+# -- bill: a large bill streamed to a file, peak RSS sampled (served from this process, in chunks) ----------
+
+
+def bench_bill(spec: Spec) -> Result:
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from aiohttp import web
+
+    from wxpay_chain import AsyncClient
+
+    size, block = int(spec["bill_mib"]) << 20, b"`2025-01-01 00:00:00,`wx233544546545989,`4200000001,`0.01\r\n" * 1000
+    pieces = [block[: min(len(block), size - at)] for at in range(0, size, len(block))]
+    digest = hashlib.sha1()
+    for piece in pieces:  # the same block object each time but the last: the server holds ~64 KiB
+        digest.update(piece)
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = size
+        await response.prepare(request)
+        for piece in pieces:
+            await response.write(piece)
+        return response
+
+    async def main() -> Result:
+        app = web.Application()
+        app.router.add_get("/v3/billdownload/file", serve)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        peak = [0]
+
+        async def watch() -> None:
+            while True:
+                peak[0] = max(peak[0], current_rss())
+                await asyncio.sleep(0.02)
+
+        async with AsyncClient(**{**sdk_options(spec), "base_url": url, "timeout": 900}) as client:
+            with tempfile.TemporaryDirectory() as tmp:
+                gc.collect()
+                before, watcher, meter = current_rss(), asyncio.create_task(watch()), Meter()
+                path = await client.download(f"{url}v3/billdownload/file?token=bench", Path(tmp) / "bill.csv",
+                                             hash_type="SHA1", hash_value=digest.hexdigest())
+                result, written = meter.stop(1), Path(path).stat().st_size
+                watcher.cancel()
+        await runner.cleanup()
+        return {**result, "bytes": written, "rss_before": before, "rss_peak": peak[0]}
+
+    return asyncio.run(main())
+
+
 BENCHES: dict[str, Callable[[Spec], Result]] = {
     "floor": bench_floor,
     "raw": lambda spec: timed(spec, raw_calls(spec)),
@@ -289,6 +343,7 @@ BENCHES: dict[str, Callable[[Spec], Result]] = {
     "sdk_sync": bench_sdk_sync,
     "wpv3_async": lambda spec: timed(spec, wpv3_async_calls(spec)),
     "soak": bench_soak,
+    "bill": bench_bill,
 }
 
 

@@ -13,6 +13,7 @@ from ._client import AsyncClient, Attempt
 from ._errors import (
     ApiError,
     ConfigurationError,
+    IntegrityError,
     InvalidRequestError,
     RateLimitError,
     ResponseTooLargeError,
@@ -24,6 +25,7 @@ from ._errors import (
     WxPayError,
 )
 from ._http import Headers, Request, Response, Timeout
+from ._media import Media
 from ._prepare import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._sync import Client
@@ -42,7 +44,9 @@ __all__ = [
     "ConfigurationError",
     "EncryptedField",
     "Headers",
+    "IntegrityError",
     "InvalidRequestError",
+    "Media",
     "MemoryTransport",
     "Notification",
     "PlatformCertificate",

@@ -1,74 +1,119 @@
-"""The command line: ``wxpay-chain demo | sandbox | certificates | request`` (also ``python -m wxpay_chain``)."""
+"""The command line: ``wxpay-chain demo | sandbox | certificates | request`` (also ``python -m wxpay_chain``).
+
+Each subcommand is one entry of :data:`COMMANDS` (see :class:`wxpay_chain._cli.Command`): answers go to
+stdout, status lines and errors to stderr; exit codes are 0, 1 (an error) and 2 (a usage error).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _cli
+from ._cli import Command, UsageError
+from ._cli_files import BILL, UPLOAD
 from ._version import __version__
 
-
-def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"{what} must look like name=value, got {item!r}")
-        out[name] = value
-    return out
+# -- demo and sandbox ----------------------------------------------------------------------------
 
 
-def _client_from_config(path: str, brand: bool) -> Any:
-    from ._sync import Client
-    from .sandbox import SandboxCredentials
-
-    credentials = SandboxCredentials.read_config(path)
-    return Client(**(credentials.brand_options() if brand else credentials.merchant_options()))
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
 
 
-def _request(args: argparse.Namespace) -> int:
-    from ._errors import WxPayError
+def _demo(args: argparse.Namespace) -> int:
+    from .sandbox._demo import run_demo
 
-    options: dict[str, Any] = dict(_pairs(args.param, "--param"))
-    if args.query:
-        # a shell gives text; numbers go to WeChat Pay as numbers (limit=20), as in the typed models
-        options["query"] = {k: int(v) if v.isdigit() else v for k, v in _pairs(args.query, "--query").items()}
-    if args.json:
-        options["json"] = json.loads(args.json)
-    with _client_from_config(args.config, args.brand) as client:
-        try:
-            response = getattr(client.chain(args.template), args.method.lower())(**options)
-        except WxPayError as exc:
-            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-    print(f"{response.status} Request-ID {response.request_id} (signature verified)")
-    print(json.dumps(response.json(), ensure_ascii=False, indent=2))
-    return 0
+    return run_demo()
 
 
-async def _download_certificates(args: argparse.Namespace) -> int:
+def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state-dir", default=None, help="keep keys and coupons here across restarts")
+    parser.add_argument("--probe-rate", type=float, default=0.0, help="share of answers with SIGNTEST probes")
+    parser.add_argument(
+        "--keep-requests", type=int, default=1000, help="how many received requests to keep for inspection"
+    )
+    parser.add_argument(
+        "--notify-url",
+        default=None,
+        metavar="URL",
+        help="POST a signed, encrypted COUPON.SEND notification here for each coupon sent (retried until 2xx)",
+    )
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from .sandbox._cli import serve
+
+    return serve(args.host, args.port, args.state_dir, args.probe_rate, args.keep_requests, args.notify_url)
+
+
+# -- certificates --------------------------------------------------------------------------------
+
+
+def _certificates_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("-m", "--mchid", default=env("WXPAY_MCHID"), help="default: WXPAY_MCHID")
+    parser.add_argument(
+        "-s", "--serial", default=env("WXPAY_SERIAL"), help="your merchant API certificate serial (WXPAY_SERIAL)"
+    )
+    parser.add_argument(
+        "-f",
+        "--privatekey",
+        default=env("WXPAY_PRIVATE_KEY"),
+        help="your apiclient_key.pem: a path or file:// URL (or the key as one-line base64, "
+        "though a command line is visible to other local users); default: WXPAY_PRIVATE_KEY",
+    )
+    parser.add_argument(
+        "-k",
+        "--key",
+        default=None,
+        help="the 32-character APIv3 key; better left out: it is then read from WXPAY_APIV3_KEY, "
+        "or asked for without echo (argv is visible to other local users and kept in shell history)",
+    )
+    parser.add_argument("-o", "--output", required=True, help="folder for wechatpay_<serial>.pem files")
+    parser.add_argument(
+        "-u", "--baseurl", default=env("WXPAY_BASE_URL"), help="API base URL (default: WXPAY_BASE_URL, or WeChat Pay)"
+    )
+
+
+def _certificates(args: argparse.Namespace) -> int:
+    import asyncio
+
+    for option, value, variable in (
+        ("-m/--mchid", args.mchid, "WXPAY_MCHID"),
+        ("-s/--serial", args.serial, "WXPAY_SERIAL"),
+        ("-f/--privatekey", args.privatekey, "WXPAY_PRIVATE_KEY"),
+    ):
+        if not value:
+            raise UsageError(f"{option} is required (or set {variable})")
+    key = args.key or os.environ.get("WXPAY_APIV3_KEY") or None
+    if key is None:
+        if not sys.stdin or not sys.stdin.isatty():
+            raise UsageError("the APIv3 key is needed: set WXPAY_APIV3_KEY, or run in a terminal to be asked")
+        key = _cli.prompt_apiv3_key()
+    return asyncio.run(_download_certificates(args, key))
+
+
+async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> int:
     from ._client import DEFAULT_BASE_URL, AsyncClient
-    from ._errors import WxPayError
 
     out = Path(args.output)
-    try:
-        async with AsyncClient(
-            mchid=args.mchid,
-            serial=args.serial,
-            private_key=args.privatekey,
-            apiv3_key=args.key,
-            base_url=args.baseurl or DEFAULT_BASE_URL,
-            retry=1,
-        ) as client:
-            certificates = await client.download_certificates()
-    except WxPayError as exc:
-        # One line, no traceback; the SDK's messages never quote the key or the APIv3 key.
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    async with AsyncClient(
+        mchid=args.mchid,
+        serial=args.serial,
+        private_key=args.privatekey,
+        apiv3_key=apiv3_key,
+        base_url=args.baseurl or DEFAULT_BASE_URL,
+        retry=1,
+    ) as client:
+        certificates = await client.download_certificates()
     try:
         out.mkdir(parents=True, exist_ok=True)
         for cert in certificates:
@@ -82,46 +127,92 @@ async def _download_certificates(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- request -------------------------------------------------------------------------------------
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _request_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", type=str.upper, choices=_METHODS, metavar="METHOD", help=", ".join(_METHODS))
+    parser.add_argument("template", help="e.g. v3/marketing/busifavor/users/{openid}/coupons")
+    _cli.add_client_arguments(parser)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="path placeholder")
+    parser.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="query parameter, sent as typed (typed endpoints convert to their declared numbers and booleans)",
+    )
+    parser.add_argument("--json", default=None, help="JSON body (text, or @file, or @- for stdin)")
+    parser.add_argument(
+        "-i", "--include", action="store_true", help="print {status, request_id, headers, body} instead of the body"
+    )
+
+
+def _request(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = dict(_cli.pairs(args.param, "--param"))
+    if args.query:
+        options["query"] = _cli.typed_query(args.method, args.template, _cli.pairs(args.query, "--query"))
+    if args.json is not None:
+        options["json"] = _json_body(args.json)
+    with _cli.blocking_client(args) as client:
+        response = getattr(client.chain(args.template), args.method.lower())(**options)
+    _cli.write_answer(response, include=args.include)
+    return 0
+
+
+def _json_body(text: str) -> Any:
+    source = "--json"
+    if text.startswith("@"):
+        source = "stdin" if text == "@-" else text[1:]
+        text = sys.stdin.read() if text == "@-" else Path(text[1:]).read_text("utf-8")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UsageError(f"{source} is not valid JSON{where}") from None
+
+
+# -- the command table ---------------------------------------------------------------------------
+
+#: Every subcommand. Another one is a module with ``add_arguments`` and ``run``, and one line here.
+COMMANDS: dict[str, Command] = {
+    "demo": Command(
+        "the three call styles and the SDK's stories against an in-process sandbox, offline",
+        _demo_arguments,
+        _demo,
+    ),
+    "sandbox": Command("run the local WeChat Pay sandbox until Ctrl-C", _sandbox_arguments, _sandbox),
+    "certificates": Command(
+        "download, verify and save the WeChat Pay platform certificates", _certificates_arguments, _certificates
+    ),
+    "request": Command(
+        "send one signed request (configured by WXPAY_* or --config) and print the verified JSON answer",
+        _request_arguments,
+        _request,
+    ),
+    "bill": BILL,
+    "upload": UPLOAD,
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wxpay-chain", description="WeChat Pay APIv3 SDK tools.")
     parser.add_argument("--version", action="version", version=f"wxpay-chain {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("demo", help="run every seed endpoint in all six call styles against the embedded sandbox")
-
-    sandbox = sub.add_parser("sandbox", help="run the local WeChat Pay sandbox until Ctrl-C")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    sandbox.add_argument("--state-dir", default=None, help="keep keys and coupons here across restarts")
-    sandbox.add_argument("--probe-rate", type=float, default=0.0, help="share of answers with SIGNTEST probes")
-    sandbox.add_argument(
-        "--keep-requests", type=int, default=1000, help="how many received requests to keep for inspection"
-    )
-
-    certs = sub.add_parser("certificates", help="download, verify and save the WeChat Pay platform certificates")
-    certs.add_argument("-m", "--mchid", required=True)
-    certs.add_argument("-s", "--serial", required=True, help="your merchant API certificate serial")
-    certs.add_argument(
-        "-f",
-        "--privatekey",
-        required=True,
-        help="your apiclient_key.pem: a path or file:// URL (or the key as one-line base64, "
-        "though a command line is visible to other local users)",
-    )
-    certs.add_argument("-k", "--key", required=True, help="the 32-character APIv3 key")
-    certs.add_argument("-o", "--output", required=True, help="folder for wechatpay_<serial>.pem files")
-    certs.add_argument("-u", "--baseurl", default=None, help="API base URL (default: the WeChat Pay API)")
-
-    request = sub.add_parser("request", help="send one signed request using a sandbox config.json")
-    request.add_argument(
-        "method", choices=["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "put", "patch", "delete"]
-    )
-    request.add_argument("template", help="e.g. v3/marketing/busifavor/users/{openid}/coupons")
-    request.add_argument("--config", required=True, help="config.json written by `wxpay-chain sandbox`")
-    request.add_argument("--brand", action="store_true", help="sign as the brand (brand/ paths)")
-    request.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="path placeholder")
-    request.add_argument("--query", action="append", default=[], metavar="NAME=VALUE")
-    request.add_argument("--json", default=None, help="JSON body")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        child = sub.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(child)
+        child.add_argument(
+            "--log-level",
+            type=str.upper,
+            choices=_cli.LOG_LEVELS,
+            default=None,
+            metavar="LEVEL",
+            help="log the SDK's lines at this level and above to stderr: DEBUG, INFO, WARNING, ERROR "
+            "(INFO: one line per attempt; DEBUG adds headers, Authorization masked)",
+        )
     return parser
 
 
@@ -133,21 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # An unquoted PEM key splits into words that argparse would echo: count them, never show them.
             parser.error(f"{len(extra)} unrecognized argument(s), not shown as they may be key material")
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "demo":
-        from .sandbox._demo import run_demo
-
-        return run_demo()
-    if args.command == "sandbox":
-        from .sandbox._cli import serve
-
-        return serve(args.host, args.port, args.state_dir, args.probe_rate, args.keep_requests)
-    if args.command == "request":
-        return _request(args)
-    if args.command == "certificates":
-        import asyncio
-
-        return asyncio.run(_download_certificates(args))
-    raise AssertionError(args.command)
+    _cli.configure_logging(args.log_level)
+    return _cli.run_command(args.command, COMMANDS[args.command].run, args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ from, or close (TLS close_notify) a connection its parent still uses, or answers
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import ssl
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -20,15 +23,22 @@ from yarl import URL
 
 from ._errors import (
     MAX_ERROR_BODY,
+    ConfigurationError,
     InvalidRequestError,
     ResponseTooLargeError,
     TransportError,
     TransportTimeoutError,
 )
 from ._http import Headers, Request
+from ._process import current_pid
+from ._proxy import ProxySetting, proxy_from_environment
+from ._tls import ClientCertificate, security_context
 from ._transport import CLOSED, RawResponse
 
-__all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
+__all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport", "Sink"]
+
+Sink = Callable[[Headers], Callable[[bytes], None]]
+"""Takes a 2xx answer's headers, returns what each chunk of its body is handed to (a download to a file)."""
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 """The most bytes of a 2xx answer's (decompressed) body the transport reads before giving up."""
@@ -55,9 +65,24 @@ class AiohttpTransport:
         *,
         pool_limit: int = 100,
         max_body: int = DEFAULT_MAX_BODY,
+        proxy: ProxySetting | None = None,
+        trust_env: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        client_cert: ClientCertificate | None = None,
     ) -> None:
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
             raise ValueError("max_body must be a positive number of bytes")
+        # Every request names its proxy (certificate downloads too): proxy=, or with trust_env the one the
+        # environment gives its origin, read once per origin (see _proxy). Credentials travel only in the
+        # Proxy-Authorization header, never in a URL aiohttp could quote in an error.
+        self._proxy = _route(proxy)
+        self._from_env = trust_env and proxy is None
+        self._env_routes: dict[tuple[str, str], _Route] = {}
+        # ssl_context: whom every connection trusts. APIv2 security calls present the merchant certificate
+        # from a second context (made on first use); aiohttp pools connections per context, so none is shared.
+        self._trust: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._client_cert = client_cert
+        self._security: ssl.SSLContext | None = None
         self._session = session
         self._owns_session = session is None
         self._pool_limit = pool_limit
@@ -65,7 +90,7 @@ class AiohttpTransport:
         self._closed = False
         # Where the session lives: a session passed in is bound to the loop of its first use.
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = os.getpid()
+        self._pid = current_pid()
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     @property
@@ -83,7 +108,7 @@ class AiohttpTransport:
             raise TransportError(CLOSED)
         if self._session is not None:
             loop = asyncio._get_running_loop()
-            if loop is not None and (loop is not self._loop or self._pid != os.getpid()):
+            if loop is not None and (loop is not self._loop or self._pid != current_pid()):
                 self._ensure_session()
 
     def _ensure_session(self) -> aiohttp.ClientSession:
@@ -91,17 +116,17 @@ class AiohttpTransport:
             raise TransportError(CLOSED)
         loop = asyncio.get_running_loop()
         session = self._session
-        if session is not None and (self._pid != os.getpid() or self._loop is not loop):
+        if session is not None and (self._pid != current_pid() or self._loop is not loop):
             session = self._rebind(session, loop)
         if session is None:
             connector = aiohttp.TCPConnector(limit=self._pool_limit, ttl_dns_cache=300)
             session = self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-            self._loop, self._pid = loop, os.getpid()
+            self._loop, self._pid = loop, current_pid()
         return session
 
     def _rebind(self, session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession | None:
         """The session to use from ``loop`` in this process, or None when a fresh one must be made."""
-        forked = self._pid != os.getpid()
+        forked = self._pid != current_pid()
         if not self._owns_session:
             if forked:
                 raise TransportError(
@@ -137,9 +162,10 @@ class AiohttpTransport:
     async def open(self) -> None:
         self._ensure_session()
 
-    async def send(self, request: Request) -> RawResponse:
+    async def send(self, request: Request, sink: Sink | None = None) -> RawResponse:
         session = self._session
-        if session is None or self._closed or self._loop is not asyncio.get_running_loop() or self._pid != os.getpid():
+        here = self._pid == current_pid() and self._loop is asyncio.get_running_loop()
+        if session is None or self._closed or not here:
             session = self._ensure_session()
         limits = request.timeout
         key = (limits.total, limits.connect)  # a plain tuple hashes in C; the attrs class would call Python
@@ -154,16 +180,23 @@ class AiohttpTransport:
                 f"{_where(request)} would go on the wire as {url.raw_path_qs!r}, not as signed",
                 [("path", "pass query values in query= and path values as parameters")],
             )
+        proxy, proxy_headers = self._env_route(url) if self._from_env else self._proxy
         try:
             async with session.request(
                 request.method,
                 url,
-                headers=request.headers.items_list(),
-                data=request.body or None,
+                headers=_proxied(request.headers.items_list(), url, proxy_headers),
+                data=_payload(request.body),
                 timeout=timeout,
                 allow_redirects=False,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
+                ssl=self._security_context(request) if request.security else self._trust,
             ) as response:
-                body = await self._read(response, request)
+                if sink is not None and 200 <= response.status < 300:
+                    body = await _pipe(response, sink)
+                else:
+                    body = await self._read(response, request)
                 headers = Headers.view(response.headers)  # an immutable proxy: lookups stay in multidict's C code
                 return RawResponse(response.status, headers, body)
         except asyncio.TimeoutError:
@@ -182,6 +215,25 @@ class AiohttpTransport:
                 f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc}); "
                 "the request may have reached WeChat Pay, so retry with the same request number"
             ) from exc
+
+    def _security_context(self, request: Request) -> ssl.SSLContext:
+        if self._security is None:
+            if self._client_cert is None:
+                raise ConfigurationError(
+                    f"{_where(request)} presents the merchant API certificate: pass client_cert= to the client"
+                )
+            trust = self._trust if isinstance(self._trust, ssl.SSLContext) else None
+            self._security = security_context(self._client_cert, trust)
+        return self._security
+
+    def _env_route(self, url: URL) -> _Route:
+        key = (url.scheme, url.host or "")
+        route = self._env_routes.get(key)
+        if route is None:
+            route = _route(proxy_from_environment(*key))
+            if len(self._env_routes) < 64:  # a client talks to a handful of origins
+                self._env_routes[key] = route
+        return route
 
     async def _read(self, response: aiohttp.ClientResponse, request: Request) -> bytes:
         """The body, never reading more than the cap: a small gzip body can inflate to gigabytes."""
@@ -212,13 +264,46 @@ class AiohttpTransport:
         if not self._owns_session or session is None:
             return
         loop = self._loop
-        if self._pid != os.getpid() or loop is None or loop.is_closed():
+        if self._pid != current_pid() or loop is None or loop.is_closed():
             _abandon(session)  # the parent's connections, or a dead loop's: no I/O on them
         elif loop is asyncio.get_running_loop():
             await session.close()
         elif loop.is_running():  # closed from another loop: the session is closed on its own
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
         # else its loop is stopped but open: only that loop may close its sockets, so they stay as they are
+
+
+def _payload(body: bytes) -> bytes | io.BytesIO | None:
+    # aiohttp warns that a large bytes body blocks the loop while it is written; an upload streams instead.
+    return io.BytesIO(body) if len(body) > 1024 * 1024 else body or None
+
+
+async def _pipe(response: aiohttp.ClientResponse, sink: Sink) -> bytes:
+    """A 2xx body handed on chunk by chunk, never held whole: ``max_body`` is then the sink's business."""
+    write = sink(Headers.view(response.headers))
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        write(chunk)
+    return b""
+
+
+_Route = tuple[URL | None, dict[str, str] | None]  # the proxy, and the headers its CONNECT carries
+
+
+def _route(proxy: ProxySetting | None) -> _Route:
+    if proxy is None:
+        return None, None
+    credentials = proxy.authorization
+    return URL(proxy.url), None if credentials is None else {"Proxy-Authorization": credentials}
+
+
+def _proxied(
+    headers: tuple[tuple[str, str], ...], url: URL, proxy_headers: dict[str, str] | None
+) -> tuple[tuple[str, str], ...]:
+    """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
+    https:// one carries them on its CONNECT only (``proxy_headers``)."""
+    if proxy_headers is None or url.scheme != "http":
+        return headers
+    return (*headers, *proxy_headers.items())
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
+from ._roots import ROOTS, unknown_root
 from ._uri import normalize_segment, split_literal
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ _KEPT_ATTRIBUTES = 128
 def root_chain(client: Dispatcher[R], kept: dict[str, Any] | None, name: str) -> Chain[R]:
     """``client.name``, for a client's ``__getattr__``. Stored in ``kept`` (the client's ``__dict__``), the
     root makes the next ``client.name`` a plain attribute read that never reaches ``__getattr__``;
-    ``None`` keeps nothing. Bounded, like a chain's children."""
+    ``None`` keeps nothing. Only the known roots start a chain: any other name is an AttributeError."""
+    if name not in ROOTS:
+        raise unknown_root(client, name)
     root = new_chain(client, child_template("", name))
     if kept is not None and len(kept) < _KEPT_ATTRIBUTES:
         kept[name] = root

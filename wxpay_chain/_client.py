@@ -6,9 +6,9 @@ prepare (pure, ``_prepare``) → sign (inline, or on a worker) → send (a ``Tra
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
+import ssl
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from typing import Any, Literal
@@ -19,31 +19,39 @@ from ._aiohttp_transport import DEFAULT_MAX_BODY, AiohttpTransport
 from ._authorize import Authorizer
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
+from ._client_signs import ClientSignatures
 from ._config import ClientConfig, Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce, rsa_oaep_decrypt, rsa_oaep_encrypt
+from ._download import download
+from ._env import options_from_env
 from ._errors import (
-    ApiError,
     ConfigurationError,
-    ResponseTooLargeError,
-    TransportError,
-    TransportTimeoutError,
 )
 from ._http import Attempt, Request, Response, Timeout
 from ._paging import paginate
+from ._pipeline import Pipeline
 from ._prepare import (
     DEFAULT_BASE_URL,
     EncryptedField,
     PreparedRequest,
 )
 from ._prepare import prepare as prepare_call
+from ._protocols import protocols
 from ._retry import RetryPolicy
 from ._signing import (
     KeyStore,
 )
+from ._tls import ClientCertSource
 from ._transport import BorrowedTransport, Transport
 from ._uri import split_literal
 from ._verifier import Verifier
-from .notifications import Notification
+from .notifications import (
+    Notification,
+    NotificationHeaders,
+    OnNotification,
+    RecentNotifications,
+    handle_notification,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 
@@ -51,7 +59,7 @@ DEFAULT_TIMEOUT = Timeout()
 
 log = logging.getLogger("wxpay_chain")
 
-class AsyncClient:
+class AsyncClient(ClientSignatures):
     """The asynchronous WeChat Pay client.
 
     Exactly one of ``mchid`` (merchant API) or ``brand_id`` (brand API, ``brand/`` paths) is given.
@@ -61,7 +69,11 @@ class AsyncClient:
 
     ``max_response_bytes`` caps what is read of an answer (16 MiB by default; ResponseTooLargeError past it).
     ``transport`` replaces the aiohttp one (see :class:`Transport`, e.g. a :class:`MemoryTransport` in tests);
-    it stays its owner's: :meth:`aclose` closes only this client's view of it.
+    it stays its owner's: :meth:`aclose` closes only this client's view of it. ``proxy`` (``http://user:pass@host:3128``)
+    and ``trust_env`` (HTTPS_PROXY, NO_PROXY) route every request through a proxy; ``log_bodies`` logs bodies at DEBUG.
+    APIv2 (``v2/...`` chains, and the coupon plugin and H5 signs) uses ``apiv2_key`` (32 characters);
+    ``security=True`` calls present ``client_cert`` (apiclient_cert.pem, or a .p12 with ``passphrase``).
+    ``ssl_context`` sets whom every connection trusts (a private CA, a TLS-inspecting proxy's CA).
 
     ``offload_crypto`` says where the RSA signature of each request is computed: ``"auto"`` (default) on a
     worker thread while other calls are in flight and inline for a lone call; ``"always"`` on the thread;
@@ -96,6 +108,12 @@ class AsyncClient:
         certificate_refresh: float = 12 * 3600,
         max_response_bytes: int = DEFAULT_MAX_BODY,
         transport: Transport | None = None,
+        apiv2_key: str | None = None,
+        client_cert: ClientCertSource | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        log_bodies: bool = False,
     ) -> None:
         config = ClientConfig.build(
             mchid=mchid,
@@ -117,28 +135,33 @@ class AsyncClient:
             apiv3_key=apiv3_key,
             certificate_refresh=certificate_refresh,
             max_response_bytes=max_response_bytes,
+            apiv2_key=apiv2_key,
+            client_cert=client_cert,
+            ssl_context=ssl_context,
+            proxy=proxy,
+            trust_env=trust_env,
+            log_bodies=log_bodies,
         )
         # What is not configuration is made here once, and shared by every with_options() copy: the
         # transport, the signing worker (close() of this client stops it) and the verifier (a certificate
         # one of them downloads serves them all).
-        self._transport = _transport_for(config, session, transport)
+        self._transport = transport = _transport_for(config, session, transport)
         self._authorizer = Authorizer(config)
         self._verifier = Verifier(
             config.keys, apiv3_key=config.apiv3_key, refresh=config.certificate_refresh, clock=config.clock
         )
+        self._pipeline = Pipeline(config, transport, protocols(self._authorizer, self._verifier, config.apiv2_key))
         self._derived = False
-        self._in_flight = 0
         self._apply(config)
 
     def _apply(self, config: ClientConfig) -> None:
-        # The settings each call reads, as plain attributes: the hot path reads them on every attempt.
         self._config = config
-        self._defaults = config.defaults
-        self._retry = config.retry
-        self._backup_origin = config.backup_origin
-        self._on_request = config.on_request
-        self._on_response = config.on_response
-        self._clock = config.clock
+        self._defaults = config.defaults  # read on every call
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AsyncClient:
+        """A client from the WXPAY_* variables (README: "Configuration from the environment"); keywords win."""
+        return cls(**options_from_env(environ, overrides))
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -149,6 +172,9 @@ class AsyncClient:
     def keys(self) -> KeyStore:
         """The verification keys, by Wechatpay-Serial."""
         return self._verifier.keys
+
+    def _sign_config(self) -> ClientConfig:  # for ClientSignatures (sign_jsapi, sign_app...)
+        return self._config
 
     def __repr__(self) -> str:
         who = "mchid" if self._config.signer.mode == "merchant" else "brand_id"
@@ -210,19 +236,18 @@ class AsyncClient:
         for name, value in vars(self).items():
             if isinstance(value, Chain):  # the parent's roots dispatch to the parent
                 del derived.__dict__[name]
-        derived._apply(
-            self._config.derive(
-                timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response
-            )
+        config = self._config.derive(
+            timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response
         )
+        derived._apply(config)
+        derived._pipeline = self._pipeline.derive(config)
         return derived
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _dispatch(
         self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Coroutine[Any, Any, Response]:
-        prepared = prepare_call(self._defaults, method, template, args, kwargs)
-        return self._attempts(prepared)
+        return self._pipeline.call(prepare_call(self._defaults, method, template, args, kwargs))
 
     def prepare(
         self, method: str, template: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
@@ -247,16 +272,20 @@ class AsyncClient:
     async def download_certificates(self) -> tuple[PlatformCertificate, ...]:
         """GET v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
         certificates it carries, and add them to this client's verification keys."""
-        return await self._verifier.download(self._fetch_certificates)
+        return await self._verifier.download(self._pipeline.fetch_certificates)
 
-    async def _fetch_certificates(self) -> Response:
-        # Unverified here: the verifier checks the answer with the certificates it carries.
-        return await self._attempts(self.prepare("GET", "v3/certificates"), verify=False)
 
     # -- notifications and sensitive fields --------------------------------------------------------
-    async def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
+    async def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification:
         """Verify a notification's signature and decrypt its resource with the APIv3 (or brand API) key."""
-        return await self._verifier.notification(headers, body, self._fetch_certificates)
+        return await self._verifier.notification(headers, body, self._pipeline.fetch_certificates)
+
+    async def handle_notification(
+        self, headers: NotificationHeaders, body: bytes | str, callback: OnNotification,
+        *, recent: RecentNotifications | None = None,
+    ) -> tuple[int, bytes]:
+        """Verify, decrypt, hand to ``callback``: the (status, body) to answer (:mod:`wxpay_chain.notifications`)."""
+        return await handle_notification(self, headers, body, callback, recent=recent)
 
     def encrypt(self, text: str) -> str:
         """Encrypt a sensitive field (name, ID number…) for WeChat Pay with RSA-OAEP.
@@ -271,119 +300,24 @@ class AsyncClient:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
         return rsa_oaep_decrypt(self._config.signer.key, ciphertext)
 
-    async def _attempts(self, prepared: PreparedRequest, verify: bool = True) -> Response:
-        # Counted while signing, sending and verifying: "auto" offloads the RSA signature only when calls overlap.
-        self._in_flight += 1
-        try:
-            policy = self._retry
-            failures: list[str] = []
-            origin = prepared.origin
-            # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
-            deadline = _deadline(prepared.timeout)
-            for attempt in range(1, policy.attempts + 1):
-                last = attempt == policy.attempts
-                try:
-                    self._transport.check_open()  # before signing: a closed client's signing worker has stopped
-                except TransportError as closed:
-                    closed.attempts = tuple(failures)
-                    raise
-                if attempt > 1 and deadline is not None:
-                    prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
-                request = await self._authorizer.authorize(prepared, origin, self._in_flight > 1)
-                if self._on_request is not None:
-                    self._on_request(request)
-                started = time.perf_counter()
-                try:
-                    raw = await self._transport.send(request)
-                except TransportError as exc:
-                    elapsed = time.perf_counter() - started
-                    _record(self._on_response, request, attempt, None, None, elapsed, exc)
-                    failures.append(f"#{attempt} {type(exc).__name__}")
-                    timed_out = isinstance(exc, TransportTimeoutError)
-                    # An answer too large to read would be too large again: the call is final.
-                    final = isinstance(exc, ResponseTooLargeError) or (timed_out and not policy.retry_timeouts)
-                    if last or self._transport.closed or final:
-                        exc.attempts = tuple(failures)
-                        raise
-                    if exc.connect_failed and self._backup_origin is not None:
-                        origin = self._backup_origin
-                    if not await _back_off(policy.delay(attempt), deadline):
-                        exc.attempts = (*failures, "no time left for another attempt")
-                        raise
-                    continue
-                request_id = raw.headers.get("Request-ID")
-                elapsed = time.perf_counter() - started
-                _record(self._on_response, request, attempt, raw.status, request_id, elapsed, None)
-                if 200 <= raw.status < 300:
-                    if verify:
-                        await self._verifier.verify(raw.headers, raw.body, request_id, self._fetch_certificates)
-                    return Response(raw.status, raw.headers, raw.body, request)
-                error = ApiError.from_parts(
-                    raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
-                )
-                failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
-                if last or not policy.retries_status(raw.status):
-                    error.attempts = tuple(failures)
-                    raise error
-                retry_after = raw.headers.get("Retry-After")
-                if not await _back_off(policy.delay(attempt, retry_after, now=self._clock()), deadline):
-                    error.attempts = (*failures, "no time left for another attempt")
-                    raise error
-            raise AssertionError("unreachable: the last attempt always returns or raises")
-        finally:
-            self._in_flight -= 1
-
-
-def _record(
-    hook: Callable[[Attempt], None] | None,
-    request: Request,
-    attempt: int,
-    status: int | None,
-    request_id: str | None,
-    elapsed: float,
-    error: Exception | None,
-) -> None:
-    """One INFO line per attempt (the headers at DEBUG, Authorization masked), then the on_response hook."""
-    if log.isEnabledFor(logging.INFO):  # one check when logging is off, as it is for most programs
-        outcome = status if error is None else type(error).__name__
-        log.info(
-            "%s %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
-            request.method,
-            request.target,
-            outcome,
-            request_id,
-            attempt,
-            elapsed,
-        )
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("request headers %r", request.headers)
-    if hook is not None:
-        hook(Attempt(request, attempt, status, request_id, elapsed, error))
-
-
-def _deadline(timeout: Timeout) -> float | None:
-    return None if timeout.total is None else time.monotonic() + timeout.total
-
-
-def _remaining(timeout: Timeout, deadline: float) -> Timeout:
-    left = max(deadline - time.monotonic(), 0.001)
-    return Timeout(total=left, connect=left if timeout.connect is None else min(timeout.connect, left))
-
-
-async def _back_off(delay: float, deadline: float | None) -> bool:
-    """Wait ``delay`` seconds before the next attempt; False, without waiting, when the call's deadline
-    would pass first (a retry then could only time out)."""
-    if deadline is not None and time.monotonic() + delay >= deadline:
-        return False
-    await asyncio.sleep(delay)
-    return True
+    download = download  # a bill checked against its hash: bytes, or the path to= (see _download.download)
 
 
 def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, given: Transport | None) -> Transport:
     if given is None:
-        return AiohttpTransport(session, pool_limit=config.pool_limit, max_body=config.max_response_bytes)
+        return AiohttpTransport(
+            session,
+            pool_limit=config.pool_limit,
+            max_body=config.max_response_bytes,
+            proxy=config.proxy,
+            trust_env=config.trust_env,
+            ssl_context=config.ssl_context,
+            client_cert=config.client_cert,
+        )
     if session is not None:
         raise ConfigurationError("Pass session= or transport=, not both (a session belongs to the aiohttp one)")
+    if config.proxy is not None or config.trust_env:
+        raise ConfigurationError("proxy= and trust_env= set up the aiohttp transport; a transport= sends on its own")
     if not isinstance(given, Transport):
         raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
     return BorrowedTransport(given)  # the caller's: aclose() leaves it open

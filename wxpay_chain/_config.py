@@ -7,17 +7,22 @@ transport, the signing worker, the verifier) with the original.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Literal
 
 import attrs
 
-from ._crypto import KeySource, PublicKeySource, load_private_key
+from ._apiv2 import check_apiv2_key
+from ._crypto import KeySource, PublicKeySource
 from ._errors import ConfigurationError
 from ._http import Attempt, Request, Timeout
 from ._prepare import RequestDefaults, client_timeout, parse_base_url
+from ._proxy import ProxySetting, parse_proxy
 from ._retry import RetryPolicy
 from ._signing import KeyStore, Signer
+from ._tls import ClientCertificate, ClientCertSource, load_client_certificate, load_merchant_key
+from ._v2_pipeline import V2Settings
 from ._verifier import check_apiv3_key
 
 __all__ = ["OFFLOAD_MODES", "ClientConfig", "Offload"]
@@ -40,6 +45,12 @@ class ClientConfig:
     signer: Signer
     keys: KeyStore
     apiv3_key: str | bytes | None = attrs.field(repr=False)
+    apiv2_key: str | None = attrs.field(repr=False)
+    client_cert: ClientCertificate | None = attrs.field(repr=False)
+    ssl_context: ssl.SSLContext | None
+    proxy: ProxySetting | None  # its repr masks the credentials
+    trust_env: bool
+    log_bodies: bool
     certificate_refresh: float
     defaults: RequestDefaults
     retry: RetryPolicy
@@ -75,6 +86,12 @@ class ClientConfig:
         apiv3_key: str | bytes | None,
         certificate_refresh: float,
         max_response_bytes: int,
+        apiv2_key: str | None = None,
+        client_cert: ClientCertSource | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        log_bodies: bool = False,
     ) -> ClientConfig:
         """Every check of a client's settings; ConfigurationError names the setting and what to do."""
         if (mchid is None) == (brand_id is None):
@@ -85,10 +102,15 @@ class ClientConfig:
             raise ConfigurationError(f"{'mchid' if mode == 'merchant' else 'brand_id'} must be a non-empty str")
         if not isinstance(serial, str) or not serial.strip():
             raise ConfigurationError("serial must be the merchant API certificate serial number (a non-empty str)")
-        key = load_private_key(private_key, passphrase)
+        key = load_merchant_key(private_key, passphrase, client_cert is not None)
         keys = KeyStore.load(platform_keys)
         if apiv3_key is not None:
             check_apiv3_key(apiv3_key)
+        if apiv2_key is not None:
+            check_apiv2_key(apiv2_key)
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise ConfigurationError("ssl_context must be an ssl.SSLContext: ssl.create_default_context(cafile=...)")
+        cert = None if client_cert is None else load_client_certificate(client_cert, key, passphrase)
         if not keys and apiv3_key is None:
             raise ConfigurationError(
                 "Answers cannot be verified without keys: pass platform_keys={PUB_KEY_ID or certificate serial: "
@@ -104,16 +126,27 @@ class ClientConfig:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
         if offload_crypto not in OFFLOAD_MODES:
             raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
+        if not isinstance(trust_env, bool) or not isinstance(log_bodies, bool):
+            raise ConfigurationError("trust_env and log_bodies must be True or False")
         return cls(
-            signer=Signer(mode=mode, identity=identity, serial=serial.strip(), key=key),
+            signer=Signer(mode=mode, identity=identity, serial=serial.strip(), key=key, log_bodies=log_bodies),
             keys=keys,
             apiv3_key=apiv3_key,
+            apiv2_key=apiv2_key,
+            client_cert=cert,
+            ssl_context=ssl_context,
+            proxy=parse_proxy(proxy),
+            trust_env=trust_env,
+            log_bodies=log_bodies,
             certificate_refresh=certificate_refresh,
             defaults=RequestDefaults(
                 mode=mode,
                 pub_key_id=pub_key_ids[0] if pub_key_ids else None,
                 origin_prefix=parse_base_url(base_url),
                 timeout=client_timeout(timeout),
+                apiv2=V2Settings(
+                    mch_id=mchid, key=apiv2_key, certificate=cert is not None, nonce=nonce_factory
+                ),
             ),
             retry=_retry_policy(retry),
             backup_origin=parse_base_url(backup_base_url)[0] if backup_base_url else None,

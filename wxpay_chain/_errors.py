@@ -6,11 +6,12 @@
     ├── ConfigurationError (ValueError) bad credentials or keys, raised when the client is built
     ├── InvalidRequestError (ValueError) bad input, raised before anything is sent
     ├── SignatureError                  a response or notification failed verification; no data handed back
+    │   └── IntegrityError              a downloaded file did not match its hash or arrived cut short
     ├── StructureError (ValueError)     verified JSON did not fit the typed model; names the field path
     ├── TransportError                  no usable HTTP answer (connection refused, reset, closed client)
     │   ├── TransportTimeoutError (TimeoutError)
     │   └── ResponseTooLargeError       the answer was bigger than the SDK reads; nothing of it was used
-    └── ApiError                        WeChat Pay answered with a non-2xx status
+    └── ApiError                        WeChat Pay answered with a non-2xx status, or APIv2 FAIL
         ├── RateLimitError              429: slow down, then retry
         └── ServerError                 5xx: safe to retry with the same request number
 
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_ERROR_BODY",
     "ApiError",
     "ConfigurationError",
+    "IntegrityError",
     "InvalidRequestError",
     "RateLimitError",
     "ResponseTooLargeError",
@@ -94,6 +96,11 @@ class SignatureError(WxPayError):
         super().__init__(message)
 
 
+class IntegrityError(SignatureError):
+    """A downloaded file (a bill) did not match the hash WeChat Pay gave for it, failed to decrypt, or
+    arrived cut short. Nothing of it was kept: download it again with a fresh download_url."""
+
+
 class StructureError(WxPayError, ValueError):
     """A verified JSON document did not fit the model asked for.
 
@@ -137,7 +144,8 @@ class ResponseTooLargeError(TransportError):
 
 
 class ApiError(WxPayError):
-    """WeChat Pay answered with a non-2xx status.
+    """WeChat Pay answered with a non-2xx status, or an APIv2 answer said FAIL (``return_code`` or
+    ``result_code``; then ``status`` is 200, ``code`` the err_code or FAIL, ``detail`` every field).
 
     ``code``, ``message`` and ``detail`` come from the JSON error body when there is one;
     ``request_id`` is the Request-ID header to quote to WeChat Pay support. ``body`` keeps at most

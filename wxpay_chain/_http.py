@@ -188,6 +188,7 @@ class Request:
     headers: Headers
     body: bytes = b""
     timeout: Timeout = Timeout()
+    security: bool = False  # APIv2: the transport presents the merchant API certificate
 
 
 @attrs.frozen
@@ -207,15 +208,22 @@ class Response:
         """The parsed JSON body (``None`` for an empty body)."""
         return _json.loads(self.body) if self.body else None
 
+    def xml(self) -> dict[str, str]:
+        """An APIv2 answer's fields as strings (parsed without entities or DTDs, like its check)."""
+        from ._apiv2 import parse_xml
+
+        return parse_xml(self.body)
+
     @property
     def request_id(self) -> str | None:
         return self.headers.get("Request-ID")
 
     def structure(self, cls: type[T]) -> T:
-        """The JSON body as an instance of ``cls`` (an attrs model); StructureError names bad fields."""
+        """The JSON body (an APIv2 answer: its XML fields) as an instance of ``cls`` (an attrs model);
+        StructureError names bad fields."""
         from ._converter import structure
 
-        return structure(self.json(), cls)
+        return structure(self.xml() if self.request.template.startswith("v2/") else self.json(), cls)
 
     @property
     def parsed(self) -> Any:

@@ -18,7 +18,9 @@ import attrs
 
 from ._errors import ConfigurationError, InvalidRequestError
 from ._http import Timeout, check_header
+from ._media import encode as encode_media
 from ._uri import check_literal, encode_query, expand, placeholders, split_base_url
+from ._v2_pipeline import V2Settings, is_v2, prepare_v2
 from ._version import __version__
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
-OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url"})
+OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url", "media"})
 
 USER_AGENT = (
     f"wxpay-chain/{__version__} (aiohttp/{aiohttp.__version__}; "
@@ -86,8 +88,6 @@ def to_wire(value: object) -> Any:
 def _placeholders(method: str, template: str) -> tuple[tuple[str, ...], frozenset[str]]:
     """The path placeholders of a template and every argument name a call may pass, after the checks
     that depend on the template alone."""
-    if template.startswith("v2/") or template == "v2":
-        raise InvalidRequestError(f"APIv2 is not supported yet ({method} {template}): use an APIv3 endpoint (v3/...)")
     check_literal(template)
     names = placeholders(template)
     return names, OPTIONS.union(names)
@@ -109,6 +109,8 @@ class PreparedRequest(NamedTuple):
     headers: tuple[tuple[str, str], ...]
     timeout: Timeout
     signed_body: bytes
+    protocol: str = "v3"  # or "v2": which CallProtocol sends it
+    security: bool = False  # APIv2: present the merchant API certificate
 
     def __repr__(self) -> str:
         return f"PreparedRequest(method={self.method!r}, target={self.target!r}, body=<{len(self.body)} bytes>)"
@@ -122,6 +124,7 @@ class RequestDefaults:
     pub_key_id: str | None
     origin_prefix: tuple[str, str]
     timeout: Timeout
+    apiv2: V2Settings | None = None
     # What every call without a body, headers= or encrypted fields sends: built once.
     plain_headers: tuple[tuple[str, str], ...] = attrs.field(
         init=False, default=attrs.Factory(lambda self: headers_for(self, None, None), takes_self=True)
@@ -150,6 +153,8 @@ def _prepare(
     defaults: RequestDefaults, method: str, template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None
 ) -> PreparedRequest:
     options = merge_arguments(args, kwargs or {}) if args else kwargs or {}
+    if is_v2(template):  # the PHP SDK's rule: v2/ chains are APIv2 XML calls
+        return prepare_v2(defaults, method, template, options)
     names, allowed = _placeholders(method, template)
     if template.startswith("brand/") and defaults.mode != "brand":
         raise InvalidRequestError(
@@ -181,10 +186,13 @@ def _prepare(
         payload = to_wire(payload)
     data = options.get("data")
     extra_headers = options.get("headers")
-    if payload is None and data is None and extra_headers is None:
+    media, signed = options.get("media"), None
+    if payload is None and data is None and extra_headers is None and media is None:
         body, headers = b"", defaults.plain_headers
     else:
         body, content_type = _encode_body(payload, data)
+        if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
+            body, signed, content_type = encode_media(media, template, other=body)
         headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload))
     timeout = Timeout.of(options["timeout"]) if "timeout" in options else defaults.timeout
     base_url = options.get("base_url")
@@ -194,7 +202,7 @@ def _prepare(
     encoded_query = encode_query(query)
     if encoded_query:
         target += ("&" if "?" in target else "?") + encoded_query
-    return PreparedRequest(method, template, origin, target, body, headers, timeout, body)
+    return PreparedRequest(method, template, origin, target, body, headers, timeout, body if signed is None else signed)
 
 def headers_for(
     defaults: RequestDefaults, content_type: str | None, extra: object, encrypted_for: str | None = None

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._crypto import rsa_sign
 from ._errors import ConfigurationError, TransportError
+from ._process import current_pid
 from ._sign_worker import HEADER, LENGTH
 from ._signing_thread import SigningThread
 
@@ -58,7 +59,7 @@ class SigningProcess:
         self._executable = sys.executable if executable is None else executable
         self._process: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = os.getpid()
+        self._pid = current_pid()
         self._to_child = -1
         self._from_child = -1
         self._jobs: dict[int, tuple[asyncio.Future[str], bytes]] = {}
@@ -78,7 +79,7 @@ class SigningProcess:
 
     def sign(self, message: bytes) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
-        if (loop is not self._loop or self._failed is not None or self._pid != os.getpid()) and not self._serve(loop):
+        if (loop is not self._loop or self._failed is not None or self._pid != current_pid()) and not self._serve(loop):
             return self._fallback.sign(message)
         future: asyncio.Future[str] = loop.create_future()
         job = self._next_job = (self._next_job + 1) & 0xFFFFFFFF
@@ -97,7 +98,7 @@ class SigningProcess:
     def close(self) -> None:
         """Stop the child. Calls still waiting for a signature end with TransportError: nothing was sent."""
         self._fallback.close()
-        if self._pid != os.getpid():
+        if self._pid != current_pid():
             self._forget_parent()
         if self._process is None:
             return
@@ -116,7 +117,7 @@ class SigningProcess:
     def _serve(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Whether the child signs for ``loop``: started, moved over from a closed loop, or started anew
         after a fork. False when this call must be signed in-process instead."""
-        if self._pid != os.getpid():
+        if self._pid != current_pid():
             self._forget_parent()
         if self._failed is not None:
             return False
@@ -156,7 +157,7 @@ class SigningProcess:
                 if pipe is not None:
                     pipe.close()
             _PARENTS_CHILDREN.append(process)
-        self._pid = os.getpid()
+        self._pid = current_pid()
         self._loop = None
         self._to_child = self._from_child = -1
         self._jobs = {}
@@ -169,7 +170,7 @@ class SigningProcess:
         """Start the child for ``loop``; False when this call must be signed in-process instead."""
         if self._failed is not None or self._loop is not None:
             return False  # failed before, or bound to another loop or a parent process (after a fork)
-        self._loop, self._pid = loop, os.getpid()
+        self._loop, self._pid = loop, current_pid()
         if getattr(sys, "frozen", False) or not self._executable:
             self._fail("cannot start: there is no Python interpreter to run it with (frozen application)")
             return False
@@ -280,7 +281,7 @@ class SigningProcess:
             self._watchdog = None
         process, self._process = self._process, None
         self._outbox.clear()
-        if process is None or self._pid != os.getpid():
+        if process is None or self._pid != current_pid():
             return  # nothing started, or a forked copy: the child belongs to the parent process
         loop = self._loop
         if loop is not None and not loop.is_closed():

@@ -19,6 +19,7 @@ from collections import defaultdict
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._crypto import rsa_sign
+from ._process import current_pid
 
 __all__ = ["SigningThread"]
 
@@ -48,7 +49,7 @@ class SigningThread:
         self._key = key
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
+        self._pid = current_pid()
         self._lock = threading.Lock()
         self._stopped = False
         _LIVE.add(self)
@@ -56,7 +57,7 @@ class SigningThread:
     def sign(self, message: bytes) -> asyncio.Future[str]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        if self._pid != os.getpid():
+        if self._pid != current_pid():
             self._forget_parent()  # in case this fork ran no at-fork hooks
         with self._lock:  # orders this job before or after close()'s stop mark
             if not self._stopped:
@@ -81,7 +82,7 @@ class SigningThread:
 
     def _forget_parent(self) -> None:
         # Threads do not survive fork(), and a lock or queue another thread held is unusable in the child.
-        self._pid, self._thread, self._jobs, self._lock = os.getpid(), None, queue.SimpleQueue(), threading.Lock()
+        self._pid, self._thread, self._jobs, self._lock = current_pid(), None, queue.SimpleQueue(), threading.Lock()
 
     def _run(self) -> None:
         stopping = False

@@ -12,25 +12,32 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt
-from ._config import Offload
+from ._client_signs import ClientSignatures
+from ._config import ClientConfig, Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce
+from ._download import Downloadable, Progress, Target
+from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
 from ._prepare import PreparedRequest
+from ._process import current_pid
 from ._retry import RetryPolicy
 from ._signing import KeyStore
+from ._tls import ClientCertSource
 from ._transport import CLOSED, Transport
 from ._uri import split_literal
-from .notifications import Notification
+from .notifications import Notification, NotificationHeaders, RecentNotifications, handle_notification_sync
 
 __all__ = ["Client"]
 
@@ -64,7 +71,7 @@ async def _next_item(pages: AsyncGenerator[Any, None]) -> Any:
     return await pages.__anext__()
 
 
-class Client:
+class Client(ClientSignatures):
     """The blocking twin of :class:`AsyncClient`, with the same three call styles.
 
     It runs its own event loop on a background thread, so it works from plain scripts and from code
@@ -98,14 +105,20 @@ class Client:
         certificate_refresh: float = 12 * 3600,
         max_response_bytes: int = DEFAULT_MAX_BODY,
         transport: Transport | None = None,
-        **unsupported: Any,
+        apiv2_key: str | None = None,
+        client_cert: ClientCertSource | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        log_bodies: bool = False,
+        session: None = None,
     ) -> None:
-        """The same parameters as :class:`AsyncClient`, but ``session=``: this client runs its own loop."""
-        if unsupported.get("session") is not None:
+        """The same parameters as :class:`AsyncClient`, but ``session=``: this client runs its own loop.
+
+        Every parameter is typed, so that a type checker catches a misspelled one (``session`` is typed
+        None: an aiohttp session belongs to one event loop, and this client has its own)."""
+        if session is not None:
             raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
-        unsupported.pop("session", None)
-        if unsupported:
-            raise TypeError(f"Client() got unexpected keyword arguments: {', '.join(sorted(unsupported))}")
         self._async = AsyncClient(
             mchid=mchid,
             brand_id=brand_id,
@@ -127,13 +140,19 @@ class Client:
             certificate_refresh=certificate_refresh,
             max_response_bytes=max_response_bytes,
             transport=transport,
+            apiv2_key=apiv2_key,
+            client_cert=client_cert,
+            ssl_context=ssl_context,
+            proxy=proxy,
+            trust_env=trust_env,
+            log_bodies=log_bodies,
         )
         self._owner: Client | None = None  # set on copies made by with_options(): they run on its loop
         self._lock = threading.Lock()  # orders calls against close()
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
         self._stopped = threading.Event()  # set once close() has finished, for a second closer to wait on
-        self._pid = os.getpid()
+        self._pid = current_pid()
         self._start_loop()
 
     def _start_loop(self) -> None:
@@ -141,6 +160,11 @@ class Client:
         self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
         self._thread.start()
         self._loop_thread: int | None = self._thread.ident
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Client:
+        """A client from the WXPAY_* variables (README: "Configuration from the environment"); keywords win."""
+        return cls(**options_from_env(environ, overrides))
 
     @property
     def async_client(self) -> AsyncClient:
@@ -190,6 +214,9 @@ class Client:
         derived._owner = self._owner or self
         return derived
 
+    def _sign_config(self) -> ClientConfig:  # for ClientSignatures (sign_jsapi, sign_app...)
+        return self._async._config
+
     def __repr__(self) -> str:
         return "<Client" + repr(self._async)[len("<AsyncClient") :]
 
@@ -208,7 +235,7 @@ class Client:
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         if self._owner is not None:
             return self._owner._run(coro)
-        if self._pid != os.getpid():
+        if self._pid != current_pid():
             self._after_fork()
         if threading.get_ident() == self._loop_thread:
             coro.close()
@@ -237,7 +264,7 @@ class Client:
         The transport then sees another process and loop, and opens fresh connections (see _transport).
         """
         with _fork_lock:
-            if self._pid == os.getpid():
+            if self._pid == current_pid():
                 return
             _INHERITED_LOOPS.append(self._loop)
             self._lock = threading.Lock()
@@ -248,7 +275,7 @@ class Client:
                 self._stopped.set()
             else:
                 self._start_loop()
-            self._pid = os.getpid()
+            self._pid = current_pid()
 
     def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
         result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
@@ -271,16 +298,33 @@ class Client:
         result: tuple[PlatformCertificate, ...] = self._run(self._async.download_certificates())
         return result
 
-    def parse_notification(self, headers: Mapping[str, str], body: bytes | str) -> Notification:
+    def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification:
         """Blocking :meth:`AsyncClient.parse_notification`."""
         result: Notification = self._run(self._async.parse_notification(headers, body))
         return result
+
+    def handle_notification(
+        self, headers: NotificationHeaders, body: bytes | str, callback: Callable[[Notification], None],
+        *, recent: RecentNotifications | None = None,
+    ) -> tuple[int, bytes]:
+        """Verify, decrypt and hand a notification to ``callback`` on this thread: the (status, body) to
+        answer, e.g. ``client.handle_notification(request.META, request.body, on_event)`` in Django."""
+        return handle_notification_sync(self, headers, body, callback, recent=recent)
 
     def encrypt(self, text: str) -> str:
         return self._async.encrypt(text)
 
     def decrypt(self, ciphertext: str) -> str:
         return self._async.decrypt(ciphertext)
+
+    def download(
+        self, answer: Downloadable, to: Target | None = None, *, hash_type: str | None = None,
+        hash_value: str | None = None, progress: Progress | None = None,
+    ) -> bytes | Path:
+        """Blocking :meth:`AsyncClient.download` (``progress`` is called on the client's loop thread)."""
+        coro = self._async.download(answer, to, hash_type=hash_type, hash_value=hash_value, progress=progress)
+        result: bytes | Path = self._run(coro)
+        return result
 
     def close(self) -> None:
         """Close the connection pool and stop the background loop; every call in flight ends with TransportError.
@@ -290,7 +334,7 @@ class Client:
         """
         if self._owner is not None:
             return
-        if self._pid != os.getpid():
+        if self._pid != current_pid():
             self._after_fork()
         if threading.get_ident() == self._loop_thread:
             raise InvalidRequestError(_HOOK_CALL)

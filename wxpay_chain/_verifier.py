@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from ._certificates import PlatformCertificate, decrypt_certificates
 from ._errors import ConfigurationError
 from ._http import Headers, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
-from .notifications import Notification, parse_notification
+from .notifications import Notification, NotificationHeaders, notification_headers, parse_notification
 
 __all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
 
@@ -90,9 +90,9 @@ class Verifier:
             keys = await self._keys_for(signed.serial, fetch)
         verify_signed(signed, body, keys, request_id=request_id)
 
-    async def notification(self, headers: Mapping[str, str], body: bytes | str, fetch: Fetch) -> Notification:
+    async def notification(self, headers: NotificationHeaders, body: bytes | str, fetch: Fetch) -> Notification:
         apiv3_key = self.apiv3_key("parse_notification")
-        view = headers if isinstance(headers, Headers) else Headers(tuple(headers.items()))
+        view = notification_headers(headers)  # Django's META spelling too
         # Anyone can POST a notification: the cheap checks (headers' shape, timestamp window) come before
         # a key lookup that could make this client download certificates on a stranger's behalf.
         signed = check_signed_headers(view, self._clock(), what="notification", request_id=view.get("Request-ID"))

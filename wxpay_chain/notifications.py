@@ -2,8 +2,14 @@
 
 ``parse_notification`` is the pure step: the signature checked, the resource opened with the APIv3 key.
 ``handle_notification`` is framework-neutral: give it the headers and the raw body, get back the status
-and body to answer. ``aiohttp_handler`` wraps it for aiohttp.web. WeChat Pay retries a notification
-until it gets a 2xx, so every failure answers 4xx/5xx with ``{"code": "FAIL", "message": ...}``.
+and body to answer (``client.handle_notification(...)`` on either client; the blocking one runs the
+callback on the caller's thread, so a Django or Flask view can do anything in it, the client's calls
+included). ``aiohttp_handler`` wraps it for aiohttp.web. WeChat Pay retries a notification until it
+gets a 2xx, so every failure answers 4xx/5xx with ``{"code": "FAIL", "message": ...}``.
+
+Headers come in any of the spellings frameworks give (:func:`notification_headers`): a mapping with
+canonical or lower-case names, werkzeug's headers, or a WSGI environ / Django ``request.META``, where
+``Wechatpay-Signature`` is ``HTTP_WECHATPAY_SIGNATURE``.
 
 Because of those redeliveries, a callback must be idempotent by notification id: the same event can
 arrive more than once. :class:`RecentNotifications` answers a repeat within a few minutes without calling
@@ -18,9 +24,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -34,13 +40,17 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from ._client import AsyncClient
+    from ._sync import Client
 
 __all__ = [
     "MAX_NOTIFICATION_BODY",
     "Notification",
+    "NotificationHeaders",
     "RecentNotifications",
     "aiohttp_handler",
     "handle_notification",
+    "handle_notification_sync",
+    "notification_headers",
     "parse_notification",
 ]
 
@@ -49,6 +59,35 @@ SIGNATURE_TYPES = frozenset({MERCHANT_SCHEME, BRAND_SCHEME})
 MAX_NOTIFICATION_BODY = 1024 * 1024
 """The largest notification body parse_notification accepts; WeChat Pay's are a few KiB."""
 _NOT_A_NOTIFICATION = "The notification body is not a WeChat Pay encrypted notification"
+
+
+class NotificationHeaders(Protocol):
+    """Anything with ``items()`` of (name, value): a dict, aiohttp's or Starlette's headers, werkzeug's
+    (Flask), Django's ``request.headers`` or ``request.META``, a WSGI environ."""
+
+    def items(self) -> Iterable[tuple[str, Any]]: ...
+
+
+_CGI_PREFIX = "HTTP_"
+
+
+def notification_headers(headers: NotificationHeaders) -> Headers:
+    """The headers of a notification as one case-insensitive view, whatever the framework's spelling.
+
+    ``HTTP_WECHATPAY_SIGNATURE`` (WSGI environ, Django's ``request.META``) becomes
+    ``WECHATPAY-SIGNATURE``; other names are kept as they are and looked up without regard to case.
+    Entries whose name is not a str are skipped (an environ also holds ``wsgi.input`` and the like).
+    """
+    if isinstance(headers, Headers):
+        return headers
+    pairs: list[tuple[str, Any]] = []
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            continue
+        if name[:5].upper() == _CGI_PREFIX:
+            name = name[5:].replace("_", "-")
+        pairs.append((name, value))
+    return Headers(tuple(pairs))
 
 
 @attrs.frozen
@@ -82,7 +121,7 @@ class Notification:
 
 
 def parse_notification(
-    headers: Mapping[str, str],
+    headers: NotificationHeaders,
     body: bytes | str,
     *,
     keys: Mapping[str, rsa.RSAPublicKey],
@@ -98,7 +137,7 @@ def parse_notification(
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     except UnicodeEncodeError:  # lone surrogates in a str body
         raise SignatureError(_NOT_A_NOTIFICATION) from None
-    view = headers if isinstance(headers, Headers) else Headers(tuple(headers.items()))
+    view = notification_headers(headers)
     request_id = view.get("Request-ID")
     request_id = request_id if isinstance(request_id, str) else None
     kind = view.get("Wechatpay-Signature-Type")
@@ -222,10 +261,36 @@ def _fail(status: int, message: str) -> tuple[int, bytes]:
     return status, json.dumps({"code": "FAIL", "message": message}, ensure_ascii=False).encode("utf-8")
 
 
+def _refused(exc: WxPayError) -> tuple[int, bytes]:
+    log.warning("rejected a notification: %s", exc)
+    if isinstance(exc, SignatureError):
+        return _fail(401, "signature or decryption failed")
+    return _fail(400, "malformed notification")
+
+
+def _repeated(notification: Notification, recent: RecentNotifications | None) -> bool:
+    if recent is not None and notification.id and notification.id in recent:
+        log.info("notification %s was handled a moment ago; not calling the callback again", notification.id)
+        return True
+    return False
+
+
+def _callback_failed(notification: Notification) -> tuple[int, bytes]:
+    log.exception("the notification callback failed for %s %s", notification.event_type, notification.id)
+    return _fail(500, "the merchant could not process the notification; please retry")
+
+
+def _handled(notification: Notification, recent: RecentNotifications | None) -> tuple[int, bytes]:
+    if recent is not None and notification.id:
+        recent.add(notification.id)
+    return 204, b""
+
+
+# The two handlers below differ only in how they wait: the answers and the log lines are the helpers' above.
 async def handle_notification(
     client: AsyncClient,
-    headers: Mapping[str, str],
-    body: bytes,
+    headers: NotificationHeaders,
+    body: bytes | str,
     on_notification: OnNotification,
     *,
     recent: RecentNotifications | None = None,
@@ -238,25 +303,53 @@ async def handle_notification(
     """
     try:
         notification = await client.parse_notification(headers, body)
-    except SignatureError as exc:
-        log.warning("rejected a notification: %s", exc)
-        return _fail(401, "signature or decryption failed")
     except WxPayError as exc:
-        log.warning("rejected a notification: %s", exc)
-        return _fail(400, "malformed notification")
-    if recent is not None and notification.id and notification.id in recent:
-        log.info("notification %s was handled a moment ago; not calling the callback again", notification.id)
+        return _refused(exc)
+    if _repeated(notification, recent):
         return 204, b""
     try:
         outcome = on_notification(notification)
         if inspect.isawaitable(outcome):
             await outcome
     except Exception:
-        log.exception("the notification callback failed for %s %s", notification.event_type, notification.id)
-        return _fail(500, "the merchant could not process the notification; please retry")
-    if recent is not None and notification.id:
-        recent.add(notification.id)
-    return 204, b""
+        return _callback_failed(notification)
+    return _handled(notification, recent)
+
+
+def handle_notification_sync(
+    client: Client,
+    headers: NotificationHeaders,
+    body: bytes | str,
+    on_notification: Callable[[Notification], None],
+    *,
+    recent: RecentNotifications | None = None,
+) -> tuple[int, bytes]:
+    """:func:`handle_notification` for the blocking :class:`~wxpay_chain.Client`, with the same answers.
+
+    The callback runs on the calling thread (a Django or Flask worker), never on the client's loop
+    thread, so it may use the database and the client itself. It must be a plain function: an ``async
+    def`` callback is a type error, and raises TypeError (use AsyncClient in an async application).
+    """
+    try:
+        notification = client.parse_notification(headers, body)
+    except WxPayError as exc:
+        return _refused(exc)
+    if _repeated(notification, recent):
+        return 204, b""
+    call: Callable[[Notification], object] = on_notification  # typed None, but untyped code may pass a coroutine
+    try:
+        outcome = call(notification)
+    except Exception:
+        return _callback_failed(notification)
+    if inspect.isawaitable(outcome):
+        close = getattr(outcome, "close", None)
+        if callable(close):
+            close()  # never started: no "coroutine was never awaited" warning
+        raise TypeError(
+            "Client.handle_notification takes a plain function as callback, not an async one; "
+            "use AsyncClient.handle_notification in an async application"
+        )
+    return _handled(notification, recent)
 
 
 def aiohttp_handler(

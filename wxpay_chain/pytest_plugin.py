@@ -1,15 +1,20 @@
 """pytest fixtures that run the wxpay_chain sandbox, registered as the ``wxpay_chain`` pytest plugin.
 
-They need no async pytest plugin: the sandbox serves from its own thread, so blocking tests use
-``wxpay_client`` / ``wxpay_brand_client`` and async tests (under any runner) create their clients on their
-own loop with the ``wxpay_async_client`` / ``wxpay_async_brand_client`` factories::
+They need nothing beyond pytest and wxpay-chain: the sandbox serves from its own thread, so blocking
+tests use ``wxpay_client`` / ``wxpay_brand_client`` (blocking ``Client``s), and async code creates its
+``AsyncClient`` on its own loop with the ``wxpay_async_client`` / ``wxpay_async_brand_client`` factories.
+Plain pytest does not run ``async def`` tests; drive the loop yourself, or install an async plugin
+(pytest-asyncio, anyio, pytest-aiohttp) to write ``async def`` tests with the same factories::
 
-    def test_blocking(wxpay_client):
-        wxpay_client.v3.certificates.get()
+    def test_blocking(wxpay_client: Client) -> None:
+        assert wxpay_client.v3.certificates.get().status == 200
 
-    async def test_async(wxpay_async_client):
-        async with wxpay_async_client() as client:
-            await client.v3.certificates.get()
+    def test_async(wxpay_async_client: Callable[..., AsyncClient]) -> None:
+        async def main() -> int:
+            async with wxpay_async_client() as client:
+                return (await client.v3.certificates.get()).status
+
+        assert asyncio.run(main()) == 200
 
 Override ``wxpay_sandbox_options`` (a dict of :class:`~wxpay_chain.sandbox.Sandbox` keyword arguments) in
 your conftest.py to change how the sandbox runs. Nothing heavy is imported until a fixture is used.
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from wxpay_chain import AsyncClient, Client
     from wxpay_chain.sandbox import KeySet, ThreadedSandbox
 
 
@@ -51,7 +57,7 @@ def wxpay_sandbox(wxpay_sandbox_keys: KeySet, wxpay_sandbox_options: dict[str, A
 
 
 @pytest.fixture
-def wxpay_client(wxpay_sandbox: ThreadedSandbox) -> Iterator[Any]:
+def wxpay_client(wxpay_sandbox: ThreadedSandbox) -> Iterator[Client]:
     """A blocking ``wxpay_chain.Client`` for the sandbox's merchant API, closed after the test."""
     client = wxpay_sandbox.blocking_client()
     try:
@@ -61,7 +67,7 @@ def wxpay_client(wxpay_sandbox: ThreadedSandbox) -> Iterator[Any]:
 
 
 @pytest.fixture
-def wxpay_brand_client(wxpay_sandbox: ThreadedSandbox) -> Iterator[Any]:
+def wxpay_brand_client(wxpay_sandbox: ThreadedSandbox) -> Iterator[Client]:
     """A blocking ``wxpay_chain.Client`` for the sandbox's brand API, closed after the test."""
     client = wxpay_sandbox.blocking_brand_client()
     try:
@@ -71,12 +77,12 @@ def wxpay_brand_client(wxpay_sandbox: ThreadedSandbox) -> Iterator[Any]:
 
 
 @pytest.fixture
-def wxpay_async_client(wxpay_sandbox: ThreadedSandbox) -> Callable[..., Any]:
+def wxpay_async_client(wxpay_sandbox: ThreadedSandbox) -> Callable[..., AsyncClient]:
     """A factory of merchant ``AsyncClient``s: call it inside your async test and close what it returns."""
     return wxpay_sandbox.client
 
 
 @pytest.fixture
-def wxpay_async_brand_client(wxpay_sandbox: ThreadedSandbox) -> Callable[..., Any]:
+def wxpay_async_brand_client(wxpay_sandbox: ThreadedSandbox) -> Callable[..., AsyncClient]:
     """A factory of brand ``AsyncClient``s: call it inside your async test and close what it returns."""
     return wxpay_sandbox.brand_client

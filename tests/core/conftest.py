@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import AsyncClient
+from wxpay_chain import AsyncClient, MemoryTransport
 
-from .wire import WirePeer, pem_private, pem_public
+from .wire import WirePeer, pem_public
 
 PUB_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000"
 MCHID = "1900000001"
@@ -42,7 +42,8 @@ def make_client(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
         options: dict[str, Any] = {
             "mchid": MCHID,
             "serial": SERIAL,
-            "private_key": pem_private(merchant_key),
+            # The key object: parsing PEM costs ~30 ms of RSA checks per client; the key forms have their own tests.
+            "private_key": merchant_key,
             "platform_keys": {PUB_KEY_ID: pem_public(platform_key)},
         }
         options.update(overrides)
@@ -54,4 +55,16 @@ def make_client(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
 @pytest.fixture
 async def client(make_client: Callable[..., AsyncClient], base_url: str) -> AsyncIterator[AsyncClient]:
     async with make_client(base_url=base_url) as c:
+        yield c
+
+
+@pytest.fixture
+def memory(peer: WirePeer) -> MemoryTransport:
+    """The same peer, answering in memory: for tests of the client's logic, which need no socket."""
+    return peer.transport()
+
+
+@pytest.fixture
+async def memory_client(make_client: Callable[..., AsyncClient], memory: MemoryTransport) -> AsyncIterator[AsyncClient]:
+    async with make_client(transport=memory) as c:
         yield c

@@ -1,4 +1,7 @@
-"""A call's timeout holds through its retries: no back-off or attempt may outlive it (issue 15, finding 7)."""
+"""A call's timeout holds through its retries: no back-off or attempt may outlive it (issue 15, finding 7).
+
+The deadline is the client's own logic: the independent peer answers in memory, except where a refused
+connection on 127.0.0.1 is the point."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from wxpay_chain import AsyncClient, RetryPolicy, ServerError, TransportError
+from wxpay_chain import AsyncClient, MemoryTransport, RetryPolicy, ServerError, TransportError
 
 from .wire import WirePeer
 
@@ -19,10 +22,10 @@ def busy(peer: WirePeer, retry_after: str) -> None:
 
 
 async def test_a_back_off_longer_than_the_time_left_ends_the_call_instead_of_outliving_it(
-    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport, peer: WirePeer
 ) -> None:
     busy(peer, "20")
-    async with make_client(base_url=base_url, timeout=2, retry=RetryPolicy(attempts=5, retry_after_cap=30)) as client:
+    async with make_client(transport=memory, timeout=2, retry=RetryPolicy(attempts=5, retry_after_cap=30)) as client:
         with pytest.raises(ServerError) as info:
             await asyncio.wait_for(client.v3.things.get(), 10)  # a guard: a hang fails here, not forever
     assert len(peer.seen) == 1
@@ -30,12 +33,12 @@ async def test_a_back_off_longer_than_the_time_left_ends_the_call_instead_of_out
 
 
 async def test_each_retry_gets_only_what_is_left_of_the_calls_timeout(
-    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport, peer: WirePeer
 ) -> None:
     busy(peer, "0")
     sent: list[float | None] = []
     async with make_client(
-        base_url=base_url, timeout=5, retry=3, on_request=lambda r: sent.append(r.timeout.total)
+        transport=memory, timeout=5, retry=3, on_request=lambda r: sent.append(r.timeout.total)
     ) as client:
         with pytest.raises(ServerError):
             await client.v3.things.get()
@@ -57,10 +60,10 @@ async def test_a_connection_failure_does_not_back_off_past_the_deadline(
 
 
 async def test_without_a_total_timeout_retries_keep_their_policy(
-    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport, peer: WirePeer
 ) -> None:
     busy(peer, "0")
-    async with make_client(base_url=base_url, timeout=None, retry=3) as client:
+    async with make_client(transport=memory, timeout=None, retry=3) as client:
         with pytest.raises(ServerError):
             await client.v3.things.get()
     assert len(peer.seen) == 3

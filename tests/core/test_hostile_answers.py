@@ -1,7 +1,8 @@
 """Hostile answers and notifications end in a typed error, promptly: never a hang, a 500 or an untyped crash.
 
-Each wire test runs against a real aiohttp peer on 127.0.0.1 (see wire.py); each is bounded by
-``asyncio.wait_for`` so a regression shows up as a failure, not a stuck suite.
+Each call goes to the independent peer (see wire.py): in memory where the client's own logic is under
+test, on a real aiohttp server on 127.0.0.1 where a socket is (the notification handler). Each is bounded
+by ``asyncio.wait_for`` so a regression shows up as a failure, not a stuck suite.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from wxpay_chain import ApiError, AsyncClient, Notification, RetryPolicy, ServerError, SignatureError, TransportError
+from wxpay_chain import (
+    ApiError,
+    AsyncClient,
+    MemoryTransport,
+    Notification,
+    RetryPolicy,
+    ServerError,
+    SignatureError,
+    TransportError,
+)
 from wxpay_chain._certificates import decrypt_certificates
 from wxpay_chain._errors import ApiError as RawApiError
 from wxpay_chain._signing import verify_signed_message
@@ -51,12 +61,12 @@ def resigned(key: rsa.RSAPrivateKey, **changes: str) -> Callable[[dict[str, str]
 
 @pytest.mark.parametrize("retry_after", ["nan", "inf", "1e400", "١٢٠"])
 async def test_unreadable_retry_after_does_not_hang_the_call(
-    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer, retry_after: str
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport, peer: WirePeer, retry_after: str
 ) -> None:
     peer.status, peer.body = 503, BUSY
     peer.tamper = lambda h, b: ({**h, "Retry-After": retry_after}, b)
     retry = RetryPolicy(attempts=2, backoff=0.001, cap=0.002)
-    async with make_client(base_url=base_url, retry=retry) as client:
+    async with make_client(transport=memory, retry=retry) as client:
         with pytest.raises(ServerError) as info:
             await asyncio.wait_for(client.v3.things.get(), GUARD)
     assert len(peer.seen) == 2 and info.value.attempts == ("#1 503 SYSTEM_ERROR", "#2 503 SYSTEM_ERROR")
@@ -65,43 +75,43 @@ async def test_unreadable_retry_after_does_not_hang_the_call(
 # -- signed headers of an answer ------------------------------------------------------------------
 
 
-async def test_a_400_digit_timestamp_is_a_signature_error(client: AsyncClient, peer: WirePeer) -> None:
+async def test_a_400_digit_timestamp_is_a_signature_error(memory_client: AsyncClient, peer: WirePeer) -> None:
     peer.tamper = lambda h, b: ({**h, "Wechatpay-Timestamp": "9" * 400}, b)
     with pytest.raises(SignatureError, match="Wechatpay-Timestamp") as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     assert len(str(info.value)) < 400 and "9" * 65 not in str(info.value)
 
 
 @pytest.mark.parametrize("form", ["+{ts}", "{head}_{tail}", "0000{ts}"])
 async def test_timestamps_only_int_accepts_are_refused_even_when_signed(
-    client: AsyncClient, peer: WirePeer, platform_key: rsa.RSAPrivateKey, form: str
+    memory_client: AsyncClient, peer: WirePeer, platform_key: rsa.RSAPrivateKey, form: str
 ) -> None:
     ts = str(int(time.time()))
     peer.tamper = resigned(platform_key, **{"Wechatpay-Timestamp": form.format(ts=ts, head=ts[:1], tail=ts[1:])})
     with pytest.raises(SignatureError, match="Wechatpay-Timestamp"):
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
 
 
-async def test_a_huge_serial_is_refused_without_echoing_it(client: AsyncClient, peer: WirePeer) -> None:
+async def test_a_huge_serial_is_refused_without_echoing_it(memory_client: AsyncClient, peer: WirePeer) -> None:
     peer.tamper = lambda h, b: ({**h, "Wechatpay-Serial": "PUB_KEY_ID_" + "7" * 5000}, b)
     with pytest.raises(SignatureError, match="Wechatpay-Serial") as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     assert len(str(info.value)) < 400
 
 
 async def test_a_huge_nonce_is_refused_even_when_signed(
-    client: AsyncClient, peer: WirePeer, platform_key: rsa.RSAPrivateKey
+    memory_client: AsyncClient, peer: WirePeer, platform_key: rsa.RSAPrivateKey
 ) -> None:
     peer.tamper = resigned(platform_key, **{"Wechatpay-Nonce": "n" * 4000})
     with pytest.raises(SignatureError, match="Wechatpay-Nonce") as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     assert len(str(info.value)) < 400
 
 
-async def test_a_huge_request_id_is_not_echoed_whole(client: AsyncClient, peer: WirePeer) -> None:
+async def test_a_huge_request_id_is_not_echoed_whole(memory_client: AsyncClient, peer: WirePeer) -> None:
     peer.tamper = lambda h, b: ({**h, "Wechatpay-Timestamp": "x", "Request-ID": "R" * 6000}, b)
     with pytest.raises(SignatureError) as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     assert len(str(info.value)) < 600
 
 
@@ -174,30 +184,32 @@ def test_check_signed_headers_hands_back_the_four_values_without_any_key() -> No
 # -- error bodies ---------------------------------------------------------------------------------
 
 
-async def test_a_huge_error_body_is_capped_on_the_error(client: AsyncClient, peer: WirePeer) -> None:
+async def test_a_huge_error_body_is_capped_on_the_error(memory_client: AsyncClient, peer: WirePeer) -> None:
     peer.status, peer.body = 500, b"<html>" + b"x" * 1_000_000
     with pytest.raises(ServerError) as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     err = info.value
     assert len(err.body) <= CAP and err.body == peer.body[: len(err.body)]
     assert err.message is not None and len(err.message) <= 200 and len(str(err)) < 1000
 
 
-async def test_a_huge_server_message_is_kept_but_not_printed_whole(client: AsyncClient, peer: WirePeer) -> None:
+async def test_a_huge_server_message_is_kept_but_not_printed_whole(memory_client: AsyncClient, peer: WirePeer) -> None:
     peer.status = 400
     peer.body = json.dumps({"code": "PARAM_ERROR", "message": "m" * 50_000}).encode()
     with pytest.raises(ApiError) as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     err = info.value
     assert err.code == "PARAM_ERROR" and err.message == "m" * 50_000
     assert len(str(err)) < 1000
 
 
 @pytest.mark.parametrize("depth", [100_000, 60_000])  # over the cap: not parsed; under it: parsed and survived
-async def test_a_deeply_nested_error_body_is_an_api_error(client: AsyncClient, peer: WirePeer, depth: int) -> None:
+async def test_a_deeply_nested_error_body_is_an_api_error(
+    memory_client: AsyncClient, peer: WirePeer, depth: int
+) -> None:
     peer.status, peer.body = 500, b"[" * depth
     with pytest.raises(ServerError) as info:
-        await asyncio.wait_for(client.v3.things.get(), GUARD)
+        await asyncio.wait_for(memory_client.v3.things.get(), GUARD)
     assert info.value.code is None and info.value.message == "[" * 200
 
 
@@ -237,10 +249,10 @@ def test_a_hostile_certificate_list_is_a_signature_error(body: bytes) -> None:
 
 
 async def test_a_deeply_nested_certificate_download_is_a_signature_error(
-    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport, peer: WirePeer
 ) -> None:
     peer.body = b"[" * 100_000
-    async with make_client(base_url=base_url, platform_keys=None, apiv3_key=APIV3_KEY) as client:
+    async with make_client(transport=memory, platform_keys=None, apiv3_key=APIV3_KEY) as client:
         with pytest.raises(SignatureError):
             await asyncio.wait_for(client.v3.things.get(), GUARD)
     assert [s.raw_path for s in peer.seen] == ["/v3/things", "/v3/certificates"]

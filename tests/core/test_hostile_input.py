@@ -1,9 +1,14 @@
 """Hostile or careless input never reaches the wire: a typed error before anything is sent (issue 15,
-findings 3-6), checked against the independent peer, which records every request it receives."""
+findings 3-6), checked against the independent peer, which records every request it receives.
+
+A refusal is the client's own logic, so those tests hand the peer to the client in memory (``memory_client``:
+not even the transport sees the request); what must arrive byte for byte goes to the peer on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -32,20 +37,20 @@ class Level(enum.IntEnum):
 @pytest.mark.parametrize("value", [".", "..", ""])
 @pytest.mark.parametrize("template", [COUPONS, THINGS])
 async def test_dot_and_empty_path_values_are_refused_on_typed_and_untyped_endpoints(
-    client: AsyncClient, peer: WirePeer, template: str, value: str
+    memory_client: AsyncClient, peer: WirePeer, template: str, value: str
 ) -> None:
     name = "openid" if "openid" in template else "id"
     with pytest.raises(InvalidRequestError, match=name):
-        await client.chain(template).get(**{name: value}, query={"appid": "wx1"})
+        await memory_client.chain(template).get(**{name: value}, query={"appid": "wx1"})
     assert peer.seen == []
 
 
 @pytest.mark.parametrize("value", ["a/../b", "../x", "a/./b", "%2e%2E", ".%2e", "%2E", "a//b", "", "a/"])
 async def test_reserved_expansion_refuses_dot_and_empty_segments_in_any_spelling(
-    client: AsyncClient, peer: WirePeer, value: str
+    memory_client: AsyncClient, peer: WirePeer, value: str
 ) -> None:
     with pytest.raises(InvalidRequestError, match="path"):
-        await client.chain("v3/files/{+path}").get(path=value)
+        await memory_client.chain("v3/files/{+path}").get(path=value)
     assert peer.seen == []
 
 
@@ -53,12 +58,12 @@ async def test_reserved_expansion_refuses_dot_and_empty_segments_in_any_spelling
     "text", ["v3/users/../coupons", "v3/users/./x", "v3/%2e%2E/certificates", "v3/a/.%2E/b", "v3//certificates"]
 )
 async def test_literal_chain_text_with_dot_or_empty_segments_is_refused(
-    client: AsyncClient, peer: WirePeer, text: str
+    memory_client: AsyncClient, peer: WirePeer, text: str
 ) -> None:
     with pytest.raises(InvalidRequestError, match="segment"):
-        await client.chain(text).get()
+        await memory_client.chain(text).get()
     with pytest.raises(InvalidRequestError, match="segment"):
-        await client[text].get()
+        await memory_client[text].get()
     assert peer.seen == []
 
 
@@ -75,9 +80,12 @@ async def test_the_empty_placeholder_still_writes_a_trailing_slash(client: Async
 # -- finding 4: enums go on the wire as their value ----------------------------------------------------------
 
 
-async def test_enum_members_are_sent_as_their_values_in_paths_and_queries(client: AsyncClient, peer: WirePeer) -> None:
-    await client.chain(THINGS).get(id=Color.RED, query={"state": BusifavorCouponState.SENDED, "level": Level.HIGH})
-    await client.chain(THINGS).get(id=Level.HIGH, query={"color": Color.RED})
+async def test_enum_members_are_sent_as_their_values_in_paths_and_queries(
+    memory_client: AsyncClient, peer: WirePeer
+) -> None:
+    query = {"state": BusifavorCouponState.SENDED, "level": Level.HIGH}
+    await memory_client.chain(THINGS).get(id=Color.RED, query=query)
+    await memory_client.chain(THINGS).get(id=Level.HIGH, query={"color": Color.RED})
     assert [s.raw_path for s in peer.seen] == [
         "/v3/things/red/parts?state=SENDED&level=7",
         "/v3/things/7/parts?color=red",
@@ -85,9 +93,11 @@ async def test_enum_members_are_sent_as_their_values_in_paths_and_queries(client
     assert all(s.signature_ok for s in peer.seen)
 
 
-async def test_the_sdks_own_enum_reaches_a_typed_endpoint_as_its_value(client: AsyncClient, peer: WirePeer) -> None:
+async def test_the_sdks_own_enum_reaches_a_typed_endpoint_as_its_value(
+    memory_client: AsyncClient, peer: WirePeer
+) -> None:
     peer.body = b'{"data":[],"total_count":0,"limit":10,"offset":0}'
-    await client.v3.marketing.busifavor.users._openid_.coupons.get(
+    await memory_client.v3.marketing.busifavor.users._openid_.coupons.get(
         openid="o-1", query={"appid": "wx1", "coupon_state": BusifavorCouponState.SENDED}
     )
     assert peer.seen[0].raw_path.endswith("coupon_state=SENDED")
@@ -112,15 +122,15 @@ SURROGATE = "a\ud800b"
     ],
 )
 async def test_lone_surrogates_are_invalid_request_errors(
-    client: AsyncClient, peer: WirePeer, call: Callable[[AsyncClient], Any], field: str
+    memory_client: AsyncClient, peer: WirePeer, call: Callable[[AsyncClient], Any], field: str
 ) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        await call(client)
+        await call(memory_client)
     assert any(name.startswith(field) for name, _ in info.value.problems), info.value.problems
     assert peer.seen == []
 
 
-async def test_deeply_nested_json_is_an_invalid_request_error(client: AsyncClient, peer: WirePeer) -> None:
+async def test_deeply_nested_json_is_an_invalid_request_error(memory_client: AsyncClient, peer: WirePeer) -> None:
     nested: Any = []
     for _ in range(100_000):
         nested = [nested]
@@ -128,7 +138,7 @@ async def test_deeply_nested_json_is_an_invalid_request_error(client: AsyncClien
     looped["self"] = looped
     for payload in (nested, {"a": nested}, looped):
         with pytest.raises(InvalidRequestError, match="json"):
-            await client.v3.things.post(json=payload)
+            await memory_client.v3.things.post(json=payload)
     assert peer.seen == []
 
 
@@ -148,19 +158,19 @@ async def test_deeply_nested_json_is_an_invalid_request_error(client: AsyncClien
     ],
 )
 async def test_control_characters_in_headers_are_refused_before_a_connection_opens(
-    client: AsyncClient, peer: WirePeer, name: str, value: str
+    memory_client: AsyncClient, peer: WirePeer, name: str, value: str
 ) -> None:
     with pytest.raises(InvalidRequestError, match="headers"):
-        await client.v3.things.get(headers={name: value})
+        await memory_client.v3.things.get(headers={name: value})
     assert peer.seen == []
 
 
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1, 0, 1e300, 10**400, True, "5"])
 async def test_bad_timeouts_are_refused_per_call_and_per_client(
-    client: AsyncClient, peer: WirePeer, make_client: Callable[..., AsyncClient], bad: Any
+    memory_client: AsyncClient, peer: WirePeer, make_client: Callable[..., AsyncClient], bad: Any
 ) -> None:
     with pytest.raises(InvalidRequestError, match="timeout"):
-        await client.v3.things.get(timeout=bad)
+        await memory_client.v3.things.get(timeout=bad)
     with pytest.raises(ConfigurationError, match="timeout"):
         make_client(timeout=bad)
     with pytest.raises(ConfigurationError, match="timeout"):
@@ -197,7 +207,7 @@ BAD_BASE_URLS = [
 
 @pytest.mark.parametrize("bad", BAD_BASE_URLS)
 async def test_bad_base_urls_are_refused_per_client_and_per_call(
-    client: AsyncClient, peer: WirePeer, make_client: Callable[..., AsyncClient], bad: str
+    memory_client: AsyncClient, peer: WirePeer, make_client: Callable[..., AsyncClient], bad: str
 ) -> None:
     with pytest.raises(ConfigurationError, match="base_url") as info:
         make_client(base_url=bad)
@@ -205,7 +215,7 @@ async def test_bad_base_urls_are_refused_per_client_and_per_call(
     with pytest.raises(ConfigurationError, match="base_url"):
         make_client(backup_base_url=bad or "x")
     with pytest.raises(InvalidRequestError, match="base_url") as per_call:
-        await client.v3.things.get(base_url=bad)
+        await memory_client.v3.things.get(base_url=bad)
     assert "secret-password" not in str(per_call.value)
     assert peer.seen == []
 
@@ -218,10 +228,12 @@ def test_a_base_url_that_is_not_text_is_a_configuration_error(
         make_client(base_url=bad)
 
 
-async def test_a_per_call_base_url_that_is_not_text_is_an_invalid_request(client: AsyncClient, peer: WirePeer) -> None:
+async def test_a_per_call_base_url_that_is_not_text_is_an_invalid_request(
+    memory_client: AsyncClient, peer: WirePeer
+) -> None:
     for bad in (1, ["http://127.0.0.1/"], {"a": 1}):
         with pytest.raises(InvalidRequestError, match="base_url"):
-            await client.v3.things.get(base_url=bad)
+            await memory_client.v3.things.get(base_url=bad)
     assert peer.seen == []
 
 
@@ -234,14 +246,39 @@ async def test_a_gateway_prefix_and_a_port_still_work(client: AsyncClient, peer:
     "text", ["v3/things with space", "v3/a\tb", "v3/a\nb", "v3/a#b", "v3/a\\b", "v3/é", "v3/a%zz", "v3/{open"]
 )
 async def test_chain_and_item_text_that_cannot_go_on_a_request_line_is_refused(
-    client: AsyncClient, peer: WirePeer, text: str
+    memory_client: AsyncClient, peer: WirePeer, text: str
 ) -> None:
     with pytest.raises(InvalidRequestError, match="path"):
-        await client.chain(text).get()
+        await memory_client.chain(text).get()
     with pytest.raises(InvalidRequestError, match="path"):
-        await client[text].post(json={})
+        await memory_client[text].post(json={})
     with pytest.raises(InvalidRequestError, match="path"):
-        await getattr(client.v3, text.split("/", 1)[1]).get()
+        await getattr(memory_client.v3, text.split("/", 1)[1]).get()
+    assert peer.seen == []
+
+
+# -- the call's options ---------------------------------------------------------------------------------
+
+INVALID: list[tuple[dict[str, Any], str]] = [
+    ({}, "openid"),
+    ({"openid": "o", "unknown": 1}, "unknown"),
+    ({"openid": "o", "json": {"a": 1}, "data": "x"}, "not both"),
+    ({"openid": "o", "query": {"a": [1]}}, "query.a"),
+    ({"openid": "o", "query": "appid=1"}, "query"),
+    ({"openid": "o", "headers": {"Authorization": "x"}}, "Authorization"),
+    ({"openid": "o", "json": {"x": float("nan")}}, "json"),
+    ({"openid": "o", "data": 12}, "data"),
+    ({"openid": "o", "timeout": -1}, "timeout"),
+    ({"openid": None}, "openid"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "field"), INVALID)
+async def test_bad_input_raises_before_anything_is_sent(
+    memory_client: AsyncClient, peer: WirePeer, kwargs: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=re.escape(field)):
+        await memory_client.v3.marketing.users._openid_.cards.get(**kwargs)
     assert peer.seen == []
 
 
@@ -268,11 +305,11 @@ async def test_chain_and_item_text_that_cannot_go_on_a_request_line_is_refused(
     ],
 )
 async def test_framing_and_authenticating_headers_cannot_be_overridden(
-    client: AsyncClient, peer: WirePeer, name: str
+    memory_client: AsyncClient, peer: WirePeer, name: str
 ) -> None:
     values = {"content-length": "0", "transfer-encoding": "chunked", "host": "evil.example"}
     with pytest.raises(InvalidRequestError, match="headers"):
-        await client.v3.things.post(json={"amount": 100}, headers={name: values.get(name.strip().lower(), "x")})
+        await memory_client.v3.things.post(json={"amount": 100}, headers={name: values.get(name.strip().lower(), "x")})
     assert peer.seen == []
 
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 import wxpay_chain
-from wxpay_chain import AsyncClient, ConfigurationError
+from wxpay_chain import AsyncClient, ConfigurationError, MemoryTransport
 from wxpay_chain._crypto import load_private_key, load_public_key, rsa_sign
 
 from ..vectors import VECTORS
@@ -405,9 +405,9 @@ def test_a_client_built_from_any_accepted_form_shows_no_key(
 
 
 async def test_a_one_line_base64_key_signs_requests_the_server_accepts(
-    keys: Keys, peer: WirePeer, base_url: str
+    keys: Keys, peer: WirePeer, memory: MemoryTransport
 ) -> None:
-    async with AsyncClient(**client_options(keys, private_key=keys.b64_1, base_url=base_url)) as client:
+    async with AsyncClient(**client_options(keys, private_key=keys.b64_1, transport=memory)) as client:
         response = await client.v3.certificates.get()
     assert response.status == 200
     assert peer.seen[-1].signature_ok

@@ -21,7 +21,8 @@ def test_with_options_checks_the_base_url(make_client: Callable[..., AsyncClient
         make_client().with_options(base_url="api.mch.weixin.qq.com")
 
 
-async def test_paginate_needs_a_paging_endpoint_and_a_positive_cap(client: AsyncClient, peer: WirePeer) -> None:
+async def test_paginate_needs_a_paging_endpoint_and_a_positive_cap(memory_client: AsyncClient, peer: WirePeer) -> None:
+    client = memory_client
     with pytest.raises(InvalidRequestError, match="no known paging"):
         [item async for item in client.v3.things.paginate()]
     with pytest.raises(InvalidRequestError, match="max_pages"):

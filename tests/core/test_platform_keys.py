@@ -1,4 +1,7 @@
-"""Platform certificates (automatic mode), notifications and sensitive fields, against an independent peer."""
+"""Platform certificates (automatic mode), notifications and sensitive fields, against an independent peer.
+
+The peer answers in memory (the certificate logic is the client's own); the command line and the aiohttp
+notification handler go over 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -20,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from wxpay_chain import AsyncClient, ConfigurationError, SignatureError
+from wxpay_chain import AsyncClient, ConfigurationError, Headers, MemoryTransport, RawResponse, Request, SignatureError
 from wxpay_chain._signing import KeyStore
 from wxpay_chain.models import BusifavorCouponSendEvent
-from wxpay_chain.notifications import aiohttp_handler, parse_notification
+from wxpay_chain.notifications import aiohttp_handler, handle_notification, parse_notification
 
 from ..protocol import answer_message, sign
 from ..vectors import VECTORS
@@ -60,7 +63,10 @@ def seal(key: str, plaintext: bytes, aad: str) -> dict[str, str]:
 
 
 class CertPeer:
-    """Serves v3/certificates and a signed GET, both signed by the current platform certificate."""
+    """Serves v3/certificates and a signed v3/things, both signed by the current platform certificate.
+
+    In memory (:meth:`transport`) for the certificate logic; on 127.0.0.1 (:meth:`app`) for the command line.
+    """
 
     def __init__(self, key: rsa.RSAPrivateKey) -> None:
         self.key = key
@@ -75,28 +81,26 @@ class CertPeer:
     def serial(self) -> str:
         return format(self.cert.serial_number, "X")
 
-    def signed(self, body: bytes, serial: str | None = None) -> web.Response:
+    def signed(self, body: bytes, serial: str | None = None) -> tuple[int, dict[str, str], bytes]:
         ts, nonce = str(int(time.time())), secrets.token_hex(16)
         signature = sign(self.key, answer_message(ts, nonce, body))
-        return web.Response(
-            body=body,
-            content_type="application/json",
-            headers={
-                "Wechatpay-Timestamp": ts,
-                "Wechatpay-Nonce": nonce,
-                "Wechatpay-Signature": signature,
-                "Wechatpay-Serial": serial or self.serial,
-                "Request-ID": "r-1",
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "Wechatpay-Timestamp": ts,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": signature,
+            "Wechatpay-Serial": serial or self.serial,
+            "Request-ID": "r-1",
+        }
+        return 200, headers, body
 
-    async def certificates(self, request: web.Request) -> web.Response:
+    async def certificates(self) -> tuple[int, dict[str, str], bytes]:
         self.downloads += 1
         self.download_started.set()
         if self.hold is not None:
             await self.hold.wait()
         if self.fail_downloads:
-            return web.json_response({"code": "SYSTEM_ERROR", "message": "down"}, status=400)
+            return 400, {"Content-Type": "application/json"}, b'{"code":"SYSTEM_ERROR","message":"down"}'
         from cryptography.hazmat.primitives import serialization
 
         pem = self.cert.public_bytes(serialization.Encoding.PEM)
@@ -110,34 +114,55 @@ class CertPeer:
         ]
         return self.signed(json.dumps({"data": data}).encode())
 
-    async def thing(self, request: web.Request) -> web.Response:
-        self.last_headers = dict(request.headers)
-        self.last_body = await request.read()
-        return self.signed(b'{"ok":true}')
+    async def answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if method == "GET" and path == "/v3/certificates":
+            return await self.certificates()
+        if path == "/v3/things":
+            self.last_headers = dict(headers)
+            self.last_body = body
+            return self.signed(b'{"ok":true}')
+        return 404, {}, b"not found"
+
+    async def handle(self, request: web.Request) -> web.Response:
+        status, headers, body = await self.answer(request.method, request.path, request.headers, await request.read())
+        return web.Response(status=status, body=body, headers=headers)
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/v3/certificates", self.certificates)
-        app.router.add_route("*", "/v3/things", self.thing)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
+    def transport(self) -> MemoryTransport:
+        async def answer(request: Request) -> RawResponse:
+            path = request.target.partition("?")[0]
+            status, headers, body = await self.answer(request.method, path, request.headers, request.body)
+            return RawResponse(status, Headers(headers), body)
+
+        return MemoryTransport(answer)
+
 
 @pytest.fixture
-async def cert_peer(platform_key: rsa.RSAPrivateKey, aiohttp_server: Any) -> tuple[CertPeer, str]:
-    peer = CertPeer(platform_key)
-    server = await aiohttp_server(peer.app(), host="127.0.0.1")
-    return peer, str(server.make_url("/"))
+def certs(platform_key: rsa.RSAPrivateKey) -> CertPeer:
+    return CertPeer(platform_key)
 
 
 @pytest.fixture
-def auto_client(merchant_key: rsa.RSAPrivateKey, cert_peer: tuple[CertPeer, str]) -> Callable[..., AsyncClient]:
+async def cert_server(certs: CertPeer, aiohttp_server: Any) -> str:
+    server = await aiohttp_server(certs.app(), host="127.0.0.1")
+    return str(server.make_url("/"))
+
+
+@pytest.fixture
+def auto_client(merchant_key: rsa.RSAPrivateKey, certs: CertPeer) -> Callable[..., AsyncClient]:
     def make(**kw: Any) -> AsyncClient:
         options = {
             "mchid": MCHID,
             "serial": SERIAL,
             "private_key": pem_private(merchant_key),
             "apiv3_key": APIV3_KEY,
-            "base_url": cert_peer[1],
+            "transport": certs.transport(),
             "retry": 1,
             **kw,
         }
@@ -147,9 +172,9 @@ def auto_client(merchant_key: rsa.RSAPrivateKey, cert_peer: tuple[CertPeer, str]
 
 
 async def test_automatic_mode_downloads_certificates_before_the_first_verification(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         assert (await client.v3.things.get()).json() == {"ok": True}
         await client.v3.things.get()
@@ -159,9 +184,9 @@ async def test_automatic_mode_downloads_certificates_before_the_first_verificati
 
 
 async def test_unknown_serial_triggers_one_download_shared_by_all_waiters(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         await client.v3.things.get()
         peer.cert = make_certificate(peer.key)  # WeChat Pay rotates its certificate
@@ -176,9 +201,9 @@ async def test_unknown_serial_triggers_one_download_shared_by_all_waiters(
 
 
 async def test_a_failed_refresh_keeps_the_last_good_certificates(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client(certificate_refresh=0) as client:
         await client.v3.things.get()
         peer.fail_downloads = True
@@ -187,7 +212,7 @@ async def test_a_failed_refresh_keeps_the_last_good_certificates(
 
 
 async def test_wrong_apiv3_key_cannot_open_the_certificates(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
     async with auto_client(apiv3_key="x" * 32) as client:
         with pytest.raises(SignatureError, match="APIv3 key"):
@@ -202,9 +227,9 @@ def test_apiv3_key_length_is_checked_at_construction(auto_client: Callable[..., 
 
 
 async def test_sensitive_fields_are_encrypted_for_the_key_whose_serial_is_sent(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], merchant_key: rsa.RSAPrivateKey
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, merchant_key: rsa.RSAPrivateKey
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         await client.download_certificates()
         secret = client.encrypt("张三")
@@ -268,9 +293,9 @@ def notification(peer: CertPeer, *, key: str = APIV3_KEY, ts: int | None = None)
     "case", ["ok", "tampered", "stale", "unknown serial", "wrong key", "signtest", "callback fails"]
 )
 async def test_aiohttp_notification_handler(
-    case: str, auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+    case: str, auto_client: Callable[..., AsyncClient], certs: CertPeer, aiohttp_client: Any
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     received: list[Any] = []
 
     def on_event(note: Any) -> None:
@@ -315,13 +340,17 @@ def test_aes_key_from_environment_is_never_in_errors() -> None:
 
 
 async def test_certificates_command_writes_verified_pem_files(
-    cert_peer: tuple[CertPeer, str], merchant_key: rsa.RSAPrivateKey, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    certs: CertPeer,
+    cert_server: str,
+    merchant_key: rsa.RSAPrivateKey,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
     from wxpay_chain.__main__ import main
 
-    peer, base_url = cert_peer
+    peer, base_url = certs, cert_server
     key_file = tmp_path / "apiclient_key.pem"
     key_file.write_text(pem_private(merchant_key))
     argv = [
@@ -355,6 +384,7 @@ async def test_certificates_command_writes_verified_pem_files(
 async def post_notifications(
     client: AsyncClient, aiohttp_client: Any, deliveries: list[tuple[dict[str, str], bytes]], **handler: Any
 ) -> list[int]:
+    """Each delivery through the aiohttp handler on 127.0.0.1, as WeChat Pay would post it."""
     from wxpay_chain.notifications import aiohttp_handler as handler_for
 
     app = web.Application()
@@ -368,35 +398,43 @@ async def post_notifications(
     return statuses
 
 
+async def handle_notifications(
+    client: AsyncClient, deliveries: list[tuple[dict[str, str], bytes]], **handler: Any
+) -> list[int]:
+    """Each delivery through handle_notification, the framework-neutral core of every handler."""
+    on_event = handler.pop("on_event", lambda note: None)
+    return [(await handle_notification(client, h, body, on_event, **handler))[0] for h, body in deliveries]
+
+
 @pytest.mark.parametrize("stamp", ["1", "9" * 400, "-5", "１２３", "", "1e9"])
 async def test_a_forged_notification_with_a_bad_timestamp_downloads_nothing(
-    stamp: str, auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+    stamp: str, auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         await client.download_certificates()
         headers, body = notification(peer)
         headers.update({"Wechatpay-Timestamp": stamp, "Wechatpay-Serial": "5157F09EFDC096DE15EBE81A47057A72"})
-        assert await post_notifications(client, aiohttp_client, [(headers, body)] * 3) == [401] * 3
+        assert await handle_notifications(client, [(headers, body)] * 3) == [401] * 3
     assert peer.downloads == 1
 
 
 async def test_a_forged_notification_with_a_malformed_serial_downloads_nothing(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         await client.download_certificates()
         headers, body = notification(peer)
         headers["Wechatpay-Serial"] = "A" * 5000
-        assert await post_notifications(client, aiohttp_client, [(headers, body)]) == [401]
+        assert await handle_notifications(client, [(headers, body)]) == [401]
     assert peer.downloads == 1
 
 
 async def test_many_notifications_naming_unknown_serials_cause_one_download_a_minute(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     offset = [0.0]
     async with auto_client(clock=lambda: time.time() + offset[0]) as client:
         await client.download_certificates()
@@ -405,34 +443,34 @@ async def test_many_notifications_naming_unknown_serials_cause_one_download_a_mi
             headers, body = notification(peer)
             headers["Wechatpay-Serial"] = f"{i:032X}"
             forged.append((headers, body))
-        assert await post_notifications(client, aiohttp_client, forged) == [401] * 20
+        assert await handle_notifications(client, forged) == [401] * 20
         assert peer.downloads == 2  # the first forged serial was looked up once; the other 19 were not
         offset[0] = 61.0  # a minute later one more look-up is allowed, and again only one
-        assert await post_notifications(client, aiohttp_client, forged[:5]) == [401] * 5
+        assert await handle_notifications(client, forged[:5]) == [401] * 5
         assert peer.downloads == 3
         # A genuine notification from the known certificate is still accepted meanwhile.
-        assert await post_notifications(client, aiohttp_client, [notification(peer)]) == [204]
+        assert await handle_notifications(client, [notification(peer)]) == [204]
     assert peer.downloads == 3
 
 
 async def test_a_real_rotation_is_still_found_after_a_forgery(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         await client.v3.things.get()
         peer.cert = make_certificate(peer.key)  # WeChat Pay rotates its certificate: the download finds it
         assert (await client.v3.things.get()).status == 200
-        assert await post_notifications(client, aiohttp_client, [notification(peer)]) == [204]
+        assert await handle_notifications(client, [notification(peer)]) == [204]
     assert peer.downloads == 2
 
 
 async def test_recent_notifications_call_the_callback_once_per_id(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str], aiohttp_client: Any
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, aiohttp_client: Any
 ) -> None:
     from wxpay_chain.notifications import RecentNotifications
 
-    peer = cert_peer[0]
+    peer = certs
     handled: list[str] = []
     fail = [True]
 
@@ -467,9 +505,9 @@ def test_recent_notifications_forget_after_the_window_and_stay_bounded() -> None
 
 
 async def test_a_copy_from_with_options_shares_the_certificates_it_downloads(
-    auto_client: Callable[..., AsyncClient], cert_peer: tuple[CertPeer, str]
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
-    peer = cert_peer[0]
+    peer = certs
     async with auto_client() as client:
         quick = client.with_options(timeout=5)
         await quick.v3.things.get()  # the copy downloads the certificates ...

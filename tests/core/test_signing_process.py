@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import AsyncClient, ConfigurationError, TransportError
+from wxpay_chain import AsyncClient, ConfigurationError, MemoryTransport, TransportError
 from wxpay_chain._crypto import rsa_sign
 from wxpay_chain._signing_process import SigningProcess
 
@@ -124,9 +124,9 @@ async def test_concurrent_calls_through_the_process_verify_on_the_wire(
 
 
 async def test_copies_share_one_signer_and_the_original_stops_it(
-    make_client: Callable[..., AsyncClient], base_url: str
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport
 ) -> None:
-    client = make_client(base_url=base_url, offload_crypto="always")
+    client = make_client(transport=memory, offload_crypto="always")
     copy = client.with_options(timeout=5, retry=1)
     try:
         assert copy._authorizer._worker is client._authorizer._worker

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import AsyncClient
+from wxpay_chain import AsyncClient, MemoryTransport
 from wxpay_chain._crypto import rsa_sign
 from wxpay_chain._signing_thread import SigningThread
 
@@ -20,9 +20,9 @@ from .wire import WirePeer
 
 @pytest.mark.parametrize("offload", ["always", "auto", "never"])
 async def test_concurrent_calls_sign_correctly_in_every_offload_mode(
-    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer, offload: str
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport, peer: WirePeer, offload: str
 ) -> None:
-    async with make_client(base_url=base_url, offload_crypto=offload) as client:
+    async with make_client(transport=memory, offload_crypto=offload) as client:
         results = await asyncio.gather(*(client.v3.things._id_.post(id=str(n), json={"n": n}) for n in range(32)))
     assert all(r.status == 200 for r in results)
     assert len(peer.seen) == 32 and all(s.signature_ok for s in peer.seen)
@@ -50,9 +50,9 @@ async def test_an_error_on_the_thread_reaches_the_caller() -> None:
 
 
 async def test_closing_the_client_stops_the_signing_thread(
-    make_client: Callable[..., AsyncClient], base_url: str
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport
 ) -> None:
-    client = make_client(base_url=base_url, offload_crypto="always")
+    client = make_client(transport=memory, offload_crypto="always")
     try:
         await client.v3.things.get()
         worker = client._authorizer._worker._thread  # type: ignore[union-attr]

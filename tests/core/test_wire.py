@@ -8,18 +8,14 @@ import re
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 import pytest
 
 import wxpay_chain
 from wxpay_chain import (
-    ApiError,
     AsyncClient,
     InvalidRequestError,
-    RateLimitError,
-    ServerError,
     SignatureError,
     Timeout,
     TransportError,
@@ -105,89 +101,19 @@ async def test_empty_body_answer_verifies(client: AsyncClient, peer: WirePeer) -
     assert peer.seen[-1].method == "DELETE" and peer.seen[-1].raw_path == "/v3/things/7"
 
 
-def drop(name: str) -> Callable[[dict[str, str], bytes], tuple[dict[str, str], bytes]]:
-    return lambda h, b: ({k: v for k, v in h.items() if k != name}, b)
-
-
-TAMPERS: dict[str, tuple[Callable[[dict[str, str], bytes], tuple[dict[str, str], bytes]], str]] = {
-    "no timestamp": (drop("Wechatpay-Timestamp"), "Wechatpay-Timestamp is missing"),
-    "no nonce": (drop("Wechatpay-Nonce"), "Wechatpay-Nonce is missing"),
-    "no signature": (drop("Wechatpay-Signature"), "Wechatpay-Signature is missing"),
-    "no serial": (drop("Wechatpay-Serial"), "Wechatpay-Serial is missing"),
-    "body altered": (lambda h, b: (h, b.replace(b"true", b"false")), "does not verify"),
-    "nonce altered": (lambda h, b: ({**h, "Wechatpay-Nonce": "x" + h["Wechatpay-Nonce"]}, b), "does not verify"),
-    "signtest probe": (lambda h, b: ({**h, "Wechatpay-Signature": "WECHATPAY/SIGNTEST/abc=="}, b), "SIGNTEST"),
-    "unknown serial": (lambda h, b: ({**h, "Wechatpay-Serial": "PUB_KEY_ID_0000"}, b), "not among"),
-    "garbage signature": (lambda h, b: ({**h, "Wechatpay-Signature": "%%%"}, b), "does not verify"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(TAMPERS))
-async def test_tampered_answers_raise_signature_error_and_hand_back_nothing(
-    client: AsyncClient, peer: WirePeer, case: str
-) -> None:
-    peer.tamper, expected = TAMPERS[case]
-    with pytest.raises(SignatureError, match=expected) as info:
+async def test_a_tampered_answer_off_the_wire_is_refused(client: AsyncClient, peer: WirePeer) -> None:
+    # The answer checks themselves are tested in memory (test_answers.py); this one reads real headers.
+    peer.tamper = lambda h, b: ({k: v for k, v in h.items() if k != "Wechatpay-Nonce"}, b.replace(b"true", b"false"))
+    with pytest.raises(SignatureError, match="Wechatpay-Nonce is missing") as info:
         await client.v3.things.get()
-    assert "true" not in str(info.value)
     assert info.value.request_id == "req-1"
-
-
-@pytest.mark.parametrize("skew", [-301, 301])
-async def test_stale_answer_timestamp_fails(client: AsyncClient, peer: WirePeer, skew: int) -> None:
-    peer.clock = lambda: time.time() + skew
-    with pytest.raises(SignatureError, match="300 s"):
+    peer.tamper = lambda h, b: (h, b.replace(b"true", b"false"))
+    with pytest.raises(SignatureError, match="does not verify"):
         await client.v3.things.get()
-
-
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [(400, ApiError), (404, ApiError), (429, RateLimitError), (500, ServerError), (503, ServerError)],
-)
-async def test_non_2xx_raise_api_error_with_details(
-    client: AsyncClient, peer: WirePeer, status: int, kind: type
-) -> None:
-    peer.status = status
-    peer.body = json.dumps({"code": "PARAM_ERROR", "message": "参数错误", "detail": {"field": "appid"}}).encode()
-    with pytest.raises(kind) as info:
-        await client.v3.things.get()
-    err = info.value
-    assert (err.status, err.code, err.message, err.detail) == (status, "PARAM_ERROR", "参数错误", {"field": "appid"})
-    assert err.request_id and err.request_id in str(err)
-    assert err.method == "GET" and err.path == "/v3/things"
-
-
-async def test_non_json_error_body_is_still_an_api_error(client: AsyncClient, peer: WirePeer) -> None:
-    peer.status, peer.body = 502, b"<html>bad gateway</html>"
-    with pytest.raises(ServerError, match="bad gateway"):
-        await client.v3.things.get()
-
-
-INVALID: list[tuple[dict[str, Any], str]] = [
-    ({}, "openid"),
-    ({"openid": "o", "unknown": 1}, "unknown"),
-    ({"openid": "o", "json": {"a": 1}, "data": "x"}, "not both"),
-    ({"openid": "o", "query": {"a": [1]}}, "query.a"),
-    ({"openid": "o", "query": "appid=1"}, "query"),
-    ({"openid": "o", "headers": {"Authorization": "x"}}, "Authorization"),
-    ({"openid": "o", "json": {"x": float("nan")}}, "json"),
-    ({"openid": "o", "data": 12}, "data"),
-    ({"openid": "o", "timeout": -1}, "timeout"),
-    ({"openid": None}, "openid"),
-]
-
-
-@pytest.mark.parametrize(("kwargs", "field"), INVALID)
-async def test_bad_input_raises_before_anything_is_sent(
-    client: AsyncClient, peer: WirePeer, kwargs: dict[str, Any], field: str
-) -> None:
-    with pytest.raises(InvalidRequestError, match=re.escape(field)):
-        await client.v3.marketing.users._openid_.cards.get(**kwargs)
-    assert peer.seen == []
 
 
 async def test_v2_and_brand_paths_fail_clearly_without_sending(client: AsyncClient, peer: WirePeer) -> None:
-    with pytest.raises(InvalidRequestError, match="APIv2 is not supported yet"):
+    with pytest.raises(InvalidRequestError, match=r"APIv2 calls take .*xml"):  # v2/ is XML (issue 18)
         await client.v2.pay.micropay.post(data="<xml/>")
     with pytest.raises(InvalidRequestError, match="brand_id="):
         await client.brand.marketing.productCoupon.users._openid_.coupons.get(openid="o")

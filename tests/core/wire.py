@@ -1,6 +1,10 @@
 """An independent WeChat-Pay-like peer for the core tests, written from the published protocol rules
 with plain ``cryptography`` calls. It shares no code with wxpay_chain's signing, so a bug there cannot
 hide itself here.
+
+The same peer answers on a real aiohttp server on 127.0.0.1 (:meth:`WirePeer.app`: the wire tests, which
+prove what goes out byte for byte) or in memory (:meth:`WirePeer.transport`: tests of the client's own
+logic, which need no socket). Either way it judges the request exactly as the transport received it.
 """
 
 from __future__ import annotations
@@ -8,13 +12,15 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from wxpay_chain import Headers, MemoryTransport, RawResponse, Request
 
 from ..protocol import answer_message, authorization_fields, request_message, sign, verifies
 
@@ -57,6 +63,8 @@ class WirePeer:
     tamper: Callable[[dict[str, str], bytes], tuple[dict[str, str], bytes]] | None = None
     clock: Callable[[], float] = time.time
     hold: Any = None  # an asyncio.Event the handler waits on before answering
+    failures: list[int] = field(default_factory=list)  # statuses to answer first, in turn, unsigned as errors are
+    failure_headers: dict[str, str] = field(default_factory=dict)
 
     def request_signature_ok(self, request_line: tuple[str, str], ts: str, nonce: str, body: bytes, sig: str) -> bool:
         method, target = request_line
@@ -64,23 +72,34 @@ class WirePeer:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        scheme, params = authorization_fields(request.headers.get("Authorization", ""))
+        status, headers, body = await self.answer(request.method, request.raw_path, request.headers, body)
+        return web.Response(status=status, body=body, headers=headers)
+
+    async def answer_in_memory(self, request: Request) -> RawResponse:
+        status, headers, body = await self.answer(request.method, request.target, request.headers, request.body)
+        return RawResponse(status, Headers(headers), body)
+
+    async def answer(
+        self, method: str, raw_path: str, request_headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        scheme, params = authorization_fields(request_headers.get("Authorization", ""))
         ok = self.request_signature_ok(
-            (request.method, request.raw_path),
+            (method, raw_path),
             params.get("timestamp", ""),
             params.get("nonce_str", ""),
             body,
             params.get("signature", ""),
         )
-        self.seen.append(Seen(request.method, request.raw_path, dict(request.headers), body, scheme, params, ok))
+        self.seen.append(Seen(method, raw_path, dict(request_headers), body, scheme, params, ok))
         if self.hold is not None:
             await self.hold.wait()
         if not ok:
-            return web.json_response(
-                {"code": "SIGN_ERROR", "message": "signature mismatch"},
-                status=401,
-                headers={"Request-ID": "req-sign-error"},
-            )
+            error = json.dumps({"code": "SIGN_ERROR", "message": "signature mismatch"}).encode()
+            return 401, {"Content-Type": "application/json", "Request-ID": "req-sign-error"}, error
+        if self.failures:
+            busy = b'{"code":"SYSTEM_ERROR","message":"busy"}'
+            headers = {"Content-Type": "application/json", "Request-ID": f"fail-{len(self.seen)}"}
+            return self.failures.pop(0), {**headers, **self.failure_headers}, busy
         answer = self.body
         ts = str(int(self.clock()))
         nonce = secrets.token_hex(16)
@@ -95,7 +114,11 @@ class WirePeer:
         }
         if self.tamper is not None:
             headers, answer = self.tamper(headers, answer)
-        return web.Response(status=self.status, body=answer, headers=headers)
+        return self.status, headers, answer
+
+    def transport(self) -> MemoryTransport:
+        """This peer as an in-memory transport: ``AsyncClient(transport=peer.transport())``."""
+        return MemoryTransport(self.answer_in_memory)
 
     def app(self) -> web.Application:
         app = web.Application()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import redirect_stdout
 from typing import Any
 
 import aiohttp
@@ -25,7 +23,8 @@ from wxpay_chain.models import (
     UserProductCouponQuery,
 )
 from wxpay_chain.sandbox import DEMO_APPID, DEMO_FAVOR_COUPON_IDS, DEMO_OPENIDS, DEMO_STOCK_IDS, Sandbox
-from wxpay_chain.sandbox._demo import ENDPOINTS, STYLES, run_demo
+
+from ._seed_endpoints import ENDPOINTS, STYLES
 
 RICH, LIGHT, FRESH = DEMO_OPENIDS
 
@@ -235,26 +234,6 @@ async def test_probe_answers_raise_signature_error(sb: Sandbox) -> None:
     async with Sandbox(probe_rate=1.0, keys=sb.keys) as probing, probing.client() as client:
         with pytest.raises(SignatureError, match="SIGNTEST"):
             await client.v3.marketing.busifavor.users._openid_.coupons.get(openid=RICH, query={"appid": DEMO_APPID})
-
-
-def test_demo_command_exercises_everything_and_exits_zero() -> None:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert run_demo() == 0
-    text = out.getvalue()
-    for style in (
-        "async attribute",
-        "async item",
-        "async chain",
-        "blocking attribute",
-        "blocking item",
-        "blocking chain",
-    ):
-        assert text.count(style) == len(ENDPOINTS), style
-    assert "coupons issued by the two calls: 1" in text
-    assert "InvalidRequestError (nothing sent: 0 requests)" in text
-    assert "SignatureError: The response carries a WECHATPAY/SIGNTEST/" in text
-    assert "404 NOT_FOUND" in text
 
 
 def test_pytest_plugin_fixtures_give_ready_clients(wxpay_client: Client, wxpay_brand_client: Client) -> None:

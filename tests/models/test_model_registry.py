@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from wxpay_chain._converter import structure
@@ -371,6 +372,42 @@ def test_model_instances_are_checked_too() -> None:
     wrong_model = BrandUserProductCouponQuery(appid="wx1")
     assert problems("GET", PARTNER, dict(OPENID), wrong_model) == [
         ("query", "expected UserProductCouponQuery or a dict, got a BrandUserProductCouponQuery")
+    ]
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    name: str
+    count: int | None = attrs.field(default=None, metadata={"minimum": 1})
+
+
+@attrs.frozen(kw_only=True)
+class Order:
+    items: list[Item]
+    tags: list[str] | None = None
+    state: BusifavorCouponState | None = None
+
+
+def test_nested_objects_and_lists_name_the_item_and_the_field() -> None:
+    orders = EndpointSpec("POST", "v3/test/orders", body=Order)
+    validate_request(orders, {}, None, {"items": [Item(name="a"), {"name": "b", "count": 1}], "tags": ("x",)})
+    validate_request(orders, {}, None, Order(items=[Item(name="a")], state=BusifavorCouponState.USED))
+    with pytest.raises(InvalidRequestError) as caught:
+        validate_request(
+            orders, {}, None, {"items": [{"name": "a"}, {"name": " ", "count": 0}, "x", None], "tags": ["a", 1]}
+        )
+    assert list(caught.value.problems) == [
+        ("json.items[1].name", "required field must not be empty"),
+        ("json.items[1].count", "must be at least 1, got 0"),
+        ("json.items[2]", "must be an object, got the string 'x'"),
+        ("json.items[3]", "must be an object, got NoneType"),
+        ("json.tags[1]", "must be a string, got the number 1"),
+    ]
+    with pytest.raises(InvalidRequestError) as caught:
+        validate_request(orders, {}, None, {"items": "x", "state": True})
+    assert list(caught.value.problems) == [
+        ("json.items", "must be a list, got the string 'x'"),
+        ("json.state", "must be one of SENDED, USED, EXPIRED; got True"),
     ]
 
 

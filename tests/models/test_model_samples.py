@@ -64,6 +64,11 @@ RESPONSES: dict[str, tuple[type, Any]] = {
         load_sample("busifavor_coupon_send_event.json"),
     ),
 }
+# APIv2 models (issue 18): one hand-built document per model, every field once.
+APIV2_SAMPLES: dict[str, Any] = load_sample("apiv2_samples.json")
+RESPONSES.update({f"APIv2 {name} (hand-built)": (getattr(models, name), doc) for name, doc in APIV2_SAMPLES.items()})
+FILE_SAMPLES: dict[str, Any] = load_sample("media_samples.json")
+RESPONSES.update({f"files {name} (hand-built)": (getattr(models, name), doc) for name, doc in FILE_SAMPLES.items()})
 
 
 def seed_requests() -> list[SeedRequest]:

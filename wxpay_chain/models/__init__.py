@@ -6,15 +6,10 @@ and brand APIs); enumerations in :mod:`.enums`. Read JSON with ``wxpay_chain._co
 
 from __future__ import annotations
 
-from ._registry import (
-    EndpointSpec,
-    lookup,
-    next_page,
-    register,
-    request_to_wire,
-    validate_call,
-    validate_request,
-)
+from ._pages import next_page
+from ._registry import EndpointSpec, lookup, register, validate_call
+from ._validation import validate_request
+from ._wire import request_to_wire
 from .busifavor import (
     BusifavorAvailableDayTime,
     BusifavorAvailableWeek,
@@ -34,6 +29,7 @@ from .busifavor import (
 )
 from .enums import (
     BackgroundColor,
+    BusifavorCodeDisplayMode,
     BusifavorCouponState,
     BusifavorStockType,
     BusifavorUseMethod,
@@ -63,6 +59,19 @@ from .favor import (
     FavorCutToMessage,
     FavorGoodsDetail,
     FavorNormalCouponInformation,
+)
+from .media import (
+    BankPackageTask,
+    BillDownload,
+    EncryptedBill,
+    EncryptedBillList,
+    FapiaoMediaId,
+    FileId,
+    ImageUrl,
+    MediaId,
+    MediaUrl,
+    ShoppingReceipt,
+    ShoppingReceiptUpload,
 )
 from .notifications import (
     BusifavorCouponSendAttachInfo,
@@ -108,14 +117,26 @@ from .product_coupon import (
     UserProductCouponQuery,
     WeeklyAvailablePeriod,
 )
+from .redpack import RedPackRequest, RedPackResult
+from .v2_coupon import (
+    CouponInfoQuery,
+    CouponInfoResult,
+    CouponStockQuery,
+    CouponStockResult,
+    SendCouponRequest,
+    SendCouponResult,
+)
 
 __all__ = [
     "AssociatedOrderInfo",
     "BackgroundColor",
+    "BankPackageTask",
+    "BillDownload",
     "BrandProductCouponSendRequest",
     "BrandUserProductCouponQuery",
     "BusifavorAvailableDayTime",
     "BusifavorAvailableWeek",
+    "BusifavorCodeDisplayMode",
     "BusifavorCoupon",
     "BusifavorCouponAvailableTime",
     "BusifavorCouponPage",
@@ -142,14 +163,21 @@ __all__ = [
     "CouponCodeCountInfo",
     "CouponCodeMode",
     "CouponDisplayInfo",
+    "CouponInfoQuery",
+    "CouponInfoResult",
+    "CouponStockQuery",
+    "CouponStockResult",
     "CouponUsageMethod",
     "DayPeriod",
     "DiscountCoupon",
+    "EncryptedBill",
+    "EncryptedBillList",
     "EndpointSpec",
     "EntranceFinder",
     "EntranceMiniProgram",
     "EntranceOfficialAccount",
     "ExchangeCoupon",
+    "FapiaoMediaId",
     "FavorBusinessType",
     "FavorConsumeInformation",
     "FavorCoupon",
@@ -159,7 +187,11 @@ __all__ = [
     "FavorCutToMessage",
     "FavorGoodsDetail",
     "FavorNormalCouponInformation",
+    "FileId",
+    "ImageUrl",
     "IrregularAvailablePeriod",
+    "MediaId",
+    "MediaUrl",
     "NormalCoupon",
     "NotifyConfig",
     "ProductCoupon",
@@ -169,13 +201,19 @@ __all__ = [
     "ProductCouponState",
     "ProductCouponStock",
     "ProductCouponType",
+    "RedPackRequest",
+    "RedPackResult",
     "SendChannel",
+    "SendCouponRequest",
+    "SendCouponResult",
     "SentCountInfo",
     "SequentialUsageDetail",
     "SequentialUsageDetailItem",
     "SequentialUsageInfo",
     "SequentialUsageRule",
     "SequentialUsageType",
+    "ShoppingReceipt",
+    "ShoppingReceiptUpload",
     "SingleUsageDetail",
     "SingleUsageInfo",
     "SingleUsageRule",

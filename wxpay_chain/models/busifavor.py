@@ -12,6 +12,7 @@ import attrs
 
 from .enums import (
     BackgroundColor,
+    BusifavorCodeDisplayMode,
     BusifavorCouponState,
     BusifavorStockType,
     BusifavorUseMethod,
@@ -141,7 +142,7 @@ class BusifavorCustomEntrance:
     appid: str | None = None
     hall_id: str | None = None
     store_id: str | None = None
-    code_display_mode: str | None = None
+    code_display_mode: BusifavorCodeDisplayMode | str | None = None
 
 
 @attrs.frozen(kw_only=True)

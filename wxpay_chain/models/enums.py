@@ -11,6 +11,7 @@ import enum
 
 __all__ = [
     "BackgroundColor",
+    "BusifavorCodeDisplayMode",
     "BusifavorCouponState",
     "BusifavorStockType",
     "BusifavorUseMethod",
@@ -79,6 +80,15 @@ class BusifavorUseMethod(str, enum.Enum):
     MINI_PROGRAMS = "MINI_PROGRAMS"
     PAYMENT_CODE = "PAYMENT_CODE"
     SELF_CONSUME = "SELF_CONSUME"
+
+
+class BusifavorCodeDisplayMode(str, enum.Enum):
+    """How a busifavor coupon code is shown (custom_entrance.code_display_mode): not at all, as a barcode
+    or as a QR code. Product coupons spell the first ``INVISIBLE`` (:class:`CodeDisplayMode`)."""
+
+    NOT_SHOW = "NOT_SHOW"
+    BARCODE = "BARCODE"
+    QRCODE = "QRCODE"
 
 
 class WeekDayNumber(enum.IntEnum):

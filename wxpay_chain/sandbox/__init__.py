@@ -4,12 +4,15 @@
 
     from wxpay_chain.sandbox import Sandbox
 
-    async with Sandbox() as sb:
-        async with sb.client() as client:
-            ...
+    async with Sandbox() as sb, sb.client() as client:  # an AsyncClient, on this loop
+        ...
+
+    with Sandbox.in_thread() as sb, sb.blocking_client() as client:  # a blocking Client
+        ...
 
 It verifies signatures and signs answers with its own code (never the client's), keeps coupon state,
-sends notifications and injects faults. See :class:`Sandbox` for the endpoints and the demo data.
+sends notifications and injects faults. See :class:`Sandbox` for the endpoints and the demo data
+(``DEMO_OPENIDS``, ``DEMO_APPID``, ``DEMO_STOCK_IDS``, ... name them).
 """
 
 from __future__ import annotations

@@ -18,16 +18,19 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, bad_request_headers, probe_signature
+from ._bills import FileRoutes
 from ._clock import Clock
 from ._failures import ApiFailure, invalid_request, not_found
 from ._faults import Fault, FaultInjector
 from ._handlers import Call, Handlers, Route, match_route
 from ._keys import KeySet
+from ._media import FileEndpoints
 from ._notifier import Notifier
 from ._params import Query, split_target
 from ._rate_limit import RateLimiter
 from ._record import ReceivedRequest, RequestLog
 from ._state import SandboxState
+from ._v2 import V2Service
 
 AnswerMode = Literal["pubkey", "certificate"]
 
@@ -100,6 +103,7 @@ class SandboxApp:
         seed: int,
         notifier: Notifier | None,
         received: RequestLog,
+        v2: V2Service | None = None,
     ) -> None:
         self._keys = keys
         self._verifier = RequestVerifier(keys)
@@ -113,9 +117,18 @@ class SandboxApp:
         self._limiter = RateLimiter(rate_limit, clock) if rate_limit else None
         self._notifier = notifier
         self._received = received
+        self._v2 = v2
+        plumbing = FileEndpoints(
+            verifier=self._verifier, signer=self._signer, clock=clock, received=received,
+            answer_serial=self.answer_serial,
+        )
+        self.files = FileRoutes(keys=keys, state=state, plumbing=plumbing)  # uploads and bills
 
     def build(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
+        self.files.register(app)  # before the catch-all: these read files, and answer them unsigned
+        if self._v2 is not None:  # APIv2 and the coupon pages, also ahead of the APIv3 catch-all
+            self._v2.register(app.router)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 

@@ -1,13 +1,22 @@
-"""``wxpay-chain sandbox``: run the sandbox in the foreground until Ctrl-C or SIGTERM."""
+"""``wxpay-chain sandbox``: run the sandbox in the foreground until Ctrl-C or SIGTERM.
+
+Beside config.json it writes ``wxpay.env`` (the same settings as WXPAY_* variables, for
+``AsyncClient.from_env()`` and ``wxpay-chain request``); with ``--notify-url`` it prints what became of
+each notification it sent.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import shlex
 import signal
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ._record import KEEP_REQUESTS
 from ._server import Sandbox
@@ -15,19 +24,40 @@ from ._server import Sandbox
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def serve(host: str, port: int, state_dir: str | None, probe_rate: float, keep_requests: int = KEEP_REQUESTS) -> int:
+def serve(
+    host: str,
+    port: int,
+    state_dir: str | None,
+    probe_rate: float,
+    keep_requests: int = KEEP_REQUESTS,
+    notify_url: str | None = None,
+) -> int:
     """Serve until interrupted; writes config.json into ``state_dir`` (or a new temp dir). Returns an exit code."""
+    if notify_url is not None:
+        parts = urlsplit(notify_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            print("error: --notify-url must be an http:// or https:// URL", file=sys.stderr, flush=True)
+            return 2
     try:
-        return asyncio.run(_serve(host, port, state_dir, probe_rate, keep_requests))
+        return asyncio.run(_serve(host, port, state_dir, probe_rate, keep_requests, notify_url))
     except KeyboardInterrupt:
         # Platforms without loop signal handlers land here on Ctrl-C; the sandbox is already closed.
         print("sandbox stopped", flush=True)
         return 0
 
 
-async def _serve(host: str, port: int, state_dir: str | None, probe_rate: float, keep_requests: int) -> int:
+async def _serve(
+    host: str, port: int, state_dir: str | None, probe_rate: float, keep_requests: int, notify_url: str | None
+) -> int:
     try:
-        sandbox = Sandbox(host=host, port=port, state_dir=state_dir, probe_rate=probe_rate, keep_requests=keep_requests)
+        sandbox = Sandbox(
+            host=host,
+            port=port,
+            state_dir=state_dir,
+            probe_rate=probe_rate,
+            keep_requests=keep_requests,
+            notify_url=notify_url,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -45,15 +75,60 @@ async def _serve(host: str, port: int, state_dir: str | None, probe_rate: float,
     try:
         directory = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="wxpay-chain-sandbox-"))
         config = sandbox.write_config(directory)
+        env_file = write_env_file(config)
         if host not in _LOOPBACK:
             print(f"warning: listening on {host}, so anyone who can reach it can use this sandbox", flush=True)
         print(f"WeChat Pay sandbox running at {sandbox.base_url}", flush=True)
         print(f"config.json (credentials for clients): {config}", flush=True)
+        print(f"the same as WXPAY_* variables: set -a; . {env_file}; set +a", flush=True)
+        if notify_url:
+            print(f"notifications: POST {notify_url} after each coupon sent (APIv3 key in config.json)", flush=True)
         if state_dir:
             print(f"state is kept in {Path(state_dir).resolve()}", flush=True)
         print("press Ctrl-C (or send SIGTERM) to stop", flush=True)
+        watcher = asyncio.create_task(_report_notifications(sandbox)) if notify_url else None
         await stop.wait()
+        if watcher is not None:
+            watcher.cancel()
     finally:
         await sandbox.close()
     print("sandbox stopped", flush=True)
     return 0
+
+
+def write_env_file(config: Path) -> Path:
+    """``wxpay.env`` beside config.json: its merchant settings as WXPAY_* lines (key files by path)."""
+    values = json.loads(config.read_text("utf-8"))
+    lines = {
+        "WXPAY_MCHID": values["mchid"],
+        "WXPAY_SERIAL": values["serial"],
+        "WXPAY_PRIVATE_KEY": values["private_key"],
+        "WXPAY_PUBLIC_KEY_ID": values["pub_key_id"],
+        "WXPAY_PUBLIC_KEY": values["pub_key"],
+        "WXPAY_APIV3_KEY": values["apiv3_key"],
+        "WXPAY_BASE_URL": values["base_url"],
+    }
+    path = config.with_name("wxpay.env")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the APIv3 key
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.writelines(f"{name}={shlex.quote(str(value))}\n" for name, value in lines.items())
+    return path
+
+
+async def _report_notifications(sandbox: Sandbox) -> None:
+    # A console for people trying their own endpoint: one line per try, as the answers come in.
+    shown: dict[str, int] = {}
+    abandoned: set[str] = set()
+    while True:
+        for record in sandbox.notifications:
+            for attempt in record.attempts[shown.get(record.id, 0) :]:
+                print(f"notification {record.id} {record.event_type}: {_answer(attempt)}", flush=True)
+            shown[record.id] = len(record.attempts)
+            if record.outcome == "abandoned" and record.id not in abandoned:
+                abandoned.add(record.id)
+                print(f"notification {record.id}: no 2xx after {len(record.attempts)} tries, given up", flush=True)
+        await asyncio.sleep(0.2)
+
+
+def _answer(attempt: str) -> str:
+    return f"answered {attempt}" if attempt.isdigit() else f"not delivered ({attempt})"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from ._keys import KeySet
+from ._tls import apiv2_key_of, tls_for
 
 CONFIG_KEYS = (
     "base_url",
@@ -24,6 +26,10 @@ CONFIG_KEYS = (
     "platform_serial",
     "platform_certificate",
     "apiv3_key",
+    "https_base_url",
+    "apiv2_key",
+    "client_certificate",
+    "ca_certificate",
 )
 
 _PEM_FILES = {
@@ -31,6 +37,8 @@ _PEM_FILES = {
     "brand_private_key": "brand_apiclient_key.pem",
     "pub_key": "pub_key.pem",
     "platform_certificate": "platform_cert.pem",
+    "client_certificate": "apiclient_cert.pem",
+    "ca_certificate": "sandbox_ca.pem",
 }
 
 
@@ -50,9 +58,15 @@ class SandboxCredentials:
     platform_serial: str
     platform_certificate: str
     apiv3_key: str = attrs.field(repr=False)
+    # APIv2: the HTTPS URL (empty until the sandbox runs), the APIv2 key, apiclient_cert.pem, the CA.
+    https_base_url: str = ""
+    apiv2_key: str = attrs.field(default="", repr=False)
+    client_certificate: str = ""
+    ca_certificate: str = ""
 
     @classmethod
-    def from_keys(cls, keys: KeySet, base_url: str) -> SandboxCredentials:
+    def from_keys(cls, keys: KeySet, base_url: str, https_base_url: str = "") -> SandboxCredentials:
+        tls = tls_for(keys)
         return cls(
             base_url=base_url,
             mchid=keys.mchid,
@@ -66,6 +80,10 @@ class SandboxCredentials:
             platform_serial=keys.platform_serial,
             platform_certificate=keys.platform_certificate,
             apiv3_key=keys.apiv3_key,
+            https_base_url=https_base_url,
+            apiv2_key=apiv2_key_of(keys),
+            client_certificate=tls.client_certificate,
+            ca_certificate=tls.ca_certificate,
         )
 
     def merchant_options(self) -> dict[str, Any]:
@@ -76,7 +94,16 @@ class SandboxCredentials:
             "private_key": self.private_key,
             "platform_keys": {self.pub_key_id: self.pub_key, self.platform_serial: self.platform_certificate},
             "base_url": self.base_url,
+            **({"apiv2_key": self.apiv2_key} if self.apiv2_key else {}),
         }
+
+    def tls_options(self) -> dict[str, Any]:
+        """``base_url``, ``ssl_context`` and ``client_cert`` for the sandbox's HTTPS listener (APIv2 security
+        calls present apiclient_cert.pem): ``sb.client(**sb.credentials.tls_options())``."""
+        if not self.https_base_url:
+            raise RuntimeError("the sandbox is not running, so it has no HTTPS URL yet")
+        trust = ssl.create_default_context(cadata=self.ca_certificate)
+        return {"base_url": self.https_base_url, "ssl_context": trust, "client_cert": self.client_certificate}
 
     def brand_options(self) -> dict[str, Any]:
         """Keyword arguments for a brand client (the brand API verifies with the public key only)."""
@@ -108,10 +135,12 @@ class SandboxCredentials:
         config = Path(path).resolve()
         values = json.loads(config.read_text("utf-8"))
         for field in _PEM_FILES:
-            text = str(values[field])
+            text = str(values.get(field, ""))
+            if not text:  # a config written before APIv2 (issue 18)
+                continue
             if not text.startswith("-----BEGIN"):
                 values[field] = (config.parent / text).read_text("ascii")
-        return cls(**{key: values[key] for key in CONFIG_KEYS})
+        return cls(**{key: values[key] for key in CONFIG_KEYS if key in values})
 
 
 def _write(path: Path, text: str, *, private: bool) -> None:

@@ -1,270 +1,222 @@
-"""``wxpay-chain demo``: every seed endpoint in all six call styles against the embedded sandbox."""
+"""``wxpay-chain demo``: the three call styles, then the SDK's stories, against an in-process sandbox.
+
+The demo is a sequence of :data:`STEPS`, each ``async def step(demo: Demo) -> None``, printing through
+:meth:`Demo.say` so that every line fits in :data:`WIDTH` columns. The lines of code it shows are the
+lines it runs.
+"""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import textwrap
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+import unicodedata
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from .._chain import Chain
 from .._errors import ApiError, InvalidRequestError, SignatureError
-from .._http import Response
-from ._seed import DEMO_APPID, DEMO_FAVOR_COUPON_IDS, DEMO_OPENIDS, DEMO_STOCK_IDS
+from ._demo_files import show_files
+from ._demo_v2 import show_v2
+from ._seed import DEMO_APPID, DEMO_OPENIDS, DEMO_STOCK_IDS
 from ._server import Sandbox, ThreadedSandbox
 
-PRODUCT_COUPON_ID, STOCK_ID = "1000000013", DEMO_STOCK_IDS[0]
-RICH, LIGHT, _FRESH = DEMO_OPENIDS
+if TYPE_CHECKING:
+    from .._client import AsyncClient
+
+WIDTH = 100
+BRAND_ID, PRODUCT_COUPON_ID, STOCK_ID = "120344", "1000000013", DEMO_STOCK_IDS[0]
+RICH, LIGHT, FRESH = DEMO_OPENIDS
 
 
-class Endpoint:
-    """One seed endpoint: how to reach it in each style, what to send, what to show of the answer."""
-
-    def __init__(
-        self,
-        label: str,
-        method: str,
-        template: str,
-        attributes: tuple[str, ...],
-        brand: bool,
-        args: Callable[[str], dict[str, Any]],
-        summary: Callable[[Any], str],
-    ) -> None:
-        self.label, self.method, self.template, self.attributes = label, method, template, attributes
-        self.brand, self.args, self.summary = brand, args, summary
-
-    def chain(self, client: Any, style: str) -> Chain[Any]:
-        if style == "attribute":
-            node = client
-            for name in self.attributes:
-                node = getattr(node, name)
-            return node  # type: ignore[no-any-return]
-        if style == "item":
-            return client[self.template]  # type: ignore[no-any-return]
-        return client.chain(self.template)  # type: ignore[no-any-return]
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _send_args(style: str, brand: bool) -> dict[str, Any]:
-    body = {
+def say(text: str, indent: int = 2) -> None:
+    """Print ``text`` wrapped to WIDTH columns (continuation lines indented two more)."""
+    for line in text.splitlines() or [""]:
+        # textwrap counts characters; narrowing by the wide ones keeps every line within WIDTH columns.
+        width = WIDTH - (columns(line) - len(line))
+        wrapped = textwrap.fill(
+            line, width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2), break_on_hyphens=False
+        )
+        print(wrapped)
+
+
+def section(title: str) -> None:
+    print()
+    say(f"== {title}", indent=0)
+
+
+class Demo:
+    """What each step gets: the sandbox, a merchant ``AsyncClient`` on the steps' loop, and the output."""
+
+    def __init__(self, sandbox: ThreadedSandbox, client: AsyncClient) -> None:
+        self.sandbox = sandbox
+        self.client = client
+
+    section = staticmethod(section)
+    say = staticmethod(say)
+
+
+Step = Callable[[Demo], Awaitable[None]]
+
+# -- the three call styles ------------------------------------------------------------------------
+
+_STYLES = (
+    ("attribute", "await client.v3.marketing.busifavor.users._openid_.coupons.get(openid=user, query=q)"),
+    ("item", 'await client["v3/marketing/busifavor/users/{openid}/coupons"].get(openid=user, query=q)'),
+    ("chain()", 'await client.chain("v3/marketing/busifavor/users/{openid}/coupons").get(openid=user, query=q)'),
+)
+_BLOCKING = "client.v3.marketing.busifavor.users._openid_.coupons.get(openid=user, query=q)"
+
+
+async def _run_line(code: str, names: dict[str, Any]) -> Any:
+    """Run one shown line of code: awaited if it awaits, else on a worker thread (it blocks)."""
+    compiled = compile(code, "<demo>", "eval", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    if "await " in code:
+        return await eval(compiled, names)
+    return await asyncio.to_thread(eval, compiled, names)
+
+
+def _coupon_summary(response: Any) -> str:
+    page = response.parsed
+    states = Counter(str(getattr(c.coupon_state, "value", c.coupon_state)) for c in page.data or [])
+    counts = ", ".join(f"{n} {state}" for state, n in states.items())
+    return f"→ {response.status}, {page.total_count} coupons ({counts}), Request-ID {response.request_id}"
+
+
+async def styles(demo: Demo) -> None:
+    demo.section("Three call styles: one call, spelled three ways")
+    names: dict[str, Any] = {"client": demo.client, "user": RICH, "q": {"appid": DEMO_APPID}}
+    demo.say(f'user = "{RICH}"   # a demo user of the sandbox')
+    demo.say(f'q = {{"appid": "{DEMO_APPID}"}}')
+    for style, code in _STYLES:
+        demo.say(f"{style} style:")
+        demo.say(code, indent=4)
+        demo.say(_coupon_summary(await _run_line(code, names)), indent=4)
+    demo.say("the blocking Client takes the same three styles, without await:")
+    with demo.sandbox.blocking_client() as blocking:
+        demo.say(_BLOCKING, indent=4)
+        demo.say(_coupon_summary(await _run_line(_BLOCKING, {**names, "client": blocking})), indent=4)
+
+
+# -- the stories ----------------------------------------------------------------------------------
+
+
+def _send_body(request_no: str) -> dict[str, str]:
+    return {
+        "brand_id": BRAND_ID,
         "product_coupon_id": PRODUCT_COUPON_ID,
         "stock_id": STOCK_ID,
         "appid": DEMO_APPID,
-        "send_request_no": f"DEMO-{'B' if brand else 'M'}-{style}-{int(time.time())}",
+        "send_request_no": request_no,
     }
-    if not brand:
-        body["brand_id"] = "120344"
-    return {"openid": f"oDemo-{style}", "json": body}
 
 
-def _value(enum_or_text: Any) -> str:
-    return str(getattr(enum_or_text, "value", enum_or_text))
+def _product_coupons(demo: Demo) -> Any:
+    return demo.client.v3.marketing.partner.productCoupon.users._openid_.coupons
 
 
-def _amount(coupon: Any) -> str:
-    info = coupon.normal_coupon_information
-    return str(info.coupon_amount) if info else "-"
+async def idempotency(demo: Demo) -> None:
+    demo.section("Idempotent sending: the same send_request_no twice issues one coupon")
+    coupons = _product_coupons(demo)
+    body = _send_body(f"DEMO-IDEMPOTENT-{int(time.time())}")
+    before = len(demo.sandbox.issued_coupons())
+    first = (await coupons.post(openid=FRESH, json=body)).parsed
+    again = (await coupons.post(openid=FRESH, json=body)).parsed
+    demo.say(f"first  coupon_code={first.coupon_code}")
+    demo.say(f"again  coupon_code={again.coupon_code}")
+    demo.say(f"coupons issued by the two calls: {len(demo.sandbox.issued_coupons()) - before}")
 
 
-def _list_summary(page: Any) -> str:
-    states = ",".join(sorted({_value(c.coupon_state) for c in page.user_coupon_list}))
-    total = f"total={page.total_count} " if page.total_count is not None else ""
-    return f"{total}page={len(page.user_coupon_list)} states={states or '-'}"
+async def paging(demo: Demo) -> None:
+    demo.section("Paging: product coupons with page_token, page by page (page_size=3)")
+    coupons = _product_coupons(demo)
+    query: dict[str, Any] | None = {"brand_id": BRAND_ID, "appid": DEMO_APPID, "page_size": 3}
+    number = 0
+    while query is not None:
+        page = (await coupons.get(openid=RICH, query=query)).parsed
+        number += 1
+        codes = ", ".join(c.coupon_code for c in page.user_coupon_list)
+        total = f" (total_count={page.total_count})" if page.total_count is not None else ""
+        demo.say(f"page {number}: {codes}{total}")
+        query = {**query, "page_token": page.next_page_token} if page.next_page_token else None
+    busifavor = demo.client.v3.marketing.busifavor.users._openid_.coupons
+    items = [c async for c in busifavor.paginate(openid=RICH, query={"appid": DEMO_APPID, "limit": 2})]
+    codes = ", ".join(c.coupon_code or "-" for c in items)
+    demo.say(f"busifavor with offset/limit=2 via paginate(): {len(items)} coupons ({codes})")
 
 
-ENDPOINTS = (
-    Endpoint(
-        "send product coupon",
-        "POST",
-        "v3/marketing/partner/product-coupon/users/{openid}/coupons",
-        ("v3", "marketing", "partner", "productCoupon", "users", "_openid_", "coupons"),
-        False,
-        lambda style: _send_args(style, brand=False),
-        lambda c: f"coupon_code={c.coupon_code} state={_value(c.coupon_state)}",
-    ),
-    Endpoint(
-        "list product coupons",
-        "GET",
-        "v3/marketing/partner/product-coupon/users/{openid}/coupons",
-        ("v3", "marketing", "partner", "productCoupon", "users", "_openid_", "coupons"),
-        False,
-        lambda style: {"openid": RICH, "query": {"brand_id": "120344", "appid": DEMO_APPID, "page_size": 5}},
-        _list_summary,
-    ),
-    Endpoint(
-        "brand: send coupon",
-        "POST",
-        "brand/marketing/product-coupon/users/{openid}/coupons",
-        ("brand", "marketing", "productCoupon", "users", "_openid_", "coupons"),
-        True,
-        lambda style: _send_args(style, brand=True),
-        lambda c: f"coupon_code={c.coupon_code} state={_value(c.coupon_state)}",
-    ),
-    Endpoint(
-        "brand: list coupons",
-        "GET",
-        "brand/marketing/product-coupon/users/{openid}/coupons",
-        ("brand", "marketing", "productCoupon", "users", "_openid_", "coupons"),
-        True,
-        lambda style: {"openid": RICH, "query": {"appid": DEMO_APPID, "page_size": 5}},
-        _list_summary,
-    ),
-    Endpoint(
-        "busifavor coupons",
-        "GET",
-        "v3/marketing/busifavor/users/{openid}/coupons",
-        ("v3", "marketing", "busifavor", "users", "_openid_", "coupons"),
-        False,
-        lambda style: {"openid": RICH, "query": {"appid": DEMO_APPID, "coupon_state": "SENDED", "limit": 10}},
-        lambda p: f"total={p.total_count} stocks={','.join(sorted({c.stock_id for c in p.data}))}",
-    ),
-    Endpoint(
-        "favor coupon detail",
-        "GET",
-        "v3/marketing/favor/users/{openid}/coupons/{coupon_id}",
-        ("v3", "marketing", "favor", "users", "_openid_", "coupons", "_coupon_id_"),
-        False,
-        lambda style: {"openid": RICH, "coupon_id": DEMO_FAVOR_COUPON_IDS[0], "query": {"appid": DEMO_APPID}},
-        lambda c: f"{c.coupon_name} status={_value(c.status)} amount={_amount(c)}",
-    ),
-)
-
-STYLES = ("attribute", "item", "chain")
-
-
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, ...]] = []
-
-    def add(self, style: str, response: Response, summary: str) -> None:
-        request = response.request
-        path = request.target if len(request.target) <= 58 else request.target[:55] + "..."
-        self.rows.append((style, request.method, path, str(response.status), response.request_id or "-", summary))
-
-    def print(self) -> None:
-        head = ("style", "method", "path", "status", "request id", "key fields")
-        widths = [max(len(r[i]) for r in [head, *self.rows]) for i in range(5)]
-        for row in [head, *self.rows]:
-            cells = [row[i].ljust(widths[i]) for i in range(5)]
-            print("  " + "  ".join(cells) + "  " + row[5])
-        self.rows.clear()
-
-
-def _section(title: str) -> None:
-    print(f"\n== {title}")
-
-
-async def _async_styles(sb: ThreadedSandbox, table: Table) -> None:
-    async with sb.client() as merchant, sb.brand_client() as brand:
-        for endpoint in ENDPOINTS:
-            for style in STYLES:
-                client = brand if endpoint.brand else merchant
-                call = endpoint.chain(client, style)
-                response = await getattr(call, endpoint.method.lower())(**endpoint.args(style))
-                table.add(f"async {style}", response, endpoint.summary(response.parsed))
-
-
-def _blocking_styles(sb: ThreadedSandbox, table: Table) -> None:
-    with sb.blocking_client() as merchant, sb.blocking_brand_client() as brand:
-        for endpoint in ENDPOINTS:
-            for style in STYLES:
-                client = brand if endpoint.brand else merchant
-                call = endpoint.chain(client, style)
-                response = getattr(call, endpoint.method.lower())(**endpoint.args("sync-" + style))
-                table.add(f"blocking {style}", response, endpoint.summary(response.parsed))
-
-
-async def _scenes(sb: ThreadedSandbox) -> None:
-    async with sb.client() as client:
-        coupons = client.v3.marketing.partner.productCoupon.users._openid_.coupons
-
-        _section("Idempotent sending: the same send_request_no twice issues one coupon")
-        body = {
-            "brand_id": "120344",
-            "product_coupon_id": PRODUCT_COUPON_ID,
-            "stock_id": STOCK_ID,
-            "appid": DEMO_APPID,
-            "send_request_no": f"DEMO-IDEMPOTENT-{int(time.time())}",
-        }
-        before = len(sb.issued_coupons())
-        first = (await coupons.post(openid="oDemo-idempotent", json=body)).parsed
-        again = (await coupons.post(openid="oDemo-idempotent", json=body)).parsed
-        print(
-            f"  first  coupon_code={first.coupon_code}\n  again  coupon_code={again.coupon_code}"
-            f"\n  coupons issued by the two calls: {len(sb.issued_coupons()) - before}"
+async def errors(demo: Demo) -> None:
+    demo.section("Errors, each typed, each before or instead of trusting anything")
+    coupons = _product_coupons(demo)
+    seen = demo.sandbox.received.total_count
+    try:
+        await coupons.get(openid=RICH, query={"brand_id": BRAND_ID, "appid": DEMO_APPID, "page_size": 99})
+    except InvalidRequestError as exc:
+        sent = demo.sandbox.received.total_count - seen
+        demo.say(f"InvalidRequestError (nothing sent: {sent} requests): {exc}")
+    try:
+        await demo.client.v3.marketing.favor.users._openid_.coupons._coupon_id_.get(
+            openid=LIGHT, coupon_id="404404", query={"appid": DEMO_APPID}
         )
-
-        _section("Paging: product coupons with page_token, page by page (page_size=3)")
-        query: dict[str, Any] | None = {"brand_id": "120344", "appid": DEMO_APPID, "page_size": 3}
-        number = 0
-        while query is not None:
-            page = (await coupons.get(openid=RICH, query=query)).parsed
-            number += 1
-            codes = ", ".join(c.coupon_code for c in page.user_coupon_list)
-            total = f" (total_count={page.total_count})" if page.total_count is not None else ""
-            print(f"  page {number}: {codes}{total}")
-            query = {**query, "page_token": page.next_page_token} if page.next_page_token else None
-        busifavor = client.v3.marketing.busifavor.users._openid_.coupons
-        items = [c async for c in busifavor.paginate(openid=RICH, query={"appid": DEMO_APPID, "limit": 2})]
-        print(
-            f"  busifavor with offset/limit=2 via paginate(): {len(items)} coupons "
-            f"({', '.join(c.coupon_code or '-' for c in items)})"
-        )
-
-        _section("Errors, each typed, each before or instead of trusting anything")
-        seen = sb.received.total_count
-        try:
-            await coupons.get(openid=RICH, query={"brand_id": "120344", "appid": DEMO_APPID, "page_size": 99})
-        except InvalidRequestError as exc:
-            print(f"  InvalidRequestError (nothing sent: {sb.received.total_count - seen} requests): {exc}")
-        try:
-            await client.v3.marketing.favor.users._openid_.coupons._coupon_id_.get(
-                openid=LIGHT, coupon_id="404404", query={"appid": DEMO_APPID}
-            )
-        except ApiError as exc:
-            print(f"  {type(exc).__name__}: {exc.status} {exc.code} request_id={exc.request_id}")
-        limit_body = {**body, "send_request_no": f"DEMO-LIMIT-{int(time.time())}"}
-        try:
-            for n in range(3):
-                await coupons.post(
-                    openid=RICH, json={**limit_body, "send_request_no": f"{limit_body['send_request_no']}-{n}"}
-                )
-        except ApiError as exc:
-            print(f"  {type(exc).__name__}: {exc.status} {exc.code}: {exc.message}")
+    except ApiError as exc:
+        demo.say(f"{type(exc).__name__}: {exc.status} {exc.code} request_id={exc.request_id}")
+    request_no = f"DEMO-LIMIT-{int(time.time())}"
+    try:
+        # The rich demo user holds 2 of this stock already, the most one user may hold.
+        await coupons.post(openid=RICH, json=_send_body(request_no))
+    except ApiError as exc:
+        demo.say(f"{type(exc).__name__}: {exc.status} {exc.code}: {exc.message}")
 
 
-async def _signtest(sb: ThreadedSandbox) -> None:
-    _section("A WECHATPAY/SIGNTEST/ probe signature is rejected")
-    async with Sandbox(probe_rate=1.0, keys=sb.keys) as probing, probing.client() as client:
+async def signtest(demo: Demo) -> None:
+    demo.section("A WECHATPAY/SIGNTEST/ probe signature is rejected")
+    async with Sandbox(probe_rate=1.0, keys=demo.sandbox.keys) as probing, probing.client() as client:
         try:
             await client.v3.marketing.busifavor.users._openid_.coupons.get(openid=RICH, query={"appid": DEMO_APPID})
         except SignatureError as exc:
-            print(f"  SignatureError: {exc}")
+            demo.say(f"SignatureError: {exc}")
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(coro)
+#: The demo, in order. More stories (uploads and bills, APIv2) join here: ``async def step(demo) -> None``.
+STEPS: tuple[Step, ...] = (styles, idempotency, paging, errors, signtest, show_files, show_v2)
+
+NEXT = (
+    "wxpay-chain sandbox --state-dir ./sandbox-state",
+    "    a sandbox to point your own code at: it writes config.json and wxpay.env there",
+    "wxpay-chain request GET 'v3/marketing/busifavor/users/{openid}/coupons' \\",
+    f"    --config ./sandbox-state/config.json --param openid={RICH} \\",
+    f"    --query appid={DEMO_APPID}",
+    "README.md, 'Testing your own code against it': pytest fixtures with a fresh sandbox per test",
+)
+
+
+async def _run_steps(sb: ThreadedSandbox) -> None:
+    async with sb.client() as client:
+        demo = Demo(sb, client)
+        for step in STEPS:
+            await step(demo)
 
 
 def run_demo() -> int:
     started = time.perf_counter()
     with Sandbox.in_thread() as sb:
         creds = sb.credentials
-        print(
-            f"wxpay_chain demo: sandbox at {sb.base_url} (merchant {creds.mchid}, brand {creds.brand_id}, "
-            f"verifying with {creds.pub_key_id})"
-        )
-        table = Table()
-        _section("Every seed endpoint, three async styles")
-        _run(_async_styles(sb, table))
-        table.print()
-        _section("Every seed endpoint, three blocking styles")
-        _blocking_styles(sb, table)
-        table.print()
-        _run(_scenes(sb))
-        _run(_signtest(sb))
+        say(f"wxpay_chain demo against a WeChat Pay sandbox at {sb.base_url} (offline)", indent=0)
+        say(f"merchant {creds.mchid} signs; answers are verified with {creds.pub_key_id}", indent=0)
+        asyncio.run(_run_steps(sb))
         calls = sb.received.total_count
-    print(
-        f"\n{calls} signed requests checked by the sandbox, every answer verified; "
-        f"done in {time.perf_counter() - started:.1f} s."
+    section("What to run next")
+    for line in NEXT:
+        print("  " + line)
+    say(
+        f"{calls} signed requests checked by the sandbox, every answer verified; "
+        f"done in {time.perf_counter() - started:.1f} s.",
+        indent=0,
     )
     return 0

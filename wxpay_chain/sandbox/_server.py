@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -27,6 +27,11 @@ from ._record import KEEP_BODY_BYTES, KEEP_REQUESTS, RequestLog
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
 from ._seed import seed_demo_data
 from ._state import SandboxState
+from ._v2 import V2Service
+
+if TYPE_CHECKING:  # for annotations only: the sandbox never imports the client to run
+    from .._client import AsyncClient
+    from .._sync import Client
 
 
 class Sandbox:
@@ -41,6 +46,10 @@ class Sandbox:
     * ``GET /v3/marketing/busifavor/users/{openid}/coupons``
     * ``GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}``
     * ``GET /v3/certificates``
+    * the uploads (``POST /v3/merchant/media/upload``, ``.../product-coupon/media/upload-image``, the brand
+      one and the rest: multipart, signed over meta; see ``._media``) and ``GET /v3/merchant-service/images/{id}``
+    * ``GET /v3/bill/tradebill``, ``/v3/bill/fundflowbill``, ``/v3/bill/sub-merchant-fundflowbill`` (encrypted)
+      and ``/v3/billdownload/file`` (unsigned, behind a 5-minute token): bills of the ledger, see ``._bills``
 
     Demo data (see :mod:`wxpay_chain.sandbox._seed` for the full table): brand ``120344``, AppID
     ``wx233544546545989``, users ``DEMO_OPENIDS`` = (``oh-394z-6CGkNoJrsDLTTUKiAnp4``: a coupon in every
@@ -115,6 +124,7 @@ class Sandbox:
         self.state = self._load_state(seed, demo_data)
         self.received = RequestLog(keep_requests, keep_body_bytes)
         self.faults = FaultInjector(TEMPLATES, keep=keep_requests)
+        self.v2 = V2Service(self.keys, self.state, self._clock)  # APIv2, and the H5/plugin coupon pages
         self._notifier = (
             Notifier(
                 url=notify_url,
@@ -131,6 +141,7 @@ class Sandbox:
         )
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self._https_base_url = ""
 
     # -- set-up -------------------------------------------------------------------------------------
 
@@ -170,6 +181,7 @@ class Sandbox:
             seed=self._seed,
             notifier=self._notifier,
             received=self.received,
+            v2=self.v2,
         ).build()
         # A short shutdown: a handler held up by a delay fault must not hold up the test suite.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -177,12 +189,15 @@ class Sandbox:
         try:
             site = web.TCPSite(runner, self._host, self._port)
             await site.start()
+            # The same app over HTTPS with the sandbox's own CA: APIv2 security calls need a client certificate.
+            https_port = await self.v2.listen(runner, self._host)
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
         port = runner.addresses[0][1]
         self._base_url = f"http://{_url_host(self._host)}:{port}/"
+        self._https_base_url = f"https://{_url_host(self._host)}:{https_port}/"
         if self._notifier is not None:
             await self._notifier.start()
 
@@ -217,7 +232,7 @@ class Sandbox:
 
     @property
     def credentials(self) -> SandboxCredentials:
-        return SandboxCredentials.from_keys(self.keys, self.base_url)
+        return SandboxCredentials.from_keys(self.keys, self.base_url, https_base_url=self._https_base_url)
 
     def now(self) -> float:
         """The sandbox clock (Unix seconds)."""
@@ -227,21 +242,25 @@ class Sandbox:
         """Write ``directory/config.json`` (PEM files beside it) for another process; returns its path."""
         return self.credentials.write_config(directory)
 
-    def client(self, **overrides: Any) -> Any:
+    def client(self, **overrides: Any) -> AsyncClient:
         """A ``wxpay_chain.AsyncClient`` for the merchant API of this sandbox (create it inside your loop)."""
-        return _client_class("AsyncClient")(**{**self.credentials.merchant_options(), **overrides})
+        cls: type[AsyncClient] = _client_class("AsyncClient")
+        return cls(**{**self.credentials.merchant_options(), **overrides})
 
-    def brand_client(self, **overrides: Any) -> Any:
+    def brand_client(self, **overrides: Any) -> AsyncClient:
         """A ``wxpay_chain.AsyncClient`` for the brand API of this sandbox."""
-        return _client_class("AsyncClient")(**{**self.credentials.brand_options(), **overrides})
+        cls: type[AsyncClient] = _client_class("AsyncClient")
+        return cls(**{**self.credentials.brand_options(), **overrides})
 
-    def blocking_client(self, **overrides: Any) -> Any:
+    def blocking_client(self, **overrides: Any) -> Client:
         """A blocking ``wxpay_chain.Client`` for the merchant API; close it when done."""
-        return _client_class("Client")(**{**self.credentials.merchant_options(), **overrides})
+        cls: type[Client] = _client_class("Client")
+        return cls(**{**self.credentials.merchant_options(), **overrides})
 
-    def blocking_brand_client(self, **overrides: Any) -> Any:
+    def blocking_brand_client(self, **overrides: Any) -> Client:
         """A blocking ``wxpay_chain.Client`` for the brand API; close it when done."""
-        return _client_class("Client")(**{**self.credentials.brand_options(), **overrides})
+        cls: type[Client] = _client_class("Client")
+        return cls(**{**self.credentials.brand_options(), **overrides})
 
     def issued_coupons(self) -> list[IssuedCoupon]:
         """The ledger of user product coupons in issue order (seeded ones have ``issued_by == 'seed'``)."""
@@ -382,6 +401,10 @@ class ThreadedSandbox:
         return self.sandbox.keys
 
     @property
+    def v2(self) -> V2Service:
+        return self.sandbox.v2
+
+    @property
     def received(self) -> RequestLog:
         return self.sandbox.received
 
@@ -403,16 +426,16 @@ class ThreadedSandbox:
     def write_config(self, directory: str | os.PathLike[str]) -> Path:
         return self.sandbox.write_config(directory)
 
-    def client(self, **overrides: Any) -> Any:
+    def client(self, **overrides: Any) -> AsyncClient:
         return self.sandbox.client(**overrides)
 
-    def brand_client(self, **overrides: Any) -> Any:
+    def brand_client(self, **overrides: Any) -> AsyncClient:
         return self.sandbox.brand_client(**overrides)
 
-    def blocking_client(self, **overrides: Any) -> Any:
+    def blocking_client(self, **overrides: Any) -> Client:
         return self.sandbox.blocking_client(**overrides)
 
-    def blocking_brand_client(self, **overrides: Any) -> Any:
+    def blocking_brand_client(self, **overrides: Any) -> Client:
         return self.sandbox.blocking_brand_client(**overrides)
 
     def issued_coupons(self) -> list[IssuedCoupon]:

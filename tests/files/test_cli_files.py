@@ -1,0 +1,71 @@
+"""``wxpay-chain bill`` and ``wxpay-chain upload`` against the sandbox."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from wxpay_chain.__main__ import main
+from wxpay_chain.bills import parse_bill
+from wxpay_chain.sandbox import ThreadedSandbox
+
+
+def _today(sandbox: ThreadedSandbox) -> str:
+    return (
+        datetime.datetime.fromtimestamp(sandbox.now(), datetime.timezone(datetime.timedelta(hours=8)))
+        .date()
+        .isoformat()
+    )
+
+
+def test_bill_to_a_file_and_to_stdout(
+    wxpay_sandbox: ThreadedSandbox, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    config = str(wxpay_sandbox.write_config(tmp_path / "sandbox"))
+    out = tmp_path / "trade.csv"
+    assert main(["bill", "--date", _today(wxpay_sandbox), "--out", str(out), "--config", config]) == 0
+    assert parse_bill(out).kind == "trade"
+    assert b"SHA1 checked" in capsysbinary.readouterr().err
+    assert main(["bill", "--date", _today(wxpay_sandbox), "--fundflow", "basic", "--config", config]) == 0
+    assert parse_bill(capsysbinary.readouterr().out).kind == "fundflow"
+    sent = [r.raw_path for r in wxpay_sandbox.received if r.raw_path.startswith("/v3/bill/")]
+    assert "tar_type=GZIP" in sent[-1] and "account_type=BASIC" in sent[-1]
+
+
+def test_bill_refuses_a_bad_date(
+    wxpay_sandbox: ThreadedSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(wxpay_sandbox.write_config(tmp_path))
+    assert main(["bill", "--date", "20250101", "--config", config]) == 2
+    assert "--date must look like" in capsys.readouterr().err
+
+
+def test_upload_prints_the_answer(
+    wxpay_sandbox: ThreadedSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(wxpay_sandbox.write_config(tmp_path / "sandbox"))
+    image = tmp_path / "logo.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n....")
+    assert main(["upload", str(image), "--to", "v3/merchant/media/upload", "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out)["media_id"].startswith("SBX_MEDIA_")
+    brand = ["upload", str(image), "--to", "brand/marketing/product-coupon/media/upload-image", "--brand"]
+    assert main([*brand, "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out)["image_url"].startswith("https://")
+    image.write_bytes(b"\0" * (2 * 1024 * 1024 + 1))
+    assert main(["upload", str(image), "--to", "v3/merchant/media/upload", "--config", config]) == 1
+    assert "InvalidRequestError" in capsys.readouterr().err
+
+
+def test_the_progress_bar_counts_to_the_total(capsys: pytest.CaptureFixture[str]) -> None:
+    from wxpay_chain._cli_files import _Bar
+
+    bar = _Bar()
+    bar(512 * 1024, 1024 * 1024)
+    bar(1024 * 1024, 1024 * 1024)  # the last one is always drawn
+    bar.done()
+    err = capsys.readouterr().err
+    assert "[###############---------------]  50%" in err and "[" + "#" * 30 + "] 100%" in err
+    assert err.endswith("\n")

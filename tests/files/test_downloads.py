@@ -1,0 +1,299 @@
+"""Downloads against a real 127.0.0.1 peer: the signed GET of the exact path, gzip and encrypted bills, the
+hash check, and nothing left behind when it fails. The test builds its files with plain cryptography/gzip."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from wxpay_chain import (
+    AsyncClient,
+    IntegrityError,
+    InvalidRequestError,
+    MemoryTransport,
+    RawResponse,
+    ResponseTooLargeError,
+    SignatureError,
+)
+from wxpay_chain._download import PlainFile, must_verify
+from wxpay_chain._http import Headers
+
+from ._peer import FilePeer, Seen
+
+BILL = "交易时间,商户号,应结订单金额\r\n`2025-01-01 10:00:00,`1900000001,`0.01\r\n总交易单数\r\n`1\r\n".encode() * 50
+SHA1 = hashlib.sha1(BILL).hexdigest()
+TOKEN_PATH = "/v3/billdownload/file?token=T%2Bk-1&tartype=gzip"
+OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+
+
+def serve(peer: FilePeer, body: bytes, *, signed: bool = False) -> None:
+    peer.answer = lambda seen: (200, body, {"Content-Type": "application/octet-stream"}, signed)
+
+
+def answer(base_url: str, **extra: Any) -> dict[str, Any]:
+    return {"hash_type": "SHA1", "hash_value": SHA1, "download_url": base_url.rstrip("/") + TOKEN_PATH, **extra}
+
+
+def encrypted(merchant_key: rsa.RSAPrivateKey, plain: bytes) -> tuple[bytes, dict[str, str]]:
+    key, nonce = AESGCM.generate_key(bit_length=256), "a8607ef79034c49c"
+    item = {"encrypt_key": base64.b64encode(merchant_key.public_key().encrypt(key, OAEP)).decode(), "nonce": nonce}
+    return AESGCM(key).encrypt(nonce.encode(), plain, None), item
+
+
+@pytest.mark.parametrize("form", ["plain", "gzip"])
+async def test_bill_round_trips_and_the_exact_path_is_signed(
+    form: str, peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str
+) -> None:
+    serve(peer, gzip.compress(BILL) if form == "gzip" else BILL)
+    async with make_client() as client:
+        assert await client.download(answer(base_url)) == BILL
+    seen = peer.seen[-1]
+    assert (seen.method, seen.raw_path, seen.body) == ("GET", TOKEN_PATH, b"")
+    assert seen.signature_ok  # over the path and query exactly as written in download_url
+
+
+async def test_encrypted_sub_merchant_bill_round_trips(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    sealed, item = encrypted(merchant_key, gzip.compress(BILL))
+    serve(peer, sealed)
+    async with make_client() as client:
+        assert await client.download(answer(base_url, bill_sequence=1, **item)) == BILL
+
+
+async def test_to_streams_into_the_file_and_returns_its_path(
+    peer: FilePeer,
+    make_client: Callable[..., AsyncClient],
+    base_url: str,
+    tmp_path: Path,
+    merchant_key: rsa.RSAPrivateKey,
+) -> None:
+    sealed, item = encrypted(merchant_key, gzip.compress(BILL))
+    serve(peer, sealed)
+    async with make_client() as client:
+        path = await client.download(answer(base_url, **item), to=tmp_path / "bill.csv")
+    assert path == tmp_path / "bill.csv" and path.read_bytes() == BILL
+    assert [p.name for p in tmp_path.iterdir()] == ["bill.csv"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["wrong hash", "altered", "cut off on the wire", "gzip cut short", "ciphertext cut short", "wrong nonce"],
+)
+async def test_a_damaged_download_raises_integrity_error_and_leaves_nothing(
+    damage: str,
+    peer: FilePeer,
+    make_client: Callable[..., AsyncClient],
+    base_url: str,
+    tmp_path: Path,
+    merchant_key: rsa.RSAPrivateKey,
+) -> None:
+    target = tmp_path / "bill.csv"
+    target.write_bytes(b"yesterday's bill")  # an earlier file stays as it was
+    extra: dict[str, Any] = {}
+    body = BILL
+    if damage == "wrong hash":
+        extra["hash_value"] = "0" * 40
+    elif damage == "altered":
+        body = BILL.replace(b"0.01", b"9.99", 1)
+    elif damage == "cut off on the wire":
+        peer.cut = 100
+    elif damage == "gzip cut short":
+        body = gzip.compress(BILL)[:-20]
+    else:
+        sealed, extra = encrypted(merchant_key, BILL)
+        body = sealed[:-5] if damage == "ciphertext cut short" else sealed
+        if damage == "wrong nonce":
+            extra["nonce"] = "0" * 16
+    serve(peer, body)
+    why = {"cut off on the wire": "cut off", "gzip cut short": "gzip", "wrong hash": "hash", "altered": "hash"}
+    async with make_client() as client:
+        with pytest.raises(IntegrityError, match=why.get(damage, "decrypt")):
+            await client.download(answer(base_url, **extra), to=target)
+        with pytest.raises(IntegrityError, match=why.get(damage, "decrypt")):
+            await client.download(answer(base_url, **extra))
+    assert target.read_bytes() == b"yesterday's bill"
+    assert [p.name for p in tmp_path.iterdir()] == ["bill.csv"]
+
+
+async def test_a_bare_url_takes_the_hash_as_keywords(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str
+) -> None:
+    serve(peer, BILL)
+    async with make_client() as client:
+        url = base_url + TOKEN_PATH[1:]
+        assert await client.download(url, hash_type="sha1", hash_value=SHA1.upper()) == BILL
+        with pytest.raises(InvalidRequestError, match="hash") as caught:
+            await client.download(url)
+    assert {p for p, _ in caught.value.problems} == {"hash_type", "hash_value"}
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"download_url": "https://evil.example/v3/billdownload/file?token=1"}, "download_url"),
+        ({"download_url": "v3/billdownload/file?token=a b"}, "download_url"),
+        ({"download_url": "v3/billdownload/file#x"}, "download_url"),
+        ({"hash_type": "MD5"}, "hash_type"),
+        ({"download_bill_count": 2, "download_bill_list": [{}, {}]}, "answer"),
+        ({"nonce": "abc"}, "nonce"),
+    ],
+)
+async def test_bad_download_requests_are_refused_before_sending(
+    given: dict[str, Any], field: str, peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str
+) -> None:
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            await client.download({**answer(base_url), **given})
+    assert field in [p for p, _ in caught.value.problems]
+    assert peer.seen == []
+
+
+def test_only_the_listed_download_paths_skip_answer_verification() -> None:
+    bare = Headers({"Content-Type": "text/csv"})
+    signed = Headers({"Wechatpay-Signature": "x", "Wechatpay-Serial": "PUB_KEY_ID_1"})
+    assert not must_verify("GET", "v3/billdownload/file", bare)
+    assert not must_verify("GET", "v3/merchant-service/images/{media_id}", bare)
+    assert not must_verify("GET", "v3/merchant-service/images/abc.png", bare)  # a literal path too
+    assert not must_verify("GET", "v3/transferdownload/signfile", bare)
+    assert not must_verify("GET", "v3/statements", bare)
+    assert must_verify("GET", "v3/billdownload/file", signed)  # it carries a signature: it is checked
+    assert must_verify("POST", "v3/billdownload/file", bare)
+    assert must_verify("GET", "v3/bill/tradebill", bare)
+    assert must_verify("GET", "v3/merchant-service/images", bare)
+    assert must_verify("GET", "v3/marketing/busifavor/users/{openid}/coupons", bare)
+
+
+async def test_chain_calls_follow_the_allow_list(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str
+) -> None:
+    serve(peer, b"\x89PNG image")
+    async with make_client() as client:
+        image = await client.v3.merchantService.images._media_id_.get(media_id="M1.png")
+        assert image.body == b"\x89PNG image"  # unsigned, on a listed download path
+        with pytest.raises(SignatureError):  # the same unsigned answer anywhere else
+            await client.v3.merchantService.images.get()
+
+        def forged(seen: Seen) -> tuple[int, bytes, dict[str, str], bool]:
+            headers = peer.signature(b"another body")
+            return 200, b"\x89PNG image", headers, False
+
+        peer.answer = forged
+        with pytest.raises(SignatureError):  # signature headers on a listed path: verified, and wrong
+            await client.v3.merchantService.images._media_id_.get(media_id="M1.png")
+        with pytest.raises(SignatureError):
+            await client.download(answer(base_url))
+        serve(peer, BILL, signed=True)  # a download whose answer is signed, and rightly so
+        assert await client.download(answer(base_url)) == BILL
+
+
+async def test_in_memory_downloads_are_capped_while_to_streams(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, tmp_path: Path
+) -> None:
+    serve(peer, gzip.compress(BILL))
+    async with make_client(max_response_bytes=1024) as client:
+        with pytest.raises(ResponseTooLargeError):
+            await client.download(answer(base_url))
+        path = await client.download(answer(base_url), to=tmp_path / "big.csv")
+    assert Path(path).read_bytes() == BILL
+
+
+async def test_an_expired_or_unknown_token_is_an_api_error_and_leaves_nothing(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, tmp_path: Path
+) -> None:
+    from wxpay_chain import ApiError
+
+    peer.answer = lambda seen: (400, b'{"code":"INVALID_REQUEST","message":"expired"}', {}, False)
+    async with make_client() as client:
+        with pytest.raises(ApiError) as caught:
+            await client.download(answer(base_url), to=tmp_path / "bill.csv")
+    assert caught.value.code == "INVALID_REQUEST"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_another_transport_downloads_whole(make_client: Callable[..., AsyncClient]) -> None:
+    seen: list[str] = []
+
+    def handler(request: Any) -> RawResponse:
+        seen.append(request.target)
+        return RawResponse(200, Headers({"Content-Type": "text/csv"}), gzip.compress(BILL))
+
+    async with make_client(base_url="https://api.mch.weixin.qq.com/", transport=MemoryTransport(handler)) as client:
+        url = "https://api.mch.weixin.qq.com/v3/billdownload/file?token=abc"
+        assert await client.download(url, hash_type="SHA1", hash_value=SHA1) == BILL
+    assert seen == ["/v3/billdownload/file?token=abc"]
+
+
+def test_plain_file_takes_any_chunking(merchant_key: rsa.RSAPrivateKey) -> None:
+    sealed, item = encrypted(merchant_key, gzip.compress(BILL) + gzip.compress(b"second member"))
+    key = merchant_key.decrypt(base64.b64decode(item["encrypt_key"]), OAEP)
+    expected = BILL + b"second member"
+    out = bytearray()
+    plain = PlainFile("SHA1", hashlib.sha1(expected).hexdigest(), out.extend, key, item["nonce"])
+    for i in range(len(sealed)):
+        plain.feed(sealed[i : i + 1])
+    plain.finish()
+    assert bytes(out) == expected
+
+
+async def test_secrets_stay_out_of_download_errors(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    sealed, item = encrypted(merchant_key, BILL)
+    serve(peer, sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    async with make_client(apiv3_key="0123456789abcdef0123456789abcdef") as client:
+        with pytest.raises(IntegrityError) as caught:
+            await client.download(answer(base_url, **item))
+        pem = client._config.signer.key
+    key = merchant_key.decrypt(base64.b64decode(item["encrypt_key"]), OAEP)
+    text = str(caught.value) + repr(caught.value)
+    for secret in (key.hex(), base64.b64encode(key).decode(), "0123456789abcdef0123456789abcdef"):
+        assert secret not in text
+    assert "PRIVATE KEY" not in text and str(pem.private_numbers().d) not in text
+
+
+async def test_the_blocking_client_downloads(
+    peer: FilePeer, merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, base_url: str, tmp_path: Path
+) -> None:
+    from wxpay_chain import Client
+
+    from ..core.wire import pem_private, pem_public
+    from .conftest import MCHID, PUB_KEY_ID, SERIAL
+
+    serve(peer, gzip.compress(BILL))
+    options = {
+        "mchid": MCHID,
+        "serial": SERIAL,
+        "private_key": pem_private(merchant_key),
+        "platform_keys": {PUB_KEY_ID: pem_public(platform_key)},
+        "base_url": base_url,
+    }
+
+    def fetch() -> tuple[Any, Any]:  # on a thread: the peer answers from this test's event loop
+        with Client(**options) as client:
+            return client.download(answer(base_url)), client.download(answer(base_url), to=tmp_path / "b.csv")
+
+    data, path = await asyncio.to_thread(fetch)
+    assert data == BILL and Path(path).read_bytes() == BILL
+
+
+def test_both_clients_take_the_same_download_arguments() -> None:
+    import inspect
+
+    from wxpay_chain import Client
+
+    def keywords(method: Any) -> list[tuple[str, Any]]:
+        return [(p.name, p.kind) for p in list(inspect.signature(method).parameters.values())[1:]]
+
+    assert keywords(AsyncClient.download) == keywords(Client.download)
+    assert [name for name, _ in keywords(Client.download)] == ["answer", "to", "hash_type", "hash_value", "progress"]

@@ -1,0 +1,165 @@
+"""APIv2, pure: the XML body, the MD5 and HMAC-SHA256 signs, and a parser that never resolves an entity.
+
+The sign (APIv2 安全规范): every parameter but ``sign`` whose value is not empty, sorted by name, joined as
+``k=v&k=v``, then ``&key=<APIv2 key>``; MD5 of that, or HMAC-SHA256 keyed with the APIv2 key, in
+upper-case hex. The same rule signs the mini-program coupon plugin and H5 coupons (see _client_signs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from typing import Literal
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from ._errors import ApiError, ConfigurationError, InvalidRequestError, SignatureError
+
+__all__ = [
+    "HMAC_SHA256",
+    "MD5",
+    "SignType",
+    "answer_error",
+    "check_answer",
+    "check_apiv2_key",
+    "fill_payload",
+    "parse_xml",
+    "sign",
+    "sign_type_of",
+    "string_to_sign",
+    "to_xml",
+]
+
+SignType = Literal["MD5", "HMAC-SHA256"]
+MD5: SignType = "MD5"
+HMAC_SHA256: SignType = "HMAC-SHA256"
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# XML 1.0 refuses these characters in any document, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# "<!" opens a DOCTYPE, ENTITY, ELEMENT... declaration unless it opens a CDATA section or a comment.
+_DECLARATION = re.compile(r"<!(?!\[CDATA\[|--)")
+_XML_DECL = re.compile(r"<\?xml[^>]*encoding\s*=\s*['\"]([^'\"]*)['\"]", re.IGNORECASE)
+MAX_FIELDS = 1000  # an answer with more top-level fields is no APIv2 answer
+
+
+def check_apiv2_key(key: object) -> str:
+    """The APIv2 key as given, if it is one: 32 characters set on the merchant platform."""
+    if not isinstance(key, str):
+        raise ConfigurationError("apiv2_key must be the 32-character APIv2 key (a str)")
+    if len(key) != 32 or not key.isascii():
+        raise ConfigurationError(
+            f"apiv2_key must be the 32-character APIv2 key from the merchant platform (got {len(key)} characters)"
+        )
+    return key
+
+
+def string_to_sign(params: Mapping[str, str], key: str) -> str:
+    """``k=v&...&key=<key>`` over the non-empty parameters but ``sign``, sorted by name."""
+    pairs = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if v != "" and k != "sign")
+    return f"{pairs}&key={key}"
+
+
+def sign(params: Mapping[str, str], key: str, sign_type: SignType = MD5) -> str:
+    """The APIv2 sign of ``params``: upper-case hex MD5, or HMAC-SHA256 keyed with ``key``."""
+    message = string_to_sign(params, key).encode("utf-8")
+    if sign_type == HMAC_SHA256:
+        return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest().upper()
+    return hashlib.md5(message).hexdigest().upper()
+
+
+def sign_type_of(params: Mapping[str, str]) -> SignType:
+    """The sign a payload asks for with ``sign_type`` (MD5 when it names none)."""
+    named = params.get("sign_type", MD5) or MD5
+    if named not in (MD5, HMAC_SHA256):
+        raise InvalidRequestError("Unknown APIv2 sign type", [("xml.sign_type", 'use "MD5" or "HMAC-SHA256"')])
+    return MD5 if named == MD5 else HMAC_SHA256
+
+
+def _text(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidRequestError(
+            "APIv2 values are text or whole numbers",
+            [(f"xml.{name}", f"got {type(value).__name__}; send nested data as a JSON string")],
+        )
+    text = str(value)
+    if _NOT_XML.search(text):
+        raise InvalidRequestError(
+            "An APIv2 value holds a character XML cannot carry", [(f"xml.{name}", "a control character")]
+        )
+    return text
+
+
+def fill_payload(payload: object, *, key: str, mch_id: str, nonce: str) -> dict[str, str]:
+    """The fields sent: the caller's, ``mch_id`` unless given (as mch_id or mchid), ``nonce_str`` unless
+    given, and ``sign`` over all of them. InvalidRequestError names a field that cannot be sent."""
+    if not isinstance(payload, Mapping):
+        raise InvalidRequestError("xml= must be a dict of APIv2 fields", [("xml", type(payload).__name__)])
+    fields: dict[str, str] = {}
+    for name, value in payload.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise InvalidRequestError(
+                "APIv2 field names are letters, digits and _", [(f"xml.{str(name)[:40]!r}", "rename it")]
+            )
+        if name == "sign":
+            raise InvalidRequestError("The SDK computes the APIv2 sign", [("xml.sign", "remove it")])
+        if value is not None:
+            fields[name] = _text(name, value)
+    if "mch_id" not in fields and "mchid" not in fields:
+        fields["mch_id"] = mch_id
+    fields.setdefault("nonce_str", nonce)
+    fields["sign"] = sign(fields, key, sign_type_of(fields))
+    return fields
+
+
+def to_xml(fields: Mapping[str, str]) -> bytes:
+    """``<xml><name>value</name>...</xml>`` in UTF-8, values escaped."""
+    inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+    return f"<xml>{inner}</xml>".encode()
+
+
+def parse_xml(body: bytes | str) -> dict[str, str]:
+    """The top-level fields of an APIv2 document as strings. A DOCTYPE (or any other declaration) is refused
+    before parsing, so no entity or DTD is ever read; SignatureError for anything that is not such a document."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise SignatureError("The APIv2 answer is not UTF-8 text; it was not used") from None
+    if _DECLARATION.search(text):
+        raise SignatureError("The APIv2 answer has a DOCTYPE or another declaration, which is refused; it was not used")
+    declared = _XML_DECL.search(text[:200])
+    if declared and declared.group(1).lower().replace("-", "") != "utf8":
+        raise SignatureError("The APIv2 answer declares an encoding other than UTF-8; it was not used")
+    try:
+        root = ElementTree.fromstring(text.encode("utf-8"))
+    except ElementTree.ParseError:
+        raise SignatureError("The APIv2 answer is not well-formed XML; it was not used") from None
+    if len(root) > MAX_FIELDS:
+        raise SignatureError("The APIv2 answer has too many fields; it was not used")
+    return {child.tag: "".join(child.itertext()) for child in root}
+
+
+def check_answer(fields: Mapping[str, str], key: str) -> None:
+    """Check an answer's sign when it carries one (MD5 or HMAC-SHA256, told apart by length)."""
+    given = fields.get("sign")
+    if given is None:
+        return
+    sign_type: SignType | None = {32: MD5, 64: HMAC_SHA256}.get(len(given))
+    expected = sign(fields, key, sign_type) if sign_type else ""
+    if not expected or not hmac.compare_digest(expected, given.upper()):
+        raise SignatureError("The APIv2 answer's sign does not match (check apiv2_key); it was not used")
+
+
+def answer_error(
+    fields: Mapping[str, str], *, status: int, method: str, path: str, request_id: str | None = None
+) -> ApiError | None:
+    """ApiError for ``return_code`` FAIL (the call failed) or ``result_code`` FAIL (the business failed)."""
+    for flag, messages in (("return_code", ("return_msg",)), ("result_code", ("err_code_des", "return_msg"))):
+        value = fields.get(flag)
+        if value is not None and value != "SUCCESS":
+            code = fields.get("err_code") or value
+            message = next((fields[m] for m in messages if fields.get(m)), None)
+            return ApiError(status, code, message, detail=dict(fields), request_id=request_id, method=method, path=path)
+    return None

@@ -1,0 +1,255 @@
+"""What every ``wxpay-chain`` subcommand shares: client settings, output, errors and exit codes.
+
+A subcommand is a :class:`Command` (help, ``add_arguments(parser)``, ``run(args) -> int``) registered in
+``__main__.COMMANDS``. Its ``run`` writes answers to stdout and everything else to stderr, and raises
+instead of printing errors: :func:`run_command` turns an exception into one line on stderr and exit
+code 1 (:class:`UsageError`: 2), and a reader that closed the pipe (``| head``) into silence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import logging
+import os
+import sys
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._http import Response
+    from ._sync import Client
+
+__all__ = [
+    "Command",
+    "UsageError",
+    "add_client_arguments",
+    "blocking_client",
+    "client_options",
+    "configure_logging",
+    "pairs",
+    "prompt_apiv3_key",
+    "run_command",
+    "typed_query",
+    "write_answer",
+]
+
+log = logging.getLogger("wxpay_chain.cli")
+
+EXIT_ERROR, EXIT_USAGE, EXIT_PIPE, EXIT_INTERRUPT = 1, 2, 141, 130  # 141, 130: as if killed by SIGPIPE, SIGINT
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit code 2)."""
+
+
+@attrs.frozen
+class Command:
+    """One subcommand: its help line, its arguments, and what it does (returns an exit code)."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# -- client settings -----------------------------------------------------------------------------
+
+
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--brand``; without ``--config`` the client is configured from WXPAY_* variables."""
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="a JSON file of settings: the config.json `wxpay-chain sandbox` writes, or your own with mchid, "
+        "serial, private_key, pub_key_id and pub_key (default: the WXPAY_* environment variables)",
+    )
+    parser.add_argument("--brand", action="store_true", help="with --config: sign as its brand (brand/ paths)")
+
+
+def client_options(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
+    """Client keyword arguments from ``--config`` or the environment; asks for the APIv3 key if nothing
+    else can verify answers and a terminal is there to ask."""
+    from ._env import VerificationKeysMissing, options_from_config, options_from_env
+
+    if args.config is None and args.brand:
+        raise UsageError("--brand reads the brand_* settings of --config; with WXPAY_* set WXPAY_BRAND_ID instead")
+
+    def read(extra: Mapping[str, Any]) -> dict[str, Any]:
+        given = {**overrides, **extra}
+        if args.config is not None:
+            return options_from_config(args.config, given, brand=args.brand)
+        return options_from_env(None, given)
+
+    try:
+        return read({})
+    except VerificationKeysMissing:
+        if not _interactive():
+            raise
+    return read({"apiv3_key": prompt_apiv3_key()})
+
+
+def blocking_client(args: argparse.Namespace, **overrides: Any) -> Client:
+    from ._sync import Client
+
+    return Client(**client_options(args, **overrides))
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def prompt_apiv3_key() -> str:
+    """Ask for the APIv3 key without echoing it (kept out of argv, shell history and ``ps``)."""
+    try:
+        return getpass.getpass("APIv3 key (not shown): ").strip()
+    except EOFError:
+        raise UsageError("no APIv3 key given: set WXPAY_APIV3_KEY, or run in a terminal to be asked") from None
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+def pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{option} takes NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
+
+
+def typed_query(method: str, template: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """Query text from a shell, converted where the endpoint's typed model declares a number or a boolean.
+
+    Everything else stays text, so an id made of digits is sent as it was typed.
+    """
+    from .models import lookup
+
+    spec = lookup(method, template)
+    if spec is None or spec.query is None:
+        return dict(query)
+    declared = typing.get_type_hints(spec.query)
+    out: dict[str, Any] = {}
+    for name, text in query.items():
+        kinds = set(typing.get_args(declared.get(name))) or {declared.get(name)}
+        if int in kinds and bool not in kinds:
+            try:
+                out[name] = int(text)
+            except ValueError:
+                raise UsageError(f"--query {name}: {spec.query.__name__} declares a whole number") from None
+        elif bool in kinds:
+            if text.lower() not in ("true", "false"):
+                raise UsageError(f"--query {name}: {spec.query.__name__} declares true or false")
+            out[name] = text.lower() == "true"
+        else:
+            out[name] = text
+    return out
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def write_answer(response: Response, *, include: bool) -> None:
+    """The answer's JSON (or its raw bytes) on stdout; the status line on stderr, or in the JSON with include."""
+    body: Any = None
+    text = True
+    if response.body:
+        try:
+            body = response.json()
+        except ValueError:
+            text = False
+    summary = f"{response.status} Request-ID {response.request_id or '-'} (signature verified)"
+    if include:
+        envelope = {"status": response.status, "request_id": response.request_id, "headers": dict(response.headers)}
+        envelope["body"] = body if text else response.body.decode("utf-8", "replace")
+        _print_json(envelope)
+        return
+    print(summary, file=sys.stderr, flush=True)
+    if not text:
+        sys.stdout.buffer.write(response.body)
+    elif response.body:
+        _print_json(body)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged (a test may have replaced it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+_HANDLER = _Stderr()
+_HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
+def configure_logging(level: str | None) -> None:
+    """``--log-level``: the SDK's log lines at ``level`` and above on stderr (the root logger is left alone)."""
+    if level is None:
+        return
+    logger = logging.getLogger("wxpay_chain")
+    logger.setLevel(level)
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
+
+
+def run_command(name: str, run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run one subcommand: errors become one line on stderr, never a traceback (DEBUG logs it)."""
+    from ._errors import WxPayError
+
+    try:
+        code = run(args)
+        sys.stdout.flush()  # inside the guard: the reader may have gone before the last buffer was written
+        return code
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPT
+    except UsageError as exc:
+        _error(f"wxpay-chain {name}: error: {exc}")
+        return EXIT_USAGE
+    except WxPayError as exc:
+        _error(f"{type(exc).__name__}: {exc}")
+        return EXIT_ERROR
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"wxpay-chain {name}: {exc.strerror or type(exc).__name__}{where}")
+        return EXIT_ERROR
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        _error(f"wxpay-chain {name}: unexpected {type(exc).__name__}: {exc} (--log-level DEBUG shows where)")
+        return EXIT_ERROR
+
+
+def _error(message: str) -> None:
+    with contextlib.suppress(BrokenPipeError):
+        print(" ".join(message.split()), file=sys.stderr, flush=True)
+
+
+def _stdout_to_devnull() -> None:
+    # The reader is gone: point stdout at /dev/null, so the interpreter's last flush fails silently too.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a captured stdout in tests)
+        pass

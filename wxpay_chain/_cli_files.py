@@ -1,0 +1,113 @@
+"""``wxpay-chain bill`` and ``wxpay-chain upload``: a day's bill to a file (checked against its hash, with a
+progress bar on a terminal) or to stdout, and one file uploaded to an upload endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import _cli
+from ._cli import Command, UsageError
+
+__all__ = ["BILL", "UPLOAD"]
+
+
+def _bill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the bill's day (China time)")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--type",
+        type=str.upper,
+        choices=("ALL", "SUCCESS", "REFUND"),
+        default="ALL",
+        help="the trade bill's records (default ALL)",
+    )
+    kind.add_argument(
+        "--fundflow",
+        type=str.upper,
+        choices=("BASIC", "OPERATION", "FEES"),
+        default=None,
+        metavar="ACCOUNT",
+        help="the fund flow bill of this account (BASIC, OPERATION, FEES) instead",
+    )
+    parser.add_argument("--out", default=None, metavar="FILE", help="write the CSV here (default: stdout)")
+    _cli.add_client_arguments(parser)
+
+
+def _bill(args: argparse.Namespace) -> int:
+    if len(args.date) != 10 or args.date[4] != "-" or args.date[7] != "-":
+        raise UsageError(f"--date must look like 2025-01-31, not {args.date!r}")
+    query: dict[str, str] = {"bill_date": args.date, "tar_type": "GZIP"}  # gzip on the wire; opened by download()
+    if args.fundflow:
+        template, query["account_type"] = "v3/bill/fundflowbill", args.fundflow
+    else:
+        template, query["bill_type"] = "v3/bill/tradebill", args.type
+    with _cli.blocking_client(args) as client:
+        answer = client.chain(template).get(query=query)
+        progress = _Bar() if args.out is not None and sys.stderr.isatty() else None
+        result = client.download(answer, args.out, progress=progress)
+    if progress is not None:
+        progress.done()
+    if isinstance(result, Path):
+        print(f"{result}: {answer.json()['hash_type']} checked", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(result)
+    return 0
+
+
+class _Bar:
+    """``[#######-------]  52%  1.3 MiB`` on stderr, redrawn at most ten times a second."""
+
+    def __init__(self) -> None:
+        self._drawn = 0.0
+
+    def __call__(self, received: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._drawn < 0.1 and received != total:
+            return
+        self._drawn = now
+        size = f"{received / 1048576:6.1f} MiB"
+        if total:
+            filled = min(30, received * 30 // total)
+            line = f"[{'#' * filled}{'-' * (30 - filled)}] {received * 100 // total:3d}%  {size}"
+        else:
+            line = f"downloaded {size}"
+        sys.stderr.write("\r" + line)
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\n")
+
+
+def _upload_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the image, video or document to upload")
+    parser.add_argument("--to", required=True, metavar="ENDPOINT", help="e.g. v3/merchant/media/upload")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="path placeholder")
+    parser.add_argument("--meta", default=None, metavar="JSON", help="extra meta fields, e.g. '{\"item_id\": 5}'")
+    _cli.add_client_arguments(parser)
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from ._media import Media
+
+    meta: Any = None
+    if args.meta is not None:
+        try:
+            meta = json.loads(args.meta)
+        except ValueError:
+            raise UsageError("--meta is not valid JSON") from None
+        if not isinstance(meta, dict):
+            raise UsageError("--meta must be a JSON object")
+    media = Media.from_file(args.file, meta=meta)
+    with _cli.blocking_client(args) as client:
+        response = client.chain(args.to).post(media=media, **_cli.pairs(args.param, "--param"))
+    _cli.write_answer(response, include=False)
+    return 0
+
+
+BILL = Command("download a day's trade or fund flow bill, checked against its hash", _bill_arguments, _bill)
+UPLOAD = Command("upload a file (signed over its meta) and print the answer", _upload_arguments, _upload)

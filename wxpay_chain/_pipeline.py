@@ -1,0 +1,166 @@
+"""The send loop: one prepared call through sign → send → verify, retried by the RetryPolicy within its
+deadline. Every call goes through it: API calls, certificate downloads and bill downloads alike.
+
+A Pipeline holds what a client shares with its ``with_options()`` copies (the transport, and the protocols
+that sign requests and verify answers) and the settings of one of them (retry policy, backup origin,
+hooks). The per-protocol differences (how to sign, how to verify, whether a request that may have reached
+WeChat Pay is ever sent again) live in ``_protocols``; the unsigned downloads in ``_download``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from ._aiohttp_transport import AiohttpTransport
+from ._config import ClientConfig
+from ._download import must_verify
+from ._errors import ApiError, ResponseTooLargeError, TransportError, TransportTimeoutError
+from ._http import Headers, Request, Response, Timeout
+from ._logs import log_retry, record_attempt
+from ._prepare import PreparedRequest, prepare
+from ._protocols import CallProtocol
+from ._transport import RawResponse, Transport
+
+__all__ = ["Pipeline", "StreamSink"]
+
+
+class StreamSink(Protocol):
+    """Where the body of a streamed 2xx answer goes, chunk by chunk (a bill download)."""
+
+    @property
+    def started(self) -> bool:
+        """Whether any of the body has arrived: a call cut off after that is never sent again."""
+        ...
+
+    @property
+    def signed_body(self) -> bytes:
+        """The body as received, kept only when the answer carries signature headers (then verified)."""
+        ...
+
+    def __call__(self, headers: Headers) -> Callable[[bytes], None]: ...
+
+
+class Pipeline:
+    def __init__(self, config: ClientConfig, transport: Transport, protocols: Mapping[str, CallProtocol]) -> None:
+        self.transport = transport
+        self._protocols = protocols
+        self._defaults = config.defaults
+        self._retry = config.retry
+        self._backup_origin = config.backup_origin
+        self._on_request = config.on_request
+        self._on_response = config.on_response
+        self._clock = config.clock
+        self._bodies = config.log_bodies
+        # Calls being signed, sent or verified: "auto" offloads the RSA signature only when calls overlap.
+        self._in_flight = 0
+
+    def derive(self, config: ClientConfig) -> Pipeline:
+        """The pipeline of a ``with_options()`` copy: its own settings, this one's transport and protocols."""
+        return Pipeline(config, self.transport, self._protocols)
+
+    async def fetch_certificates(self) -> Response:
+        # Unverified here: the verifier checks the answer with the certificates it carries.
+        return await self.call(prepare(self._defaults, "GET", "v3/certificates"), verify=False)
+
+    async def call(self, prepared: PreparedRequest, *, verify: bool = True, sink: StreamSink | None = None) -> Response:
+        """The answer to ``prepared``, verified; ApiError for a non-2xx answer, TransportError when none came.
+
+        With ``sink`` a 2xx body is streamed into it instead of being held (the Response then has no body)."""
+        self._in_flight += 1
+        try:
+            return await self._attempts(prepared, verify, sink)
+        finally:
+            self._in_flight -= 1
+
+    async def _attempts(self, prepared: PreparedRequest, verify: bool, sink: StreamSink | None) -> Response:
+        protocol, policy, bodies = self._protocols[prepared.protocol], self._retry, self._bodies
+        transport = self.transport
+        failures: list[str] = []
+        origin = prepared.origin
+        # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
+        deadline = _deadline(prepared.timeout)
+        for attempt in range(1, policy.attempts + 1):
+            last = attempt == policy.attempts
+            try:
+                transport.check_open()  # before signing: a closed client's signing worker has stopped
+            except TransportError as closed:
+                closed.attempts = tuple(failures)
+                raise
+            if attempt > 1 and deadline is not None:
+                prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
+            request = await protocol.authorize(prepared, origin, self._in_flight > 1)
+            if self._on_request is not None:
+                self._on_request(request)
+            started = time.perf_counter()
+            try:
+                raw = await (transport.send(request) if sink is None else _stream(transport, request, sink))
+            except TransportError as exc:
+                elapsed = time.perf_counter() - started
+                record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
+                failures.append(f"#{attempt} {type(exc).__name__}")
+                timed_out = isinstance(exc, TransportTimeoutError)
+                # An answer too large to read would be too large again, and a stream cut off has been
+                # handed on in part: the call is final.
+                final = isinstance(exc, ResponseTooLargeError) or (timed_out and not policy.retry_timeouts)
+                final = final or not (protocol.resends or exc.connect_failed) or (sink is not None and sink.started)
+                if last or transport.closed or final:
+                    exc.attempts = tuple(failures)
+                    raise
+                if exc.connect_failed and self._backup_origin is not None:
+                    origin = self._backup_origin
+                if not await _back_off(policy.delay(attempt), deadline, request, failures[-1]):
+                    exc.attempts = (*failures, "no time left for another attempt")
+                    raise
+                continue
+            request_id = raw.headers.get("Request-ID")
+            elapsed = time.perf_counter() - started
+            record_attempt(self._on_response, request, attempt, raw.status, request_id, elapsed, None, raw.body, bodies)
+            if 200 <= raw.status < 300:
+                if verify and must_verify(request.method, prepared.template, raw.headers):
+                    checked = raw if sink is None else RawResponse(raw.status, raw.headers, sink.signed_body)
+                    await protocol.verify(request, checked, request_id, self.fetch_certificates)
+                return Response(raw.status, raw.headers, raw.body, request)
+            error = ApiError.from_parts(
+                raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
+            )
+            failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
+            if last or not protocol.resends or not policy.retries_status(raw.status):
+                error.attempts = tuple(failures)
+                raise error
+            delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())
+            if not await _back_off(delay, deadline, request, failures[-1]):
+                error.attempts = (*failures, "no time left for another attempt")
+                raise error
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+
+async def _stream(transport: Transport, request: Request, sink: StreamSink) -> RawResponse:
+    if isinstance(transport, AiohttpTransport):
+        return await transport.send(request, sink)
+    raw = await transport.send(request)  # another transport answers whole: the sink gets it in one piece
+    if 200 <= raw.status < 300:
+        sink(raw.headers)(raw.body)
+    return raw
+
+
+def _deadline(timeout: Timeout) -> float | None:
+    return None if timeout.total is None else time.monotonic() + timeout.total
+
+
+def _remaining(timeout: Timeout, deadline: float) -> Timeout:
+    left = max(deadline - time.monotonic(), 0.001)
+    return Timeout(total=left, connect=left if timeout.connect is None else min(timeout.connect, left))
+
+
+async def _back_off(delay: float, deadline: float | None, request: Request, reason: str) -> bool:
+    """Wait ``delay`` seconds before the next attempt; False, without waiting, when the call's deadline
+    would pass first (a retry then could only time out). Either way a retry line says why."""
+    if deadline is not None and time.monotonic() + delay >= deadline:
+        log_retry(request, reason, None)
+        return False
+    log_retry(request, reason, delay)
+    await asyncio.sleep(delay)
+    return True

@@ -1,0 +1,130 @@
+"""APIv2 in the pipeline: ``v2/...`` chains are prepared as signed XML, and their answers checked as XML.
+
+``client.v2.mmpaymkttransfers.send_coupon.post(xml={...}, security=True)`` posts to
+``<base>/mmpaymkttransfers/send_coupon``, as the PHP SDK does. The sign (with nonce_str and mch_id) is
+made once, when the call is prepared: APIv2 has no timestamp to refresh, and the call is sent again only
+when it surely never left (the connection could not be made), so no attempt can send a coupon or a red
+packet twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._apiv2 import answer_error, check_answer, fill_payload, parse_xml, to_xml
+from ._errors import ConfigurationError, InvalidRequestError
+from ._http import Headers, Request, Timeout, check_header
+from ._transport import RawResponse
+from ._uri import check_literal, placeholders
+
+if TYPE_CHECKING:
+    from ._prepare import PreparedRequest, RequestDefaults
+
+__all__ = ["V2_OPTIONS", "V2Protocol", "V2Settings", "is_v2", "prepare_v2"]
+
+V2_OPTIONS = frozenset({"xml", "security", "headers", "timeout", "base_url"})
+_CONTENT_TYPE = "text/xml"
+
+
+@attrs.frozen
+class V2Settings:
+    """What a client adds to its APIv2 calls: its merchant id, the APIv2 key, whether it has a certificate."""
+
+    mch_id: str | None
+    key: str | None = attrs.field(repr=False)
+    certificate: bool
+    nonce: Callable[[], str] = attrs.field(repr=False, eq=False)
+
+
+def is_v2(template: str) -> bool:
+    return template == "v2" or template.startswith("v2/")
+
+
+def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: Mapping[str, Any]) -> PreparedRequest:
+    """Check and encode an APIv2 call: the XML with nonce_str, mch_id and sign, as it will be sent."""
+    from ._prepare import USER_AGENT, PreparedRequest, parse_base_url, to_wire
+
+    where = f"{method} {template}"
+    unknown = sorted(set(options) - V2_OPTIONS)
+    if unknown:
+        raise InvalidRequestError(
+            f"Unexpected arguments for the APIv2 call {where}",
+            [(name, f"APIv2 calls take {', '.join(sorted(V2_OPTIONS))}") for name in unknown],
+        )
+    if method != "POST":
+        raise InvalidRequestError(f"APIv2 calls are POST requests, not {where}", [("method", "use .post(xml=...)")])
+    path = template[len("v2/") :]
+    check_literal(template)
+    if not path or placeholders(template):
+        raise InvalidRequestError(
+            f"{where} names no APIv2 endpoint", [("path", "e.g. v2/mmpaymkttransfers/send_coupon")]
+        )
+    security = options.get("security", False)
+    if not isinstance(security, bool):
+        raise InvalidRequestError("security must be True or False", [("security", type(security).__name__)])
+    settings = defaults.apiv2
+    if settings is None or settings.key is None:
+        raise ConfigurationError(f"{where} is signed with the APIv2 key: pass apiv2_key= to the client")
+    if security and not settings.certificate:
+        raise ConfigurationError(
+            f"{where} with security=True presents the merchant API certificate: pass client_cert= "
+            "(apiclient_cert.pem, or apiclient_cert.p12 with passphrase=) to the client"
+        )
+    payload = to_wire(options.get("xml"))  # a request model (models.v2_coupon, models.redpack) or a dict
+    if payload is None:
+        raise InvalidRequestError(f"{where} needs its fields", [("xml", "pass xml={...}")])
+    mch_id = settings.mch_id
+    if mch_id is None and isinstance(payload, Mapping) and "mch_id" not in payload and "mchid" not in payload:
+        raise InvalidRequestError(f"{where} needs a merchant id", [("xml.mch_id", "a brand client has none: pass it")])
+    fields = fill_payload(payload, key=settings.key, mch_id=mch_id or "", nonce=settings.nonce())
+    headers = {"Accept": "text/xml", "User-Agent": USER_AGENT, "Content-Type": _CONTENT_TYPE}
+    extra = options.get("headers")
+    if extra is not None:
+        if not isinstance(extra, Mapping):
+            raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
+        for item in extra.items():
+            name, value = check_header(*item)
+            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+            headers[name] = value
+    timeout = Timeout.of(options["timeout"]) if "timeout" in options else defaults.timeout
+    base_url = options.get("base_url")
+    origin, prefix = parse_base_url(base_url, option=True) if base_url is not None else defaults.origin_prefix
+    body = to_xml(fields)
+    return PreparedRequest(
+        method, template, origin, prefix + path, body, tuple(headers.items()), timeout, body, "v2", security
+    )
+
+
+class V2Protocol:
+    """The send loop's APIv2 steps: no Authorization (the sign is in the body), the XML answer checked."""
+
+    resends = False  # only a request that surely never left is sent again (see the module docstring)
+
+    def __init__(self, key: str | None) -> None:
+        self._key = key
+
+    async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request:
+        return Request(
+            method=prepared.method,
+            url=(origin or prepared.origin) + prepared.target,
+            target=prepared.target,
+            template=prepared.template,
+            headers=Headers(prepared.headers),
+            body=prepared.body,
+            timeout=prepared.timeout,
+            security=prepared.security,
+        )
+
+    async def verify(self, request: Request, raw: RawResponse, request_id: str | None, fetch: object) -> None:
+        """SignatureError unless the answer is a signed (or unsigned) APIv2 document; ApiError for FAIL."""
+        fields = parse_xml(raw.body)
+        if fields.get("return_code", "SUCCESS") == "SUCCESS" and self._key is not None:
+            check_answer(fields, self._key)  # a FAIL answer carries no sign
+        error = answer_error(
+            fields, status=raw.status, method=request.method, path=request.target, request_id=request_id
+        )
+        if error is not None:
+            raise error
