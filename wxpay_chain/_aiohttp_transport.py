@@ -26,6 +26,7 @@ from ._errors import (
     ConfigurationError,
     InvalidRequestError,
     ResponseTooLargeError,
+    TLSError,
     TransportError,
     TransportTimeoutError,
 )
@@ -204,6 +205,8 @@ class AiohttpTransport:
                 f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "
                 "so retry with the same request number (send_request_no / out_trade_no) to stay idempotent"
             ) from None
+        except aiohttp.ClientSSLError as exc:  # before its base class: a handshake that failed fails again
+            raise TLSError(f"{_where(request)}: the TLS handshake with {exc.host}:{exc.port} failed ({exc})") from exc
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(
                 f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True

@@ -10,6 +10,7 @@
     ├── StructureError (ValueError)     verified JSON did not fit the typed model; names the field path
     ├── TransportError                  no usable HTTP answer (connection refused, reset, closed client)
     │   ├── TransportTimeoutError (TimeoutError)
+    │   ├── TLSError                    the TLS handshake failed: nothing was sent, and a retry cannot help
     │   └── ResponseTooLargeError       the answer was bigger than the SDK reads; nothing of it was used
     └── ApiError                        WeChat Pay answered with a non-2xx status, or APIv2 FAIL
         ├── RateLimitError              429: slow down, then retry
@@ -35,6 +36,7 @@ __all__ = [
     "ServerError",
     "SignatureError",
     "StructureError",
+    "TLSError",
     "TransportError",
     "TransportTimeoutError",
     "WxPayError",
@@ -127,6 +129,14 @@ class TransportError(WxPayError):
 
 class TransportTimeoutError(TransportError, TimeoutError):
     """The request did not complete within its timeout."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed: the server's certificate is not trusted (see ``ssl_context=``), or it
+    refused this client's certificate (``client_cert=``). Nothing was sent; the call is never retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, connect_failed=True)
 
 
 class ResponseTooLargeError(TransportError):

@@ -17,7 +17,7 @@ from typing import Protocol
 from ._aiohttp_transport import AiohttpTransport
 from ._config import ClientConfig
 from ._download import must_verify
-from ._errors import ApiError, ResponseTooLargeError, TransportError, TransportTimeoutError
+from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError
 from ._http import Headers, Request, Response, Timeout
 from ._logs import log_retry, record_attempt
 from ._prepare import PreparedRequest, prepare
@@ -102,9 +102,9 @@ class Pipeline:
                 record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
                 failures.append(f"#{attempt} {type(exc).__name__}")
                 timed_out = isinstance(exc, TransportTimeoutError)
-                # An answer too large to read would be too large again, and a stream cut off has been
-                # handed on in part: the call is final.
-                final = isinstance(exc, ResponseTooLargeError) or (timed_out and not policy.retry_timeouts)
+                # An answer too large to read would be too large again, a failed handshake fails again, and a
+                # stream cut off has been handed on in part: the call is final.
+                final = isinstance(exc, (ResponseTooLargeError, TLSError)) or (timed_out and not policy.retry_timeouts)
                 final = final or not (protocol.resends or exc.connect_failed) or (sink is not None and sink.started)
                 if last or transport.closed or final:
                     exc.attempts = tuple(failures)

@@ -16,11 +16,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from wxpay_chain import (
     ApiError,
     AsyncClient,
+    Attempt,
     Client,
     ConfigurationError,
     InvalidRequestError,
     RetryPolicy,
     SignatureError,
+    TLSError,
     TransportError,
 )
 from wxpay_chain.models import SendCouponRequest, SendCouponResult
@@ -128,6 +130,18 @@ async def test_ssl_context_sets_the_trust_of_every_connection(
             await client.v2.mmpaymkttransfers.send_coupon.post(xml=COUPON, security=True)
         with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
             await client.v2.mmpaymkttransfers.query_coupon_stock.post(xml={"coupon_stock_id": "1", "appid": "wx"})
+    assert v2peer.seen == []
+
+
+async def test_a_failed_handshake_is_a_tls_error_tried_once_even_with_retries_allowed(
+    options: dict[str, Any], https_url: str, v2peer: V2Peer
+) -> None:
+    attempts: list[Attempt] = []
+    # An APIv3 call would be retried on a connection failure; a handshake that failed fails again.
+    async with AsyncClient(**options, base_url=https_url, retry=3, on_response=attempts.append) as client:
+        with pytest.raises(TLSError, match="CERTIFICATE_VERIFY_FAILED") as caught:
+            await client.v3.marketing.favor.stocks.get(query={"offset": 0, "limit": 10, "stock_creator_mchid": "1"})
+    assert len(attempts) == 1 and caught.value.attempts == ("#1 TLSError",)
     assert v2peer.seen == []
 
 

@@ -28,12 +28,16 @@ def test_wxpay_env_holds_the_merchant_settings_for_from_env(wxpay_sandbox: Threa
     assert set(env) == {"WXPAY_MCHID", "WXPAY_SERIAL", "WXPAY_PRIVATE_KEY", "WXPAY_PUBLIC_KEY_ID"} | {
         "WXPAY_PUBLIC_KEY",
         "WXPAY_APIV3_KEY",
+        "WXPAY_APIV2_KEY",
         "WXPAY_BASE_URL",
     }
     assert Path(env["WXPAY_PRIVATE_KEY"]).parent == tmp_path.resolve()
     assert (tmp_path / "wxpay.env").stat().st_mode & 0o077 == 0  # it holds the APIv3 key
     with Client.from_env(env) as client:
         assert client.v3.certificates.get().status == 200
+        plugin = client.sign_coupon_plugin(send_coupon_params=[{"stock_id": "1", "out_request_no": "N1"}],
+                                           send_coupon_merchant=env["WXPAY_MCHID"])
+        assert len(plugin["sign"]) == 64  # the APIv2 key came through wxpay.env
 
 
 def test_a_notify_url_that_is_no_http_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -108,8 +108,10 @@ def write_env_file(config: Path) -> Path:
         "WXPAY_APIV3_KEY": values["apiv3_key"],
         "WXPAY_BASE_URL": values["base_url"],
     }
+    if values.get("apiv2_key"):  # the coupon plugin and H5 signs, and v2/ calls
+        lines["WXPAY_APIV2_KEY"] = values["apiv2_key"]
     path = config.with_name("wxpay.env")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the APIv3 key
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the APIv3 and APIv2 keys
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.writelines(f"{name}={shlex.quote(str(value))}\n" for name, value in lines.items())
     return path
