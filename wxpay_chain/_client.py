@@ -11,6 +11,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
@@ -22,7 +23,7 @@ from ._chain import Chain, root_chain
 from ._client_signs import ClientSignatures
 from ._config import ClientConfig, Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce, rsa_oaep_decrypt, rsa_oaep_encrypt
-from ._download import download
+from ._download import Downloadable, Progress, Target, download
 from ._env import options_from_env
 from ._errors import (
     ConfigurationError,
@@ -300,7 +301,19 @@ class AsyncClient(ClientSignatures):
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
         return rsa_oaep_decrypt(self._config.signer.key, ciphertext)
 
-    download = download  # a bill checked against its hash: bytes, or the path to= (see _download.download)
+    async def download(
+        self,
+        answer: Downloadable,
+        to: Target | None = None,
+        *,
+        hash_type: str | None = None,
+        hash_value: str | None = None,
+        progress: Progress | None = None,
+    ) -> bytes | Path:
+        """A bill (or another file WeChat Pay gives a download_url and a hash for), checked against its hash:
+        its bytes, or streamed to ``to`` and the path returned. See :func:`wxpay_chain._download.download`."""
+        checks = {"hash_type": hash_type, "hash_value": hash_value}
+        return await download(self._pipeline, self._config, answer, to, **checks, progress=progress)
 
 
 def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, given: Transport | None) -> Transport:

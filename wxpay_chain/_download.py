@@ -1,9 +1,9 @@
 """Downloads: bills and files fetched with a signed GET whose answers WeChat Pay does not sign; a bill is
 checked against the hash the (signed) bill answer gave for it instead.
 
-The one list of such answers is :data:`UNSIGNED_DOWNLOADS`; :func:`must_verify` is the rule the client
-applies to every 2xx answer. :func:`download` streams the file through :class:`PlainFile` (AES-256-GCM
-opened, gzip inflated, hashed: pure, no I/O) into memory or a temporary file renamed once it checks out.
+The one list of such answers, and the rule the pipeline applies to every 2xx answer, are in ``_unsigned``.
+:func:`download` streams the file through :class:`PlainFile` (AES-256-GCM opened, gzip inflated, hashed:
+pure, no I/O) into memory or a temporary file renamed once it checks out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import re
 import tempfile
 import zlib
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -26,6 +25,7 @@ import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from ._config import ClientConfig
 from ._crypto import _oaep
 from ._errors import (
     ConfigurationError,
@@ -36,26 +36,14 @@ from ._errors import (
 )
 from ._http import Headers, Response
 from ._prepare import PreparedRequest
+from ._unsigned import must_verify
 from ._uri import split_base_url
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from ._pipeline import Pipeline
 
-__all__ = ["UNSIGNED_DOWNLOADS", "Downloadable", "PlainFile", "Target", "download", "must_verify"]
+__all__ = ["Downloadable", "PlainFile", "Target", "download"]
 
-# GET endpoints whose 2xx answer is a file WeChat Pay sends unsigned (their documented answer has no schema).
-UNSIGNED_DOWNLOADS = (
-    "v3/billdownload/file",
-    "v3/bill/downloadurl",  # the download_url the bill documents print as their example
-    "v3/merchant-service/images/{media_id}",
-    "v3/global/merchant-service/images/{media_id}",
-    "v3/transferdownload/signfile",
-    "v3/transferdownload/elecvoucherfile",
-    "v3/statements",
-    "v3/global/statements",
-)
-_PATTERNS = tuple(tuple(t.split("/")) for t in UNSIGNED_DOWNLOADS)
-_SIGNATURE_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial")
 _HASHES = {"SHA1": "sha1", "SHA256": "sha256", "SM3": "sm3"}
 _TAG = 16  # bytes of the AES-GCM tag at the end of an encrypted bill
 _PIECE = 1024 * 1024  # the most one gzip step inflates at a time: memory stays flat for any ratio
@@ -67,24 +55,6 @@ either, or a download URL (then with ``hash_type=`` and ``hash_value=``)."""
 Target: TypeAlias = "str | os.PathLike[str]"
 Progress: TypeAlias = "Callable[[int, int | None], None]"
 """Told the bytes received so far and the total when the answer says it (the command line's progress bar)."""
-
-
-@lru_cache(maxsize=1024)
-def _is_unsigned_download(template: str) -> bool:
-    segments = tuple(template.partition("?")[0].strip("/").split("/"))
-    return any(
-        len(pattern) == len(segments)
-        and all(p == s or (p.startswith("{") and bool(s)) for p, s in zip(pattern, segments, strict=True))
-        for pattern in _PATTERNS
-    )
-
-
-def must_verify(method: str, template: str, headers: Headers) -> bool:
-    """Whether a 2xx answer must carry a valid WeChat Pay signature: every answer, but the files the
-    documented unsigned downloads send; and those too once they do carry signature headers."""
-    if method != "GET" or not _is_unsigned_download(template):
-        return True
-    return any(name in headers for name in _SIGNATURE_HEADERS)
 
 
 @attrs.frozen
@@ -140,10 +110,10 @@ def _source(answer: object, hash_type: str | None, hash_value: str | None) -> _S
     return _Source(fields["download_url"], kind, fields["hash_value"], encrypted[0] or None, encrypted[1] or None)
 
 
-def _locate(client: AsyncClient, url: str) -> tuple[str, str, str]:
+def _locate(config: ClientConfig, url: str) -> tuple[str, str, str]:
     """``(origin, target, template)`` of a download URL: it must name this client's API (its base URL or the
     backup one), and its path and query are sent exactly as given."""
-    origin, prefix = client._defaults.origin_prefix
+    origin, prefix = config.defaults.origin_prefix
     if "://" in url:
         scheme_host_end = url.find("/", url.index("://") + 3)
         head, rest = (url, "/") if scheme_host_end < 0 else (url[:scheme_host_end], url[scheme_host_end:])
@@ -151,7 +121,7 @@ def _locate(client: AsyncClient, url: str) -> tuple[str, str, str]:
             given = split_base_url(head + "/")[0]
         except ConfigurationError as exc:
             raise InvalidRequestError("Bad download_url", [("download_url", str(exc))]) from None
-        if given not in (origin, client._config.backup_origin):
+        if given not in (origin, config.backup_origin):
             raise InvalidRequestError(
                 "download_url points at another host than this client's API; the SDK signs only for its own",
                 [("download_url", f"{given[:80]} is not {origin}")],
@@ -166,12 +136,12 @@ def _locate(client: AsyncClient, url: str) -> tuple[str, str, str]:
     return origin, target, target[len(prefix) :].partition("?")[0]
 
 
-def _bill_key(client: AsyncClient, source: _Source) -> bytes | None:
+def _bill_key(config: ClientConfig, source: _Source) -> bytes | None:
     """The AES-256 key of an encrypted bill: its encrypt_key opened with the merchant's private key."""
     if source.encrypt_key is None:
         return None
     try:
-        key: bytes = client._config.signer.key.decrypt(base64.b64decode(source.encrypt_key, validate=True), _oaep())
+        key: bytes = config.signer.key.decrypt(base64.b64decode(source.encrypt_key, validate=True), _oaep())
     except (ValueError, binascii.Error):
         raise IntegrityError("The bill's encrypt_key does not open with this client's merchant private key") from None
     if len(key) != 32:
@@ -285,10 +255,10 @@ class _Sink:
             self.progress(self.received, self.total)
 
 
-async def _fetch(client: AsyncClient, prepared: PreparedRequest, sink: _Sink) -> None:
+async def _fetch(pipeline: Pipeline, prepared: PreparedRequest, sink: _Sink) -> None:
     """The signed GET through the client's pipeline, the body streamed into ``sink``; a body cut off is final."""
     try:
-        await client._pipeline.call(prepared, sink=sink)
+        await pipeline.call(prepared, sink=sink)
     except TransportError as exc:
         if sink.started and not isinstance(exc, ResponseTooLargeError):
             raise IntegrityError("The download was cut off before the whole file came; nothing was kept") from exc
@@ -297,7 +267,8 @@ async def _fetch(client: AsyncClient, prepared: PreparedRequest, sink: _Sink) ->
 
 
 async def download(
-    client: AsyncClient,
+    pipeline: Pipeline,
+    config: ClientConfig,
     answer: Downloadable,
     to: Target | None = None,
     *,
@@ -315,11 +286,11 @@ async def download(
     A mismatch, a file cut short or one that does not decrypt raises IntegrityError and leaves nothing.
     """
     source = _source(answer, hash_type, hash_value)
-    origin, target, template = _locate(client, source.url)
-    key = _bill_key(client, source)
-    defaults = client._defaults
+    origin, target, template = _locate(config, source.url)
+    key = _bill_key(config, source)
+    defaults = config.defaults
     prepared = PreparedRequest("GET", template, origin, target, b"", defaults.plain_headers, defaults.timeout, b"")
-    cap = client._config.max_response_bytes
+    cap = config.max_response_bytes
     if to is None:
         kept = bytearray()
 
@@ -329,7 +300,7 @@ async def download(
             kept.extend(data)
 
         plain = PlainFile(source.hash_type, source.hash_value, keep, key, source.nonce or "")
-        await _fetch(client, prepared, _Sink(plain, template, cap, progress))
+        await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress))
         return bytes(kept)
     path = Path(to)
     try:
@@ -341,7 +312,7 @@ async def download(
     try:
         with os.fdopen(handle, "wb") as file:
             plain = PlainFile(source.hash_type, source.hash_value, file.write, key, source.nonce or "")
-            await _fetch(client, prepared, _Sink(plain, template, cap, progress))
+            await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

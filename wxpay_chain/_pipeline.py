@@ -16,13 +16,13 @@ from typing import Protocol
 
 from ._aiohttp_transport import AiohttpTransport
 from ._config import ClientConfig
-from ._download import must_verify
 from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError
 from ._http import Headers, Request, Response, Timeout
 from ._logs import log_retry, record_attempt
 from ._prepare import PreparedRequest, prepare
 from ._protocols import CallProtocol
 from ._transport import RawResponse, Transport
+from ._unsigned import must_verify
 
 __all__ = ["Pipeline", "StreamSink"]
 

@@ -39,9 +39,6 @@ from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, verify_signed_message
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from ._client import AsyncClient
-    from ._sync import Client
-
 __all__ = [
     "MAX_NOTIFICATION_BODY",
     "Notification",
@@ -286,9 +283,21 @@ def _handled(notification: Notification, recent: RecentNotifications | None) -> 
     return 204, b""
 
 
+class AsyncParser(Protocol):
+    """What the async handlers need of a client: an AsyncClient (typed here without importing it)."""
+
+    async def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification: ...
+
+
+class BlockingParser(Protocol):
+    """What :func:`handle_notification_sync` needs of a client: a blocking Client."""
+
+    def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification: ...
+
+
 # The two handlers below differ only in how they wait: the answers and the log lines are the helpers' above.
 async def handle_notification(
-    client: AsyncClient,
+    client: AsyncParser,
     headers: NotificationHeaders,
     body: bytes | str,
     on_notification: OnNotification,
@@ -317,7 +326,7 @@ async def handle_notification(
 
 
 def handle_notification_sync(
-    client: Client,
+    client: BlockingParser,
     headers: NotificationHeaders,
     body: bytes | str,
     on_notification: Callable[[Notification], None],
@@ -353,7 +362,7 @@ def handle_notification_sync(
 
 
 def aiohttp_handler(
-    client: AsyncClient, on_notification: OnNotification, *, recent: RecentNotifications | None = None
+    client: AsyncParser, on_notification: OnNotification, *, recent: RecentNotifications | None = None
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp.web handler: ``app.router.add_post("/wxpay/notify", aiohttp_handler(client, on_event))``."""
     from aiohttp import web

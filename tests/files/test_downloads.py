@@ -25,8 +25,9 @@ from wxpay_chain import (
     ResponseTooLargeError,
     SignatureError,
 )
-from wxpay_chain._download import PlainFile, must_verify
+from wxpay_chain._download import PlainFile
 from wxpay_chain._http import Headers
+from wxpay_chain._unsigned import must_verify
 
 from ._peer import FilePeer, Seen
 

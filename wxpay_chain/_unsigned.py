@@ -1,0 +1,46 @@
+"""Which 2xx answers WeChat Pay sends unsigned: the files of a few documented downloads, and nothing else.
+
+The pipeline asks :func:`must_verify` of every 2xx answer. The exemption is this one list of endpoints,
+never a switch a caller can flip; a bill or file fetched from them is checked against the hash its
+(signed) bill answer gave instead (``_download``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ._http import Headers
+
+__all__ = ["UNSIGNED_DOWNLOADS", "must_verify"]
+
+# GET endpoints whose 2xx answer is a file WeChat Pay sends unsigned (their documented answer has no schema).
+UNSIGNED_DOWNLOADS = (
+    "v3/billdownload/file",
+    "v3/bill/downloadurl",  # the download_url the bill documents print as their example
+    "v3/merchant-service/images/{media_id}",
+    "v3/global/merchant-service/images/{media_id}",
+    "v3/transferdownload/signfile",
+    "v3/transferdownload/elecvoucherfile",
+    "v3/statements",
+    "v3/global/statements",
+)
+_PATTERNS = tuple(tuple(t.split("/")) for t in UNSIGNED_DOWNLOADS)
+_SIGNATURE_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial")
+
+
+@lru_cache(maxsize=1024)
+def _is_unsigned_download(template: str) -> bool:
+    segments = tuple(template.partition("?")[0].strip("/").split("/"))
+    return any(
+        len(pattern) == len(segments)
+        and all(p == s or (p.startswith("{") and bool(s)) for p, s in zip(pattern, segments, strict=True))
+        for pattern in _PATTERNS
+    )
+
+
+def must_verify(method: str, template: str, headers: Headers) -> bool:
+    """Whether a 2xx answer must carry a valid WeChat Pay signature: every answer, but the files the
+    documented unsigned downloads send; and those too once they do carry signature headers."""
+    if method != "GET" or not _is_unsigned_download(template):
+        return True
+    return any(name in headers for name in _SIGNATURE_HEADERS)
