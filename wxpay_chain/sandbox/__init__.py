@@ -40,8 +40,9 @@ from ._seed import (
     DEMO_STOCK_IDS,
     DEMO_UPLOADED_CODES,
 )
-from ._server import Sandbox, ThreadedSandbox
+from ._server import Sandbox
 from ._state import SandboxState
+from ._threaded import ThreadedSandbox
 
 __all__ = [
     "BRAND_USER_COUPONS",

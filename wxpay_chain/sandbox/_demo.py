@@ -20,7 +20,8 @@ from .._errors import ApiError, InvalidRequestError, SignatureError
 from ._demo_files import show_files
 from ._demo_v2 import show_v2
 from ._seed import DEMO_APPID, DEMO_OPENIDS, DEMO_STOCK_IDS
-from ._server import Sandbox, ThreadedSandbox
+from ._server import Sandbox
+from ._threaded import ThreadedSandbox
 
 if TYPE_CHECKING:
     from .._client import AsyncClient
