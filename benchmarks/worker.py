@@ -5,7 +5,7 @@ this process: executor threads and the blocking Client's loop thread too) plus t
 processes (a signing process works for its client). The server runs in another process, so its CPU
 never lands here.
 
-Spec keys: bench (floor, raw, raw_pool, sdk, sdk_sync, wpv3_async, soak), keys, port, calls,
+Spec keys: bench (floor, raw, raw_pool, sdk, sdk_process, sdk_sync, wpv3_async, soak), keys, port, calls,
 concurrency, warmup; soak_samples for the soak.
 """
 
@@ -191,6 +191,7 @@ def sdk_options(spec: Spec) -> dict[str, Any]:
         "private_key": keys.text(keys.merchant_key),
         "platform_keys": {PUB_KEY_ID: keys.text(keys.platform_pub)},
         "base_url": base_url(spec),
+        **({"offload_crypto": spec["offload_crypto"]} if "offload_crypto" in spec else {}),
     }
 
 
@@ -340,6 +341,7 @@ BENCHES: dict[str, Callable[[Spec], Result]] = {
     "raw": lambda spec: timed(spec, raw_calls(spec)),
     "raw_pool": lambda spec: timed(spec, raw_calls(spec, pool=True)),
     "sdk": lambda spec: timed(spec, sdk_calls(spec)),
+    "sdk_process": lambda spec: timed(spec, sdk_calls({**spec, "offload_crypto": "process"})),
     "sdk_sync": bench_sdk_sync,
     "wpv3_async": lambda spec: timed(spec, wpv3_async_calls(spec)),
     "soak": bench_soak,
