@@ -69,72 +69,72 @@ class Pipeline:
         """The answer to ``prepared``, verified; ApiError for a non-2xx answer, TransportError when none came.
 
         With ``sink`` a 2xx body is streamed into it instead of being held (the Response then has no body)."""
+        # One coroutine for the whole loop: every await of a call resumes each frame between it and the task.
         self._in_flight += 1
         try:
-            return await self._attempts(prepared, verify, sink)
+            protocol, policy, bodies = self._protocols[prepared.protocol], self._retry, self._bodies
+            transport = self.transport
+            failures: list[str] = []
+            origin = prepared.origin
+            # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
+            deadline = _deadline(prepared.timeout)
+            for attempt in range(1, policy.attempts + 1):
+                last = attempt == policy.attempts
+                try:
+                    transport.check_open()  # before signing: a closed client's signing worker has stopped
+                except TransportError as closed:
+                    closed.attempts = tuple(failures)
+                    raise
+                if attempt > 1 and deadline is not None:
+                    prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
+                request = await protocol.authorize(prepared, origin, self._in_flight > 1)
+                if self._on_request is not None:
+                    self._on_request(request)
+                started = time.perf_counter()
+                try:
+                    raw = await (transport.send(request) if sink is None else _stream(transport, request, sink))
+                except TransportError as exc:
+                    elapsed = time.perf_counter() - started
+                    record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
+                    failures.append(f"#{attempt} {type(exc).__name__}")
+                    timed_out = isinstance(exc, TransportTimeoutError)
+                    # An answer too large to read would be too large again, a failed handshake fails again, and a
+                    # stream cut off has been handed on in part: the call is final.
+                    final = isinstance(exc, (ResponseTooLargeError, TLSError)) or (sink is not None and sink.started)
+                    final = final or (timed_out and not policy.retry_timeouts)
+                    final = final or not (protocol.resends or exc.connect_failed)  # APIv2: only if never sent
+                    if last or transport.closed or final:
+                        exc.attempts = tuple(failures)
+                        raise
+                    if exc.connect_failed and self._backup_origin is not None:
+                        origin = self._backup_origin
+                    if not await _back_off(policy.delay(attempt), deadline, request, failures[-1]):
+                        exc.attempts = (*failures, "no time left for another attempt")
+                        raise
+                    continue
+                request_id = raw.headers.get("Request-ID")
+                elapsed = time.perf_counter() - started
+                hook, status = self._on_response, raw.status
+                record_attempt(hook, request, attempt, status, request_id, elapsed, None, raw.body, bodies)
+                if 200 <= raw.status < 300:
+                    if verify and must_verify(request.method, prepared.template, raw.headers):
+                        checked = raw if sink is None else RawResponse(raw.status, raw.headers, sink.signed_body)
+                        await protocol.verify(request, checked, request_id, self.fetch_certificates)
+                    return Response(raw.status, raw.headers, raw.body, request)
+                error = ApiError.from_parts(
+                    raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
+                )
+                failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
+                if last or not protocol.resends or not policy.retries_status(raw.status):
+                    error.attempts = tuple(failures)
+                    raise error
+                delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())
+                if not await _back_off(delay, deadline, request, failures[-1]):
+                    error.attempts = (*failures, "no time left for another attempt")
+                    raise error
+            raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
             self._in_flight -= 1
-
-    async def _attempts(self, prepared: PreparedRequest, verify: bool, sink: StreamSink | None) -> Response:
-        protocol, policy, bodies = self._protocols[prepared.protocol], self._retry, self._bodies
-        transport = self.transport
-        failures: list[str] = []
-        origin = prepared.origin
-        # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
-        deadline = _deadline(prepared.timeout)
-        for attempt in range(1, policy.attempts + 1):
-            last = attempt == policy.attempts
-            try:
-                transport.check_open()  # before signing: a closed client's signing worker has stopped
-            except TransportError as closed:
-                closed.attempts = tuple(failures)
-                raise
-            if attempt > 1 and deadline is not None:
-                prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
-            request = await protocol.authorize(prepared, origin, self._in_flight > 1)
-            if self._on_request is not None:
-                self._on_request(request)
-            started = time.perf_counter()
-            try:
-                raw = await (transport.send(request) if sink is None else _stream(transport, request, sink))
-            except TransportError as exc:
-                elapsed = time.perf_counter() - started
-                record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
-                failures.append(f"#{attempt} {type(exc).__name__}")
-                timed_out = isinstance(exc, TransportTimeoutError)
-                # An answer too large to read would be too large again, a failed handshake fails again, and a
-                # stream cut off has been handed on in part: the call is final.
-                final = isinstance(exc, (ResponseTooLargeError, TLSError)) or (timed_out and not policy.retry_timeouts)
-                final = final or not (protocol.resends or exc.connect_failed) or (sink is not None and sink.started)
-                if last or transport.closed or final:
-                    exc.attempts = tuple(failures)
-                    raise
-                if exc.connect_failed and self._backup_origin is not None:
-                    origin = self._backup_origin
-                if not await _back_off(policy.delay(attempt), deadline, request, failures[-1]):
-                    exc.attempts = (*failures, "no time left for another attempt")
-                    raise
-                continue
-            request_id = raw.headers.get("Request-ID")
-            elapsed = time.perf_counter() - started
-            record_attempt(self._on_response, request, attempt, raw.status, request_id, elapsed, None, raw.body, bodies)
-            if 200 <= raw.status < 300:
-                if verify and must_verify(request.method, prepared.template, raw.headers):
-                    checked = raw if sink is None else RawResponse(raw.status, raw.headers, sink.signed_body)
-                    await protocol.verify(request, checked, request_id, self.fetch_certificates)
-                return Response(raw.status, raw.headers, raw.body, request)
-            error = ApiError.from_parts(
-                raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
-            )
-            failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
-            if last or not protocol.resends or not policy.retries_status(raw.status):
-                error.attempts = tuple(failures)
-                raise error
-            delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())
-            if not await _back_off(delay, deadline, request, failures[-1]):
-                error.attempts = (*failures, "no time left for another attempt")
-                raise error
-        raise AssertionError("unreachable: the last attempt always returns or raises")
 
 
 async def _stream(transport: Transport, request: Request, sink: StreamSink) -> RawResponse:
