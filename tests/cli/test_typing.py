@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import wxpay_chain.pytest_plugin
+import wxpay_chain.sandbox.pytest_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def test_sandbox_helpers_type_check_under_mypy_strict() -> None:
 
 
 def test_the_fixtures_are_annotated_with_their_client_type() -> None:
-    tree = ast.parse(Path(wxpay_chain.pytest_plugin.__file__).read_text("utf-8"))
+    tree = ast.parse(Path(wxpay_chain.sandbox.pytest_plugin.__file__).read_text("utf-8"))
     returns = {f.name: ast.unparse(f.returns) for f in tree.body if isinstance(f, ast.FunctionDef) and f.returns}
     assert returns["wxpay_client"] == returns["wxpay_brand_client"] == "Iterator[Client]"
     assert returns["wxpay_async_client"] == returns["wxpay_async_brand_client"] == "Callable[..., AsyncClient]"

@@ -132,7 +132,7 @@ def test_pytest_block_passes_under_plain_pytest(block: Block, tmp_path: Path) ->
     (tmp_path / "test_readme_block.py").write_text(block.code)
     args = ["-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:aiohttp"]
     # The plugin from this checkout, whatever else is installed.
-    args += ["-p", "no:wxpay_chain", "-p", "wxpay_chain.pytest_plugin", "test_readme_block.py"]
+    args += ["-p", "no:wxpay_chain", "-p", "wxpay_chain.sandbox.pytest_plugin", "test_readme_block.py"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
         [sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False

@@ -149,7 +149,7 @@ INNER_TESTS = textwrap.dedent(
 async def test_pytest_plugin_fixtures_work_without_any_async_plugin(tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(INNER_TESTS)
     args = ["-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:aiohttp"]
-    args += ["-p", "no:wxpay_chain", "-p", "wxpay_chain.pytest_plugin", "test_inner.py"]
+    args += ["-p", "no:wxpay_chain", "-p", "wxpay_chain.sandbox.pytest_plugin", "test_inner.py"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         *args,
@@ -164,10 +164,11 @@ async def test_pytest_plugin_fixtures_work_without_any_async_plugin(tmp_path: Pa
 
 
 def test_plugin_module_adds_no_imports_of_its_own() -> None:
-    # pytest and the wxpay_chain package are loaded anyway when the plugin is; the plugin adds only itself.
+    # pytest and the wxpay_chain package are loaded anyway when the plugin is; the plugin adds only itself
+    # and the sandbox package's lazy __init__, none of the sandbox's modules (its server, state, aiohttp.web).
     code = (
-        "import sys, pytest, wxpay_chain; before = set(sys.modules); import wxpay_chain.pytest_plugin; "
+        "import sys, pytest, wxpay_chain; before = set(sys.modules); import wxpay_chain.sandbox.pytest_plugin; "
         "print(sorted(set(sys.modules) - before))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert result.stdout.strip() == "['wxpay_chain.pytest_plugin']"
+    assert result.stdout.strip() == "['wxpay_chain.sandbox', 'wxpay_chain.sandbox.pytest_plugin']"
