@@ -137,7 +137,9 @@ class Chain(Generic[R]):
         return hash((id(self._client), self._template))
 
     def __dir__(self) -> list[str]:
-        return ["chain", "delete", "get", "paginate", "patch", "post", "put", "template"]
+        from ._typed._data import listing  # the endpoint data, read on first use (REPL and Jupyter completion)
+
+        return listing(self._template)
 
     @overload
     def paginate(
@@ -210,9 +212,24 @@ def _kept_verb(chain: Chain[R], method: str) -> Verb[R]:
 _VERB_SEGMENTS = {"GET": "get", "POST": "post", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
 
 
-class Verb(Chain[R]):
-    """``chain.get`` etc.: call it to send, or keep chaining to use the verb's name as a segment."""
+class _VerbDoc:
+    """A verb's ``__doc__`` is its endpoint's title, doc link, parameters and an example (``help()``, ``?``)."""
 
+    def __get__(self, verb: Verb[Any] | None, owner: type) -> str:
+        if verb is not None:
+            from ._typed._data import verb_doc
+
+            text = verb_doc(verb._method, verb._parent)
+            if text is not None:
+                return text
+        return _VERB_DOC
+
+
+_VERB_DOC = """``chain.get`` etc.: call it to send, or keep chaining to use the verb's name as a segment."""
+
+
+class Verb(Chain[R]):
+    __doc__ = _VerbDoc()
     __slots__ = ("_method", "_parent")
     _method: str
     _parent: str

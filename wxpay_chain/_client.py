@@ -12,7 +12,7 @@ import ssl
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 
@@ -44,6 +44,7 @@ from ._signing import (
 )
 from ._tls import ClientCertSource
 from ._transport import BorrowedTransport, Transport
+from ._typed._check import Validate
 from ._uri import split_literal
 from ._verifier import Verifier
 from .notifications import (
@@ -53,6 +54,9 @@ from .notifications import (
     RecentNotifications,
     handle_notification,
 )
+
+if TYPE_CHECKING:
+    from ._typed._nodes import N_brand, N_hk, N_v2, N_v3
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 
@@ -115,6 +119,7 @@ class AsyncClient(ClientSignatures):
         proxy: str | None = None,
         trust_env: bool = False,
         log_bodies: bool = False,
+        validate: Validate = "strict",
     ) -> None:
         config = ClientConfig.build(
             mchid=mchid,
@@ -142,6 +147,7 @@ class AsyncClient(ClientSignatures):
             proxy=proxy,
             trust_env=trust_env,
             log_bodies=log_bodies,
+            validate=validate,
         )
         # What is not configuration is made here once, and shared by every with_options() copy: the
         # transport, the signing worker (close() of this client stops it) and the verifier (a certificate
@@ -185,6 +191,12 @@ class AsyncClient(ClientSignatures):
         )
 
     # -- the three call styles -------------------------------------------------------------------
+    if TYPE_CHECKING:  # the typed chain (_typed/_nodes.pyi); at run time __getattr__ makes these Chains
+        v2: N_v2[Coroutine[Any, Any, Response]]
+        v3: N_v3[Coroutine[Any, Any, Response]]
+        brand: N_brand[Coroutine[Any, Any, Response]]
+        hk: N_hk[Coroutine[Any, Any, Response]]
+
     def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
         if name.startswith("_") and not name.endswith("_"):
             raise AttributeError(name)  # before reading self._derived, which may not exist yet

@@ -22,6 +22,7 @@ from ._proxy import ProxySetting, parse_proxy
 from ._retry import RetryPolicy
 from ._signing import KeyStore, Signer
 from ._tls import ClientCertificate, ClientCertSource, load_client_certificate, load_merchant_key
+from ._typed._check import VALIDATE_MODES, Validate
 from ._v2_pipeline import V2Settings
 from ._verifier import check_apiv3_key
 
@@ -92,6 +93,7 @@ class ClientConfig:
         proxy: str | None = None,
         trust_env: bool = False,
         log_bodies: bool = False,
+        validate: Validate = "strict",
     ) -> ClientConfig:
         """Every check of a client's settings; ConfigurationError names the setting and what to do."""
         if (mchid is None) == (brand_id is None):
@@ -124,6 +126,8 @@ class ClientConfig:
             )
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
+        if validate not in VALIDATE_MODES:
+            raise ConfigurationError('validate must be "strict" (default), "types" or "off"')
         if offload_crypto not in OFFLOAD_MODES:
             raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
         if not isinstance(trust_env, bool) or not isinstance(log_bodies, bool):
@@ -147,6 +151,7 @@ class ClientConfig:
                 apiv2=V2Settings(
                     mch_id=mchid, key=apiv2_key, certificate=cert is not None, nonce=nonce_factory
                 ),
+                validate=validate,
             ),
             retry=_retry_policy(retry),
             backup_origin=parse_base_url(backup_base_url)[0] if backup_base_url else None,

@@ -19,6 +19,7 @@ import attrs
 from ._errors import ConfigurationError, InvalidRequestError
 from ._http import Timeout, check_header
 from ._media import encode as encode_media
+from ._typed._check import Validate, check_call
 from ._uri import check_literal, encode_query, expand, placeholders, split_base_url
 from ._v2_pipeline import V2Settings, is_v2, prepare_v2
 from ._version import __version__
@@ -125,6 +126,7 @@ class RequestDefaults:
     origin_prefix: tuple[str, str]
     timeout: Timeout
     apiv2: V2Settings | None = None
+    validate: Validate = "strict"  # the validation policy (_typed/_check.py)
     # What every call without a body, headers= or encrypted fields sends: built once.
     plain_headers: tuple[tuple[str, str], ...] = attrs.field(
         init=False, default=attrs.Factory(lambda self: headers_for(self, None, None), takes_self=True)
@@ -197,7 +199,8 @@ def _prepare(
     timeout = Timeout.of(options["timeout"]) if "timeout" in options else defaults.timeout
     base_url = options.get("base_url")
     origin, prefix = parse_base_url(base_url, option=True) if base_url is not None else defaults.origin_prefix
-    typed().validate_call(method, template, options, query, payload)  # reads the path values by name
+    if defaults.validate != "off":
+        check_call(defaults.validate, method, template, options, query, payload)  # reads path values by name
     target = prefix + expand(template, options)
     encoded_query = encode_query(query)
     if encoded_query:

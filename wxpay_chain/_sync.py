@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
@@ -36,8 +36,12 @@ from ._retry import RetryPolicy
 from ._signing import KeyStore
 from ._tls import ClientCertSource
 from ._transport import CLOSED, Transport
+from ._typed._check import Validate
 from ._uri import split_literal
 from .notifications import Notification, NotificationHeaders, RecentNotifications, handle_notification_sync
+
+if TYPE_CHECKING:
+    from ._typed._nodes import N_brand, N_hk, N_v2, N_v3
 
 __all__ = ["Client"]
 
@@ -112,6 +116,7 @@ class Client(ClientSignatures):
         trust_env: bool = False,
         log_bodies: bool = False,
         session: None = None,
+        validate: Validate = "strict",
     ) -> None:
         """The same parameters as :class:`AsyncClient`, but ``session=``: this client runs its own loop.
 
@@ -146,6 +151,7 @@ class Client(ClientSignatures):
             proxy=proxy,
             trust_env=trust_env,
             log_bodies=log_bodies,
+            validate=validate,
         )
         self._owner: Client | None = None  # set on copies made by with_options(): they run on its loop
         self._lock = threading.Lock()  # orders calls against close()
@@ -219,6 +225,12 @@ class Client(ClientSignatures):
 
     def __repr__(self) -> str:
         return "<Client" + repr(self._async)[len("<AsyncClient") :]
+
+    if TYPE_CHECKING:  # the typed chain (_typed/_nodes.pyi); at run time __getattr__ makes these Chains
+        v2: N_v2[Response]
+        v3: N_v3[Response]
+        brand: N_brand[Response]
+        hk: N_hk[Response]
 
     def __getattr__(self, name: str) -> Chain[Response]:
         if name.startswith("_") and not name.endswith("_"):

@@ -1,0 +1,29 @@
+"""Mistakes ``mypy --strict`` must catch: each marked line is an error with the code in its comment.
+
+tests/typed_chain/test_static.py checks that every marked line, and no other, is reported (by basedpyright
+too, where it is installed).
+"""
+
+from __future__ import annotations
+
+from wxpay_chain import AsyncClient, Client
+
+
+async def mistakes(client: AsyncClient) -> None:
+    favor = client.v3.marketing.favor.users._openid_.coupons
+    remove = client.v3.profitsharing.receivers.delete  # a segment named like a verb
+    who = {"appid": "w", "type": "MERCHANT_ID", "account": "1"}  # a plain dict[str, str]: any key goes
+    await client.v3.marketing.busifavr.users._openid_.coupons.get(openid="o")  # error: attr-defined
+    await favor._coupon_id_.get(openid="o", query={"appid": "w"})  # error: call-arg
+    await client.v3.bill.tradebill.get(query={"bill_date": "2026-01-01", "tar_type": "ZIP"})  # error: typeddict-item
+    await client.v3.bill.fundflowbill.get(query={"bill_date": 20260101})  # error: typeddict-item
+    await remove.post(json={"appid": "w", "type": "MERCHANT_ID", "account": "", "x": 1})  # error: typeddict-unknown-key
+    await remove.post(json=who)  # error: arg-type
+
+
+def blocking_mistakes(client: Client) -> None:
+    coupons = client.v3.marketing.busifavor.users._openid_.coupons
+    client.v3.marketing.busifavor.users._openid_.coupons.get(query={"appid": "wx1"})  # error: call-arg
+    client.hk.v3.nonexistent.get()  # error: attr-defined
+    client.v3.marketing.busifavor.users._openid_.coupons.get(openid="o", query={"appid": 1})  # error: arg-type
+    coupons.get(openid="o", query={"appid": "w", "limit": "9"})  # error: arg-type

@@ -1,0 +1,66 @@
+"""Correct calls through all six styles (attribute chain, item access, chain(); async and blocking).
+
+``mypy --strict`` must accept this file as it is (tests/typed_chain/test_static.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from wxpay_chain import AsyncClient, Client, Response
+from wxpay_chain.models import BusifavorCouponQuery, ProductCouponSendRequest
+
+
+async def async_styles(client: AsyncClient) -> list[Response]:
+    coupons = client.v3.marketing.busifavor.users._openid_.coupons  # a partial chain, kept and reused
+    first: Response = await coupons.get(openid="o-1", query={"appid": "wx1", "coupon_state": "SENDED", "limit": 10})
+    model: Response = await coupons.get(openid="o-1", query=BusifavorCouponQuery(appid="wx1"))
+    item: Response = await client["v3/marketing/busifavor/users/{openid}/coupons"].get(openid="o", anything=1)
+    chained: Response = await client.chain("v3/anything/at/all").post(json={"free": ["form"]})
+    bill: Response = await client.v3.bill.tradebill.get(query={"bill_date": "2026-01-01", "tar_type": "GZIP"})
+    pay: Response = await client.v3.pay.transactions.jsapi.post(
+        json={
+            "appid": "wx1",
+            "mchid": "1900000001",
+            "description": "Image",
+            "out_trade_no": "T1",
+            "notify_url": "https://example.com/notify",
+            "amount": {"total": 100, "currency": "CNY"},
+            "payer": {"openid": "o-1"},
+        },
+        timeout=5,
+        headers={"X-Trace": "1"},
+    )
+    sent: Response = await client.v3.marketing.partner.productCoupon.users._openid_.coupons.post(
+        openid="o-1",
+        json=ProductCouponSendRequest(
+            brand_id="b", product_coupon_id="p", stock_id="s", appid="wx1", send_request_no="n"
+        ),
+    )
+    certificates: Response = await client.v3.certificates.get()
+    deeper: Response = await client.v3.marketing["busifavor/users/{openid}/coupons"].get(openid="o")
+    pages: AsyncIterator[Any] = coupons.paginate(openid="o-1", query={"appid": "wx1"})
+    template: str = coupons.template
+    assert template and pages
+    return [first, model, item, chained, bill, pay, sent, certificates, deeper]
+
+
+def blocking_styles(client: Client) -> list[Response]:
+    coupons = client.v3.marketing.busifavor.users._openid_.coupons
+    first: Response = coupons.get(openid="o-1", query={"appid": "wx1"})
+    item: Response = client["v3/marketing/busifavor/users/{openid}/coupons"].get(openid="o")
+    chained: Response = client.chain("sandboxnew/pay/getsignkey").post(data=b"<xml/>")
+    brand: Response = client.brand.marketing.productCoupon.users._openid_.coupons.get(
+        openid="o-1", query={"appid": "wx1", "page_size": 20}
+    )
+    v2: Response = client.v2.mmpaymkttransfers.send_coupon.post(
+        xml={"coupon_stock_id": "1757", "openid_count": 1, "partner_trade_no": "T1", "openid": "o", "appid": "wx"},
+        security=True,
+    )
+    removed: Response = client.v3.profitsharing.receivers.delete.post(
+        json={"appid": "wx1", "type": "MERCHANT_ID", "account": "1900000109"}
+    )
+    pages: Iterator[Any] = coupons.paginate(openid="o-1")
+    assert pages
+    return [first, item, chained, brand, v2, removed]

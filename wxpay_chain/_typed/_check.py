@@ -1,0 +1,152 @@
+"""The validation policy of a client: which check a call passes before anything is sent.
+
+* ``"strict"`` (the default): the hand-verified seed endpoints (``wxpay_chain.models``) check everything,
+  required fields included; every other endpoint in the vendored data gets the ``"types"`` check;
+* ``"types"``: the fields that are given must have the documented JSON type and, for enums, one of the
+  documented values. Missing fields are never an error, because third-party data can lag the live API;
+  unknown fields are left to WeChat Pay for the same reason;
+* ``"off"``: no check (the client's own path and encoding rules still apply).
+
+A check is compiled once per (policy, method, template) and remembered, so a call pays one dict lookup.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from .._errors import InvalidRequestError
+
+__all__ = ["VALIDATE_MODES", "Validate", "check_call", "types_check"]
+
+Validate = Literal["strict", "types", "off"]
+VALIDATE_MODES: tuple[Validate, ...] = ("strict", "types", "off")
+
+Problems = list[tuple[str, str]]
+ValueCheck = Callable[[object, str, Problems], None]  # (value, field name, problems to add to)
+CallCheck = Callable[[Mapping[str, Any], object, object], None]  # (options, query, json) -> raises
+
+_CHECKS: dict[tuple[str, str, str], CallCheck | None] = {}
+_CHECKS_MAX = 4096  # templates can be built from data: bounded
+
+
+def check_call(
+    policy: str, method: str, template: str, options: Mapping[str, Any], query: object, json: object
+) -> None:
+    """Raise InvalidRequestError (naming every wrong field) if the call breaks ``policy``'s rules."""
+    key = (policy, method, template)
+    try:
+        check = _CHECKS[key]
+    except KeyError:
+        check = _compile(policy, method, template)
+        if len(_CHECKS) < _CHECKS_MAX:
+            _CHECKS[key] = check
+    if check is not None:
+        check(options, query, json)
+
+
+def _compile(policy: str, method: str, template: str) -> CallCheck | None:
+    if policy == "strict":
+        from .. import models
+
+        spec = models.lookup(method, template)
+        if spec is not None:
+            # The hand-verified models judge what they model; the data, by type, whatever they leave out.
+            rest = types_check(method, template, spec.query is None, spec.body is None)
+            return functools.partial(_strict, models.validate_call, rest, method, template)
+    return types_check(method, template)
+
+
+def _strict(
+    validate: Callable[..., None], rest: CallCheck | None, method: str, template: str, options: Any, query: Any,
+    json: Any,
+) -> None:
+    validate(method, template, options, query, json)
+    if rest is not None:
+        rest(options, query, json)
+
+
+@functools.cache
+def types_check(method: str, template: str, query: bool = True, json: bool = True) -> CallCheck | None:
+    """The ``"types"`` check of an endpoint's query and/or JSON body from the vendored data, or None."""
+    from ._data import operation
+
+    op = operation(method, template)
+    if op is None:
+        return None
+    query_checks = {p["name"]: _value_check(p) for p in op.get("query", ())} if query else {}
+    body = (op.get("body") or {}) if json else {}
+    body_check = _value_check(body) if body.get("properties") else None
+    if not query_checks and body_check is None:
+        return None
+    title = f"invalid request for {method} {template}"
+
+    def check(options: Mapping[str, Any], query: object, json: object) -> None:
+        problems: Problems = []
+        if isinstance(query, Mapping):
+            for name, value in query.items():
+                value_check = query_checks.get(name)
+                if value_check is not None and value is not None:
+                    value_check(value, f"query.{name}", problems)
+        if body_check is not None and isinstance(json, Mapping):
+            body_check(json, "json", problems)
+        if problems:
+            raise InvalidRequestError(title, problems)
+
+    return check
+
+
+_PYTHON: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list, tuple),
+    "object": (Mapping,),
+}
+_WORD = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
+         "array": "a list", "object": "an object"}
+
+
+def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
+    kind = schema.get("type")
+    allowed = _PYTHON.get(kind, ()) if isinstance(kind, str) else ()
+    enum_values: list[Any] = schema.get("enum") or []
+    members = frozenset(enum_values) if enum_values else None
+    properties = {name: _value_check(sub) for name, sub in (schema.get("properties") or {}).items()}
+    items = _value_check(schema["items"]) if kind == "array" and "items" in schema else None
+
+    def check(value: object, where: str, problems: Problems) -> None:
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and kind != "boolean")):
+            problems.append((where, f"must be {_WORD[kind]}, got {_kind(value)}"))  # type: ignore[index]
+            return
+        if members is not None:
+            try:
+                good = value in members
+            except TypeError:  # unhashable: certainly not a member
+                good = False
+            if not good:
+                shown = ", ".join(map(str, enum_values[:12])) + (", ..." if len(enum_values) > 12 else "")
+                problems.append((where, f"must be one of {shown}; got {value!r}"))
+                return
+        if properties and isinstance(value, Mapping):
+            for name, sub in value.items():
+                sub_check = properties.get(name)
+                if sub_check is not None and sub is not None:
+                    sub_check(sub, f"{where}.{name}", problems)
+        if items is not None and isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                if item is not None:
+                    items(item, f"{where}[{index}]", problems)
+
+    return check
+
+
+def _kind(value: object) -> str:
+    from ..models._validation import _kind as kind  # the wording of the seed checks; only on a bad value
+
+    return kind(value)
