@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._http import Headers, Request, Response, Timeout
 from ._media import Media
-from ._prepare import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
+from ._request import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._sync import Client
 from ._transport import MemoryTransport, RawResponse, Transport

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ._config import ClientConfig
 from ._http import Headers, Request
-from ._prepare import PreparedRequest
+from ._request import PreparedRequest
 from ._signing import Signer, request_message
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread

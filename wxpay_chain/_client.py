@@ -31,13 +31,9 @@ from ._errors import (
 from ._http import Attempt, Request, Response, Timeout
 from ._paging import paginate
 from ._pipeline import Pipeline
-from ._prepare import (
-    DEFAULT_BASE_URL,
-    EncryptedField,
-    PreparedRequest,
-)
 from ._prepare import prepare as prepare_call
 from ._protocols import protocols
+from ._request import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import RetryPolicy
 from ._signing import (
     KeyStore,

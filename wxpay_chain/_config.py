@@ -17,13 +17,12 @@ from ._apiv2 import check_apiv2_key
 from ._crypto import KeySource, PublicKeySource
 from ._errors import ConfigurationError
 from ._http import Attempt, Request, Timeout
-from ._prepare import RequestDefaults, client_timeout, parse_base_url
 from ._proxy import ProxySetting, parse_proxy
+from ._request import RequestDefaults, V2Settings, client_timeout, parse_base_url
 from ._retry import RetryPolicy
 from ._signing import KeyStore, Signer
 from ._tls import ClientCertificate, ClientCertSource, load_client_certificate, load_merchant_key
 from ._typed._check import VALIDATE_MODES, Validate
-from ._v2_pipeline import V2Settings
 from ._verifier import check_apiv3_key
 
 __all__ = ["OFFLOAD_MODES", "ClientConfig", "Offload"]

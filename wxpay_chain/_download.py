@@ -35,7 +35,7 @@ from ._errors import (
     TransportError,
 )
 from ._http import Headers, Response
-from ._prepare import PreparedRequest
+from ._request import PreparedRequest
 from ._unsigned import must_verify
 from ._uri import split_base_url
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ._apiv2 import check_apiv2_key
 from ._crypto import load_private_key
 from ._errors import ConfigurationError
-from ._prepare import parse_base_url
+from ._request import parse_base_url
 from ._signing import KeyStore
 from ._verifier import check_apiv3_key
 

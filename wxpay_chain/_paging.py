@@ -7,7 +7,8 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 from ._http import Response
-from ._prepare import merge_arguments, to_wire, typed
+from ._prepare import merge_arguments
+from ._request import to_wire, typed
 
 __all__ = ["paginate"]
 

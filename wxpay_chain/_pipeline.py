@@ -19,8 +19,9 @@ from ._config import ClientConfig
 from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError
 from ._http import Headers, Request, Response, Timeout
 from ._logs import log_retry, record_attempt
-from ._prepare import PreparedRequest, prepare
+from ._prepare import prepare
 from ._protocols import CallProtocol
+from ._request import PreparedRequest
 from ._transport import RawResponse, Transport
 from ._unsigned import must_verify
 

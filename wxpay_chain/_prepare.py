@@ -7,82 +7,21 @@ encoded once, the body is serialised once; nothing here signs, sends or reads a 
 from __future__ import annotations
 
 import json as _json
-import platform
 from collections.abc import Mapping
 from functools import lru_cache
-from types import ModuleType
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
-import aiohttp
-import attrs
-
-from ._errors import ConfigurationError, InvalidRequestError
-from ._http import Timeout, check_header
+from ._errors import InvalidRequestError
+from ._http import Timeout
 from ._media import encode as encode_media
-from ._typed._check import Validate, check_call
-from ._uri import check_literal, encode_query, expand, placeholders, split_base_url
-from ._v2_pipeline import V2Settings, is_v2, prepare_v2
-from ._version import __version__
+from ._request import EncryptedField, PreparedRequest, RequestDefaults, headers_for, parse_base_url, to_wire
+from ._typed._check import check_call
+from ._uri import check_literal, encode_query, expand, placeholders
+from ._v2_pipeline import is_v2, prepare_v2
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "OPTIONS",
-    "USER_AGENT",
-    "EncryptedField",
-    "PreparedRequest",
-    "RequestDefaults",
-    "client_timeout",
-    "headers_for",
-    "merge_arguments",
-    "parse_base_url",
-    "prepare",
-    "to_wire",
-    "typed",
-]
+__all__ = ["OPTIONS", "merge_arguments", "prepare"]
 
-DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
 OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url", "media"})
-
-USER_AGENT = (
-    f"wxpay-chain/{__version__} (aiohttp/{aiohttp.__version__}; "
-    f"Python/{platform.python_version()}; {platform.system() or 'unknown'})"
-)
-
-
-def parse_base_url(base_url: object, option: bool = False) -> tuple[str, str]:
-    """Split a base URL into its origin and its path prefix (always ending with ``/``).
-
-    A bad client setting is a ConfigurationError; a bad per-call ``base_url=`` an InvalidRequestError."""
-    try:
-        if not isinstance(base_url, str):
-            raise ConfigurationError(f"base_url must be a str like {DEFAULT_BASE_URL!r}")
-        return split_base_url(base_url)
-    except ConfigurationError as exc:
-        if not option:
-            raise
-        raise InvalidRequestError("Bad base_url option", [("base_url", str(exc))]) from None
-
-
-def client_timeout(value: float | Timeout | None) -> Timeout:
-    try:
-        return Timeout.of(value)
-    except InvalidRequestError as exc:
-        raise ConfigurationError(str(exc)) from None
-
-
-@lru_cache(maxsize=1)
-def typed() -> ModuleType:
-    """The typed layer, imported on first use so that ``import wxpay_chain`` stays light."""
-    from . import models
-
-    return models
-
-
-def to_wire(value: object) -> Any:
-    """Request models become plain dicts without None fields; everything else passes through."""
-    if value is None or type(value) is dict or not attrs.has(type(value)):
-        return value
-    return typed().request_to_wire(value)
 
 
 @lru_cache(maxsize=2048)
@@ -92,47 +31,6 @@ def _placeholders(method: str, template: str) -> tuple[tuple[str, ...], frozense
     check_literal(template)
     names = placeholders(template)
     return names, OPTIONS.union(names)
-
-
-class PreparedRequest(NamedTuple):
-    """A call checked and encoded but not signed: everything that stays the same between attempts.
-
-    ``target`` is the exact path and query sent, ``body`` the exact bytes sent, and ``signed_body`` the
-    bytes the signature covers in the body's place (the same bytes, but for uploads, where it is the
-    meta JSON). A tuple, not an attrs class: one is made per call, and a tuple costs a third as much.
-    """
-
-    method: str
-    template: str
-    origin: str
-    target: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-    timeout: Timeout
-    signed_body: bytes
-    protocol: str = "v3"  # or "v2": which CallProtocol sends it
-    security: bool = False  # APIv2: present the merchant API certificate
-
-    def __repr__(self) -> str:
-        return f"PreparedRequest(method={self.method!r}, target={self.target!r}, body=<{len(self.body)} bytes>)"
-
-
-@attrs.frozen
-class RequestDefaults:
-    """What a client adds to every call it prepares; ``with_options()`` derives new ones with evolve()."""
-
-    mode: Literal["merchant", "brand"]
-    pub_key_id: str | None
-    origin_prefix: tuple[str, str]
-    timeout: Timeout
-    apiv2: V2Settings | None = None
-    validate: Validate = "strict"  # the validation policy (_typed/_check.py)
-    # What every call without a body, headers= or encrypted fields sends: built once.
-    plain_headers: tuple[tuple[str, str], ...] = attrs.field(
-        init=False, default=attrs.Factory(lambda self: headers_for(self, None, None), takes_self=True)
-    )
-
-
 
 
 def prepare(
@@ -206,38 +104,6 @@ def _prepare(
     if encoded_query:
         target += ("&" if "?" in target else "?") + encoded_query
     return PreparedRequest(method, template, origin, target, body, headers, timeout, body if signed is None else signed)
-
-def headers_for(
-    defaults: RequestDefaults, content_type: str | None, extra: object, encrypted_for: str | None = None
-) -> tuple[tuple[str, str], ...]:
-    """The headers of a call (Authorization aside): the SDK's own, then the caller's, checked."""
-    headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
-    if content_type:
-        headers["Content-Type"] = content_type
-    serial = encrypted_for or defaults.pub_key_id
-    if serial:
-        headers["Wechatpay-Serial"] = serial
-    if extra is not None:
-        if not isinstance(extra, Mapping):
-            raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
-        lower = {k.lower(): k for k in headers}
-        for item in extra.items():
-            name, value = check_header(*item)
-            headers.pop(lower.get(name.lower(), name), None)
-            headers[name] = value
-    return tuple(headers.items())
-
-
-class EncryptedField(str):
-    """A sensitive field's ciphertext, remembering the Wechatpay-Serial of the key it was made with."""
-
-    __slots__ = ("serial",)
-    serial: str
-
-    def __new__(cls, value: str, serial: str) -> EncryptedField:
-        self = super().__new__(cls, value)
-        self.serial = serial
-        return self
 
 
 def _encryption_serial(payload: object) -> str | None:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ._authorize import Authorizer
 from ._http import Request, Response
-from ._prepare import PreparedRequest
+from ._request import PreparedRequest
 from ._transport import RawResponse
 from ._v2_pipeline import V2Protocol
 from ._verifier import Verifier

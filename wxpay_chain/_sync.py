@@ -30,8 +30,8 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._prepare import PreparedRequest
 from ._process import current_pid
+from ._request import PreparedRequest
 from ._retry import RetryPolicy
 from ._signing import KeyStore
 from ._tls import ClientCertSource

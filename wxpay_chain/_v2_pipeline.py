@@ -9,34 +9,20 @@ packet twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from collections.abc import Mapping
+from typing import Any
 
 from ._apiv2 import answer_error, check_answer, fill_payload, parse_xml, to_xml
 from ._errors import ConfigurationError, InvalidRequestError
 from ._http import Headers, Request, Timeout, check_header
+from ._request import USER_AGENT, PreparedRequest, RequestDefaults, parse_base_url, to_wire
 from ._transport import RawResponse
 from ._uri import check_literal, placeholders
 
-if TYPE_CHECKING:
-    from ._prepare import PreparedRequest, RequestDefaults
-
-__all__ = ["V2_OPTIONS", "V2Protocol", "V2Settings", "is_v2", "prepare_v2"]
+__all__ = ["V2_OPTIONS", "V2Protocol", "is_v2", "prepare_v2"]
 
 V2_OPTIONS = frozenset({"xml", "security", "headers", "timeout", "base_url"})
 _CONTENT_TYPE = "text/xml"
-
-
-@attrs.frozen
-class V2Settings:
-    """What a client adds to its APIv2 calls: its merchant id, the APIv2 key, whether it has a certificate."""
-
-    mch_id: str | None
-    key: str | None = attrs.field(repr=False)
-    certificate: bool
-    nonce: Callable[[], str] = attrs.field(repr=False, eq=False)
 
 
 def is_v2(template: str) -> bool:
@@ -45,8 +31,6 @@ def is_v2(template: str) -> bool:
 
 def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: Mapping[str, Any]) -> PreparedRequest:
     """Check and encode an APIv2 call: the XML with nonce_str, mch_id and sign, as it will be sent."""
-    from ._prepare import USER_AGENT, PreparedRequest, parse_base_url, to_wire
-
     where = f"{method} {template}"
     unknown = sorted(set(options) - V2_OPTIONS)
     if unknown:

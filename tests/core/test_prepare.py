@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from wxpay_chain import InvalidRequestError, PreparedRequest, Timeout
-from wxpay_chain._prepare import RequestDefaults, prepare
+from wxpay_chain._prepare import prepare
+from wxpay_chain._request import RequestDefaults
 
 DEFAULTS = RequestDefaults(
     mode="merchant", pub_key_id="PUB_KEY_ID_1", origin_prefix=("https://gw.example", "/wxpay/"), timeout=Timeout()

@@ -168,7 +168,8 @@ def test_media_from_file_and_repr(tmp_path: Path) -> None:
 
 def test_prepared_upload_signs_the_meta_bytes_it_sends() -> None:
     from wxpay_chain._http import Timeout
-    from wxpay_chain._prepare import RequestDefaults, prepare
+    from wxpay_chain._prepare import prepare
+    from wxpay_chain._request import RequestDefaults
 
     defaults = RequestDefaults("merchant", None, ("https://api.mch.weixin.qq.com", "/"), Timeout())
     prepared = prepare(defaults, "POST", "v3/merchant/media/upload", kwargs={"media": Media(b"abc", filename="a.png")})

@@ -14,7 +14,7 @@ import aiohttp
 from wxpay_chain import Client, Response, RetryPolicy, Timeout
 from wxpay_chain._certificates import PlatformCertificate
 from wxpay_chain._http import Attempt, Request
-from wxpay_chain._prepare import PreparedRequest
+from wxpay_chain._request import PreparedRequest
 from wxpay_chain._signing import KeyStore
 from wxpay_chain.notifications import Notification, RecentNotifications
 

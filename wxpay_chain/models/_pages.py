@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._registry import EndpointSpec
+    from ._spec import EndpointSpec
 
 __all__ = ["next_page"]
 

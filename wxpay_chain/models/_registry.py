@@ -9,12 +9,9 @@ response model, and pages with :func:`~._pages.next_page`. Families join with :f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
-
-import attrs
 
 from .._errors import InvalidRequestError
-from .._uri import placeholders
+from ._spec import EndpointSpec
 from ._validation import RequestCheck, rejection_title, request_check
 from .busifavor import BusifavorCouponPage, BusifavorCouponQuery
 from .favor import FavorCoupon, FavorCouponQuery
@@ -28,41 +25,6 @@ from .product_coupon import (
 )
 
 __all__ = ["EndpointSpec", "lookup", "register", "validate_call"]
-
-
-def _template_params(template: str) -> tuple[str, ...]:
-    return placeholders(template)  # the one placeholder parser, the client's
-
-
-def _strip_slash(template: str) -> str:
-    return template.lstrip("/")
-
-
-def _upper(method: str) -> str:
-    return method.upper()
-
-
-@attrs.frozen(cache_hash=True)
-class EndpointSpec:
-    """What the SDK knows about one endpoint: its request and response models and how it pages."""
-
-    method: str = attrs.field(converter=_upper)
-    template: str = attrs.field(converter=_strip_slash)
-    query: type | None = None
-    body: type | None = None
-    response: type | None = None
-    paging: Literal["offset", "token"] | None = None
-    items_field: str | None = None
-    path_params: tuple[str, ...] = attrs.field(
-        default=attrs.Factory(lambda self: _template_params(self.template), takes_self=True),
-        converter=tuple,
-    )
-
-    def __attrs_post_init__(self) -> None:
-        if set(self.path_params) != set(_template_params(self.template)):
-            raise ValueError(f"path_params {self.path_params!r} do not match the placeholders of {self.template!r}")
-        if (self.paging is None) != (self.items_field is None):
-            raise ValueError("paging and items_field go together: set both or neither")
 
 
 _SPECS: dict[tuple[str, str], EndpointSpec] = {}
@@ -84,7 +46,7 @@ def lookup(method: str, template: str) -> EndpointSpec | None:
     """The spec of ``method template`` (``"GET"``, ``"v3/marketing/..."``), or None if unknown."""
     spec = _SPECS.get((method, template))  # the client's own form: one lookup on every request
     if spec is None:
-        spec = _SPECS.get((method.upper(), _strip_slash(template)))
+        spec = _SPECS.get((method.upper(), template.lstrip("/")))
     return spec
 
 

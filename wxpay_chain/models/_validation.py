@@ -25,7 +25,7 @@ from .._errors import InvalidRequestError
 from .._uri import is_plain_segment, path_value_problem
 
 if TYPE_CHECKING:
-    from ._registry import EndpointSpec
+    from ._spec import EndpointSpec
 
 __all__ = ["RequestCheck", "model_check", "rejection_title", "request_check", "validate_request"]
 
