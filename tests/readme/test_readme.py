@@ -151,6 +151,20 @@ def test_typed_block_passes_mypy_strict(block: Block, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_what_mypy_catches_is_what_mypy_says(tmp_path: Path) -> None:
+    # The typed-chain section shows a block of mistakes and mypy's report on it: both must stay true.
+    text = README.read_text("utf-8")
+    block = next(b for b in BLOCKS if b.marker and "mypy's report is below" in b.marker)
+    report = text[text.index("```text\n", text.index(block.code)) + len("```text\n") :]
+    expected = report[: report.index("```")].splitlines()
+    (tmp_path / "mistakes.py").write_text(block.code, "utf-8")
+    command = [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "mistakes.py"]
+    environment = {**os.environ, "MYPYPATH": str(ROOT)}  # an editable install is no path mypy reads
+    run = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300)
+    errors = [line for line in run.stdout.splitlines() if ": error: " in line]  # notes are not shown
+    assert errors == expected, run.stdout + run.stderr
+
+
 def test_markers_are_known_and_illustrative_blocks_say_why() -> None:
     text = README.read_text("utf-8").splitlines()
     for n, line in enumerate(text):

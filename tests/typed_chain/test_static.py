@@ -1,7 +1,7 @@
 """The typed chain under type checkers: good calls pass, each marked mistake is an error on its line.
 
-mypy --strict always; basedpyright where it is installed (``pip install basedpyright``). Both run cold,
-from an empty cache, over wxpay_chain and the samples: what a user's first run costs.
+mypy --strict and basedpyright, both in the test extra (basedpyright is skipped only where it is not
+installed). Both run cold, from an empty cache, over wxpay_chain and the samples: a user's first run.
 """
 
 from __future__ import annotations
