@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._config import ClientConfig
+from ._crypto import rsa_sign
 from ._http import Headers, Request
 from ._request import PreparedRequest
 from ._signing import Signer, request_message
@@ -45,13 +46,14 @@ class Authorizer:
     async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request:
         """Sign on the worker while other calls overlap (both cores sign then), inline for a lone call,
         where a hop to the worker only adds latency."""
-        worker = self._worker
-        if worker is None or not (overlapping or self._always):
-            return self.sign(prepared, origin)
+        worker, signer = self._worker, self._signer
         timestamp, nonce = int(self._clock()), self._nonce()
         message = request_message(prepared.method, prepared.target, timestamp, nonce, prepared.signed_body)
-        signature = await worker.sign(message)
-        return _request(prepared, origin, self._signer.header(message, nonce, timestamp, signature))
+        if worker is None or not (overlapping or self._always):
+            signature = rsa_sign(signer.key, message)
+        else:
+            signature = await worker.sign(message)
+        return _request(prepared, origin, signer.header(message, nonce, timestamp, signature))
 
     def close(self) -> None:
         if self._worker is not None:

@@ -39,6 +39,7 @@ __all__ = [
     "rsa_oaep_encrypt",
     "rsa_sign",
     "rsa_verify",
+    "rsa_verify_bytes",
 ]
 
 KeySource: TypeAlias = Union[str, bytes, Path, rsa.RSAPrivateKey]  # noqa: UP007 (runtime alias on 3.10)
@@ -287,8 +288,12 @@ def rsa_verify(key: rsa.RSAPublicKey, message: bytes, signature: str) -> bool:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
         return False
+    return rsa_verify_bytes(key, message, raw)
+
+
+def rsa_verify_bytes(key: rsa.RSAPublicKey, message: bytes, signature: bytes) -> bool:
     try:
-        key.verify(raw, message, _PKCS1v15, _SHA256)
+        key.verify(signature, message, _PKCS1v15, _SHA256)
     except InvalidSignature:
         return False
     return True

@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 
 from ._certificates import PlatformCertificate, decrypt_certificates
 from ._errors import ConfigurationError
-from ._http import Headers, Response
+from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
+from ._transport import RawResponse
 from .notifications import Notification, NotificationHeaders, notification_headers, parse_notification
 
 __all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
@@ -81,14 +82,16 @@ class Verifier:
         return self._apiv3_key
 
     # -- answers and notifications -------------------------------------------------------------------
-    async def verify(self, headers: Headers, body: bytes, request_id: str | None, fetch: Fetch) -> None:
-        """Raise SignatureError unless WeChat Pay signed this answer with a key this verifier trusts."""
+    async def verify(self, request: Request, raw: RawResponse, request_id: str | None, fetch: Fetch) -> None:
+        """Raise SignatureError unless WeChat Pay signed this answer with a key this verifier trusts.
+
+        (The pipeline's verification step for APIv3: ``CallProtocol.verify``.)"""
         # A malformed or stale answer fails here, before it can cause a download; checked once.
-        signed = check_signed_headers(headers, self._clock(), request_id=request_id)
+        signed = check_signed_headers(raw.headers, self._clock(), request_id=request_id)
         keys = self._keys
         if self._apiv3_key is not None:  # only then can a download change the keys
             keys = await self._keys_for(signed.serial, fetch)
-        verify_signed(signed, body, keys, request_id=request_id)
+        verify_signed(signed, raw.body, keys, request_id=request_id)
 
     async def notification(self, headers: NotificationHeaders, body: bytes | str, fetch: Fetch) -> Notification:
         apiv3_key = self.apiv3_key("parse_notification")
