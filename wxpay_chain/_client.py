@@ -77,10 +77,10 @@ class AsyncClient(ClientSignatures):
     ``ssl_context`` sets whom every connection trusts (a private CA, a TLS-inspecting proxy's CA).
 
     ``offload_crypto`` says where the RSA signature of each request is computed: ``"auto"`` (default) on a
-    worker thread while other calls are in flight and inline for a lone call; ``"always"`` on the thread;
-    ``"never"`` inline; ``"process"`` like auto, but in a child process started on first use, which
-    keeps signing off the interpreter lock (faster at high concurrency; POSIX only; the child gets a
-    copy of the key through a pipe and is stopped by :meth:`aclose`).
+    worker thread while other calls are in flight, and inline for a lone call or when that thread is
+    three signatures behind (then both cores sign); ``"always"`` on the thread; ``"never"`` inline;
+    ``"process"`` in a child process while calls overlap, started on first use (POSIX only; the child
+    gets a copy of the key through a pipe and is stopped by :meth:`aclose`).
 
     Use it as ``async with AsyncClient(...) as client:`` or call :meth:`aclose` when done.
     """

@@ -95,6 +95,10 @@ class SigningProcess:
         self._outbox += message
         return future
 
+    def backlog(self) -> int:
+        """0: the child has an interpreter lock of its own, so signing on the loop instead gains nothing."""
+        return 0
+
     def close(self) -> None:
         """Stop the child. Calls still waiting for a signature end with TransportError: nothing was sent."""
         self._fallback.close()

@@ -72,6 +72,10 @@ class SigningThread:
             future.set_exception(exc)
         return future
 
+    def backlog(self) -> int:
+        """About how many messages wait for the thread (approximate: it may be taking one right now)."""
+        return self._jobs.qsize()
+
     def close(self) -> None:
         with self._lock:
             if self._stopped:

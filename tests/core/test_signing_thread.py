@@ -89,3 +89,55 @@ async def test_a_forked_child_starts_its_own_signing_thread(merchant_key: rsa.RS
     os.waitpid(pid, 0)
     thread.close()
     assert signature == rsa_sign(merchant_key, b"child")
+
+
+class ScriptedWorker:
+    """A signing worker that owes ``backlog`` signatures and records what it is asked to sign."""
+
+    def __init__(self, key: rsa.RSAPrivateKey, backlog: int) -> None:
+        self.key, self.owed, self.asked = key, backlog, 0
+
+    def backlog(self) -> int:
+        return self.owed
+
+    def sign(self, message: bytes) -> asyncio.Future[str]:
+        self.asked += 1
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        future.set_result(rsa_sign(self.key, message))
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("offload", "backlog", "overlapping", "on_worker"),
+    [
+        ("auto", 0, False, False),  # a lone call: inline
+        ("auto", 0, True, True),  # calls overlap: the worker signs
+        ("auto", 2, True, True),
+        ("auto", 3, True, False),  # the worker is three behind: the loop signs this one itself
+        ("auto", 50, True, False),
+        ("always", 50, True, True),  # "always" means always
+        ("always", 0, False, True),
+    ],
+)
+async def test_auto_signs_here_once_the_worker_is_three_signatures_behind(
+    make_client: Callable[..., AsyncClient],
+    memory: MemoryTransport,
+    peer: WirePeer,
+    merchant_key: rsa.RSAPrivateKey,
+    offload: str,
+    backlog: int,
+    overlapping: bool,
+    on_worker: bool,
+) -> None:
+    async with make_client(transport=memory, offload_crypto=offload) as client:
+        worker = ScriptedWorker(merchant_key, backlog)
+        client._authorizer._worker.close()  # type: ignore[union-attr]
+        client._authorizer._worker = worker  # type: ignore[assignment]
+        prepared = client.prepare("GET", "v3/things/{id}", kwargs={"id": "1"})
+        request = await client._authorizer.authorize(prepared, prepared.origin, overlapping)
+        await memory.send(request)
+    assert worker.asked == (1 if on_worker else 0)
+    assert peer.seen[-1].signature_ok  # signed right wherever it was signed, checked by the independent peer
