@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import random
 import secrets
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 from aiohttp import web
@@ -20,7 +19,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, bad_request_headers, probe_signature
 from ._bills import FileRoutes
 from ._clock import Clock
-from ._failures import ApiFailure, invalid_request, not_found
+from ._failures import ApiFailure, invalid_request, json_bytes, not_found
 from ._faults import Fault, FaultInjector
 from ._handlers import Call, Handlers, Route, match_route
 from ._keys import KeySet
@@ -57,12 +56,8 @@ class _Answer:
     code: str | None = None
 
 
-def _json_bytes(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
-
-
 def _error_answer(failure: ApiFailure) -> _Answer:
-    return _Answer(failure.status, _json_bytes(failure.payload()), headers=failure.headers, code=failure.code)
+    return _Answer(failure.status, json_bytes(failure.payload()), headers=failure.headers, code=failure.code)
 
 
 def _fault_answer(fault: Fault) -> _Answer:
@@ -80,7 +75,7 @@ def _fault_answer(fault: Fault) -> _Answer:
         503: "系统繁忙，请稍后重试 (injected fault)",
     }.get(fault.status, "系统异常，请稍后重试 (injected fault)")
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-    return _Answer(fault.status, _json_bytes({"code": code, "message": message}), headers=headers, code=code)
+    return _Answer(fault.status, json_bytes({"code": code, "message": message}), headers=headers, code=code)
 
 
 def new_request_id() -> str:
@@ -103,7 +98,7 @@ class SandboxApp:
         seed: int,
         notifier: Notifier | None,
         received: RequestLog,
-        v2: V2Service | None = None,
+        v2: V2Service,
     ) -> None:
         self._keys = keys
         self._verifier = RequestVerifier(keys)
@@ -127,8 +122,7 @@ class SandboxApp:
     def build(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
         self.files.register(app)  # before the catch-all: these read files, and answer them unsigned
-        if self._v2 is not None:  # APIv2 and the coupon pages, also ahead of the APIv3 catch-all
-            self._v2.register(app.router)
+        self._v2.register(app.router)  # APIv2 and the coupon pages, also ahead of the APIv3 catch-all
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
@@ -238,7 +232,7 @@ class SandboxApp:
             reply = self._handlers.for_route(route)(call)
             if reply.notify is not None and self._notifier is not None:
                 self._notifier.submit(reply.notify, serial=self.answer_serial(route.scheme), scheme=route.scheme)
-            payload = _json_bytes(reply.payload)
+            payload = json_bytes(reply.payload)
             serial = reply.serial or self.answer_serial(route.scheme)
             return _Answer(reply.status, payload, scheme=route.scheme, serial=serial), caller
         except ApiFailure as failure:

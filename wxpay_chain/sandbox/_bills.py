@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._auth import Caller, _load_private
 from ._clock import CHINA, china_day
-from ._failures import invalid_request, not_found, param_error
+from ._failures import invalid_request, json_bytes, not_found, param_error
 from ._keys import KeySet
-from ._media import Answer, FileEndpoints, MediaEndpoints, json_bytes
+from ._media import Answer, FileEndpoints, MediaEndpoints
 from ._params import Query
 from ._records import IssuedCoupon
 from ._state import SandboxState

@@ -7,14 +7,13 @@ AsyncClient of the sandbox), ``section`` and ``say``.
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any
 
 from .._errors import IntegrityError
 from .._media import Media
 from ..bills import parse_bill
-from ._clock import CHINA
+from ._clock import china_day
 
 __all__ = ["show_files"]
 
@@ -37,7 +36,7 @@ async def show_files(demo: Any) -> None:
         f"not the {len(uploaded.request.body)}-byte multipart body)",
         indent=4,
     )
-    day = datetime.datetime.now(CHINA).date().isoformat()
+    day = china_day(demo.sandbox.now())  # the day the sandbox's ledger files its coupons under
     demo.say(f'bill = await client.v3.bill.tradebill.get(query={{"bill_date": "{day}", "tar_type": "GZIP"}})')
     bill = (await client.v3.bill.tradebill.get(query={"bill_date": day, "tar_type": "GZIP"})).json()
     demo.say("csv = await client.download(bill)")

@@ -71,3 +71,8 @@ def not_found(message: str) -> ApiFailure:
 
 def no_auth(message: str) -> ApiFailure:
     return ApiFailure(403, "NO_AUTH", message)
+
+
+def json_bytes(payload: Mapping[str, Any]) -> bytes:
+    """An answer's JSON as the sandbox sends it; a lone surrogate in caller-given text becomes an escape."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")

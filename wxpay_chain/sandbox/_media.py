@@ -21,7 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, bad_request_headers
 from ._clock import Clock
-from ._failures import ApiFailure, clean_text, invalid_request, not_found, param_error
+from ._failures import ApiFailure, clean_text, invalid_request, json_bytes, not_found, param_error
 from ._record import ReceivedRequest, RequestLog
 
 MiB = 1024 * 1024
@@ -131,10 +131,6 @@ class Answer:
     code: str | None = None
 
 
-def json_bytes(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 class FileEndpoints:
     """The plumbing of an aiohttp route outside the main dispatcher: read, verify, answer, record."""
 
@@ -211,7 +207,11 @@ async def _read(request: web.Request) -> bytes:
         raise too_large
     body = bytearray()
     while True:  # read by hand: the application's 1 MiB limit is for JSON bodies, not files
-        chunk = await request.content.read(64 * 1024)
+        try:
+            chunk = await request.content.read(64 * 1024)
+        except Exception as exc:  # a client that vanished or sent a broken body: never crash
+            unreadable = f"请求体无法读取 (the request body could not be read: {type(exc).__name__})"
+            raise invalid_request(unreadable) from None
         if not chunk:
             return bytes(body)
         body += chunk
@@ -248,10 +248,6 @@ class MediaStore:
 
     def get(self, media_id: str) -> Stored | None:
         return self._items.get(media_id)
-
-    @property
-    def urls(self) -> frozenset[str]:
-        return frozenset(s.url for s in self._items.values())
 
 
 class MediaEndpoints:

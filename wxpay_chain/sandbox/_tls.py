@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from ._auth import _load_private
 from ._keys import KeySet
 
 __all__ = ["SandboxTls", "apiv2_key_of", "peer_is_merchant", "tls_for"]
@@ -45,11 +46,6 @@ class SandboxTls:
                     handle.write(text)
             context.load_cert_chain(cert, key)
         return context
-
-    def client_context(self) -> ssl.SSLContext:
-        """Trusts this sandbox's CA: ``ssl_context=`` of a client talking to it over HTTPS."""
-        return ssl.create_default_context(cadata=self.ca_certificate)
-
 
 def apiv2_key_of(keys: KeySet) -> str:
     """The sandbox's APIv2 key: 32 characters derived from its APIv3 key (stable across restarts)."""
@@ -100,8 +96,7 @@ def _make(keys: KeySet) -> SandboxTls:
         ca_name,
         [(x509.SubjectAlternativeName(names), False), (x509.BasicConstraints(ca=False, path_length=None), True)],
     )
-    merchant = serialization.load_pem_private_key(keys.merchant_private_key.encode(), password=None)
-    assert isinstance(merchant, rsa.RSAPrivateKey)
+    merchant = _load_private(keys.merchant_private_key)
     # WeChat Pay's apiclient_cert.pem names the merchant id as its CN.
     client = _issue(
         _name(keys.mchid),
@@ -134,12 +129,11 @@ def peer_is_merchant(peer_der: bytes | None, keys: KeySet) -> bool:
     if not peer_der:
         return False
     cert = x509.load_der_x509_certificate(peer_der)
-    merchant = serialization.load_pem_private_key(keys.merchant_private_key.encode(), password=None)
+    merchant = _load_private(keys.merchant_private_key)  # parsed once: it costs ~30 ms of RSA checks
     public = cert.public_key()
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return (
         isinstance(public, rsa.RSAPublicKey)
-        and isinstance(merchant, rsa.RSAPrivateKey)
         and public.public_numbers() == merchant.public_key().public_numbers()
         and bool(names)
         and names[0].value == keys.mchid

@@ -39,7 +39,7 @@ from ._state import SandboxState
 from ._tls import apiv2_key_of, peer_is_merchant, tls_for
 from ._v2_wire import Fail, page, read_xml, v2_sign, xml_answer
 
-__all__ = ["V2_STOCKS", "V2Service", "read_xml", "v2_sign"]
+__all__ = ["V2Service"]
 
 SECURITY = frozenset({"send_coupon", "sendredpack"})
 REQUIRED = {
