@@ -84,3 +84,26 @@ def test_the_blocking_client_takes_the_same_policy(key: rsa.RSAPrivateKey) -> No
 
 def test_paths_without_data_are_not_checked(make_client: Callable[..., AsyncClient]) -> None:
     make_client().prepare("POST", "v3/not/in/the/data", kwargs={"json": {"anything": [1, {"x": None}]}})
+
+
+def test_a_spec_registered_after_the_first_call_applies_to_the_next(make_client: Callable[..., AsyncClient]) -> None:
+    import attrs
+
+    from wxpay_chain.models import EndpointSpec, register
+    from wxpay_chain.models import _registry
+
+    @attrs.frozen
+    class CountQuery:
+        count: int
+
+    template = "v3/sandbox-test/late-registered"
+    client = make_client()
+    client.prepare("GET", template, kwargs={"query": {"count": "x"}})  # no spec yet: nothing to judge it by
+    try:
+        register(EndpointSpec("GET", template, query=CountQuery))
+        with pytest.raises(InvalidRequestError) as exc:
+            client.prepare("GET", template, kwargs={"query": {"count": "x"}})
+        assert fields(exc) == ["query.count"]
+    finally:
+        _registry._SPECS.pop(("GET", template), None)
+        register(_registry.lookup("GET", COUPONS))  # type: ignore[arg-type]  # clears what was compiled

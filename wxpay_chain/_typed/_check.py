@@ -13,13 +13,12 @@ A check is compiled once per (policy, method, template) and remembered, so a cal
 from __future__ import annotations
 
 import enum
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from .._errors import InvalidRequestError
 
-__all__ = ["VALIDATE_MODES", "Validate", "check_call", "types_check"]
+__all__ = ["VALIDATE_MODES", "Validate", "check_call", "forget", "types_check"]
 
 Validate = Literal["strict", "types", "off"]
 VALIDATE_MODES: tuple[Validate, ...] = ("strict", "types", "off")
@@ -47,28 +46,38 @@ def check_call(
         check(options, query, json)
 
 
+def forget() -> None:
+    """Drop every compiled check: ``models.register()`` calls it, so a spec registered later applies."""
+    _CHECKS.clear()
+
+
 def _compile(policy: str, method: str, template: str) -> CallCheck | None:
     if policy == "strict":
-        from .. import models
+        from ..models._registry import lookup
+        from ..models._validation import rejection_title, request_check
 
-        spec = models.lookup(method, template)
+        spec = lookup(method, template)
         if spec is not None:
             # The hand-verified models judge what they model; the data, by type, whatever they leave out.
-            rest = types_check(method, template, spec.query is None, spec.body is None)
-            return functools.partial(_strict, models.validate_call, rest, method, template)
+            return _strict(rejection_title(spec), request_check(spec), _types_check(method, template, spec))
     return types_check(method, template)
 
 
-def _strict(
-    validate: Callable[..., None], rest: CallCheck | None, method: str, template: str, options: Any, query: Any,
-    json: Any,
-) -> None:
-    validate(method, template, options, query, json)
-    if rest is not None:
-        rest(options, query, json)
+def _types_check(method: str, template: str, spec: Any) -> CallCheck | None:
+    return types_check(method, template, spec.query is None, spec.body is None)
 
 
-@functools.cache
+def _strict(title: str, check: Callable[..., Any], rest: CallCheck | None) -> CallCheck:
+    def strict(options: Mapping[str, Any], query: object, json: object) -> None:
+        problems = check(options, query, json)
+        if problems:
+            raise InvalidRequestError(title, problems)
+        if rest is not None:
+            rest(options, query, json)
+
+    return strict
+
+
 def types_check(method: str, template: str, query: bool = True, json: bool = True) -> CallCheck | None:
     """The ``"types"`` check of an endpoint's query and/or JSON body from the vendored data, or None."""
     from ._data import operation

@@ -8,6 +8,7 @@ response model, and pages with :func:`~._pages.next_page`. Families join with :f
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 from .._errors import InvalidRequestError
@@ -40,6 +41,9 @@ def register(spec: EndpointSpec) -> None:
     if known != spec:
         raise ValueError(f"{spec.method} {spec.template} is already registered with another spec")
     _BY_CALL.clear()  # it may remember this endpoint as one without a spec
+    checks = sys.modules.get("wxpay_chain._typed._check")  # the client's compiled checks, once any ran
+    if checks is not None:
+        checks.forget()
 
 
 def lookup(method: str, template: str) -> EndpointSpec | None:
