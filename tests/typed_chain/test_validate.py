@@ -89,8 +89,7 @@ def test_paths_without_data_are_not_checked(make_client: Callable[..., AsyncClie
 def test_a_spec_registered_after_the_first_call_applies_to_the_next(make_client: Callable[..., AsyncClient]) -> None:
     import attrs
 
-    from wxpay_chain.models import EndpointSpec, register
-    from wxpay_chain.models import _registry
+    from wxpay_chain.models import EndpointSpec, _registry, register
 
     @attrs.frozen
     class CountQuery:
