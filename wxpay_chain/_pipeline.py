@@ -44,8 +44,24 @@ class StreamSink(Protocol):
     def __call__(self, headers: Headers) -> Callable[[bytes], None]: ...
 
 
+class _InFlight:
+    """Calls being signed, sent or verified by a client and all its ``with_options()`` copies: they share
+    one signing worker, so "auto" offloads the RSA signature when any of their calls overlap."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Pipeline:
-    def __init__(self, config: ClientConfig, transport: Transport, protocols: Mapping[str, CallProtocol]) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        transport: Transport,
+        protocols: Mapping[str, CallProtocol],
+        in_flight: _InFlight | None = None,
+    ) -> None:
         self.transport = transport
         self._protocols = protocols
         self._defaults = config.defaults
@@ -55,12 +71,12 @@ class Pipeline:
         self._on_response = config.on_response
         self._clock = config.clock
         self._bodies = config.log_bodies
-        # Calls being signed, sent or verified: "auto" offloads the RSA signature only when calls overlap.
-        self._in_flight = 0
+        self._in_flight = _InFlight() if in_flight is None else in_flight
 
     def derive(self, config: ClientConfig) -> Pipeline:
-        """The pipeline of a ``with_options()`` copy: its own settings, this one's transport and protocols."""
-        return Pipeline(config, self.transport, self._protocols)
+        """The pipeline of a ``with_options()`` copy: its own settings, this one's transport, protocols and
+        count of calls in flight."""
+        return Pipeline(config, self.transport, self._protocols, self._in_flight)
 
     async def fetch_certificates(self) -> Response:
         # Unverified here: the verifier checks the answer with the certificates it carries.
@@ -71,7 +87,8 @@ class Pipeline:
 
         With ``sink`` a 2xx body is streamed into it instead of being held (the Response then has no body)."""
         # One coroutine for the whole loop: every await of a call resumes each frame between it and the task.
-        self._in_flight += 1
+        in_flight = self._in_flight
+        in_flight.count += 1
         try:
             protocol, policy, bodies = self._protocols[prepared.protocol], self._retry, self._bodies
             transport = self.transport
@@ -88,7 +105,7 @@ class Pipeline:
                     raise
                 if attempt > 1 and deadline is not None:
                     prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
-                request = await protocol.authorize(prepared, origin, self._in_flight > 1)
+                request = await protocol.authorize(prepared, origin, in_flight.count > 1)
                 if self._on_request is not None:
                     self._on_request(request)
                 started = time.perf_counter()
@@ -135,7 +152,7 @@ class Pipeline:
                     raise error
             raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
-            self._in_flight -= 1
+            in_flight.count -= 1
 
 
 async def _stream(transport: Transport, request: Request, sink: StreamSink) -> RawResponse:

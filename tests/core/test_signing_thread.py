@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import AsyncClient, MemoryTransport
+from wxpay_chain import AsyncClient, MemoryTransport, RawResponse, Request
 from wxpay_chain._crypto import rsa_sign
 from wxpay_chain._signing_thread import SigningThread
 
@@ -141,3 +141,22 @@ async def test_auto_signs_here_once_the_worker_is_three_signatures_behind(
         await memory.send(request)
     assert worker.asked == (1 if on_worker else 0)
     assert peer.seen[-1].signature_ok  # signed right wherever it was signed, checked by the independent peer
+
+
+async def test_calls_through_with_options_copies_count_as_overlapping(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    async def answer(request: Request) -> RawResponse:
+        await asyncio.sleep(0)  # in flight for a moment, as a real answer is
+        return await peer.answer_in_memory(request)
+
+    async with make_client(transport=MemoryTransport(answer)) as client:
+        worker = ScriptedWorker(merchant_key, backlog=0)
+        client._authorizer._worker.close()  # type: ignore[union-attr]
+        client._authorizer._worker = worker  # type: ignore[assignment]
+        # A copy made per call (a timeout for this call only) shares the client's signing worker, so the
+        # calls of all copies together decide whether calls overlap.
+        calls = [client.with_options(timeout=5).v3.things._id_.get(id=str(n)) for n in range(8)]
+        results = await asyncio.gather(*calls)
+    assert all(r.status == 200 for r in results) and worker.asked >= 7
+    assert all(s.signature_ok for s in peer.seen)
