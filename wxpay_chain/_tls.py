@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from ._crypto import KeySource, _read_source, load_private_key
+from ._crypto import KeySource, _read_source, certificate_serial, load_certificate, load_private_key
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -78,10 +78,7 @@ def load_client_certificate(
         if b"PRIVATE KEY" in data and b"CERTIFICATE" not in data:
             problem = "this is a private key; pass apiclient_cert.pem here and apiclient_key.pem as private_key"
         else:
-            try:
-                cert = x509.load_pem_x509_certificate(data)
-            except ValueError:
-                problem = "truncated or corrupted PEM certificate"
+            cert = load_certificate(data, what)
     else:
         try:
             cert = x509.load_der_x509_certificate(data)
@@ -90,13 +87,15 @@ def load_client_certificate(
     # Raised outside the handlers: no parser exception (or the data) rides along in the message.
     if cert is None:
         raise ConfigurationError(f"{what}: {problem}")
-    public = cert.public_key()
-    if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
+    public, merchant = cert.public_key(), private_key.public_key().public_numbers()
+    # Against the key requests are signed with: a .p12 bringing its own key must bring that one.
+    matches = isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == merchant
+    if not matches or key.public_key().public_numbers() != merchant:
         raise ConfigurationError(
             f"{what}: the certificate does not belong to the private key; pass the apiclient_cert that was "
             "issued with apiclient_key.pem"
         )
-    return ClientCertificate(cert, key, format(cert.serial_number, "X"))
+    return ClientCertificate(cert, key, certificate_serial(cert))
 
 
 def _load_p12(

@@ -111,6 +111,11 @@ def test_a_wrong_certificate_or_passphrase_is_a_configuration_error(
     assert "wrong-passphrase" not in str(caught.value) and "right-passphrase" not in str(caught.value)
     with pytest.raises(ConfigurationError, match="client_cert"):
         AsyncClient(**{**options, "client_cert": options["private_key"]})
+    # A .p12 of another key and its certificate: TLS would present that one while requests are signed
+    # with the merchant key.
+    p12_foreign = pkcs12.serialize_key_and_certificates(b"x", other, foreign, None, serialization.NoEncryption())
+    with pytest.raises(ConfigurationError, match="does not belong to the private key"):
+        AsyncClient(**{**options, "client_cert": p12_foreign})
 
 
 async def test_a_security_call_without_a_certificate_fails_before_anything_is_sent(
