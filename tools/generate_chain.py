@@ -290,13 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         (TYPED / "operations.json").write_text(dump_vendored(vendor(args.vendor)), "utf-8")
         _data.operations.cache_clear()
         _data.tree.cache_clear()
-    stale = [path for path, text in generate().items() if not path.exists() or path.read_text("utf-8") != text]
+    generated = generate()
+    stale = [path for path, text in generated.items() if not path.exists() or path.read_text("utf-8") != text]
     if args.check:
         for path in stale:
             print(f"stale: {path.relative_to(ROOT)} (run python -m tools.generate_chain)")
         return 1 if stale else 0
-    for path, text in generate().items():
-        path.write_text(text, "utf-8")
+    for path in stale:
+        path.write_text(generated[path], "utf-8")
     return 0
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from ._apiv2 import check_apiv2_key
 from ._crypto import load_private_key
 from ._errors import ConfigurationError
@@ -189,15 +191,14 @@ def _options(source: _Source, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _platform_keys(source: _Source) -> dict[str, str]:
-    keys: dict[str, str] = {}
+def _platform_keys(source: _Source) -> dict[str, rsa.RSAPublicKey]:
+    keys: dict[str, rsa.RSAPublicKey] = {}
     key_id, key = source.get("public_key_id"), source.get("public_key")
     if (key_id is None) != (key is None):
         pair = f"{source.label('public_key_id')} and {source.label('public_key')}"
         raise ConfigurationError(f"Set both {pair} (WeChat Pay's PUB_KEY_ID_... and its pub_key.pem), or neither")
     if key_id is not None and key is not None:
-        _load_public(source, "public_key", key_id.strip(), key)
-        keys[key_id.strip()] = key
+        keys[key_id.strip()] = _load_public(source, "public_key", key_id.strip(), key)
     listed = source.get("platform_keys")
     if listed is not None:
         shape = 'a JSON object {"serial": "key as PEM, base64, a path or a file:// URL", ...}'
@@ -208,20 +209,18 @@ def _platform_keys(source: _Source) -> dict[str, str]:
         if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
             raise ConfigurationError(f"{source.label('platform_keys')} must be {shape}")
         for n, (serial, text) in enumerate(parsed.items(), 1):
-            _load_public(source, "platform_keys", serial, text, f" (entry {n} of {len(parsed)})")
-            keys[serial] = text
+            keys[serial] = _load_public(source, "platform_keys", serial, text, f" (entry {n} of {len(parsed)})")
     return keys
 
 
-def _load_public(source: _Source, field: str, serial: str, text: str, where: str = "") -> None:
+def _load_public(source: _Source, field: str, serial: str, text: str, where: str = "") -> rsa.RSAPublicKey:
     # The key store's own checks (a certificate under its serial, a PUB_KEY_ID holding a public key),
-    # reported under the variable's name; the serial is not repeated either.
+    # reported under the variable's name; the serial is not repeated either. The loaded key is what the
+    # client gets, so it is not parsed a second time.
     try:
-        KeyStore.load({serial: text})
+        return KeyStore.load({serial: text})[serial]
     except ConfigurationError as exc:
         message = str(exc).split(": ", 1)[-1]
-    else:
-        return
     raise ConfigurationError(f"{source.label(field)}{where}: {message}")
 
 
