@@ -95,7 +95,7 @@ def _certificates(args: argparse.Namespace) -> int:
             raise UsageError(f"{option} is required (or set {variable})")
     key = args.key or os.environ.get("WXPAY_APIV3_KEY") or None
     if key is None:
-        if not sys.stdin or not sys.stdin.isatty():
+        if not _cli._interactive():
             raise UsageError("the APIv3 key is needed: set WXPAY_APIV3_KEY, or run in a terminal to be asked")
         key = _cli.prompt_apiv3_key()
     return asyncio.run(_download_certificates(args, key))

@@ -60,10 +60,6 @@ def child_template(template: str, name: str) -> str:
     return child
 
 
-# A client's __dict__ holds its own few dozen attributes and the roots kept so far.
-_KEPT_ATTRIBUTES = 128
-
-
 def root_chain(client: Dispatcher[R], kept: dict[str, Any] | None, name: str) -> Chain[R]:
     """``client.name``, for a client's ``__getattr__``. Stored in ``kept`` (the client's ``__dict__``), the
     root makes the next ``client.name`` a plain attribute read that never reaches ``__getattr__``;
@@ -71,7 +67,7 @@ def root_chain(client: Dispatcher[R], kept: dict[str, Any] | None, name: str) ->
     if name not in ROOTS:
         raise unknown_root(client, name)
     root = new_chain(client, child_template("", name))
-    if kept is not None and len(kept) < _KEPT_ATTRIBUTES:
+    if kept is not None:  # at most the four roots: any other name was refused above
         kept[name] = root
     return root
 

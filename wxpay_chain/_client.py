@@ -7,7 +7,6 @@ prepare (pure, ``_prepare``) → sign (inline, or on a worker) → send (a ``Tra
 from __future__ import annotations
 
 import copy
-import logging
 import ssl
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
@@ -58,7 +57,6 @@ __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 
 DEFAULT_TIMEOUT = Timeout()
 
-log = logging.getLogger("wxpay_chain")
 
 class AsyncClient(ClientSignatures):
     """The asynchronous WeChat Pay client.

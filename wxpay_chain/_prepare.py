@@ -25,7 +25,7 @@ OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url", 
 
 
 @lru_cache(maxsize=2048)
-def _placeholders(method: str, template: str) -> tuple[tuple[str, ...], frozenset[str]]:
+def _placeholders(template: str) -> tuple[tuple[str, ...], frozenset[str]]:
     """The path placeholders of a template and every argument name a call may pass, after the checks
     that depend on the template alone."""
     check_literal(template)
@@ -55,7 +55,7 @@ def _prepare(
     options = merge_arguments(args, kwargs or {}) if args else kwargs or {}
     if is_v2(template):  # the PHP SDK's rule: v2/ chains are APIv2 XML calls
         return prepare_v2(defaults, method, template, options)
-    names, allowed = _placeholders(method, template)
+    names, allowed = _placeholders(template)
     if template.startswith("brand/") and defaults.mode != "brand":
         raise InvalidRequestError(
             f"{template} is a brand API path: create the client with brand_id= and the brand's key"

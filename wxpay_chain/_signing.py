@@ -17,7 +17,7 @@ from typing import Literal, TypeVar, overload
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._crypto import PublicKeySource, load_public_key, rsa_sign, rsa_verify, rsa_verify_bytes
+from ._crypto import PublicKeySource, load_public_key, rsa_sign, rsa_verify_bytes
 from ._errors import ConfigurationError, SignatureError
 
 __all__ = [
@@ -41,7 +41,7 @@ BRAND_SCHEME = "WECHATPAY-BRAND-SHA256-RSA2048"
 PUB_KEY_ID_PREFIX = "PUB_KEY_ID_"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
 MAX_CLOCK_SKEW = 300
-_SIGNED_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
+SIGNED_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial")
 # The shapes of the signed headers (checked before any key is looked up) are: a timestamp of 1 to 12
 # ASCII digits, a nonce of 1 to 64 printable ASCII characters but space, a serial of 1 to 64 ASCII
 # letters, digits or "_". ASCII is checked first: str.isdigit() and int() also take other scripts' digits.
@@ -233,7 +233,7 @@ def check_signed_headers(
         timestamp and nonce and signature and serial and str is type(timestamp) is type(nonce) is type(signature)
         and type(serial) is str
     ):
-        for name, value in zip(_SIGNED_HEADERS, (timestamp, nonce, signature, serial), strict=True):
+        for name, value in zip(SIGNED_HEADERS, (timestamp, nonce, signature, serial), strict=True):
             if not value:
                 raise SignatureError(
                     f"The {what} is not signed: header {name} is missing, so it cannot be trusted",
@@ -320,11 +320,7 @@ def verify_signed(
             request_id=request_id,
         )
     message = response_message(signed.timestamp, signed.nonce, body)
-    if signed.decoded:  # decoded by check_signed_headers
-        verified = rsa_verify_bytes(key, message, signed.decoded)
-    else:
-        verified = rsa_verify(key, message, signed.signature)
-    if not verified:
+    if not rsa_verify_bytes(key, message, signed.decoded):  # decoded by check_signed_headers
         raise SignatureError(
             f"The {what}'s signature does not verify with key {serial!r}: it was altered, or signed by another key",
             request_id=request_id,

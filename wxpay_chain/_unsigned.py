@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ._http import Headers
+from ._signing import SIGNED_HEADERS
 
 __all__ = ["UNSIGNED_DOWNLOADS", "must_verify"]
 
@@ -25,7 +26,6 @@ UNSIGNED_DOWNLOADS = (
     "v3/global/statements",
 )
 _PATTERNS = tuple(tuple(t.split("/")) for t in UNSIGNED_DOWNLOADS)
-_SIGNATURE_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial")
 
 
 @lru_cache(maxsize=1024)
@@ -43,4 +43,4 @@ def must_verify(method: str, template: str, headers: Headers) -> bool:
     documented unsigned downloads send; and those too once they do carry signature headers."""
     if method != "GET" or not _is_unsigned_download(template):
         return True
-    return any(name in headers for name in _SIGNATURE_HEADERS)
+    return any(name in headers for name in SIGNED_HEADERS)

@@ -17,6 +17,7 @@ import keyword
 from pathlib import Path
 from typing import Any
 
+from .._roots import ROOTS
 from .._uri import normalize_segment
 
 __all__ = [
@@ -34,10 +35,11 @@ __all__ = [
 
 Operation = dict[str, Any]
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-# The roots an attribute chain starts at (wxpay_chain._roots.ROOTS); others are reached by chain() only.
-ROOTED = ("v2", "v3", "brand", "hk")
+# The roots an attribute chain starts at; others are reached by chain() only.
+ROOTED = ROOTS
 # Names a chain already has: a segment spelled like one of them is reached with chain() or [...].
-_TAKEN = frozenset({"chain", "paginate", "template"})
+_METHODS = ("chain", "paginate", "template")
+_TAKEN = frozenset(_METHODS)
 
 
 def _read(name: str) -> Any:
@@ -239,7 +241,6 @@ def doc(op: Operation) -> str:
 
 # --- what a chain shows at run time -------------------------------------------------------------------
 
-_METHODS = ("chain", "paginate", "template")
 
 
 def listing(template: str) -> list[str]:
