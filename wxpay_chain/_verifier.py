@@ -100,7 +100,7 @@ class Verifier:
         # a key lookup that could make this client download certificates on a stranger's behalf.
         signed = check_signed_headers(view, self._clock(), what="notification", request_id=view.get("Request-ID"))
         keys = await self._keys_for(signed.serial, fetch, unasked=True)
-        return parse_notification(view, body, keys=keys, apiv3_key=apiv3_key, now=self._clock())
+        return parse_notification(view, body, keys=keys, apiv3_key=apiv3_key, now=self._clock(), signed=signed)
 
     def encryption_serial(self, pub_key_id: str | None) -> str:
         """The serial of the key to encrypt a sensitive field with: the public key, else the newest

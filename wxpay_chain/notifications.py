@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ._crypto import aes_gcm_decrypt
 from ._errors import ConfigurationError, SignatureError, WxPayError
 from ._http import Headers
-from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, verify_signed_message
+from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, SignedHeaders, verify_signed, verify_signed_message
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -124,8 +124,11 @@ def parse_notification(
     keys: Mapping[str, rsa.RSAPublicKey],
     apiv3_key: str | bytes,
     now: float,
+    signed: SignedHeaders | None = None,
 ) -> Notification:
     """Verify and decrypt a notification from its HTTP headers and raw body.
+
+    ``signed``: its headers as :func:`check_signed_headers` already passed them (then not checked again).
 
     Raises SignatureError when the signature, timestamp, signature type or encryption does not check out,
     and for any body that is not a WeChat Pay notification: nothing a sender controls raises anything else.
@@ -146,7 +149,10 @@ def parse_notification(
             f"The notification body has {len(raw)} bytes, more than the {MAX_NOTIFICATION_BODY} accepted",
             request_id=request_id,
         )
-    serial = verify_signed_message(view, raw, keys, now, what="notification", request_id=request_id)
+    if signed is None:
+        serial = verify_signed_message(view, raw, keys, now, what="notification", request_id=request_id)
+    else:
+        serial = verify_signed(signed, raw, keys, what="notification", request_id=request_id)
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nesting like "[[[[…"
