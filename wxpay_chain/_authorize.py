@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from ._config import ClientConfig
 from ._crypto import rsa_sign
-from ._http import Headers, Request
-from ._request import PreparedRequest
+from ._http import Request
+from ._request import PreparedRequest, request_for
 from ._signing import Signer, request_message
 from ._signing_process import SigningProcess, check_platform
 from ._signing_thread import SigningThread
@@ -60,7 +60,7 @@ class Authorizer:
             signature = rsa_sign(signer.key, message)
         else:
             signature = await worker.sign(message)
-        return _request(prepared, origin, signer.header(message, nonce, timestamp, signature))
+        return request_for(prepared, origin, (("Authorization", signer.header(message, nonce, timestamp, signature)),))
 
     def close(self) -> None:
         if self._worker is not None:
@@ -68,12 +68,4 @@ class Authorizer:
 
 
 def _request(prepared: PreparedRequest, origin: str | None, authorization: str) -> Request:
-    return Request(
-        method=prepared.method,
-        url=(origin or prepared.origin) + prepared.target,
-        target=prepared.target,
-        template=prepared.template,
-        headers=Headers((*prepared.headers, ("Authorization", authorization))),
-        body=prepared.body,
-        timeout=prepared.timeout,
-    )
+    return request_for(prepared, origin or prepared.origin, (("Authorization", authorization),))

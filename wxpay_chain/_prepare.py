@@ -12,9 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from ._errors import InvalidRequestError
-from ._http import Timeout
 from ._media import encode as encode_media
-from ._request import EncryptedField, PreparedRequest, RequestDefaults, headers_for, parse_base_url, to_wire
+from ._request import EncryptedField, PreparedRequest, RequestDefaults, headers_for, timeout_and_origin, to_wire
 from ._typed._check import check_call
 from ._uri import check_literal, encode_query, expand, placeholders
 from ._v2_pipeline import is_v2, prepare_v2
@@ -94,9 +93,7 @@ def _prepare(
         if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
             body, signed, content_type = encode_media(media, template, other=body)
         headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload))
-    timeout = Timeout.of(options["timeout"]) if "timeout" in options else defaults.timeout
-    base_url = options.get("base_url")
-    origin, prefix = parse_base_url(base_url, option=True) if base_url is not None else defaults.origin_prefix
+    timeout, origin, prefix = timeout_and_origin(defaults, options)
     if defaults.validate != "off":
         check_call(defaults.validate, method, template, options, query, payload)  # reads path values by name
     target = prefix + expand(template, options)

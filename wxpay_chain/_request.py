@@ -17,7 +17,7 @@ import aiohttp
 import attrs
 
 from ._errors import ConfigurationError, InvalidRequestError
-from ._http import Timeout, check_header
+from ._http import Headers, Request, Timeout, check_header
 from ._typed._check import Validate
 from ._uri import split_base_url
 from ._version import __version__
@@ -32,8 +32,11 @@ __all__ = [
     "client_timeout",
     "headers_for",
     "parse_base_url",
+    "request_for",
+    "timeout_and_origin",
     "to_wire",
     "typed",
+    "with_caller_headers",
 ]
 
 
@@ -141,15 +144,44 @@ def headers_for(
     serial = encrypted_for or defaults.pub_key_id
     if serial:
         headers["Wechatpay-Serial"] = serial
-    if extra is not None:
-        if not isinstance(extra, Mapping):
-            raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
-        lower = {k.lower(): k for k in headers}
-        for item in extra.items():
-            name, value = check_header(*item)
-            headers.pop(lower.get(name.lower(), name), None)
-            headers[name] = value
+    return with_caller_headers(headers, extra)
+
+
+def with_caller_headers(own: dict[str, str], extra: object) -> tuple[tuple[str, str], ...]:
+    """``own`` headers with the caller's ``headers=`` checked and put over them (names compared in any case)."""
+    if extra is None:
+        return tuple(own.items())
+    if not isinstance(extra, Mapping):
+        raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
+    headers = dict(own)
+    lower = {k.lower(): k for k in headers}
+    for item in extra.items():
+        name, value = check_header(*item)
+        headers.pop(lower.get(name.lower(), name), None)
+        headers[name] = value
     return tuple(headers.items())
+
+
+def timeout_and_origin(defaults: RequestDefaults, options: Mapping[str, Any]) -> tuple[Timeout, str, str]:
+    """A call's ``timeout=`` and ``base_url=`` (its origin and path prefix), or the client's."""
+    timeout = Timeout.of(options["timeout"]) if "timeout" in options else defaults.timeout
+    base_url = options.get("base_url")
+    origin, prefix = parse_base_url(base_url, option=True) if base_url is not None else defaults.origin_prefix
+    return timeout, origin, prefix
+
+
+def request_for(prepared: PreparedRequest, origin: str, extra: tuple[tuple[str, str], ...] = ()) -> Request:
+    """The Request that goes on the wire for a prepared call, sent to ``origin`` with ``extra`` headers."""
+    return Request(
+        method=prepared.method,
+        url=origin + prepared.target,
+        target=prepared.target,
+        template=prepared.template,
+        headers=Headers((*prepared.headers, *extra)),
+        body=prepared.body,
+        timeout=prepared.timeout,
+        security=prepared.security,
+    )
 
 
 class EncryptedField(str):

@@ -14,8 +14,16 @@ from typing import Any
 
 from ._apiv2 import answer_error, check_answer, fill_payload, parse_xml, to_xml
 from ._errors import ConfigurationError, InvalidRequestError
-from ._http import Headers, Request, Timeout, check_header
-from ._request import USER_AGENT, PreparedRequest, RequestDefaults, parse_base_url, to_wire
+from ._http import Request
+from ._request import (
+    USER_AGENT,
+    PreparedRequest,
+    RequestDefaults,
+    request_for,
+    timeout_and_origin,
+    to_wire,
+    with_caller_headers,
+)
 from ._transport import RawResponse
 from ._uri import check_literal, placeholders
 
@@ -64,22 +72,11 @@ def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: M
     if mch_id is None and isinstance(payload, Mapping) and "mch_id" not in payload and "mchid" not in payload:
         raise InvalidRequestError(f"{where} needs a merchant id", [("xml.mch_id", "a brand client has none: pass it")])
     fields = fill_payload(payload, key=settings.key, mch_id=mch_id or "", nonce=settings.nonce())
-    headers = {"Accept": "text/xml", "User-Agent": USER_AGENT, "Content-Type": _CONTENT_TYPE}
-    extra = options.get("headers")
-    if extra is not None:
-        if not isinstance(extra, Mapping):
-            raise InvalidRequestError("headers must be a dict of str to str", [("headers", type(extra).__name__)])
-        for item in extra.items():
-            name, value = check_header(*item)
-            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
-            headers[name] = value
-    timeout = Timeout.of(options["timeout"]) if "timeout" in options else defaults.timeout
-    base_url = options.get("base_url")
-    origin, prefix = parse_base_url(base_url, option=True) if base_url is not None else defaults.origin_prefix
+    own = {"Accept": "text/xml", "User-Agent": USER_AGENT, "Content-Type": _CONTENT_TYPE}
+    headers = with_caller_headers(own, options.get("headers"))
+    timeout, origin, prefix = timeout_and_origin(defaults, options)
     body = to_xml(fields)
-    return PreparedRequest(
-        method, template, origin, prefix + path, body, tuple(headers.items()), timeout, body, "v2", security
-    )
+    return PreparedRequest(method, template, origin, prefix + path, body, headers, timeout, body, "v2", security)
 
 
 class V2Protocol:
@@ -91,16 +88,7 @@ class V2Protocol:
         self._key = key
 
     async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request:
-        return Request(
-            method=prepared.method,
-            url=(origin or prepared.origin) + prepared.target,
-            target=prepared.target,
-            template=prepared.template,
-            headers=Headers(prepared.headers),
-            body=prepared.body,
-            timeout=prepared.timeout,
-            security=prepared.security,
-        )
+        return request_for(prepared, origin)  # the sign is in the body already
 
     async def verify(self, request: Request, raw: RawResponse, request_id: str | None, fetch: object) -> None:
         """SignatureError unless the answer is a signed (or unsigned) APIv2 document; ApiError for FAIL."""
