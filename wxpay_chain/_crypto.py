@@ -37,6 +37,7 @@ __all__ = [
     "make_nonce",
     "rsa_oaep_decrypt",
     "rsa_oaep_encrypt",
+    "rsa_oaep_open",
     "rsa_sign",
     "rsa_verify",
     "rsa_verify_bytes",
@@ -312,10 +313,22 @@ def rsa_oaep_encrypt(key: rsa.RSAPublicKey, plaintext: str) -> str:
 
 
 def rsa_oaep_decrypt(key: rsa.RSAPrivateKey, ciphertext: str) -> str:
+    opened = rsa_oaep_open(key, ciphertext)
     try:
-        return key.decrypt(base64.b64decode(ciphertext, validate=True), _oaep()).decode("utf-8")
+        if opened is not None:
+            return opened.decode("utf-8")
+    except ValueError:
+        pass
+    # Raised outside the handler: no decoder exception rides along.
+    raise InvalidRequestError("cannot decrypt: not base64, or not encrypted for this merchant key")
+
+
+def rsa_oaep_open(key: rsa.RSAPrivateKey, ciphertext: str) -> bytes | None:
+    """The bytes RSA-OAEP (SHA-1) encrypted for ``key`` as base64, or None when they do not open."""
+    try:
+        return key.decrypt(base64.b64decode(ciphertext, validate=True), _oaep())
     except (ValueError, binascii.Error):
-        raise InvalidRequestError("cannot decrypt: not base64, or not encrypted for this merchant key") from None
+        return None
 
 
 def _aes_key(key: str | bytes) -> bytes:

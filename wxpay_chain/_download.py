@@ -8,8 +8,6 @@ pure, no I/O) into memory or a temporary file renamed once it checks out.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import hmac
@@ -26,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ._config import ClientConfig
-from ._crypto import _oaep
+from ._crypto import rsa_oaep_open
 from ._errors import (
     ConfigurationError,
     IntegrityError,
@@ -140,10 +138,9 @@ def _bill_key(config: ClientConfig, source: _Source) -> bytes | None:
     """The AES-256 key of an encrypted bill: its encrypt_key opened with the merchant's private key."""
     if source.encrypt_key is None:
         return None
-    try:
-        key: bytes = config.signer.key.decrypt(base64.b64decode(source.encrypt_key, validate=True), _oaep())
-    except (ValueError, binascii.Error):
-        raise IntegrityError("The bill's encrypt_key does not open with this client's merchant private key") from None
+    key = rsa_oaep_open(config.signer.key, source.encrypt_key)
+    if key is None:
+        raise IntegrityError("The bill's encrypt_key does not open with this client's merchant private key")
     if len(key) != 32:
         raise IntegrityError("The bill's key is not an AES-256 key: ask for the bill with algorithm=AEAD_AES_256_GCM")
     return key
