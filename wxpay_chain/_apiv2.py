@@ -12,8 +12,6 @@ import hmac
 import re
 from collections.abc import Mapping
 from typing import Literal
-from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, SignatureError
 
@@ -116,8 +114,13 @@ def fill_payload(payload: object, *, key: str, mch_id: str, nonce: str) -> dict[
 
 def to_xml(fields: Mapping[str, str]) -> bytes:
     """``<xml><name>value</name>...</xml>`` in UTF-8, values escaped."""
-    inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+    inner = "".join(f"<{k}>{_escape(v)}</{k}>" for k, v in fields.items())
     return f"<xml>{inner}</xml>".encode()
+
+
+def _escape(text: str) -> str:
+    # What xml.sax.saxutils.escape does, without importing the SAX package for it.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def parse_xml(body: bytes | str) -> dict[str, str]:
@@ -132,6 +135,8 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
     declared = _XML_DECL.search(text[:200])
     if declared and declared.group(1).lower().replace("-", "") != "utf8":
         raise SignatureError("The APIv2 answer declares an encoding other than UTF-8; it was not used")
+    from xml.etree import ElementTree  # on the first APIv2 answer, not at import wxpay_chain
+
     try:
         root = ElementTree.fromstring(text.encode("utf-8"))
     except ElementTree.ParseError:
