@@ -90,10 +90,11 @@ class Headers(Mapping[str, str]):
     @classmethod
     def view(cls, source: _CaseInsensitiveSource) -> Headers:
         """Headers over an immutable case-insensitive mapping, without copying (the transport's answers)."""
-        headers = cls.__new__(cls)
+        headers = _View.__new__(_View)
         headers._items = None
         headers._index = None
         headers._source = source
+        _set_get(headers, source.get)
         return headers
 
     def _pairs(self) -> tuple[tuple[str, str], ...]:
@@ -153,6 +154,16 @@ class Headers(Mapping[str, str]):
     def __repr__(self) -> str:
         shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in self._pairs()}
         return f"Headers({shown!r})"
+
+
+class _View(Headers):
+    """Headers over a transport's answer: ``get`` is the source's own (C) lookup, since the answer's headers
+    are read five times a call. The source returns the default for a missing name, as Headers.get does."""
+
+    __slots__ = ("get",)
+
+
+_set_get = _View.__dict__["get"].__set__
 
 
 @attrs.frozen
