@@ -16,7 +16,7 @@ import io
 import os
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
@@ -35,6 +35,9 @@ from ._process import current_pid
 from ._proxy import ProxySetting, proxy_from_environment
 from ._tls import ClientCertificate, security_context
 from ._transport import CLOSED, RawResponse
+
+if TYPE_CHECKING:
+    from multidict import CIMultiDictProxy
 
 __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport", "Sink"]
 
@@ -182,24 +185,31 @@ class AiohttpTransport:
                 [("path", "pass query values in query= and path values as parameters")],
             )
         proxy, proxy_headers = self._env_route(url) if self._from_env else self._proxy
+        headers = request.headers.items_list()
+        if proxy_headers is not None:
+            headers = _proxied(headers, url, proxy_headers)
+        body = request.body
         try:
             async with session.request(
                 request.method,
                 url,
-                headers=_proxied(request.headers.items_list(), url, proxy_headers),
-                data=_payload(request.body),
+                headers=headers,
+                data=(body or None) if len(body) <= _INLINE_BODY else io.BytesIO(body),
                 timeout=timeout,
                 allow_redirects=False,
                 proxy=proxy,
                 proxy_headers=proxy_headers,
                 ssl=self._security_context(request) if request.security else self._trust,
             ) as response:
-                if sink is not None and 200 <= response.status < 300:
+                status = response.status
+                answer = response.headers
+                if sink is not None and 200 <= status < 300:
                     body = await _pipe(response, sink)
+                elif _whole(response, answer, self._max_body if 200 <= status < 300 else MAX_ERROR_BODY):
+                    body = await response.read()  # the common case: the parser stops at Content-Length
                 else:
                     body = await self._read(response, request)
-                headers = Headers.view(response.headers)  # an immutable proxy: lookups stay in multidict's C code
-                return RawResponse(response.status, headers, body)
+                return RawResponse(status, Headers.view(answer), body)  # lookups stay in multidict's C code
         except asyncio.TimeoutError:
             raise TransportTimeoutError(
                 f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "
@@ -243,9 +253,8 @@ class AiohttpTransport:
         ok = 200 <= response.status < 300
         cap = self._max_body if ok else MAX_ERROR_BODY
         length = response.content_length
-        encoding = response.headers.get("Content-Encoding")
-        if length is not None and length <= cap and (not encoding or encoding == "identity"):
-            return await response.read()  # the common case: the parser stops at Content-Length
+        if _whole(response, response.headers, cap):
+            return await response.read()
         if ok and length is not None and length > cap and request.method != "HEAD":  # HEAD: a length, no body
             raise ResponseTooLargeError(cap, method=request.method, path=request.target)
         # One byte past the cap is read to know there is more: then a 2xx answer is refused, and an error
@@ -276,9 +285,18 @@ class AiohttpTransport:
         # else its loop is stopped but open: only that loop may close its sockets, so they stay as they are
 
 
-def _payload(body: bytes) -> bytes | io.BytesIO | None:
-    # aiohttp warns that a large bytes body blocks the loop while it is written; an upload streams instead.
-    return io.BytesIO(body) if len(body) > 1024 * 1024 else body or None
+# aiohttp warns that a large bytes body blocks the loop while it is written; an upload streams instead.
+_INLINE_BODY = 1024 * 1024
+
+
+def _whole(response: aiohttp.ClientResponse, headers: CIMultiDictProxy[str], cap: int) -> bool:
+    """Whether the body can be read in one piece: a Content-Length within the cap, and no encoding that
+    could inflate it past the cap."""
+    length = response.content_length
+    if length is None or length > cap:
+        return False
+    encoding = headers.get("Content-Encoding")
+    return not encoding or encoding == "identity"
 
 
 async def _pipe(response: aiohttp.ClientResponse, sink: Sink) -> bytes:

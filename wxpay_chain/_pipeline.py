@@ -95,7 +95,8 @@ class Pipeline:
             failures: list[str] = []
             origin = prepared.origin
             # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
-            deadline = _deadline(prepared.timeout)
+            total = prepared.timeout.total
+            deadline = None if total is None else time.monotonic() + total
             for attempt in range(1, policy.attempts + 1):
                 last = attempt == policy.attempts
                 try:
@@ -135,7 +136,7 @@ class Pipeline:
                 hook, status = self._on_response, raw.status
                 record_attempt(hook, request, attempt, status, request_id, elapsed, None, raw.body, bodies)
                 if 200 <= raw.status < 300:
-                    if verify and must_verify(request.method, prepared.template, raw.headers):
+                    if verify and (request.method != "GET" or must_verify("GET", prepared.template, raw.headers)):
                         checked = raw if sink is None else RawResponse(raw.status, raw.headers, sink.signed_body)
                         await protocol.verify(request, checked, request_id, self.fetch_certificates)
                     return Response(raw.status, raw.headers, raw.body, request)
@@ -162,10 +163,6 @@ async def _stream(transport: Transport, request: Request, sink: StreamSink) -> R
     if 200 <= raw.status < 300:
         sink(raw.headers)(raw.body)
     return raw
-
-
-def _deadline(timeout: Timeout) -> float | None:
-    return None if timeout.total is None else time.monotonic() + timeout.total
 
 
 def _remaining(timeout: Timeout, deadline: float) -> Timeout:
