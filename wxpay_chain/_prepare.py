@@ -24,12 +24,14 @@ OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url", 
 
 
 @lru_cache(maxsize=2048)
-def _placeholders(template: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The path placeholders of a template and every argument name a call may pass, after the checks
-    that depend on the template alone."""
+def _template(template: str) -> tuple[bool, tuple[str, ...], frozenset[str], bool]:
+    """What a call's checks need of its template alone, worked out once: whether it is APIv2, its path
+    placeholders, every argument name a call may pass, and whether it is a brand API path."""
+    if is_v2(template):  # the PHP SDK's rule: v2/ chains are APIv2 XML calls
+        return True, (), OPTIONS, False
     check_literal(template)
     names = placeholders(template)
-    return names, OPTIONS.union(names)
+    return False, names, OPTIONS.union(names), template.startswith("brand/")
 
 
 def prepare(
@@ -41,66 +43,64 @@ def prepare(
 ) -> PreparedRequest:
     """Check and encode a call without sending it; every local error is raised here. Pure."""
     try:
-        return _prepare(defaults, method, template, args, kwargs)
+        options = merge_arguments(args, kwargs or {}) if args else kwargs or {}
+        v2, names, allowed, brand = _template(template)
+        if v2:
+            return prepare_v2(defaults, method, template, options)
+        if brand and defaults.mode != "brand":
+            raise InvalidRequestError(
+                f"{template} is a brand API path: create the client with brand_id= and the brand's key"
+            )
+        if not allowed.issuperset(options):
+            raise InvalidRequestError(
+                f"Unexpected arguments for {method} {template}",
+                [
+                    (
+                        k,
+                        f"neither a path placeholder ({', '.join(names) or 'none'}) nor an option "
+                        f"({', '.join(sorted(OPTIONS))})",
+                    )
+                    for k in options
+                    if k not in allowed
+                ],
+            )
+        # Each step below is skipped when its option is absent: this runs on every call.
+        query = options.get("query")
+        if query is not None and type(query) is not dict:
+            query = to_wire(query)
+            if not isinstance(query, Mapping):
+                raise InvalidRequestError(
+                    "query must be a dict (or a request model)", [("query", type(query).__name__)]
+                )
+        payload = options.get("json")
+        if payload is not None:
+            payload = to_wire(payload)
+        data = options.get("data")
+        extra_headers = options.get("headers")
+        media, signed = options.get("media"), None
+        if payload is None and data is None and extra_headers is None and media is None:
+            body, headers = b"", defaults.plain_headers
+        else:
+            body, content_type = _encode_body(payload, data)
+            if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
+                body, signed, content_type = encode_media(media, template, other=body)
+            headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload))
+        if "timeout" in options or "base_url" in options:
+            timeout, origin, prefix = timeout_and_origin(defaults, options)
+        else:
+            timeout, (origin, prefix) = defaults.timeout, defaults.origin_prefix
+        if defaults.validate != "off":
+            check_call(defaults.validate, method, template, options, query, payload)  # reads path values by name
+        target = prefix + expand(template, options)
+        encoded_query = encode_query(query)
+        if encoded_query:
+            target += ("&" if "?" in target else "?") + encoded_query
+        signed_body = body if signed is None else signed
+        return PreparedRequest(method, template, origin, target, body, headers, timeout, signed_body)
     except RecursionError:  # a self-referencing or absurdly deep query, json or model
         raise InvalidRequestError(
             f"The arguments of {method} {template} are nested too deeply", [("json", "flatten it")]
         ) from None
-
-
-def _prepare(
-    defaults: RequestDefaults, method: str, template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None
-) -> PreparedRequest:
-    options = merge_arguments(args, kwargs or {}) if args else kwargs or {}
-    if is_v2(template):  # the PHP SDK's rule: v2/ chains are APIv2 XML calls
-        return prepare_v2(defaults, method, template, options)
-    names, allowed = _placeholders(template)
-    if template.startswith("brand/") and defaults.mode != "brand":
-        raise InvalidRequestError(
-            f"{template} is a brand API path: create the client with brand_id= and the brand's key"
-        )
-    if not allowed.issuperset(options):
-        raise InvalidRequestError(
-            f"Unexpected arguments for {method} {template}",
-            [
-                (
-                    k,
-                    f"neither a path placeholder ({', '.join(names) or 'none'}) nor an option "
-                    f"({', '.join(sorted(OPTIONS))})",
-                )
-                for k in options
-                if k not in allowed
-            ],
-        )
-    # Each step below is skipped when its option is absent: this runs on every call.
-    query = options.get("query")
-    if query is not None and type(query) is not dict:
-        query = to_wire(query)
-        if not isinstance(query, Mapping):
-            raise InvalidRequestError(
-                "query must be a dict (or a request model)", [("query", type(query).__name__)]
-            )
-    payload = options.get("json")
-    if payload is not None:
-        payload = to_wire(payload)
-    data = options.get("data")
-    extra_headers = options.get("headers")
-    media, signed = options.get("media"), None
-    if payload is None and data is None and extra_headers is None and media is None:
-        body, headers = b"", defaults.plain_headers
-    else:
-        body, content_type = _encode_body(payload, data)
-        if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
-            body, signed, content_type = encode_media(media, template, other=body)
-        headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload))
-    timeout, origin, prefix = timeout_and_origin(defaults, options)
-    if defaults.validate != "off":
-        check_call(defaults.validate, method, template, options, query, payload)  # reads path values by name
-    target = prefix + expand(template, options)
-    encoded_query = encode_query(query)
-    if encoded_query:
-        target += ("&" if "?" in target else "?") + encoded_query
-    return PreparedRequest(method, template, origin, target, body, headers, timeout, body if signed is None else signed)
 
 
 def _encryption_serial(payload: object) -> str | None:

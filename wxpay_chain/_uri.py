@@ -34,7 +34,7 @@ _PLACEHOLDER = re.compile(r"\{(\+?)([^{}]+)\}")
 # RFC 3986: unreserved characters are never encoded; reserved ones survive only in {+name}.
 _UNRESERVED = "-._~"
 # Most ids and query values need no escaping at all; skip urllib's per-byte loop for them.
-_PLAIN = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
+PLAIN = _PLAIN = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
 
 
 def _quote(text: str, safe: str = _UNRESERVED) -> str:
@@ -196,22 +196,38 @@ def expand(template: str, values: Mapping[str, object]) -> str:
     literals, holes = parse_template(template)
     if not holes:
         return template
-    out = [literals[0]]
-    for (name, keeps_reserved), literal in zip(holes, literals[1:], strict=True):
+    out = literals[0]
+    for index, (name, keeps_reserved) in enumerate(holes, 1):
         value = values.get(name, _MISSING)
-        if value is _MISSING:
-            if name != EMPTY_PLACEHOLDER:
-                raise _missing(template, holes, values)
-            value = ""
-        text = value if type(value) is str else _path_value(name, value)
-        if is_plain_segment(text):  # most ids: nothing to encode or refuse
-            out.append(text)
-        elif not text and name == EMPTY_PLACEHOLDER:
-            pass
-        else:
-            out.append(_segment(name, text, keeps_reserved))
-        out.append(literal)
-    return "".join(out)
+        # Most ids (``o-1``, ``9856000``) have nothing to encode or refuse: this runs on every call.
+        if type(value) is not str or not value or _PLAIN(value) is None or value in _DOTS:
+            value = _hole(template, holes, values, name, keeps_reserved, value)
+        out += value + literals[index]
+    return out
+
+
+_DOTS = (".", "..")
+
+
+def _hole(
+    template: str,
+    holes: tuple[tuple[str, bool], ...],
+    values: Mapping[str, object],
+    name: str,
+    keeps: bool,
+    value: object,
+) -> str:
+    """A placeholder's text when it is not a plain id: missing, empty, another type, or to be encoded."""
+    if value is _MISSING:
+        if name != EMPTY_PLACEHOLDER:
+            raise _missing(template, holes, values)
+        value = ""
+    text = value if type(value) is str else _path_value(name, value)
+    if is_plain_segment(text):
+        return text
+    if not text and name == EMPTY_PLACEHOLDER:
+        return ""
+    return _segment(name, text, keeps)
 
 
 _MISSING = object()
@@ -251,24 +267,35 @@ def encode_query(query: Mapping[str, object] | None) -> str:
     if not query:
         return ""
     pairs = []
-    for name, value in query.items():
-        if value is None:
-            continue
-        if type(name) is not str:
-            if not isinstance(name, str):
-                raise InvalidRequestError("Query parameter names must be strings", [(repr(name)[:40], "not a str")])
-            name = str.__str__(name)
-        try:
-            if type(value) is str:
-                text = _quote(value)
-            elif type(value) is int:
-                text = str(value)  # digits and "-" never need escaping
+    name: object = ""
+    try:
+        for name, value in query.items():
+            if value is None:
+                continue
+            # The common pair, a str name with an int or a plain str value, needs no escaping of the value
+            # (an int's digits and "-" never do): this runs for every pair of every call.
+            if type(name) is str and (type(value) is int or (type(value) is str and _PLAIN(value) is not None)):
+                pairs.append(f"{_quote_name(name)}={value}")
             else:
-                text = _quote(_query_value(name, value))
-            pairs.append(f"{_quote_name(name)}={text}")
-        except UnicodeEncodeError:
-            raise _unencodable(f"query.{name.encode('utf-8', 'backslashreplace').decode()}") from None
+                pairs.append(_pair(name, value))
+    except UnicodeEncodeError:
+        text = str.__str__(name) if isinstance(name, str) else repr(name)
+        raise _unencodable(f"query.{text.encode('utf-8', 'backslashreplace').decode()}") from None
     return "&".join(pairs)
+
+
+def _pair(name: object, value: object) -> str:
+    if type(name) is not str:
+        if not isinstance(name, str):
+            raise InvalidRequestError("Query parameter names must be strings", [(repr(name)[:40], "not a str")])
+        name = str.__str__(name)
+    if type(value) is str:
+        text = _quote(value)
+    elif type(value) is int:
+        text = str(value)
+    else:
+        text = _quote(_query_value(name, value))
+    return f"{_quote_name(name)}={text}"
 
 
 # scheme://host[:port][/path]; the host is a DNS name (ASCII; IDNA names in their xn-- form) or [IPv6].
