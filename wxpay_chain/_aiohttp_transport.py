@@ -189,17 +189,24 @@ class AiohttpTransport:
         if proxy_headers is not None:
             headers = _proxied(headers, url, proxy_headers)
         body = request.body
+        plain = not body and proxy is None and self._trust is True and not request.security
         try:
-            async with session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=(body or None) if len(body) <= _INLINE_BODY else io.BytesIO(body),
-                timeout=timeout,
-                allow_redirects=False,
-                proxy=proxy,
-                proxy_headers=proxy_headers,
-                ssl=self._security_context(request) if request.security else self._trust,
+            # A call without a body, proxy or TLS settings passes only what differs from aiohttp's defaults:
+            # every keyword goes through two **kwargs dicts on its way to the request.
+            async with (
+                session.request(request.method, url, headers=headers, timeout=timeout, allow_redirects=False)
+                if plain
+                else session.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=(body or None) if len(body) <= _INLINE_BODY else io.BytesIO(body),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    proxy=proxy,
+                    proxy_headers=proxy_headers,
+                    ssl=self._security_context(request) if request.security else self._trust,
+                )
             ) as response:
                 status = response.status
                 answer = response.headers

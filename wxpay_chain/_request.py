@@ -172,15 +172,17 @@ def timeout_and_origin(defaults: RequestDefaults, options: Mapping[str, Any]) ->
 
 def request_for(prepared: PreparedRequest, origin: str, extra: tuple[tuple[str, str], ...] = ()) -> Request:
     """The Request that goes on the wire for a prepared call, sent to ``origin`` with ``extra`` headers."""
+    target = prepared.target
+    # Positional: a class called with keywords gathers them into a dict first (one Request per attempt).
     return Request(
-        method=prepared.method,
-        url=origin + prepared.target,
-        target=prepared.target,
-        template=prepared.template,
-        headers=Headers((*prepared.headers, *extra)),
-        body=prepared.body,
-        timeout=prepared.timeout,
-        security=prepared.security,
+        prepared.method,
+        origin + target,
+        target,
+        prepared.template,
+        Headers((*prepared.headers, *extra)),
+        prepared.body,
+        prepared.timeout,
+        prepared.security,
     )
 
 
