@@ -137,7 +137,8 @@ class Headers(Mapping[str, str]):
         return len(self._pairs())
 
     def items_list(self) -> tuple[tuple[str, str], ...]:
-        return self._pairs()
+        items = self._items  # set for every request's headers: the transport reads them once per attempt
+        return self._pairs() if items is None else items
 
     def getall(self, name: str) -> list[str]:
         key = name.lower()
