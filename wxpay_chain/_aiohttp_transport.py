@@ -30,7 +30,7 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from ._http import Headers, Request
+from ._http import Headers, Request, multidict_view
 from ._process import current_pid
 from ._proxy import ProxySetting, proxy_from_environment
 from ._tls import ClientCertificate, security_context
@@ -216,7 +216,7 @@ class AiohttpTransport:
                     body = await response.read()  # the common case: the parser stops at Content-Length
                 else:
                     body = await self._read(response, request)
-                return RawResponse(status, Headers.view(answer), body)  # lookups stay in multidict's C code
+                return RawResponse(status, multidict_view(answer), body)  # lookups stay in multidict's C code
         except asyncio.TimeoutError:
             raise TransportTimeoutError(
                 f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "
@@ -308,7 +308,7 @@ def _whole(response: aiohttp.ClientResponse, headers: CIMultiDictProxy[str], cap
 
 async def _pipe(response: aiohttp.ClientResponse, sink: Sink) -> bytes:
     """A 2xx body handed on chunk by chunk, never held whole: ``max_body`` is then the sink's business."""
-    write = sink(Headers.view(response.headers))
+    write = sink(multidict_view(response.headers))
     async for chunk in response.content.iter_chunked(_CHUNK):
         write(chunk)
     return b""

@@ -90,11 +90,10 @@ class Headers(Mapping[str, str]):
     @classmethod
     def view(cls, source: _CaseInsensitiveSource) -> Headers:
         """Headers over an immutable case-insensitive mapping, without copying (the transport's answers)."""
-        headers = _View.__new__(_View)
+        headers = cls.__new__(cls)
         headers._items = None
         headers._index = None
         headers._source = source
-        _set_get(headers, source.get)
         return headers
 
     def _pairs(self) -> tuple[tuple[str, str], ...]:
@@ -158,13 +157,22 @@ class Headers(Mapping[str, str]):
 
 
 class _View(Headers):
-    """Headers over a transport's answer: ``get`` is the source's own (C) lookup, since the answer's headers
-    are read five times a call. The source returns the default for a missing name, as Headers.get does."""
-
     __slots__ = ("get",)
 
 
 _set_get = _View.__dict__["get"].__set__
+
+
+def multidict_view(source: _CaseInsensitiveSource) -> Headers:
+    """:meth:`Headers.view` over a multidict proxy (the aiohttp transport's answers), whose own C ``get``
+    then serves every lookup: an answer's headers are read five times a call. Only for a source whose
+    ``get(name, default)`` returns ``default`` for a missing name and never None for a present one."""
+    headers = _View.__new__(_View)
+    headers._items = None
+    headers._index = None
+    headers._source = source
+    _set_get(headers, source.get)
+    return headers
 
 
 @attrs.frozen

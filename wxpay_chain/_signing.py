@@ -14,7 +14,7 @@ import functools
 import logging
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Literal, NamedTuple, TypeVar, overload
+from typing import Literal, TypeVar, overload
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -194,20 +194,16 @@ def _normalize(serial: str) -> str:
     return serial if serial.startswith(PUB_KEY_ID_PREFIX) else serial.upper()
 
 
-class SignedHeaders(NamedTuple):
-    """The four ``Wechatpay-*`` headers of a signed answer or notification, checked for shape and age.
-
-    A tuple, not an attrs class: one is made for every answer."""
+@attrs.frozen
+class SignedHeaders:
+    """The four ``Wechatpay-*`` headers of a signed answer or notification, checked for shape and age."""
 
     timestamp: str
     nonce: str
-    signature: str
+    signature: str = attrs.field(repr=False)
     serial: str
     # The signature's bytes, decoded once by the shape check that already had to decode them.
-    decoded: bytes = b""
-
-    def __repr__(self) -> str:
-        return f"SignedHeaders(timestamp={self.timestamp!r}, nonce={self.nonce!r}, serial={self.serial!r})"
+    decoded: bytes = attrs.field(default=b"", repr=False, eq=False)
 
 
 def _shown(value: str) -> str:

@@ -267,20 +267,19 @@ def encode_query(query: Mapping[str, object] | None) -> str:
     if not query:
         return ""
     pairs = []
-    name: object = ""
-    try:
-        for name, value in query.items():
-            if value is None:
-                continue
+    for name, value in query.items():
+        if value is None:
+            continue
+        try:
             # The common pair, a str name with an int or a plain str value, needs no escaping of the value
             # (an int's digits and "-" never do): this runs for every pair of every call.
             if type(name) is str and (type(value) is int or (type(value) is str and _PLAIN(value) is not None)):
                 pairs.append(f"{_quote_name(name)}={value}")
             else:
                 pairs.append(_pair(name, value))
-    except UnicodeEncodeError:
-        text = str.__str__(name) if isinstance(name, str) else repr(name)
-        raise _unencodable(f"query.{text.encode('utf-8', 'backslashreplace').decode()}") from None
+        except UnicodeEncodeError:  # only a str name can get this far
+            text = str.__str__(name)
+            raise _unencodable(f"query.{text.encode('utf-8', 'backslashreplace').decode()}") from None
     return "&".join(pairs)
 
 
