@@ -97,8 +97,8 @@ class Pipeline:
             # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
             total = prepared.timeout.total
             deadline = None if total is None else time.monotonic() + total
-            for attempt in range(1, policy.attempts + 1):
-                last = attempt == policy.attempts
+            attempts = policy.attempts
+            for attempt in range(1, attempts + 1):
                 try:
                     transport.check_open()  # before signing: a closed client's signing worker has stopped
                 except TransportError as closed:
@@ -122,7 +122,7 @@ class Pipeline:
                     final = isinstance(exc, (ResponseTooLargeError, TLSError)) or (sink is not None and sink.started)
                     final = final or (timed_out and not policy.retry_timeouts)
                     final = final or not (protocol.resends or exc.connect_failed)  # APIv2: only if never sent
-                    if last or transport.closed or final:
+                    if attempt == attempts or transport.closed or final:
                         exc.attempts = tuple(failures)
                         raise
                     if exc.connect_failed and self._backup_origin is not None:
@@ -131,20 +131,20 @@ class Pipeline:
                         exc.attempts = (*failures, "no time left for another attempt")
                         raise
                     continue
-                request_id = raw.headers.get("Request-ID")
+                status, headers = raw.status, raw.headers
+                request_id = headers.get("Request-ID")
                 elapsed = time.perf_counter() - started
-                hook, status = self._on_response, raw.status
-                record_attempt(hook, request, attempt, status, request_id, elapsed, None, raw.body, bodies)
-                if 200 <= raw.status < 300:
-                    if verify and (request.method != "GET" or must_verify("GET", prepared.template, raw.headers)):
-                        checked = raw if sink is None else RawResponse(raw.status, raw.headers, sink.signed_body)
+                record_attempt(self._on_response, request, attempt, status, request_id, elapsed, None, raw.body, bodies)
+                if 200 <= status < 300:
+                    if verify and must_verify(request.method, prepared.template, headers):
+                        checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
                         await protocol.verify(request, checked, request_id, self.fetch_certificates)
-                    return Response(raw.status, raw.headers, raw.body, request)
+                    return Response(status, headers, raw.body, request)
                 error = ApiError.from_parts(
                     raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
                 )
                 failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
-                if last or not protocol.resends or not policy.retries_status(raw.status):
+                if attempt == attempts or not protocol.resends or not policy.retries_status(raw.status):
                     error.attempts = tuple(failures)
                     raise error
                 delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())

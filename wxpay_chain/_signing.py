@@ -194,7 +194,7 @@ def _normalize(serial: str) -> str:
     return serial if serial.startswith(PUB_KEY_ID_PREFIX) else serial.upper()
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # made for every answer: a __dict__ class stores its fields as dict items
 class SignedHeaders:
     """The four ``Wechatpay-*`` headers of a signed answer or notification, checked for shape and age."""
 
