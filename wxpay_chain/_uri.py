@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from enum import Enum
 from functools import lru_cache
+from typing import TypeGuard
 from urllib.parse import quote, unquote
 
 from ._errors import ConfigurationError, InvalidRequestError
@@ -34,7 +35,7 @@ _PLACEHOLDER = re.compile(r"\{(\+?)([^{}]+)\}")
 # RFC 3986: unreserved characters are never encoded; reserved ones survive only in {+name}.
 _UNRESERVED = "-._~"
 # Most ids and query values need no escaping at all; skip urllib's per-byte loop for them.
-PLAIN = _PLAIN = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
 
 
 def _quote(text: str, safe: str = _UNRESERVED) -> str:
@@ -152,7 +153,7 @@ def _path_value(name: str, value: object) -> str:
     )
 
 
-def is_plain_segment(value: object) -> bool:
+def is_plain_segment(value: object) -> TypeGuard[str]:
     """True for the common path value that needs no encoding and no further check (``o-1``, ``9856000``)."""
     return type(value) is str and bool(value) and _PLAIN(value) is not None and value not in (".", "..")
 
@@ -200,13 +201,9 @@ def expand(template: str, values: Mapping[str, object]) -> str:
     for index, (name, keeps_reserved) in enumerate(holes, 1):
         value = values.get(name, _MISSING)
         # Most ids (``o-1``, ``9856000``) have nothing to encode or refuse: this runs on every call.
-        if type(value) is not str or not value or _PLAIN(value) is None or value in _DOTS:
-            value = _hole(template, holes, values, name, keeps_reserved, value)
-        out += value + literals[index]
+        text = value if is_plain_segment(value) else _hole(template, holes, values, name, keeps_reserved, value)
+        out += text + literals[index]
     return out
-
-
-_DOTS = (".", "..")
 
 
 def _hole(

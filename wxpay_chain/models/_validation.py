@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._errors import InvalidRequestError
-from .._uri import PLAIN, path_value_problem
+from .._uri import is_plain_segment, path_value_problem
 
 if TYPE_CHECKING:
     from ._spec import EndpointSpec
@@ -37,7 +36,6 @@ Check = Callable[[Any], "Problems | None"]
 # A request's check: (path values, query, json) -> None, or the problems with full field names.
 RequestCheck = Callable[[Mapping[str, object], object, object], "Problems | None"]
 
-_PLAIN, _DOTS = PLAIN, (".", "..")
 _NOTHING_GIVEN: Mapping[str, object] = types.MappingProxyType({})
 
 
@@ -74,8 +72,8 @@ def request_check(spec: EndpointSpec) -> RequestCheck:
         problems: Problems | None = None
         for name in names:
             value = path_params.get(name)
-            if type(value) is str and value and _PLAIN(value) is not None and value not in _DOTS:
-                continue  # the common id: nothing to encode, nothing to judge (is_plain_segment, inline)
+            if is_plain_segment(value):
+                continue  # the common id: nothing to encode, nothing to judge
             why = "required path parameter is missing" if value is None else path_value_problem(value)
             if why is not None:
                 problems = [*(problems or ()), (f"path.{name}", why)]
@@ -121,10 +119,6 @@ def model_check(model: type) -> Check:
     checks = {field.name: _value_check(hints[field.name], field.metadata) for field in fields}
     required = tuple(field.name for field in fields if field.default is attrs.NOTHING)
     order = {field.name: index for index, field in enumerate(fields)}
-    # The values most fields take, a str or an int within bounds, pass here without a call to their
-    # check (which a value that fails this goes on to, for the same rule's verdict and wording).
-    passes = {field.name: _passes(hints[field.name], field.metadata) for field in fields}
-    passes_of = passes.get
 
     # Walks what was given, not every field of the model: a query sets a few of its many optional fields.
     def check(data: Mapping[str, object]) -> Problems | None:
@@ -140,16 +134,8 @@ def model_check(model: type) -> Check:
                 found[name] = [(f".{name}", "required field must not be empty")]
         check_of = checks.get
         for name, value in data.items():
-            if value is None:
-                continue
-            ok = passes_of(name)
-            if ok is str:
-                if type(value) is str:
-                    continue
-            elif type(ok) is tuple and type(value) is int and ok[0] <= value <= ok[1]:
-                continue
             value_check = check_of(name)  # other keys are not the model's business
-            if value_check is None:
+            if value_check is None or value is None:
                 continue
             wrong = value_check(value)
             if wrong is not None:
@@ -161,18 +147,6 @@ def model_check(model: type) -> Check:
         return [problem for name in sorted(found, key=order.__getitem__) for problem in found[name]]
 
     return check
-
-
-def _passes(tp: Any, meta: Mapping[Any, Any]) -> type[str] | tuple[float, float] | None:
-    """What surely passes a field's check without calling it: ``str`` (an exact str), the bounds of an
-    int field (an exact int within them), or None (always call the check)."""
-    tp = _without_none(tp)
-    if tp is str:
-        return str
-    if tp is int:
-        low, high = meta.get("minimum"), meta.get("maximum")
-        return (-math.inf if low is None else low, math.inf if high is None else high)
-    return None
 
 
 def _value_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
