@@ -189,24 +189,20 @@ class AiohttpTransport:
         if proxy_headers is not None:
             headers = _proxied(headers, url, proxy_headers)
         body = request.body
-        plain = not body and proxy is None and self._trust is True and not request.security
+        # Only what differs from aiohttp's defaults: every keyword goes through two **kwargs dicts on its way
+        # to the request, and a call without a body, proxy or TLS setting (the common one) needs none.
+        options: dict[str, Any] = {}
+        if body:
+            options["data"] = body if len(body) <= _INLINE_BODY else io.BytesIO(body)
+        if proxy is not None:
+            options["proxy"], options["proxy_headers"] = proxy, proxy_headers
+        if request.security:
+            options["ssl"] = self._security_context(request)
+        elif self._trust is not True:
+            options["ssl"] = self._trust
         try:
-            # A call without a body, proxy or TLS settings passes only what differs from aiohttp's defaults:
-            # every keyword goes through two **kwargs dicts on its way to the request.
-            async with (
-                session.request(request.method, url, headers=headers, timeout=timeout, allow_redirects=False)
-                if plain
-                else session.request(
-                    request.method,
-                    url,
-                    headers=headers,
-                    data=(body or None) if len(body) <= _INLINE_BODY else io.BytesIO(body),
-                    timeout=timeout,
-                    allow_redirects=False,
-                    proxy=proxy,
-                    proxy_headers=proxy_headers,
-                    ssl=self._security_context(request) if request.security else self._trust,
-                )
+            async with session.request(
+                request.method, url, headers=headers, timeout=timeout, allow_redirects=False, **options
             ) as response:
                 status = response.status
                 answer = response.headers
@@ -259,9 +255,7 @@ class AiohttpTransport:
         """The body, never reading more than the cap: a small gzip body can inflate to gigabytes."""
         ok = 200 <= response.status < 300
         cap = self._max_body if ok else MAX_ERROR_BODY
-        length = response.content_length
-        if _whole(response, response.headers, cap):
-            return await response.read()
+        length = response.content_length  # send() has read the body whole when it could
         if ok and length is not None and length > cap and request.method != "HEAD":  # HEAD: a length, no body
             raise ResponseTooLargeError(cap, method=request.method, path=request.target)
         # One byte past the cap is read to know there is more: then a 2xx answer is refused, and an error
