@@ -30,7 +30,7 @@ from ._media import Media
 from ._request import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy
 from ._sync import Client
-from ._transport import MemoryTransport, RawResponse, Transport
+from ._transport import MemoryTransport, RawResponse, StreamingTransport, Transport
 from ._version import __version__
 from .notifications import Notification
 
@@ -60,6 +60,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "SignatureError",
+    "StreamingTransport",
     "StructureError",
     "TLSError",
     "Timeout",

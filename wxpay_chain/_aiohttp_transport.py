@@ -15,7 +15,6 @@ import asyncio
 import io
 import os
 import ssl
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -30,19 +29,16 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from ._http import Headers, Request, multidict_view
+from ._http import Request, multidict_view
 from ._process import current_pid
 from ._proxy import ProxySetting, proxy_from_environment
 from ._tls import ClientCertificate, security_context
-from ._transport import CLOSED, RawResponse
+from ._transport import CLOSED, RawResponse, Sink
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
 
-__all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport", "Sink"]
-
-Sink = Callable[[Headers], Callable[[bytes], None]]
-"""Takes a 2xx answer's headers, returns what each chunk of its body is handed to (a download to a file)."""
+__all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 """The most bytes of a 2xx answer's (decompressed) body the transport reads before giving up."""
@@ -165,6 +161,9 @@ class AiohttpTransport:
 
     async def open(self) -> None:
         self._ensure_session()
+
+    async def stream(self, request: Request, sink: Sink) -> RawResponse:
+        return await self.send(request, sink)
 
     async def send(self, request: Request, sink: Sink | None = None) -> RawResponse:
         session = self._session

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from ._aiohttp_transport import AiohttpTransport
 from ._config import ClientConfig
 from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError
 from ._http import Headers, Request, Response, Timeout
@@ -22,7 +21,7 @@ from ._logs import log_retry, record_attempt
 from ._prepare import prepare
 from ._protocols import CallProtocol
 from ._request import PreparedRequest
-from ._transport import RawResponse, Transport
+from ._transport import RawResponse, Transport, send_streamed
 from ._unsigned import must_verify
 
 __all__ = ["Pipeline", "StreamSink"]
@@ -111,7 +110,7 @@ class Pipeline:
                     self._on_request(request)
                 started = time.perf_counter()
                 try:
-                    raw = await (transport.send(request) if sink is None else _stream(transport, request, sink))
+                    raw = await (transport.send(request) if sink is None else send_streamed(transport, request, sink))
                 except TransportError as exc:
                     elapsed = time.perf_counter() - started
                     record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
@@ -154,15 +153,6 @@ class Pipeline:
             raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
             in_flight.count -= 1
-
-
-async def _stream(transport: Transport, request: Request, sink: StreamSink) -> RawResponse:
-    if isinstance(transport, AiohttpTransport):
-        return await transport.send(request, sink)
-    raw = await transport.send(request)  # another transport answers whole: the sink gets it in one piece
-    if 200 <= raw.status < 300:
-        sink(raw.headers)(raw.body)
-    return raw
 
 
 def _remaining(timeout: Timeout, deadline: float) -> Timeout:

@@ -3,6 +3,8 @@
 The client signs a :class:`Request` and hands it to a transport; what comes back is verified by the
 client, never by the transport. :class:`~wxpay_chain._aiohttp_transport.AiohttpTransport` is the one
 that goes on the wire; :class:`MemoryTransport` answers in memory, for tests of code that uses a client.
+A transport that can also hand a body on as it arrives is a :class:`StreamingTransport` (bill downloads
+then never hold the file whole); :func:`send_streamed` serves a download from any transport.
 """
 
 from __future__ import annotations
@@ -14,9 +16,21 @@ from typing import NamedTuple, Protocol, runtime_checkable
 from ._errors import TransportError
 from ._http import Headers, Request
 
-__all__ = ["CLOSED", "BorrowedTransport", "MemoryTransport", "RawResponse", "Transport"]
+__all__ = [
+    "CLOSED",
+    "BorrowedTransport",
+    "MemoryTransport",
+    "RawResponse",
+    "Sink",
+    "StreamingTransport",
+    "Transport",
+    "send_streamed",
+]
 
 CLOSED = "The client is closed; create a new one to send more requests"  # one wording, every transport
+
+Sink = Callable[[Headers], Callable[[bytes], None]]
+"""Takes a 2xx answer's headers, returns what each chunk of its body is handed to (a download to a file)."""
 
 
 class RawResponse(NamedTuple):
@@ -51,6 +65,26 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class StreamingTransport(Transport, Protocol):
+    """A transport that can also hand the body of a 2xx answer to a :data:`Sink` chunk by chunk, as it
+    arrives; the RawResponse it returns then has an empty body. Any other answer comes back whole."""
+
+    async def stream(self, request: Request, sink: Sink) -> RawResponse: ...
+
+
+async def send_streamed(transport: Transport, request: Request, sink: Sink) -> RawResponse:
+    """``request`` through ``transport`` with a 2xx body handed to ``sink``: streamed where the transport
+    can, else in one piece once it has arrived."""
+    if isinstance(transport, StreamingTransport):
+        return await transport.stream(request, sink)
+    raw = await transport.send(request)
+    if 200 <= raw.status < 300:
+        sink(raw.headers)(raw.body)
+        return raw._replace(body=b"")  # the same answer a streaming transport gives: the body went to the sink
+    return raw
+
+
 class BorrowedTransport:
     """A transport the caller passed in, seen by one client: closing the client closes only this view.
 
@@ -78,6 +112,10 @@ class BorrowedTransport:
     async def send(self, request: Request) -> RawResponse:
         self.check_open()
         return await self._inner.send(request)
+
+    async def stream(self, request: Request, sink: Sink) -> RawResponse:
+        self.check_open()
+        return await send_streamed(self._inner, request, sink)
 
     async def aclose(self) -> None:
         self._closed = True

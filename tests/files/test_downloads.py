@@ -235,6 +235,37 @@ async def test_another_transport_downloads_whole(make_client: Callable[..., Asyn
     assert seen == ["/v3/billdownload/file?token=abc"]
 
 
+class ChunkingTransport(MemoryTransport):
+    """A transport of the user's own that can stream: the download must hand its chunks on, not ask send()."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(lambda request: RawResponse(500, Headers({}), b"send() was used"))
+        self.body = body
+        self.streamed: list[str] = []
+
+    async def stream(self, request: Any, sink: Callable[[Headers], Callable[[bytes], None]]) -> RawResponse:
+        self.streamed.append(request.target)
+        headers = Headers({"Content-Type": "text/csv"})
+        write = sink(headers)
+        for start in range(0, len(self.body), 100):
+            write(self.body[start : start + 100])
+        return RawResponse(200, headers, b"")
+
+
+async def test_a_transport_that_streams_is_streamed_through(
+    make_client: Callable[..., AsyncClient], tmp_path: Path
+) -> None:
+    transport = ChunkingTransport(gzip.compress(BILL))
+    # A transport passed in is seen through the client's own view of it, which must stream as well.
+    async with make_client(base_url="https://api.mch.weixin.qq.com/", transport=transport) as client:
+        url = "https://api.mch.weixin.qq.com/v3/billdownload/file?token=abc"
+        assert await client.download(url, hash_type="SHA1", hash_value=SHA1) == BILL
+        path = await client.download(url, hash_type="SHA1", hash_value=SHA1, to=tmp_path / "bill.csv")
+    assert Path(path).read_bytes() == BILL
+    assert transport.streamed == ["/v3/billdownload/file?token=abc"] * 2
+    assert transport.requests == []  # send() was never asked
+
+
 def test_plain_file_takes_any_chunking(merchant_key: rsa.RSAPrivateKey) -> None:
     sealed, item = encrypted(merchant_key, gzip.compress(BILL) + gzip.compress(b"second member"))
     key = merchant_key.decrypt(base64.b64decode(item["encrypt_key"]), OAEP)
