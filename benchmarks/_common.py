@@ -26,38 +26,9 @@ PATH_AND_QUERY = f"/v3/marketing/busifavor/users/{OPENID}/coupons?appid={APPID}&
 
 
 def answer_body() -> bytes:
-    """A realistic one-page answer of the busifavor user-coupon list (about 1.6 KB of UTF-8 JSON)."""
-    coupon = {
-        "belong_merchant": MCHID,
-        "stock_name": "商家券满100减20",
-        "comment": "仅限线下门店使用",
-        "goods_name": "全场通用",
-        "stock_type": "NORMAL",
-        "transferable": False,
-        "shareable": False,
-        "coupon_state": "SENDED",
-        "display_pattern_info": {
-            "description": "每位用户限领一次",
-            "merchant_name": "微信支付",
-            "background_color": "Color010",
-            "coupon_image_url": "https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/0",
-        },
-        "coupon_use_rule": {
-            "coupon_available_time": {
-                "available_begin_time": "2026-01-01T00:00:00+08:00",
-                "available_end_time": "2026-12-31T23:59:59+08:00",
-            },
-            "fixed_normal_coupon": {"discount_amount": 2000, "transaction_minimum": 10000},
-            "use_method": "OFF_LINE",
-        },
-        "stock_id": "1212",
-        "available_start_time": "2026-01-01T00:00:00+08:00",
-        "expire_time": "2026-12-31T23:59:59+08:00",
-        "receive_time": "2026-03-01T10:00:00+08:00",
-        "send_request_no": "MCHSEND202603010000001",
-    }
-    data = [{**coupon, "coupon_code": f"12345678900{i}"} for i in range(2)]
-    page = {"data": data, "total_count": 2, "limit": 20, "offset": 0}
+    """A realistic one-page answer of the busifavor user-coupon list (``answer.json``, about 1.8 KB of
+    UTF-8 JSON), compact as WeChat Pay sends it."""
+    page = json.loads((Path(__file__).resolve().parent / "answer.json").read_text("utf-8"))
     return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The npm peer: wechatpay-axios-plugin, public-key mode, pointed at the replay server on 127.0.0.1.
 // Usage: node bench.js '<json spec>' (keys, port, calls, concurrency, warmup); prints one JSON line with
-// the same fields as benchmarks/worker.py: process CPU (user+system, every thread), wall, peak RSS.
+// the same fields as benchmarks/worker.py: process CPU (user+system, every thread) and wall time.
 'use strict';
 
 const fs = require('fs');
@@ -13,29 +13,6 @@ const MCHID = '1900000001';
 const APPID = 'wxd678efh567hg6787';
 const OPENID = 'oHkLxt_htg84TUEbzvlMwQzVDBqo';
 const PUB_KEY_ID = 'PUB_KEY_ID_0114232134912410000000000000000001';
-
-function currentRss() {
-  return process.memoryUsage.rss();
-}
-
-function resetPeak() {
-  try {
-    fs.writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch (e) {
-    return false;
-  }
-}
-
-function peakRss(resettable) {
-  if (resettable) {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-      if (match) return Number(match[1]) * 1024;
-    } catch (e) { /* fall through */ }
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 async function drive(call, calls, concurrency) {
   let remaining = calls;
@@ -75,25 +52,16 @@ async function main() {
   }
 
   await drive(call, Number(spec.warmup), Number(spec.concurrency));
-  if (global.gc) global.gc();
-  const resettable = resetPeak();
-  const rssBefore = currentRss();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await drive(call, Number(spec.calls), Number(spec.concurrency));
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  const peak = peakRss(resettable);
   const result = {
     bench: 'node',
     calls: Number(spec.calls),
     cpu_s: (cpu.user + cpu.system) / 1e6,
     wall_s: wall,
-    rss_before: rssBefore,
-    rss_after: currentRss(),
-    peak_rss: peak,
-    peak_delta: Math.max(0, peak - rssBefore),
-    peak_exact: resettable,
     versions: {
       node: process.versions.node,
       'wechatpay-axios-plugin': require('wechatpay-axios-plugin/package.json').version,
