@@ -8,7 +8,6 @@ import asyncio
 import base64
 import logging
 import random
-import secrets
 from collections.abc import Mapping
 from typing import Literal
 
@@ -16,7 +15,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, bad_request_headers, probe_signature
+from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, probe_signature
 from ._bills import FileRoutes
 from ._clock import Clock
 from ._failures import ApiFailure, invalid_request, json_bytes, not_found
@@ -27,7 +26,7 @@ from ._media import FileEndpoints
 from ._notifier import Notifier
 from ._params import Query, split_target
 from ._rate_limit import RateLimiter
-from ._record import ReceivedRequest, RequestLog
+from ._record import ReceivedRequest, RequestLog, new_request_id
 from ._state import SandboxState
 from ._v2 import V2Service
 
@@ -76,10 +75,6 @@ def _fault_answer(fault: Fault) -> _Answer:
     }.get(fault.status, "系统异常，请稍后重试 (injected fault)")
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
     return _Answer(fault.status, json_bytes({"code": code, "message": message}), headers=headers, code=code)
-
-
-def new_request_id() -> str:
-    return secrets.token_hex(16).upper()
 
 
 class SandboxApp:
@@ -180,7 +175,7 @@ class SandboxApp:
                     request_id=request_id,
                     status=status,
                     code=code,
-                    caller=f"{caller.scheme}:{caller.identity}" if caller else None,
+                    caller=caller.label if caller else None,
                     fault=fault.kind if fault else None,
                     probe=probe,
                     rejected=checked and caller is None,
@@ -214,14 +209,11 @@ class SandboxApp:
         try:
             if route is None:
                 raise not_found(f"接口不存在 (no API at {method} {raw_path[:200]!r})")
-            missing = bad_request_headers(headers)
-            if missing is not None:
-                raise missing
             now = self._clock()
             caller = self._verifier.verify(
                 scheme=route.scheme, method=method, raw_path=raw_path, headers=headers, body=body, now=now
             )
-            if self._limiter is not None and not self._limiter.allow(f"{caller.scheme}:{caller.identity}"):
+            if self._limiter is not None and not self._limiter.allow(caller.label):
                 raise ApiFailure(
                     429,
                     "RATELIMIT_EXCEEDED",

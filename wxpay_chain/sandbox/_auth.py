@@ -48,6 +48,11 @@ class Caller:
     identity: str
     serial: str
 
+    @property
+    def label(self) -> str:
+        """``merchant:<mchid>`` or ``brand:<brand_id>``: how the request log and the rate limit name it."""
+        return f"{self.scheme}:{self.identity}"
+
 
 def make_nonce(length: int = 32) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
@@ -139,7 +144,11 @@ class RequestVerifier:
         body: bytes,
         now: float,
     ) -> Caller:
-        """The verified caller, or ApiFailure (401 SIGN_ERROR; 400 INVALID_REQUEST for a bad serial header)."""
+        """The verified caller, or ApiFailure (401 SIGN_ERROR; 400 INVALID_REQUEST for a bad serial header or a
+        missing Accept or User-Agent, which WeChat Pay refuses before it looks at the signature)."""
+        refused = bad_request_headers(headers)
+        if refused is not None:
+            raise refused
         header = headers.get("Authorization")
         if not header:
             raise sign_error("缺少 Authorization 头 (missing Authorization header)")

@@ -166,7 +166,7 @@ class Handlers:
         send_request_no = body.required_text("send_request_no")
         attach = body.text("attach", max_length=512)
         coupon, created = self._state.send(
-            issued_by=f"{call.caller.scheme}:{call.caller.identity}",
+            issued_by=call.caller.label,
             brand_id=brand_id,
             openid=openid,
             appid=appid,

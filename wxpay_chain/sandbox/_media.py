@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,10 +18,10 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, bad_request_headers
+from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme
 from ._clock import Clock
 from ._failures import ApiFailure, clean_text, invalid_request, json_bytes, not_found, param_error
-from ._record import ReceivedRequest, RequestLog
+from ._record import ReceivedRequest, RequestLog, new_request_id
 
 MiB = 1024 * 1024
 MAX_UPLOAD = 6 * MiB  # the largest documented limit (video, 5 MiB) and the multipart framing
@@ -150,7 +149,7 @@ class FileEndpoints:
         self, scheme: Scheme, work: Callable[[web.Request, bytes], tuple[Answer, Caller | None]]
     ) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
-            request_id = secrets.token_hex(16).upper()
+            request_id = new_request_id()
             body, caller, answer = b"", None, None
             try:
                 body = await _read(request)
@@ -167,9 +166,7 @@ class FileEndpoints:
                         request_id=request_id,
                         status=answer.status if answer else None,
                         code=answer.code if answer else None,
-                        caller=f"{caller.scheme}:{caller.identity}" if caller else None,
-                        fault=None,
-                        probe=False,
+                        caller=caller.label if caller else None,
                         rejected=caller is None,
                     )
                 )
@@ -188,9 +185,6 @@ class FileEndpoints:
         return handle
 
     def verify(self, request: web.Request, scheme: Scheme, signed: bytes) -> Caller:
-        missing = bad_request_headers(request.headers)
-        if missing is not None:
-            raise missing
         return self.verifier.verify(
             scheme=scheme,
             method=request.method,

@@ -9,6 +9,7 @@ unknown path, missing headers, an oversized body) is kept with no headers and on
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,11 @@ BODY_LIMIT = 64 * 1024
 REJECTED_PREFIX = 256
 
 _NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+
+
+def new_request_id() -> str:
+    """A Request-ID as the sandbox answers it (32 upper-case hex digits)."""
+    return secrets.token_hex(16).upper()
 
 
 @attrs.frozen
@@ -49,8 +55,8 @@ class ReceivedRequest:
     status: int | None
     code: str | None
     caller: str | None
-    fault: str | None
-    probe: bool
+    fault: str | None = None
+    probe: bool = False
     rejected: bool = False
     body_length: int = attrs.field()
 
