@@ -133,7 +133,9 @@ class Pipeline:
                 status, headers = raw.status, raw.headers
                 request_id = headers.get("Request-ID")
                 elapsed = time.perf_counter() - started
-                record_attempt(self._on_response, request, attempt, status, request_id, elapsed, None, raw.body, bodies)
+                # A streamed 2xx body went to the sink: the log has no body to show for it.
+                answer = raw.body if sink is None or not 200 <= status < 300 else None
+                record_attempt(self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies)
                 if 200 <= status < 300:
                     if verify and must_verify(request.method, prepared.template, headers):
                         checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)

@@ -132,3 +132,23 @@ def test_the_blocking_client_takes_a_transport_too(
     ) as client:
         assert client.v3.things.get().json() == {"echo": "/v3/things"}
     assert not memory.closed
+
+
+async def test_only_a_transport_whose_class_has_stream_is_streamed_through() -> None:
+    from unittest.mock import AsyncMock
+
+    from wxpay_chain._transport import send_streamed
+
+    request = Request("GET", "https://x.test/v3/billdownload/file", "/v3/billdownload/file", "v3/billdownload/file",
+                      Headers(()))
+    # A Mock answers to every attribute name, stream included: it must still be asked to send().
+    transport = AsyncMock()
+    transport.send.return_value = RawResponse(200, Headers({"Content-Type": "text/csv"}), b"the file")
+    chunks: list[bytes] = []
+    raw = await send_streamed(transport, request, lambda headers: chunks.append)
+    assert chunks == [b"the file"] and raw.body == b""  # the body went to the sink, as when streamed
+    transport.stream.assert_not_called()
+    # An error answer is not a file: it comes back whole, and the sink is never called.
+    transport.send.return_value = RawResponse(404, Headers({}), b'{"code":"NOT_FOUND"}')
+    assert (await send_streamed(transport, request, lambda headers: chunks.append)).body == b'{"code":"NOT_FOUND"}'
+    assert chunks == [b"the file"]

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import gzip
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,25 @@ async def test_a_transport_that_streams_is_streamed_through(
     assert Path(path).read_bytes() == BILL
     assert transport.streamed == ["/v3/billdownload/file?token=abc"] * 2
     assert transport.requests == []  # send() was never asked
+
+
+async def test_a_downloaded_file_stays_out_of_the_answer_body_log(
+    make_client: Callable[..., AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(request: Any) -> RawResponse:
+        return RawResponse(200, Headers({"Content-Type": "text/csv"}), gzip.compress(BILL))
+
+    caplog.set_level(logging.DEBUG, logger="wxpay_chain")
+    for transport in (MemoryTransport(handler), ChunkingTransport(gzip.compress(BILL))):
+        caplog.clear()
+        async with make_client(
+            base_url="https://api.mch.weixin.qq.com/", transport=transport, log_bodies=True
+        ) as client:
+            url = "https://api.mch.weixin.qq.com/v3/billdownload/file?token=abc"
+            assert await client.download(url, hash_type="SHA1", hash_value=SHA1) == BILL
+        lines = [record.getMessage() for record in caplog.records]
+        assert any("v3/billdownload/file -> 200" in line for line in lines)  # the attempt is logged
+        assert not any(line.startswith("answer body") for line in lines)  # but the file's bytes are not
 
 
 def test_plain_file_takes_any_chunking(merchant_key: rsa.RSAPrivateKey) -> None:

@@ -146,7 +146,7 @@ class RequestVerifier:
     ) -> Caller:
         """The verified caller, or ApiFailure (401 SIGN_ERROR; 400 INVALID_REQUEST for a bad serial header or a
         missing Accept or User-Agent, which WeChat Pay refuses before it looks at the signature)."""
-        refused = bad_request_headers(headers)
+        refused = _bad_request_headers(headers)
         if refused is not None:
             raise refused
         header = headers.get("Authorization")
@@ -220,7 +220,7 @@ def probe_signature(random_bytes: bytes) -> str:
     return PROBE_PREFIX + base64.b64encode(random_bytes).decode("ascii")
 
 
-def bad_request_headers(headers: Mapping[str, str]) -> ApiFailure | None:
+def _bad_request_headers(headers: Mapping[str, str]) -> ApiFailure | None:
     """Missing Accept or User-Agent: WeChat Pay refuses those before looking at the signature."""
     for name in ("Accept", "User-Agent"):
         if not headers.get(name):
