@@ -9,16 +9,13 @@ body, so that an answer delivered to the wrong request cannot pass.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import gc
-import ipaddress
 import json
 import os
 import select
 import signal
 import ssl
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -30,10 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wxpay_chain import (
     AsyncClient,
@@ -46,6 +40,7 @@ from wxpay_chain import (
     _aiohttp_transport,
 )
 
+from ..tls import localhost_tls
 from .conftest import MCHID, PUB_KEY_ID, SERIAL
 from .wire import pem_private, pem_public, sign
 
@@ -453,41 +448,9 @@ def test_an_async_client_used_from_two_running_loops_at_once_says_what_to_do(opt
 # -- letting a pool go without I/O: TLS --------------------------------------------------------------
 
 
-def _tls_pair() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        cert_path, key_path = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-        with open(cert_path, "wb") as f:
-            f.write(cert_pem)
-        with open(key_path, "wb") as f:
-            f.write(key_pem)
-        server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        server_side.load_cert_chain(cert_path, key_path)
-    client_side = ssl.create_default_context(cadata=cert_pem.decode())
-    return server_side, client_side
-
-
 @pytest.fixture
 def tls(platform_key: rsa.RSAPrivateKey) -> Iterator[tuple[EchoServer, ssl.SSLContext]]:
-    server_side, client_side = _tls_pair()
+    server_side, client_side = localhost_tls()
     with EchoServer(platform_key, server_side) as echo:
         yield echo, client_side
 

@@ -5,27 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
-import ipaddress
 import logging
 import socket
-import ssl
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from wxpay_chain import ApiError, AsyncClient, Client, ConfigurationError, TransportError
 
 from ..core.conftest import MCHID, SERIAL
 from ..core.test_platform_keys import APIV3_KEY, CertPeer
 from ..core.wire import WirePeer, pem_private
+from ..tls import localhost_tls
 from ._proxy import ForwardProxy
 
 USER, PASSWORD = "wx-egress", "pä$$:w0rd/é"  # characters that must be percent-encoded in a URL
@@ -109,35 +103,10 @@ async def test_the_blocking_client_uses_the_proxy(
     assert {p.proxy_authorization for p in proxy.seen} == {basic(USER, PASSWORD)}
 
 
-def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context for 127.0.0.1 and a client context that trusts only it."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    (tmp_path / "cert.pem").write_bytes(pem)
-    (tmp_path / "key.pem").write_text(pem_private(key))
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    return server, ssl.create_default_context(cadata=pem.decode())
-
-
 async def test_https_goes_through_a_connect_tunnel(
-    make_client: Callable[..., AsyncClient], peer: WirePeer, proxy: ForwardProxy, aiohttp_server: Any, tmp_path: Path
+    make_client: Callable[..., AsyncClient], peer: WirePeer, proxy: ForwardProxy, aiohttp_server: Any
 ) -> None:
-    server_tls, client_tls = self_signed(tmp_path)
+    server_tls, client_tls = localhost_tls()
     server = await aiohttp_server(peer.app(), host="127.0.0.1", ssl=server_tls)
     base_url = str(server.make_url("/"))
     assert base_url.startswith("https://")
@@ -324,10 +293,9 @@ async def test_trust_env_tunnels_https_through_https_proxy(
     peer: WirePeer,
     proxy: ForwardProxy,
     aiohttp_server: Any,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server_tls, client_tls = self_signed(tmp_path)
+    server_tls, client_tls = localhost_tls()
     server = await aiohttp_server(peer.app(), host="127.0.0.1", ssl=server_tls)
     clear_proxy_environment(monkeypatch)
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
