@@ -8,13 +8,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wxpay_chain import AsyncClient
 
+from ..core.conftest import MCHID, PUB_KEY_ID, SERIAL
 from ..core.wire import pem_private, pem_public
 from ._peer import FilePeer
 
-PUB_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000"
-MCHID = "1900000001"
 BRAND_ID = "120344"
-SERIAL = "3775B6A45ACD588826D15E583A95F5DD12345678"
 
 
 @pytest.fixture(scope="session")
