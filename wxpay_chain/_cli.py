@@ -72,32 +72,23 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--brand", action="store_true", help="with --config: sign as its brand (brand/ paths)")
 
 
-def client_options(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
     """Client keyword arguments from ``--config`` or the environment; asks for the APIv3 key if nothing
     else can verify answers and a terminal is there to ask."""
-    from ._env import VerificationKeysMissing, options_from_config, options_from_env
+    from ._env import options_from_config, options_from_env
 
     if args.config is None and args.brand:
         raise UsageError("--brand reads the brand_* settings of --config; with WXPAY_* set WXPAY_BRAND_ID instead")
-
-    def read(extra: Mapping[str, Any]) -> dict[str, Any]:
-        given = {**overrides, **extra}
-        if args.config is not None:
-            return options_from_config(args.config, given, brand=args.brand)
-        return options_from_env(None, given)
-
-    try:
-        return read({})
-    except VerificationKeysMissing:
-        if not _interactive():
-            raise
-    return read({"apiv3_key": prompt_apiv3_key()})
+    ask = prompt_apiv3_key if _interactive() else None
+    if args.config is not None:
+        return options_from_config(args.config, {}, brand=args.brand, ask_apiv3_key=ask)
+    return options_from_env(None, {}, ask_apiv3_key=ask)
 
 
-def blocking_client(args: argparse.Namespace, **overrides: Any) -> Client:
+def blocking_client(args: argparse.Namespace) -> Client:
     from ._sync import Client
 
-    return Client(**client_options(args, **overrides))
+    return Client(**client_options(args))
 
 
 def _interactive() -> bool:

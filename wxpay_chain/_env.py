@@ -19,10 +19,12 @@ from ._apiv2 import check_apiv2_key
 from ._crypto import load_private_key
 from ._errors import ConfigurationError
 from ._request import parse_base_url
-from ._signing import KeyStore
+from ._signing import PUB_KEY_ID_PREFIX, KeyStore
 from ._verifier import check_apiv3_key
 
-__all__ = ["ENV_VARS", "VerificationKeysMissing", "options_from_config", "options_from_env"]
+__all__ = ["ENV_VARS", "AskKey", "options_from_config", "options_from_env"]
+
+AskKey = Callable[[], str]
 
 #: Each setting and the variable it is read from.
 ENV_VARS = {
@@ -39,10 +41,6 @@ ENV_VARS = {
 }
 
 T = TypeVar("T")
-
-
-class VerificationKeysMissing(ConfigurationError):
-    """Neither platform keys nor the APIv3 key are configured (the CLI then asks for the APIv3 key)."""
 
 
 class _Source:
@@ -75,19 +73,26 @@ class _Source:
         raise ConfigurationError(f"{self.label(field)}: {message}")
 
 
-def options_from_env(environ: Mapping[str, str] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for ``AsyncClient``/``Client`` from the WXPAY_* variables and ``overrides``."""
+def options_from_env(
+    environ: Mapping[str, str] | None, overrides: Mapping[str, Any], ask_apiv3_key: AskKey | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``AsyncClient``/``Client`` from the WXPAY_* variables and ``overrides``.
+
+    ``ask_apiv3_key`` is called when nothing else could verify answers (the CLI asks at a terminal)."""
     env = os.environ if environ is None else environ
     names = set(ENV_VARS.values())
     stray = sorted(name for name in env if name.startswith("WXPAY_") and name not in names)
     # A misspelt variable name (not its value) is the most useful hint when a setting seems missing.
     hint = f" (set but unknown here: {', '.join(stray)})" if stray else ""
     values = {field: env[var] for field, var in ENV_VARS.items() if var in env}
-    return _options(_Source(values, ENV_VARS.__getitem__, hint), overrides)
+    return _options(_Source(values, ENV_VARS.__getitem__, hint), overrides, ask_apiv3_key)
 
 
 def options_from_config(
-    path: str | os.PathLike[str], overrides: Mapping[str, Any], brand: bool = False
+    path: str | os.PathLike[str],
+    overrides: Mapping[str, Any],
+    brand: bool = False,
+    ask_apiv3_key: AskKey | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments from a JSON config file: the sandbox's config.json, or one with merchant keys only.
 
@@ -144,7 +149,7 @@ def options_from_config(
     def label(field: str) -> str:
         return f"{config.name}: {keys.get(field, field)}"
 
-    return _options(_Source({k: v for k, v in values.items() if v is not None}, label, ""), overrides)
+    return _options(_Source({k: v for k, v in values.items() if v is not None}, label, ""), overrides, ask_apiv3_key)
 
 
 def _relative(value: str, folder: Path) -> str:
@@ -156,7 +161,7 @@ def _relative(value: str, folder: Path) -> str:
     return str(candidate) if candidate.is_file() else value
 
 
-def _options(source: _Source, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def _options(source: _Source, overrides: Mapping[str, Any], ask_apiv3_key: AskKey | None) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if "mchid" not in overrides and "brand_id" not in overrides:
         mchid, brand_id = source.get("mchid"), source.get("brand_id")
@@ -187,7 +192,7 @@ def _options(source: _Source, overrides: Mapping[str, Any]) -> dict[str, Any]:
         source.check("base_url", "base_url", lambda: parse_base_url(url.strip()))
         options["base_url"] = url.strip()
     merged = {**options, **overrides}
-    _check_verifiable(source, merged, brand)
+    _check_verifiable(source, merged, brand, ask_apiv3_key)
     return merged
 
 
@@ -224,13 +229,16 @@ def _load_public(source: _Source, field: str, serial: str, text: str, where: str
     raise ConfigurationError(f"{source.label(field)}{where}: {message}")
 
 
-def _check_verifiable(source: _Source, options: Mapping[str, Any], brand: bool) -> None:
+def _check_verifiable(source: _Source, options: dict[str, Any], brand: bool, ask_apiv3_key: AskKey | None) -> None:
     keys = options.get("platform_keys")
     pair = f"{source.label('public_key_id')} and {source.label('public_key')}"
-    if brand and not any(str(k).startswith("PUB_KEY_ID_") for k in keys or {}):
+    if brand and not any(str(k).startswith(PUB_KEY_ID_PREFIX) for k in keys or {}):
         raise ConfigurationError(f"The brand API verifies with WeChat Pay public keys only: set {pair}")
     if not keys and options.get("apiv3_key") is None:
-        raise VerificationKeysMissing(
+        if ask_apiv3_key is not None:
+            options["apiv3_key"] = ask_apiv3_key()  # checked by the client, as any apiv3_key= is
+            return
+        raise ConfigurationError(
             f"Answers cannot be verified without keys: set {pair} (or {source.label('platform_keys')}), "
             f"or {source.label('apiv3_key')} to download platform certificates automatically{source.hint}"
         )
