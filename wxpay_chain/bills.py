@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import typing
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -67,22 +68,6 @@ _FUND_FLOW = {
     "备注": "remark",
     "业务凭证号": "voucher_no",
 }
-_AMOUNTS = frozenset(
-    {
-        "settlement_total",
-        "coupon_amount",
-        "refund_amount",
-        "recharge_coupon_refund",
-        "fee",
-        "order_amount",
-        "refund_requested",
-        "amount",
-        "balance",
-    }
-)
-_TIMES = frozenset({"trade_time", "accounting_time"})
-
-
 @attrs.frozen(kw_only=True)
 class BillRow:
     """One record of a bill: ``values`` maps each column header to its text, backquote stripped."""
@@ -144,6 +129,25 @@ class FundFlowBillRow(BillRow):
     voucher_no: str | None = None
 
 
+def _parsed_as(*row_types: type[BillRow]) -> dict[str, type]:
+    """Which row fields are parsed from text, and as what: read from the row classes' own annotations."""
+    return {
+        name: kind
+        for row_type in row_types
+        for name, hint in typing.get_type_hints(row_type).items()
+        for kind in (Decimal, datetime)
+        if kind in typing.get_args(hint)
+    }
+
+
+_PARSED_AS = _parsed_as(TradeBillRow, FundFlowBillRow)
+# The first column tells the bill's kind, its column names and the type of its rows.
+_KINDS: dict[str, tuple[Literal["trade", "fundflow"], Mapping[str, str], type[BillRow]]] = {
+    "交易时间": ("trade", _TRADE, TradeBillRow),
+    "记账时间": ("fundflow", _FUND_FLOW, FundFlowBillRow),
+}
+
+
 @attrs.frozen(kw_only=True)
 class Bill:
     """A parsed bill: its kind, column headers, typed rows and the summary block (header -> text)."""
@@ -175,9 +179,10 @@ def _typed(name: str, text: str, line: int) -> Any:
     if text == "":
         return None
     try:
-        if name in _AMOUNTS:
+        kind = _PARSED_AS.get(name)
+        if kind is Decimal:
             return Decimal(text)
-        if name in _TIMES:
+        if kind is datetime:
             return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
     except (InvalidOperation, ValueError):
         raise StructureError("The bill has a malformed value", [f"line {line}, {name}: {text[:40]!r}"]) from None
@@ -194,11 +199,8 @@ def parse_bill(data: bytes | str | os.PathLike[str]) -> Bill:
     if header is None:
         return Bill(kind="other", columns=(), rows=())
     columns = tuple(_clean(h) for h in header)
-    kind: Literal["trade", "fundflow", "other"] = (
-        "trade" if columns[:1] == ("交易时间",) else "fundflow" if columns[:1] == ("记账时间",) else "other"
-    )
-    names = _TRADE if kind == "trade" else _FUND_FLOW if kind == "fundflow" else {}
-    row_type: type[BillRow] = TradeBillRow if kind == "trade" else FundFlowBillRow if kind == "fundflow" else BillRow
+    kind: Literal["trade", "fundflow", "other"]
+    kind, names, row_type = _KINDS.get(columns[0], ("other", {}, BillRow))
     rows: list[BillRow] = []
     summary: dict[str, str] = {}
     for fields in reader:
