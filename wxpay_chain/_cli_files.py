@@ -47,13 +47,13 @@ def _bill(args: argparse.Namespace) -> int:
     else:
         template, query["bill_type"] = "v3/bill/tradebill", args.type
     with _cli.blocking_client(args) as client:
-        answer = client.chain(template).get(query=query)
+        bill = client.chain(template).get(query=query).json()  # its download_url and hash
         progress = _Bar() if args.out is not None and sys.stderr.isatty() else None
-        result = client.download(answer, args.out, progress=progress)
+        result = client.download(bill, args.out, progress=progress)
     if progress is not None:
         progress.done()
     if isinstance(result, Path):
-        print(f"{result}: {answer.json()['hash_type']} checked", file=sys.stderr)
+        print(f"{result}: {bill['hash_type']} checked", file=sys.stderr)
     else:
         sys.stdout.buffer.write(result)
     return 0

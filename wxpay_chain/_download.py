@@ -288,6 +288,11 @@ async def download(
     defaults = config.defaults
     prepared = PreparedRequest("GET", template, origin, target, b"", defaults.plain_headers, defaults.timeout, b"")
     cap = config.max_response_bytes
+
+    async def fetch(write: Callable[[bytes], object]) -> None:
+        plain = PlainFile(source.hash_type, source.hash_value, write, key, source.nonce or "")
+        await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress))
+
     if to is None:
         kept = bytearray()
 
@@ -296,8 +301,7 @@ async def download(
                 raise ResponseTooLargeError(cap, method="GET", path=template)
             kept.extend(data)
 
-        plain = PlainFile(source.hash_type, source.hash_value, keep, key, source.nonce or "")
-        await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress))
+        await fetch(keep)
         return bytes(kept)
     path = Path(to)
     try:
@@ -308,8 +312,7 @@ async def download(
         raise InvalidRequestError("Cannot write the download there", [("to", exc.strerror or str(exc))]) from None
     try:
         with os.fdopen(handle, "wb") as file:
-            plain = PlainFile(source.hash_type, source.hash_value, file.write, key, source.nonce or "")
-            await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress))
+            await fetch(file.write)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
