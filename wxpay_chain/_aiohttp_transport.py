@@ -205,12 +205,13 @@ class AiohttpTransport:
             ) as response:
                 status = response.status
                 answer = response.headers
-                if sink is not None and 200 <= status < 300:
+                ok = 200 <= status < 300
+                if sink is not None and ok:
                     body = await _pipe(response, sink)
-                elif _whole(response, answer, self._max_body if 200 <= status < 300 else MAX_ERROR_BODY):
+                elif _whole(response, answer, cap := self._max_body if ok else MAX_ERROR_BODY):
                     body = await response.read()  # the common case: the parser stops at Content-Length
                 else:
-                    body = await self._read(response, request)
+                    body = await _read(response, request, ok, cap)
                 return RawResponse(status, multidict_view(answer), body)  # lookups stay in multidict's C code
         except asyncio.TimeoutError:
             raise TransportTimeoutError(
@@ -250,26 +251,6 @@ class AiohttpTransport:
                 self._env_routes[key] = route
         return route
 
-    async def _read(self, response: aiohttp.ClientResponse, request: Request) -> bytes:
-        """The body, never reading more than the cap: a small gzip body can inflate to gigabytes."""
-        ok = 200 <= response.status < 300
-        cap = self._max_body if ok else MAX_ERROR_BODY
-        length = response.content_length  # send() has read the body whole when it could
-        if ok and length is not None and length > cap and request.method != "HEAD":  # HEAD: a length, no body
-            raise ResponseTooLargeError(cap, method=request.method, path=request.target)
-        # One byte past the cap is read to know there is more: then a 2xx answer is refused, and an error
-        # body is kept cut (ApiError.body_truncated). The rest is never read; the connection is not reused.
-        content = response.content
-        body = bytearray()
-        while len(body) <= cap:
-            chunk = await content.read(min(_CHUNK, cap + 1 - len(body)))
-            if not chunk:
-                break
-            body += chunk
-        if ok and len(body) > cap:
-            raise ResponseTooLargeError(cap, method=request.method, path=request.target)
-        return bytes(body)
-
     async def aclose(self) -> None:
         self._closed = True
         session = self._session
@@ -299,6 +280,25 @@ def _whole(response: aiohttp.ClientResponse, headers: CIMultiDictProxy[str], cap
     return not encoding or encoding == "identity"
 
 
+async def _read(response: aiohttp.ClientResponse, request: Request, ok: bool, cap: int) -> bytes:
+    """The body, never reading more than the cap: a small gzip body can inflate to gigabytes."""
+    length = response.content_length  # send() has read the body whole when it could
+    if ok and length is not None and length > cap and request.method != "HEAD":  # HEAD: a length, no body
+        raise ResponseTooLargeError(cap, method=request.method, path=request.target)
+    # One byte past the cap is read to know there is more: then a 2xx answer is refused, and an error
+    # body is kept cut (ApiError.body_truncated). The rest is never read; the connection is not reused.
+    content = response.content
+    body = bytearray()
+    while len(body) <= cap:
+        chunk = await content.read(min(_CHUNK, cap + 1 - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    if ok and len(body) > cap:
+        raise ResponseTooLargeError(cap, method=request.method, path=request.target)
+    return bytes(body)
+
+
 async def _pipe(response: aiohttp.ClientResponse, sink: Sink) -> bytes:
     """A 2xx body handed on chunk by chunk, never held whole: ``max_body`` is then the sink's business."""
     write = sink(multidict_view(response.headers))
@@ -318,11 +318,11 @@ def _route(proxy: ProxySetting | None) -> _Route:
 
 
 def _proxied(
-    headers: tuple[tuple[str, str], ...], url: URL, proxy_headers: dict[str, str] | None
+    headers: tuple[tuple[str, str], ...], url: URL, proxy_headers: dict[str, str]
 ) -> tuple[tuple[str, str], ...]:
     """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
     https:// one carries them on its CONNECT only (``proxy_headers``)."""
-    if proxy_headers is None or url.scheme != "http":
+    if url.scheme != "http":
         return headers
     return (*headers, *proxy_headers.items())
 

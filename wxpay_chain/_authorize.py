@@ -47,7 +47,7 @@ class Authorizer:
         authorization = self._signer.authorization(
             prepared.method, prepared.target, prepared.signed_body, timestamp, self._nonce()
         )
-        return _request(prepared, origin, authorization)
+        return request_for(prepared, origin or prepared.origin, (("Authorization", authorization),))
 
     async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request:
         """Sign on the worker while other calls overlap, inline for a lone call (where a hop to the worker
@@ -65,7 +65,3 @@ class Authorizer:
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
-
-
-def _request(prepared: PreparedRequest, origin: str | None, authorization: str) -> Request:
-    return request_for(prepared, origin or prepared.origin, (("Authorization", authorization),))

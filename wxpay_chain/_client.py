@@ -262,7 +262,6 @@ class AsyncClient(ClientSignatures):
         """Check and encode a call without sending it; every local error is raised here."""
         return prepare_call(self._defaults, method, template, args, kwargs)
 
-
     def sign(self, prepared: PreparedRequest, origin: str | None = None) -> Request:
         """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
         return self._authorizer.sign(prepared, origin)
@@ -280,7 +279,6 @@ class AsyncClient(ClientSignatures):
         """GET v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
         certificates it carries, and add them to this client's verification keys."""
         return await self._verifier.download(self._pipeline.fetch_certificates)
-
 
     # -- notifications and sensitive fields --------------------------------------------------------
     async def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification:

@@ -167,10 +167,7 @@ def multidict_view(source: _CaseInsensitiveSource) -> Headers:
     """:meth:`Headers.view` over a multidict proxy (the aiohttp transport's answers), whose own C ``get``
     then serves every lookup: an answer's headers are read five times a call. Only for a source whose
     ``get(name, default)`` returns ``default`` for a missing name and never None for a present one."""
-    headers = _View.__new__(_View)
-    headers._items = None
-    headers._index = None
-    headers._source = source
+    headers = _View.view(source)
     _set_get(headers, source.get)
     return headers
 

@@ -41,8 +41,8 @@ def record_attempt(
     request_id: str | None,
     elapsed: float,
     error: Exception | None,
-    answer: bytes | None = None,
-    bodies: bool = False,
+    answer: bytes | None,
+    bodies: bool,
 ) -> None:
     """One INFO line per attempt (the template), the values and headers at DEBUG, then the on_response hook.
 
