@@ -26,6 +26,7 @@ OUTPUT = TYPED / "_nodes.pyi"
 
 sys.path.insert(0, str(ROOT))
 
+from wxpay_chain._roots import is_v2  # noqa: E402
 from wxpay_chain._typed import _data  # noqa: E402
 from wxpay_chain.models import lookup  # noqa: E402
 
@@ -209,7 +210,7 @@ class Generator:
 
     def verb(self, op: dict[str, Any], node_name: str, as_call: bool) -> list[str]:
         method, template = op["method"], op["template"]
-        v2 = template.startswith("v2/")
+        v2 = is_v2(template)
         spec = lookup(method, template)
         args = [f"{p['name']}: {'str' if p.get('type') == 'string' else 'str | int'}" for p in op.get("path", ())]
         query = op.get("query")

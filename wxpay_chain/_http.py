@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar, overload
 import attrs
 
 from ._errors import InvalidRequestError
+from ._roots import is_v2
 
 __all__ = ["MAX_TIMEOUT", "Attempt", "Headers", "Request", "Response", "Timeout", "check_header"]
 
@@ -243,7 +244,7 @@ class Response:
         StructureError names bad fields."""
         from ._converter import structure
 
-        return structure(self.xml() if self.request.template.startswith("v2/") else self.json(), cls)
+        return structure(self.xml() if is_v2(self.request.template) else self.json(), cls)
 
     @property
     def parsed(self) -> Any:

@@ -14,9 +14,10 @@ from typing import Any
 from ._errors import InvalidRequestError
 from ._media import encode as encode_media
 from ._request import EncryptedField, PreparedRequest, RequestDefaults, headers_for, timeout_and_origin, to_wire
+from ._roots import is_v2
 from ._typed._check import check_call
 from ._uri import check_literal, encode_query, expand, placeholders
-from ._v2_pipeline import is_v2, prepare_v2
+from ._v2_pipeline import prepare_v2
 
 __all__ = ["OPTIONS", "merge_arguments", "prepare"]
 
@@ -27,7 +28,7 @@ OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url", 
 def _template(template: str) -> tuple[bool, tuple[str, ...], frozenset[str], bool]:
     """What a call's checks need of its template alone, worked out once: whether it is APIv2, its path
     placeholders, every argument name a call may pass, and whether it is a brand API path."""
-    if is_v2(template):  # the PHP SDK's rule: v2/ chains are APIv2 XML calls
+    if is_v2(template):
         return True, (), OPTIONS, False
     check_literal(template)
     names = placeholders(template)

@@ -12,9 +12,19 @@ is an AttributeError, not a request to the path ``handle_notifcation``. ``client
 
 from __future__ import annotations
 
-__all__ = ["ROOTS", "unknown_root"]
+__all__ = ["ROOTS", "body_option", "is_v2", "unknown_root"]
 
 ROOTS: frozenset[str] = frozenset({"v2", "v3", "brand", "hk"})
+
+
+def is_v2(template: str) -> bool:
+    """Whether a path is an APIv2 (XML) one: the PHP SDK's rule, ``v2/...`` chains are APIv2 calls."""
+    return template == "v2" or template.startswith("v2/")
+
+
+def body_option(template: str) -> str:
+    """The option a call's body goes in: ``xml`` for APIv2, ``json`` for the rest."""
+    return "xml" if is_v2(template) else "json"
 
 
 def unknown_root(client: object, name: str) -> AttributeError:

@@ -27,14 +27,10 @@ from ._request import (
 from ._transport import RawResponse
 from ._uri import check_literal, placeholders
 
-__all__ = ["V2_OPTIONS", "V2Protocol", "is_v2", "prepare_v2"]
+__all__ = ["V2_OPTIONS", "V2Protocol", "prepare_v2"]
 
 V2_OPTIONS = frozenset({"xml", "security", "headers", "timeout", "base_url"})
 _CONTENT_TYPE = "text/xml"
-
-
-def is_v2(template: str) -> bool:
-    return template == "v2" or template.startswith("v2/")
 
 
 def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: Mapping[str, Any]) -> PreparedRequest:

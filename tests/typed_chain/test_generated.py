@@ -84,7 +84,7 @@ def test_every_rooted_operation_with_spellable_segments_is_in_the_tree() -> None
     reached = {(m, t) for t, n in tree.items() for m in n.verbs}
     rooted = [
         key for key in _data.operations()
-        if key[1].split("/")[0] in _data.ROOTED
+        if key[1].split("/")[0] in _data.ROOTS
         and not (key[1].startswith("v2/") and key[0] != "POST")
         and all(_data.attribute_name(s) for s in key[1].split("/"))
     ]

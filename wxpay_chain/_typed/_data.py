@@ -17,11 +17,10 @@ import keyword
 from pathlib import Path
 from typing import Any
 
-from .._roots import ROOTS
+from .._roots import ROOTS, body_option, is_v2
 from .._uri import normalize_segment
 
 __all__ = [
-    "ROOTED",
     "VERBS",
     "Node",
     "attribute_name",
@@ -35,8 +34,6 @@ __all__ = [
 
 Operation = dict[str, Any]
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-# The roots an attribute chain starts at; others are reached by chain() only.
-ROOTED = ROOTS
 # Names a chain already has: a segment spelled like one of them is reached with chain() or [...].
 _METHODS = ("chain", "paginate", "template")
 _TAKEN = frozenset(_METHODS)
@@ -87,7 +84,7 @@ def operations() -> dict[tuple[str, str], Operation]:
     """Every known operation by (method, template), overlay applied; loaded once."""
     ops = apply_overlay(_read("operations.json")["operations"], _read("overlay.json"))
     for (_, template), op in ops.items():
-        if template.startswith("v2/"):
+        if is_v2(template):
             _sdk_fills_v2(op)
     return ops
 
@@ -139,7 +136,7 @@ def tree() -> dict[str, Node]:
     nodes: dict[str, Node] = {"": Node("")}
     for method, template in operations():
         segments = template.split("/")
-        if segments[0] not in ROOTED or (segments[0] == "v2" and method != "POST"):
+        if segments[0] not in ROOTS or (segments[0] == "v2" and method != "POST"):
             continue  # APIv2 calls are POST requests (_v2_pipeline)
         names = [attribute_name(s) for s in segments]
         if None in names:
@@ -202,7 +199,7 @@ def _example(op: Operation) -> str:
     names = [attribute_name(s) for s in segments]
     chain = (
         "client." + ".".join(names)  # type: ignore[arg-type]
-        if segments[0] in ROOTED and None not in names
+        if segments[0] in ROOTS and None not in names
         else f'client.chain("{template}")'
     )
     args = [f"{p['name']}={_example_value(p)}" for p in op.get("path", ())]
@@ -212,11 +209,11 @@ def _example(op: Operation) -> str:
     body = op.get("body") or {}
     required = [n for n in body.get("required", ()) if n in body.get("properties", {})]
     if required:
-        word = "xml" if template.startswith("v2/") else "json"
+        word = body_option(template)
         fields = ", ".join(f'"{n}": {_example_value(body["properties"][n])}' for n in required[:6])
         args.append(word + "={" + fields + (", ..." if len(required) > 6 else "") + "}")
     elif method in ("POST", "PUT", "PATCH") and body.get("properties"):
-        args.append(("xml" if template.startswith("v2/") else "json") + "={...}")
+        args.append(body_option(template) + "={...}")
     if op.get("upload"):
         args.append('media=Media(content, filename="image.png")')
     return f"await {chain}.{method.lower()}({', '.join(args)})"
@@ -233,7 +230,7 @@ def doc(op: Operation) -> str:
     body = op.get("body") or {}
     if body.get("properties"):
         required = set(body.get("required", ()))
-        lines.append("xml=:" if op["template"].startswith("v2/") else "json=:")
+        lines.append(body_option(op["template"]) + "=:")
         lines.extend(_line(name, entry, name in required) for name, entry in body["properties"].items())
     lines += ["", "Example (the blocking Client: without await)::", "", "    " + _example(op)]
     return "\n".join(lines)
