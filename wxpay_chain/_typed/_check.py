@@ -59,12 +59,9 @@ def _compile(policy: str, method: str, template: str) -> CallCheck | None:
         spec = lookup(method, template)
         if spec is not None:
             # The hand-verified models judge what they model; the data, by type, whatever they leave out.
-            return _strict(rejection_title(spec), request_check(spec), _types_check(method, template, spec))
+            rest = types_check(method, template, check_query=spec.query is None, check_json=spec.body is None)
+            return _strict(rejection_title(spec.method, spec.template), request_check(spec), rest)
     return types_check(method, template)
-
-
-def _types_check(method: str, template: str, spec: Any) -> CallCheck | None:
-    return types_check(method, template, spec.query is None, spec.body is None)
 
 
 def _strict(title: str, check: Callable[..., Any], rest: CallCheck | None) -> CallCheck:
@@ -78,19 +75,23 @@ def _strict(title: str, check: Callable[..., Any], rest: CallCheck | None) -> Ca
     return strict
 
 
-def types_check(method: str, template: str, query: bool = True, json: bool = True) -> CallCheck | None:
+def types_check(
+    method: str, template: str, *, check_query: bool = True, check_json: bool = True
+) -> CallCheck | None:
     """The ``"types"`` check of an endpoint's query and/or JSON body from the vendored data, or None."""
     from ._data import operation
 
     op = operation(method, template)
     if op is None:
         return None
-    query_checks = {p["name"]: _value_check(p) for p in op.get("query", ())} if query else {}
-    body = (op.get("body") or {}) if json else {}
+    query_checks = {p["name"]: _value_check(p) for p in op.get("query", ())} if check_query else {}
+    body = (op.get("body") or {}) if check_json else {}
     body_check = _value_check(body) if body.get("properties") else None
     if not query_checks and body_check is None:
         return None
-    title = f"invalid request for {method} {template}"
+    from ..models._validation import rejection_title
+
+    title = rejection_title(method, template)
 
     def check(options: Mapping[str, Any], query: object, json: object) -> None:
         problems: Problems = []

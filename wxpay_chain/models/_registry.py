@@ -1,17 +1,18 @@
 """Which models belong to which endpoint: the registry of endpoint specs, and the seed endpoints.
 
-The client looks an endpoint up by method and template (:func:`lookup`) and checks the caller's input
-with :func:`validate_call` (the one validator, :mod:`._validation`, remembered per endpoint). It turns
-request models into plain dicts with :func:`~._wire.request_to_wire`, reads the answer with the spec's
-response model, and pages with :func:`~._pages.next_page`. Families join with :func:`register`.
+The client looks an endpoint up by method and template (:func:`lookup`); its ``validate=`` policy
+(:mod:`wxpay_chain._typed._check`) checks the caller's input with the one validator, :mod:`._validation`.
+:func:`validate_call` runs that validator alone, for a seed endpoint. The client turns request models
+into plain dicts with :func:`~._wire.request_to_wire`, reads the answer with the spec's response model,
+and pages with :func:`~._pages.next_page`. Families join with :func:`register`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 
 from .._errors import InvalidRequestError
+from .._typed._check import forget as forget_client_checks
 from ._spec import EndpointSpec
 from ._validation import RequestCheck, rejection_title, request_check
 from .busifavor import BusifavorCouponPage, BusifavorCouponQuery
@@ -41,9 +42,7 @@ def register(spec: EndpointSpec) -> None:
     if known != spec:
         raise ValueError(f"{spec.method} {spec.template} is already registered with another spec")
     _BY_CALL.clear()  # it may remember this endpoint as one without a spec
-    checks = sys.modules.get("wxpay_chain._typed._check")  # the client's compiled checks, once any ran
-    if checks is not None:
-        checks.forget()
+    forget_client_checks()  # and so may the client's compiled checks
 
 
 def lookup(method: str, template: str) -> EndpointSpec | None:
@@ -69,7 +68,7 @@ def validate_call(method: str, template: str, path_params: Mapping[str, object],
     entry = _BY_CALL.get((method, template))
     if entry is None:
         spec = lookup(method, template)
-        entry = (rejection_title(spec), request_check(spec)) if spec is not None else ("", None)
+        entry = (rejection_title(spec.method, spec.template), request_check(spec)) if spec is not None else ("", None)
         if len(_BY_CALL) < _BY_CALL_MAX:
             _BY_CALL[(method, template)] = entry
     title, check = entry

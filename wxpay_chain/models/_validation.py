@@ -53,11 +53,12 @@ def validate_request(
     """
     problems = request_check(spec)(path_params, query, json)
     if problems:
-        raise InvalidRequestError(rejection_title(spec), problems)
+        raise InvalidRequestError(rejection_title(spec.method, spec.template), problems)
 
 
-def rejection_title(spec: EndpointSpec) -> str:
-    return f"invalid request for {spec.method} {spec.template}"
+def rejection_title(method: str, template: str) -> str:
+    """The title of the InvalidRequestError a check raises for a call to ``method template``."""
+    return f"invalid request for {method} {template}"
 
 
 @functools.cache
