@@ -23,6 +23,7 @@ __all__ = [
     "check_answer",
     "check_apiv2_key",
     "fill_payload",
+    "missing_apiv2_key",
     "parse_xml",
     "sign",
     "sign_type_of",
@@ -52,6 +53,11 @@ def check_apiv2_key(key: object) -> str:
             f"apiv2_key must be the 32-character APIv2 key from the merchant platform (got {len(key)} characters)"
         )
     return key
+
+
+def missing_apiv2_key(what: str) -> ConfigurationError:
+    """The error for something signed with the APIv2 key when the client was given none."""
+    return ConfigurationError(f"{what} is signed with the APIv2 key: pass apiv2_key= to the client")
 
 
 def string_to_sign(params: Mapping[str, str], key: str) -> str:
@@ -138,7 +144,7 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
     from xml.etree import ElementTree  # on the first APIv2 answer, not at import wxpay_chain
 
     try:
-        root = ElementTree.fromstring(text.encode("utf-8"))
+        root = ElementTree.fromstring(body if isinstance(body, bytes) else text.encode("utf-8"))
     except ElementTree.ParseError:
         raise SignatureError("The APIv2 answer is not well-formed XML; it was not used") from None
     if len(root) > MAX_FIELDS:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._apiv2 import HMAC_SHA256, sign
+from ._apiv2 import HMAC_SHA256, missing_apiv2_key, sign
 from ._crypto import rsa_sign
 from ._errors import ConfigurationError, InvalidRequestError
 
@@ -154,7 +154,7 @@ def sign_h5_coupon(
 
 def _apiv2_key(config: ClientConfig, what: str) -> str:
     if config.apiv2_key is None:
-        raise ConfigurationError(f"{what} is signed with the APIv2 key: pass apiv2_key= to the client")
+        raise missing_apiv2_key(what)
     return config.apiv2_key
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._apiv2 import answer_error, check_answer, fill_payload, parse_xml, to_xml
+from ._apiv2 import answer_error, check_answer, fill_payload, missing_apiv2_key, parse_xml, to_xml
 from ._errors import ConfigurationError, InvalidRequestError
 from ._http import Request
 from ._request import (
@@ -55,7 +55,7 @@ def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: M
         raise InvalidRequestError("security must be True or False", [("security", type(security).__name__)])
     settings = defaults.apiv2
     if settings is None or settings.key is None:
-        raise ConfigurationError(f"{where} is signed with the APIv2 key: pass apiv2_key= to the client")
+        raise missing_apiv2_key(where)
     if security and not settings.certificate:
         raise ConfigurationError(
             f"{where} with security=True presents the merchant API certificate: pass client_cert= "
