@@ -11,14 +11,14 @@ import random
 from collections.abc import Mapping
 from typing import Literal
 
-import attrs
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._answer import Answer, error_answer, read_body
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme, probe_signature
 from ._bills import FileRoutes
 from ._clock import Clock
-from ._failures import ApiFailure, invalid_request, json_bytes, not_found
+from ._failures import ApiFailure, json_bytes, not_found
 from ._faults import Fault, FaultInjector
 from ._handlers import Call, Handlers, Route, match_route
 from ._keys import KeySet
@@ -45,24 +45,10 @@ _SIGNATURE_HEADERS = (
 log = logging.getLogger("wxpay_chain.sandbox")
 
 
-@attrs.frozen
-class _Answer:
-    status: int
-    body: bytes
-    scheme: Scheme | None = None
-    serial: str | None = None
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    code: str | None = None
-
-
-def _error_answer(failure: ApiFailure) -> _Answer:
-    return _Answer(failure.status, json_bytes(failure.payload()), headers=failure.headers, code=failure.code)
-
-
-def _fault_answer(fault: Fault) -> _Answer:
+def _fault_answer(fault: Fault) -> Answer:
     if fault.status == 502:
         # A gateway in front of WeChat Pay answers in HTML, not JSON: clients must cope with that too.
-        return _Answer(
+        return Answer(
             502,
             b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>",
             headers={"Content-Type": "text/html"},
@@ -74,7 +60,7 @@ def _fault_answer(fault: Fault) -> _Answer:
         503: "系统繁忙，请稍后重试 (injected fault)",
     }.get(fault.status, "系统异常，请稍后重试 (injected fault)")
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-    return _Answer(fault.status, json_bytes({"code": code, "message": message}), headers=headers, code=code)
+    return Answer(fault.status, json_bytes({"code": code, "message": message}), headers=headers, code=code)
 
 
 class SandboxApp:
@@ -138,10 +124,10 @@ class SandboxApp:
         checked = False  # whether the sandbox judged the request (a before-fault answers unjudged)
         try:
             try:
-                body = await self._read_body(request)
+                body = await read_body(request, MAX_BODY)
             except ApiFailure as failure:
                 checked = True
-                answer = _error_answer(failure)
+                answer = error_answer(failure)
                 status, code = answer.status, answer.code
                 return web.Response(status=status, body=answer.body, headers=self._headers(answer, request_id)[0])
             path, raw_query = split_target(raw_path)
@@ -182,19 +168,6 @@ class SandboxApp:
                 )
             )
 
-    async def _read_body(self, request: web.Request) -> bytes:
-        too_large = ApiFailure(413, "INVALID_REQUEST", f"请求体过大 (the request body is larger than {MAX_BODY} bytes)")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            raise too_large
-        try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise too_large from None
-        except Exception as exc:  # a client that vanished or sent a broken body: never crash
-            raise invalid_request(
-                f"请求体无法读取 (the request body could not be read: {type(exc).__name__})"
-            ) from None
-
     def _answer(
         self,
         method: str,
@@ -204,7 +177,7 @@ class SandboxApp:
         route: Route | None,
         raw_params: Mapping[str, str],
         raw_query: str,
-    ) -> tuple[_Answer, Caller | None]:
+    ) -> tuple[Answer, Caller | None]:
         caller: Caller | None = None
         try:
             if route is None:
@@ -226,19 +199,19 @@ class SandboxApp:
                 self._notifier.submit(reply.notify, serial=self.answer_serial(route.scheme), scheme=route.scheme)
             payload = json_bytes(reply.payload)
             serial = reply.serial or self.answer_serial(route.scheme)
-            return _Answer(reply.status, payload, scheme=route.scheme, serial=serial), caller
+            return Answer(reply.status, payload, scheme=route.scheme, serial=serial), caller
         except ApiFailure as failure:
             if failure.status == 401:
                 log.debug("sandbox refused %s %s: %s", method, raw_path[:200], failure.message)
-            return _error_answer(failure), caller
+            return error_answer(failure), caller
         except Exception:
             log.exception("sandbox bug while answering %s %s", method, raw_path[:200])
             bug = ApiFailure(500, "SYSTEM_ERROR", "系统异常，请稍后重试 (unexpected sandbox error)")
-            return _error_answer(bug), caller
+            return error_answer(bug), caller
 
     async def _fault_step(
         self, fault: Fault | None, when: str, request: web.Request
-    ) -> web.StreamResponse | _Answer | None:
+    ) -> web.StreamResponse | Answer | None:
         """Apply ``fault`` if it is due now: wait, drop the connection, or return the answer to send instead."""
         if fault is None or fault.when != when:
             return None
@@ -250,7 +223,7 @@ class SandboxApp:
             return _fault_answer(fault)
         return None
 
-    def _headers(self, answer: _Answer, request_id: str, fault: Fault | None = None) -> tuple[dict[str, str], bool]:
+    def _headers(self, answer: Answer, request_id: str, fault: Fault | None = None) -> tuple[dict[str, str], bool]:
         """Answer headers: Request-ID always, the signature set on 2xx (as a fault or a probe shapes it)."""
         headers: dict[str, str] = {"Request-ID": request_id}
         probe = False
@@ -267,7 +240,7 @@ class SandboxApp:
             if fault is None or fault.kind != "drop_signature":
                 headers.update(signed)
         headers.update(answer.headers)
-        headers.setdefault("Content-Type", "application/json")
+        headers.setdefault("Content-Type", answer.content_type)
         return headers, probe
 
     @staticmethod
@@ -279,7 +252,7 @@ class SandboxApp:
         return web.Response(status=500)
 
     @staticmethod
-    async def _truncated(request: web.Request, answer: _Answer, headers: Mapping[str, str]) -> web.StreamResponse:
+    async def _truncated(request: web.Request, answer: Answer, headers: Mapping[str, str]) -> web.StreamResponse:
         partial = web.StreamResponse(status=answer.status, headers=headers)
         partial.content_length = len(answer.body) + 64
         await partial.prepare(request)

@@ -24,11 +24,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ._answer import Answer
 from ._auth import Caller, _load_private
 from ._clock import CHINA, china_day
 from ._failures import invalid_request, json_bytes, not_found, param_error
 from ._keys import KeySet
-from ._media import Answer, FileEndpoints, MediaEndpoints
+from ._media import FileEndpoints, MediaEndpoints
 from ._params import Query
 from ._records import IssuedCoupon
 from ._state import SandboxState
@@ -144,10 +145,10 @@ class BillEndpoints:
 
     def register(self, app: web.Application) -> None:
         route = self._plumbing.route
-        app.router.add_get("/v3/bill/tradebill", route("merchant", self._asked(self._trade)))
-        app.router.add_get("/v3/bill/fundflowbill", route("merchant", self._asked(self._fund_flow)))
-        app.router.add_get("/v3/bill/sub-merchant-fundflowbill", route("merchant", self._asked(self._sub_merchant)))
-        app.router.add_get("/v3/billdownload/file", route("merchant", self._download))
+        app.router.add_get("/v3/bill/tradebill", route(self._asked(self._trade)))
+        app.router.add_get("/v3/bill/fundflowbill", route(self._asked(self._fund_flow)))
+        app.router.add_get("/v3/bill/sub-merchant-fundflowbill", route(self._asked(self._sub_merchant)))
+        app.router.add_get("/v3/billdownload/file", route(self._download))
 
     def _asked(
         self, build: Callable[[web.Request, Query, str], dict[str, object]]

@@ -18,6 +18,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._answer import Answer, error_answer, read_body
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme
 from ._clock import Clock
 from ._failures import ApiFailure, clean_text, invalid_request, json_bytes, not_found, param_error
@@ -121,15 +122,6 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, Part]:
     return parts
 
 
-@attrs.frozen
-class Answer:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    scheme: Scheme | None = None  # signed with this scheme's serial; None: unsigned (a file, or an error)
-    code: str | None = None
-
-
 class FileEndpoints:
     """The plumbing of an aiohttp route outside the main dispatcher: read, verify, answer, record."""
 
@@ -145,17 +137,15 @@ class FileEndpoints:
         self.verifier, self.signer, self.clock = verifier, signer, clock
         self.received, self.answer_serial = received, answer_serial
 
-    def route(
-        self, scheme: Scheme, work: Callable[[web.Request, bytes], tuple[Answer, Caller | None]]
-    ) -> Callable[[web.Request], Any]:
+    def route(self, work: Callable[[web.Request, bytes], tuple[Answer, Caller | None]]) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
             request_id = new_request_id()
             body, caller, answer = b"", None, None
             try:
-                body = await _read(request)
+                body = await read_body(request, MAX_UPLOAD)
                 answer, caller = work(request, body)
             except ApiFailure as failure:
-                answer = Answer(failure.status, json_bytes(failure.payload()), code=failure.code)
+                answer = error_answer(failure)
             finally:
                 self.received.add(
                     ReceivedRequest(
@@ -193,24 +183,6 @@ class FileEndpoints:
             body=signed,
             now=self.clock(),
         )
-
-
-async def _read(request: web.Request) -> bytes:
-    too_large = ApiFailure(413, "INVALID_REQUEST", f"请求体过大 (the request body is larger than {MAX_UPLOAD} bytes)")
-    if request.content_length is not None and request.content_length > MAX_UPLOAD:
-        raise too_large
-    body = bytearray()
-    while True:  # read by hand: the application's 1 MiB limit is for JSON bodies, not files
-        try:
-            chunk = await request.content.read(64 * 1024)
-        except Exception as exc:  # a client that vanished or sent a broken body: never crash
-            unreadable = f"请求体无法读取 (the request body could not be read: {type(exc).__name__})"
-            raise invalid_request(unreadable) from None
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > MAX_UPLOAD:
-            raise too_large
 
 
 @attrs.frozen
@@ -253,9 +225,9 @@ class MediaEndpoints:
 
     def register(self, app: web.Application) -> None:
         for route in UPLOAD_ROUTES:
-            app.router.add_post(route.path, self._plumbing.route(route.scheme, self._upload(route)))
+            app.router.add_post(route.path, self._plumbing.route(self._upload(route)))
         for path in IMAGE_DOWNLOADS:
-            app.router.add_get(path, self._plumbing.route("merchant", self._image))
+            app.router.add_get(path, self._plumbing.route(self._image))
 
     def _upload(self, route: UploadRoute) -> Callable[[web.Request, bytes], tuple[Answer, Caller | None]]:
         def work(request: web.Request, body: bytes) -> tuple[Answer, Caller | None]:
