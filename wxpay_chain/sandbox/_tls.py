@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import os
@@ -34,18 +35,25 @@ class SandboxTls:
     client_certificate: str
 
     def server_context(self) -> ssl.SSLContext:
-        """Asks every client for a certificate (CERT_OPTIONAL): security endpoints refuse a call without one."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.verify_mode = ssl.CERT_OPTIONAL
-        context.load_verify_locations(cadata=self.ca_certificate)
-        with tempfile.TemporaryDirectory(prefix="wxpay-sandbox-") as folder:
-            cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-            for path, text in ((cert, self.server_certificate), (key, self.server_key)):
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w", encoding="ascii") as handle:
-                    handle.write(text)
-            context.load_cert_chain(cert, key)
-        return context
+        """Asks every client for a certificate (CERT_OPTIONAL): security endpoints refuse a call without one.
+        Made once per process: load_cert_chain reads files, and every sandbox start asks for it."""
+        return _server_context(self)
+
+
+@functools.lru_cache(maxsize=8)
+def _server_context(tls: SandboxTls) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(cadata=tls.ca_certificate)
+    with tempfile.TemporaryDirectory(prefix="wxpay-sandbox-") as folder:
+        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        for path, text in ((cert, tls.server_certificate), (key, tls.server_key)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(text)
+        context.load_cert_chain(cert, key)
+    return context
+
 
 def apiv2_key_of(keys: KeySet) -> str:
     """The sandbox's APIv2 key: 32 characters derived from its APIv3 key (stable across restarts)."""
