@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shlex
 import signal
 import sys
@@ -18,6 +17,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ._credentials import write_file
 from ._record import KEEP_REQUESTS
 from ._server import Sandbox
 
@@ -111,9 +111,8 @@ def write_env_file(config: Path) -> Path:
     if values.get("apiv2_key"):  # the coupon plugin and H5 signs, and v2/ calls
         lines["WXPAY_APIV2_KEY"] = values["apiv2_key"]
     path = config.with_name("wxpay.env")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the APIv3 and APIv2 keys
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.writelines(f"{name}={shlex.quote(str(value))}\n" for name, value in lines.items())
+    text = "".join(f"{name}={shlex.quote(str(value))}\n" for name, value in lines.items())
+    write_file(path, text, private=True)  # it holds the APIv3 and APIv2 keys
     return path
 
 

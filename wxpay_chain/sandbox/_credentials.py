@@ -122,11 +122,11 @@ class SandboxCredentials:
         values = attrs.asdict(self)
         for field, filename in _PEM_FILES.items():
             pem_path = folder / filename
-            _write(pem_path, values[field], private=field.endswith("private_key"))
+            write_file(pem_path, values[field], private=field.endswith("private_key"))
             values[field] = str(pem_path)
         config = folder / "config.json"
         # The APIv3 key is in here, so the file is owner-only like the private keys.
-        _write(config, json.dumps({k: values[k] for k in CONFIG_KEYS}, indent=2) + "\n", private=True)
+        write_file(config, json.dumps({k: values[k] for k in CONFIG_KEYS}, indent=2) + "\n", private=True)
         return config
 
     @classmethod
@@ -143,7 +143,8 @@ class SandboxCredentials:
         return cls(**{key: values[key] for key in CONFIG_KEYS if key in values})
 
 
-def _write(path: Path, text: str, *, private: bool) -> None:
+def write_file(path: Path, text: str, *, private: bool) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it); ``private``: mode 0600."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
