@@ -20,7 +20,6 @@ Written from the protocol rules, never with the client's code:
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 import threading
@@ -37,7 +36,7 @@ from ._records import BusifavorCoupon
 from ._seed import DEMO_APPID, DEMO_BUSIFAVOR_STOCK_IDS
 from ._state import SandboxState
 from ._tls import apiv2_key_of, peer_is_merchant, tls_for
-from ._v2_wire import Fail, page, read_xml, v2_sign, xml_answer
+from ._v2_wire import Fail, page, read_xml, v2_sign, v2_sign_matches, xml_answer
 
 __all__ = ["V2Service"]
 
@@ -101,12 +100,14 @@ class V2Service:
     @property
     def coupons(self) -> dict[str, dict[str, str]]:
         """The v2 代金券 sent so far, by coupon_id."""
-        return dict(self._ledger.coupons)
+        with self._ledger.lock:  # read from the test's thread while the sandbox's loop thread sends
+            return dict(self._ledger.coupons)
 
     @property
     def redpacks(self) -> dict[str, dict[str, str]]:
         """The red packets sent so far, by mch_billno."""
-        return {number: answer for number, (_, answer) in self._ledger.redpacks.items()}
+        with self._ledger.lock:
+            return {number: answer for number, (_, answer) in self._ledger.redpacks.items()}
 
     def register(self, router: web.UrlDispatcher) -> None:
         router.add_post("/mmpaymkttransfers/{name}", self._call)
@@ -156,7 +157,7 @@ class V2Service:
             raise Fail("sign_type参数错误 (MD5 or HMAC-SHA256)")
         if len(fields["nonce_str"]) > 32:
             raise Fail("nonce_str参数错误 (at most 32 characters)")
-        if not hmac.compare_digest(v2_sign(fields, self.apiv2_key, kind), fields["sign"]):
+        if not v2_sign_matches(fields, self.apiv2_key, kind, fields["sign"]):
             raise Fail("签名错误")
 
     @staticmethod
@@ -270,7 +271,7 @@ class V2Service:
         """Put one busifavor coupon in the wallet (once per stock and out_request_no); returns its code."""
         if stock_id not in DEMO_BUSIFAVOR_STOCK_IDS:
             raise Fail(f"批次不存在 (stock {stock_id!r}; the sandbox has {', '.join(DEMO_BUSIFAVOR_STOCK_IDS)})")
-        with self._ledger.lock:
+        with self._state.transaction():  # the state's own check-then-insert guard, across processes too
             for coupon in self._state.busifavor_coupons:
                 if coupon.stock_id == stock_id and coupon.document.get("send_request_no") == out_request_no:
                     if coupon.openid != openid:
@@ -312,7 +313,7 @@ class V2Service:
             for required in ("stock_id", "out_request_no", "sign", "send_coupon_merchant", "open_id"):
                 if not params.get(required):
                     raise Fail(f"缺少参数 {required}")
-            if not hmac.compare_digest(v2_sign(params, self.apiv2_key, "HMAC-SHA256"), params["sign"]):
+            if not v2_sign_matches(params, self.apiv2_key, "HMAC-SHA256", params["sign"]):
                 raise Fail("签名错误 (the H5 coupon link's sign does not match)")
             code = self._issue(
                 stock_id=params["stock_id"],
@@ -339,7 +340,7 @@ class V2Service:
             flat = {"send_coupon_merchant": merchant}
             for index, item in enumerate(items):
                 flat.update({f"{k}{index}": str(v) for k, v in item.items()})
-            if not hmac.compare_digest(v2_sign(flat, self.apiv2_key, "HMAC-SHA256"), str(payload.get("sign", ""))):
+            if not v2_sign_matches(flat, self.apiv2_key, "HMAC-SHA256", str(payload.get("sign", ""))):
                 raise Fail("签名错误 (the plugin's sign does not match)")
             results = []
             for item in items:

@@ -10,7 +10,7 @@ from html import escape
 
 from aiohttp import web
 
-__all__ = ["Fail", "page", "read_xml", "v2_sign", "xml_answer"]
+__all__ = ["Fail", "page", "read_xml", "v2_sign", "v2_sign_matches", "xml_answer"]
 
 _FIELD = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))</\1>", re.DOTALL)
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|apos);")
@@ -58,6 +58,11 @@ def v2_sign(fields: Mapping[str, str], key: str, kind: str) -> str:
     if kind == "HMAC-SHA256":
         return hmac.new(key.encode("utf-8"), text, hashlib.sha256).hexdigest().upper()
     return hashlib.md5(text).hexdigest().upper()
+
+
+def v2_sign_matches(fields: Mapping[str, str], key: str, kind: str, sign: str) -> bool:
+    """Whether ``sign`` is the APIv2 sign of ``fields`` (compared in constant time)."""
+    return hmac.compare_digest(v2_sign(fields, key, kind), sign)
 
 
 def xml_answer(fields: Mapping[str, str]) -> web.Response:
