@@ -7,6 +7,10 @@
   unknown fields are left to WeChat Pay for the same reason;
 * ``"off"``: no check (the client's own path and encoding rules still apply).
 
+APIv2 calls (``v2/...``) take none of these yet, their seed models included: ``prepare`` hands them to
+``prepare_v2`` first. Their fields are text on the wire (``"1"`` and ``1`` alike), which a JSON type
+check would refuse.
+
 A check is compiled once per (policy, method, template) and remembered, so a call pays one dict lookup.
 """
 
