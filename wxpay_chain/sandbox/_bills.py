@@ -30,7 +30,7 @@ from ._clock import CHINA, china_day
 from ._failures import invalid_request, json_bytes, not_found, param_error
 from ._keys import KeySet
 from ._media import FileEndpoints, MediaEndpoints
-from ._params import Query
+from ._params import Query, split_target
 from ._records import IssuedCoupon
 from ._state import SandboxState
 
@@ -155,7 +155,7 @@ class BillEndpoints:
     ) -> Callable[[web.Request, bytes], tuple[Answer, Caller | None]]:
         def work(request: web.Request, body: bytes) -> tuple[Answer, Caller | None]:
             caller = self._plumbing.verify(request, "merchant", body)
-            query = Query(request.raw_path.partition("?")[2])
+            query = Query(split_target(request.raw_path)[1])
             day = query.required_text("bill_date", max_length=10)
             if not _DATE.fullmatch(day):
                 raise param_error("bill_date", "must be YYYY-MM-DD", location="query", value=day)
@@ -211,7 +211,7 @@ class BillEndpoints:
 
     def _download(self, request: web.Request, body: bytes) -> tuple[Answer, Caller | None]:
         caller = self._plumbing.verify(request, "merchant", body)
-        token = Query(request.raw_path.partition("?")[2]).required_text("token", max_length=64)
+        token = Query(split_target(request.raw_path)[1]).required_text("token", max_length=64)
         file = self.files.get(token)
         if file is None:
             raise not_found("下载地址无效 (no bill has that token: ask for the bill again)")
