@@ -25,6 +25,7 @@ from ._request import (
     with_caller_headers,
 )
 from ._transport import RawResponse
+from ._typed._check import check_call
 from ._uri import check_literal, placeholders
 
 __all__ = ["V2_OPTIONS", "V2Protocol", "prepare_v2"]
@@ -64,6 +65,8 @@ def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: M
     payload = to_wire(options.get("xml"))  # a request model (models.v2_coupon, models.redpack) or a dict
     if payload is None:
         raise InvalidRequestError(f"{where} needs its fields", [("xml", "pass xml={...}")])
+    if defaults.validate != "off":
+        check_call(defaults.validate, method, template, options, None, payload)  # the seed models' fields
     mch_id = settings.mch_id
     if mch_id is None and isinstance(payload, Mapping) and "mch_id" not in payload and "mchid" not in payload:
         raise InvalidRequestError(f"{where} needs a merchant id", [("xml.mch_id", "a brand client has none: pass it")])

@@ -36,6 +36,18 @@ COUPON = {
     "openid": "onqOjjrXT-776SpHnfexGm1_P7iE",
     "appid": "wx5edab3bdfba3dc1c",
 }
+REDPACK = {
+    "mch_billno": "1",
+    "wxappid": "wx5edab3bdfba3dc1c",
+    "send_name": "shop",
+    "re_openid": "onqOjjrXT-776SpHnfexGm1_P7iE",
+    "total_amount": 100,
+    "total_num": 1,
+    "wishing": "thanks",
+    "client_ip": "127.0.0.1",
+    "act_name": "launch",
+    "remark": "-",
+}
 
 
 async def test_a_security_call_presents_the_merchant_certificate_and_a_sign_the_server_recomputes(
@@ -196,7 +208,7 @@ async def test_a_v2_call_that_may_have_arrived_is_never_sent_again(
     # Even a policy that retries 503s and timeouts sends an APIv2 call once: it might send a second packet.
     async with make_client(retry=RetryPolicy(attempts=5, retry_timeouts=True, backoff=0)) as client:
         with pytest.raises((TransportError, ApiError)):
-            await client.v2.mmpaymkttransfers.sendredpack.post(xml={"mch_billno": "1"}, security=True, timeout=0.5)
+            await client.v2.mmpaymkttransfers.sendredpack.post(xml=REDPACK, security=True, timeout=0.5)
     never.set()  # let the held handler finish, so that the server stops at once
     assert len(v2peer.seen) == 1
 
@@ -204,7 +216,7 @@ async def test_a_v2_call_that_may_have_arrived_is_never_sent_again(
 async def test_a_v2_call_that_never_connected_is_tried_again(make_client: Callable[..., AsyncClient]) -> None:
     async with make_client(base_url="https://127.0.0.1:1/", retry=2) as client:
         with pytest.raises(TransportError) as caught:
-            await client.v2.mmpaymkttransfers.sendredpack.post(xml={"mch_billno": "1"}, security=True)
+            await client.v2.mmpaymkttransfers.sendredpack.post(xml=REDPACK, security=True)
     assert caught.value.connect_failed and len(caught.value.attempts) == 2
 
 

@@ -7,9 +7,9 @@
   unknown fields are left to WeChat Pay for the same reason;
 * ``"off"``: no check (the client's own path and encoding rules still apply).
 
-APIv2 calls (``v2/...``) take none of these yet, their seed models included: ``prepare`` hands them to
-``prepare_v2`` first. Their fields are text on the wire (``"1"`` and ``1`` alike), which a JSON type
-check would refuse.
+APIv2 calls (``v2/...``): ``"strict"`` checks the ``xml=`` fields of the seed models (send_coupon,
+query_coupon_stock, querycouponsinfo, sendredpack) by the text they are sent as, where ``"1"`` and ``1``
+are alike; the vendored data has no APIv2 endpoints, so ``"types"`` checks none.
 
 A check is compiled once per (policy, method, template) and remembered, so a call pays one dict lookup.
 """

@@ -5,6 +5,10 @@ the field's JSON type (``bool`` is not an ``int``), enum fields take only the en
 ``attrs`` field metadata ``minimum``/``maximum`` bound integers. Path values follow the one rule every
 endpoint uses (:func:`wxpay_chain._uri.path_value_problem`).
 
+An APIv2 body (``xml=``) is text on the wire, so there the rule is about the text sent: a string field also
+takes a whole number (``1`` and ``"1"`` are the same text) and an integer field also takes the text of one
+(``"1"``, never ``"1.5"`` or ``"one"``); its problems are named ``xml.<field>``.
+
 Each rule is written once, as a check compiled per model and type. A check answers None for a good value,
 so a valid request costs a walk over what was given and no string work; a wrong one answers its problems,
 and the same walk names every wrong field (``path.openid``, ``query.page_size``, ``json.brand_id``...).
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._errors import InvalidRequestError
+from .._roots import is_v2
 from .._uri import is_plain_segment, path_value_problem
 
 if TYPE_CHECKING:
@@ -66,8 +72,10 @@ def request_check(spec: EndpointSpec) -> RequestCheck:
     """The check of requests to ``spec``, compiled once."""
     names = spec.path_params
     query_model, json_model = spec.query, spec.body
+    text = is_v2(spec.template)  # an APIv2 body: XML text, passed as xml=
+    body_name = "xml" if text else "json"
     query_fields = model_check(query_model) if query_model is not None else None
-    json_fields = model_check(json_model) if json_model is not None else None
+    json_fields = model_check(json_model, text=text) if json_model is not None else None
 
     def check(path_params: Mapping[str, object], query: object, json: object) -> Problems | None:
         problems: Problems | None = None
@@ -86,7 +94,7 @@ def request_check(spec: EndpointSpec) -> RequestCheck:
         if json_fields is not None:
             found = json_fields(json) if type(json) is dict else _part(json_model, json_fields, json)
             if found is not None:
-                problems = [*(problems or ()), *(("json" + below, why) for below, why in found)]
+                problems = [*(problems or ()), *((body_name + below, why) for below, why in found)]
         return problems
 
     return check
@@ -113,11 +121,14 @@ def _field_types(model: type) -> dict[str, Any]:
 
 
 @functools.cache
-def model_check(model: type) -> Check:
-    """The check of a mapping against ``model``'s fields; problems come in the model's field order."""
+def model_check(model: type, *, text: bool = False) -> Check:
+    """The check of a mapping against ``model``'s fields; problems come in the model's field order.
+
+    With ``text`` the mapping is an APIv2 body, judged by the text each value is sent as."""
     hints = _field_types(model)
     fields = attrs.fields(model)
-    checks = {field.name: _value_check(hints[field.name], field.metadata) for field in fields}
+    value_check = _text_check if text else _value_check
+    checks = {field.name: value_check(hints[field.name], field.metadata) for field in fields}
     required = tuple(field.name for field in fields if field.default is attrs.NOTHING)
     order = {field.name: index for index, field in enumerate(fields)}
 
@@ -165,6 +176,34 @@ def _value_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
     if tp is str:
         return _str_check
     raise TypeError(f"no request check for {tp!r}")  # a model bug, not the caller's
+
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,32}")  # bounded: int() refuses very long text
+
+
+def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
+    """The check of an APIv2 field: what matters is the text it is sent as (see the module docstring)."""
+    tp = _without_none(tp)
+    if tp is str:
+        return _text_str_check
+    if tp is int:
+        number = _int_check(meta.get("minimum"), meta.get("maximum"))
+
+        def check(value: object) -> Problems | None:
+            if isinstance(value, str):
+                if not _WHOLE_NUMBER.fullmatch(value):
+                    return [("", f"must be a whole number (or its text), got {_kind(value)}")]
+                value = int(value)
+            return number(value)
+
+        return check
+    raise TypeError(f"APIv2 request fields are str or int, not {tp!r}")  # a model bug, not the caller's
+
+
+def _text_str_check(value: object) -> Problems | None:
+    if isinstance(value, str) or (isinstance(value, int) and type(value) is not bool):
+        return None
+    return [("", f"must be text (a string or a whole number), got {_kind(value)}")]
 
 
 def _list_check(item_check: Check) -> Check:

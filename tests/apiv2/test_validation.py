@@ -1,0 +1,86 @@
+"""APIv2 calls to the seed endpoints are checked before anything is sent, by the text each field is sent as."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from wxpay_chain import AsyncClient, InvalidRequestError
+from wxpay_chain.models import RedPackRequest, validate_call
+
+from .peer import V2Peer
+from .test_wire import COUPON, REDPACK
+
+
+async def test_a_missing_or_wrong_field_is_named_and_nothing_is_sent(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    packet = {k: v for k, v in REDPACK.items() if k != "wishing"} | {"total_amount": "1.5", "total_num": True}
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            await client.v2.mmpaymkttransfers.sendredpack.post(xml=packet, security=True)
+    assert str(caught.value).startswith("invalid request for POST v2/mmpaymkttransfers/sendredpack")
+    assert caught.value.problems == (
+        ("xml.total_amount", "must be a whole number (or its text), got the string '1.5'"),
+        ("xml.wishing", "required field is missing"),
+        ("xml.total_num", "must be an integer, got the boolean True"),
+    )
+    assert v2peer.seen == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("openid_count", "one", "must be a whole number (or its text), got the string 'one'"),
+        ("openid_count", 1.0, "must be an integer, got the number 1.0"),
+        ("openid_count", "1" * 33, "must be a whole number"),
+        ("openid", "  ", "required field must not be empty"),
+        ("appid", ["wx1"], "must be text (a string or a whole number), got list"),
+        ("coupon_stock_id", None, "required field is missing"),
+    ],
+)
+async def test_each_text_rule_refuses_what_would_be_sent_wrong(
+    field: str, value: object, why: str, make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            client.prepare("POST", "v2/mmpaymkttransfers/send_coupon", kwargs={"xml": {**COUPON, field: value}})
+    [(name, reason)] = caught.value.problems
+    assert name == f"xml.{field}" and reason.startswith(why)
+    assert v2peer.seen == []
+
+
+async def test_text_and_numbers_that_send_the_same_text_are_both_accepted(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    # On the wire 1 and "1" are the same text: an integer field takes either, and so does a string field.
+    coupon: dict[str, Any] = {**COUPON, "openid_count": "1", "coupon_stock_id": 1757}
+    async with make_client() as client:
+        await client.v2.mmpaymkttransfers.send_coupon.post(xml=coupon, security=True)
+    fields = v2peer.seen[0].fields
+    assert (fields["openid_count"], fields["coupon_stock_id"]) == ("1", "1757")
+
+
+async def test_validate_off_sends_what_it_is_given(make_client: Callable[..., AsyncClient], v2peer: V2Peer) -> None:
+    async with make_client(validate="off") as client:
+        await client.v2.mmpaymkttransfers.sendredpack.post(xml={"mch_billno": "1"}, security=True)
+    assert v2peer.seen[0].fields["mch_billno"] == "1" and "wishing" not in v2peer.seen[0].fields
+
+
+async def test_an_endpoint_without_a_model_is_sent_unchecked(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    async with make_client() as client:
+        await client.v2.mmpaymkttransfers.gethbinfo.post(xml={"mch_billno": "1", "bill_type": "MCHT"}, security=True)
+    assert v2peer.seen[0].path == "/mmpaymkttransfers/gethbinfo"
+
+
+def test_validate_call_judges_a_v2_model_by_its_text() -> None:
+    validate_call("POST", "v2/mmpaymkttransfers/sendredpack", {}, None, {**REDPACK, "total_amount": "100"})
+    with pytest.raises(InvalidRequestError) as caught:
+        validate_call("POST", "v2/mmpaymkttransfers/sendredpack", {}, None, {**REDPACK, "total_amount": "1e2"})
+    assert [name for name, _ in caught.value.problems] == ["xml.total_amount"]
+    model = RedPackRequest(**{**REDPACK, "total_amount": 100})  # type: ignore[arg-type]
+    validate_call("POST", "v2/mmpaymkttransfers/sendredpack", {}, None, model)
