@@ -84,6 +84,16 @@ async def test_the_sandbox_takes_the_clients_uploads(sandbox: Sandbox) -> None:
     assert image.body == PNG and "Wechatpay-Signature" not in image.headers  # a file: unsigned, and accepted
 
 
+@pytest.mark.parametrize(("filename", "suffix"), [("README", ".bin"), ("a.tar.GZ", ".gz"), ("a.p g", ".bin")])
+async def test_an_upload_is_named_by_its_suffix_and_a_name_without_one_is_bin(
+    sandbox: Sandbox, filename: str, suffix: str
+) -> None:
+    async with sandbox.client() as client:
+        upload = client.v3.global_.merchantStorage.file.upload
+        file_id = (await upload.post(media=Media(PNG, filename=filename))).json()["file_id"]
+    assert file_id.startswith("SBX_MEDIA_") and file_id.endswith(suffix) and file_id.count(".") == 1
+
+
 async def test_the_sandbox_refuses_a_signature_over_the_whole_body(sandbox: Sandbox) -> None:
     meta = json.dumps({"filename": "a.png", "sha256": hashlib.sha256(PNG).hexdigest()}).encode()
     body, content_type = multipart(meta, PNG)

@@ -200,9 +200,11 @@ class MediaStore:
         self._items: OrderedDict[str, Stored] = OrderedDict()
         self._keep, self._max_bytes = keep, max_bytes
 
-    def add(self, content: bytes, filename: str, content_type: str | None) -> Stored:
+    def add(self, content: bytes, suffix: str, content_type: str | None) -> Stored:
+        """Keep an upload; ``suffix`` is its name's, lower case ("" for a name without one)."""
         digest = hashlib.sha256(content).hexdigest()
-        suffix = filename.rpartition(".")[2].lower() or "bin"
+        # The suffix goes into an id and a URL: anything but letters and digits there is named "bin".
+        suffix = suffix if suffix.isascii() and suffix.isalnum() else "bin"
         media_id = f"SBX_MEDIA_{digest[:40]}.{suffix}"
         url = f"https://wxpaylogo.qpic.cn/wxpaylogo/sandbox/{digest[:40]}.{suffix}"
         stored = Stored(media_id, url, content_type or "application/octet-stream", content)
@@ -262,7 +264,7 @@ class MediaEndpoints:
             raise invalid_request(f"文件格式不支持 (only {', '.join(route.suffixes)}; got {clean_text(name)})")
         if route.limit is not None and len(file.data) > route.limit:
             raise invalid_request(f"文件大小超过限制 (the file is {len(file.data)} bytes, over {route.limit})")
-        stored = self.store.add(file.data, name, file.content_type)
+        stored = self.store.add(file.data, suffix, file.content_type)
         if route.answer == "receipt":
             payload: dict[str, Any] = {"receipt": _receipt(meta, stored, digest)}
         elif route.answer in ("media_url", "image_url"):
