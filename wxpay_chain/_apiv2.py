@@ -23,6 +23,9 @@ __all__ = [
     "check_answer",
     "check_apiv2_key",
     "fill_payload",
+    "is_decimal_text",
+    "is_text",
+    "is_whole_number",
     "missing_apiv2_key",
     "parse_xml",
     "sign",
@@ -42,6 +45,29 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DECLARATION = re.compile(r"<!(?!\[CDATA\[|--)")
 _XML_DECL = re.compile(r"<\?xml[^>]*encoding\s*=\s*['\"]([^'\"]*)['\"]", re.IGNORECASE)
 MAX_FIELDS = 1000  # an answer with more top-level fields is no APIv2 answer
+# Bounded: int() refuses text of more than a few thousand digits, and no APIv2 field needs 33.
+_WHOLE = re.compile(r"-?[0-9]{1,32}")
+_DECIMAL = re.compile(r"-?[0-9]{1,32}(\.[0-9]{1,32})?")
+
+
+# What a value becomes on the wire decides whether it is good (see fill_payload: text or whole numbers).
+def is_text(value: object) -> bool:
+    """Whether ``value`` can be sent as an APIv2 text field: a str, or an int (``1757`` is ``"1757"``)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def is_whole_number(value: object) -> bool:
+    """Whether ``value`` is sent as a whole number: an int, or its text (``"1"``, never ``"1.5"``)."""
+    if isinstance(value, str):
+        return _WHOLE.fullmatch(value) is not None
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_decimal_text(value: object) -> bool:
+    """Whether ``value`` is sent as a number: an int, or decimal text (``"0.5"``); a float is not sent."""
+    if isinstance(value, str):
+        return _DECIMAL.fullmatch(value) is not None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_apiv2_key(key: object) -> str:

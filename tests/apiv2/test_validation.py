@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from wxpay_chain import AsyncClient, InvalidRequestError
+from wxpay_chain._apiv2 import is_decimal_text, is_text, is_whole_number
 from wxpay_chain.models import RedPackRequest, validate_call
 
 from .peer import V2Peer
@@ -25,7 +26,7 @@ async def test_a_missing_or_wrong_field_is_named_and_nothing_is_sent(
     assert caught.value.problems == (
         ("xml.total_amount", "must be a whole number (or its text), got the string '1.5'"),
         ("xml.wishing", "required field is missing"),
-        ("xml.total_num", "must be an integer, got the boolean True"),
+        ("xml.total_num", "must be a whole number (or its text), got the boolean True"),
     )
     assert v2peer.seen == []
 
@@ -34,7 +35,7 @@ async def test_a_missing_or_wrong_field_is_named_and_nothing_is_sent(
     ("field", "value", "why"),
     [
         ("openid_count", "one", "must be a whole number (or its text), got the string 'one'"),
-        ("openid_count", 1.0, "must be an integer, got the number 1.0"),
+        ("openid_count", 1.0, "must be a whole number (or its text), got the number 1.0"),
         ("openid_count", "1" * 33, "must be a whole number"),
         ("openid", "  ", "required field must not be empty"),
         ("appid", ["wx1"], "must be text (a string or a whole number), got list"),
@@ -69,12 +70,33 @@ async def test_validate_off_sends_what_it_is_given(make_client: Callable[..., As
     assert v2peer.seen[0].fields["mch_billno"] == "1" and "wishing" not in v2peer.seen[0].fields
 
 
-async def test_an_endpoint_without_a_model_is_sent_unchecked(
+async def test_an_endpoint_of_the_data_is_checked_by_type_and_enum_but_not_for_missing_fields(
     make_client: Callable[..., AsyncClient], v2peer: V2Peer
 ) -> None:
+    group = {"mch_billno": "G1", "total_amount": "300", "total_num": 3, "amt_type": "ALL_RAND"}
     async with make_client() as client:
-        await client.v2.mmpaymkttransfers.gethbinfo.post(xml={"mch_billno": "1", "bill_type": "MCHT"}, security=True)
-    assert v2peer.seen[0].path == "/mmpaymkttransfers/gethbinfo"
+        send = client.v2.mmpaymkttransfers.sendgroupredpack
+        with pytest.raises(InvalidRequestError) as caught:
+            await send.post(xml={**group, "total_amount": "3.5", "amt_type": "EVEN"}, security=True)
+        assert caught.value.problems == (
+            ("xml.total_amount", "must be a whole number (or its text), got the string '3.5'"),
+            ("xml.amt_type", "must be one of ALL_RAND; got 'EVEN'"),
+        )
+        assert v2peer.seen == []
+        await send.post(xml=group, security=True)  # wishing, act_name... are missing: WeChat Pay says so
+    assert v2peer.seen[0].fields["total_amount"] == "300"
+
+
+async def test_types_checks_a_seed_endpoint_by_the_data_and_an_unknown_one_not_at_all(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    async with make_client(validate="types") as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            await client.v2.mmpaymkttransfers.sendredpack.post(xml={"total_amount": "1e2"}, security=True)
+        assert [name for name, _ in caught.value.problems] == ["xml.total_amount"]
+        await client.v2.mmpaymkttransfers.sendredpack.post(xml={"mch_billno": "1"}, security=True)
+        await client.chain("v2/sandbox/nothing-documented").post(xml={"total_amount": "1e2"})
+    assert [seen.path for seen in v2peer.seen] == ["/mmpaymkttransfers/sendredpack", "/sandbox/nothing-documented"]
 
 
 def test_validate_call_judges_a_v2_model_by_its_text() -> None:
@@ -84,3 +106,23 @@ def test_validate_call_judges_a_v2_model_by_its_text() -> None:
     assert [name for name, _ in caught.value.problems] == ["xml.total_amount"]
     model = RedPackRequest(**{**REDPACK, "total_amount": 100})  # type: ignore[arg-type]
     validate_call("POST", "v2/mmpaymkttransfers/sendredpack", {}, None, model)
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "whole", "decimal"),
+    [
+        ("1757", True, True, True),
+        (1757, True, True, True),
+        ("-3", True, True, True),
+        ("0.5", True, False, True),
+        ("1e2", True, False, False),
+        (" 1", True, False, False),
+        ("１", True, False, False),  # a full-width digit is not sent as a number
+        ("1" * 33, True, False, False),
+        (1.5, False, False, False),
+        (True, False, False, False),
+        (None, False, False, False),
+    ],
+)
+def test_the_text_rules_follow_what_is_sent(value: object, text: bool, whole: bool, decimal: bool) -> None:
+    assert (is_text(value), is_whole_number(value), is_decimal_text(value)) == (text, whole, decimal)

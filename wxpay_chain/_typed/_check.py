@@ -7,9 +7,10 @@
   unknown fields are left to WeChat Pay for the same reason;
 * ``"off"``: no check (the client's own path and encoding rules still apply).
 
-APIv2 calls (``v2/...``): ``"strict"`` checks the ``xml=`` fields of the seed models (send_coupon,
-query_coupon_stock, querycouponsinfo, sendredpack) by the text they are sent as, where ``"1"`` and ``1``
-are alike; the vendored data has no APIv2 endpoints, so ``"types"`` checks none.
+APIv2 calls (``v2/...``) get the same policies, with every field judged by the text it is sent as
+(``"1"`` and ``1`` alike, ``"1.5"`` no whole number): ``"strict"`` checks the seed models (send_coupon,
+query_coupon_stock, querycouponsinfo, sendredpack) in full and the other APIv2 endpoints of the data by
+type and enum; ``"types"`` checks every APIv2 endpoint of the data by type and enum.
 
 A check is compiled once per (policy, method, template) and remembered, so a call pays one dict lookup.
 """
@@ -20,7 +21,9 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from .._apiv2 import is_decimal_text, is_text, is_whole_number
 from .._errors import InvalidRequestError
+from .._roots import is_v2
 
 __all__ = ["VALIDATE_MODES", "Validate", "check_call", "forget", "types_check"]
 
@@ -88,14 +91,16 @@ def types_check(
     op = operation(method, template)
     if op is None:
         return None
-    query_checks = {p["name"]: _value_check(p) for p in op.get("query", ())} if check_query else {}
+    text = is_v2(template)  # an APIv2 body (xml=): judged by the text each field is sent as
+    query_checks = {p["name"]: _value_check(p) for p in op.get("query", ())} if check_query and not text else {}
     body = (op.get("body") or {}) if check_json else {}
-    body_check = _value_check(body) if body.get("properties") else None
+    body_check = (_text_fields_check if text else _value_check)(body) if body.get("properties") else None
     if not query_checks and body_check is None:
         return None
     from ..models._validation import rejection_title
 
     title = rejection_title(method, template)
+    body_name = "xml" if text else "json"
 
     def check(options: Mapping[str, Any], query: object, json: object) -> None:
         problems: Problems = []
@@ -105,7 +110,7 @@ def types_check(
                 if value_check is not None and value is not None:
                     value_check(value, f"query.{name}", problems)
         if body_check is not None and isinstance(json, Mapping):
-            body_check(json, "json", problems)
+            body_check(json, body_name, problems)
         if problems:
             raise InvalidRequestError(title, problems)
 
@@ -156,6 +161,43 @@ def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
             for index, item in enumerate(value):
                 if item is not None:
                     items(item, f"{where}[{index}]", problems)
+
+    return check
+
+
+def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
+    """The ``"types"`` check of an APIv2 body, flat text on the wire: a string field takes text or a whole
+    number, an integer one a whole number or its text, a number one decimal text too, and an enum the
+    text of a member. Other kinds (booleans, nested data sent as JSON text) are left to WeChat Pay."""
+    from ..models._validation import TEXT, WHOLE_NUMBER
+
+    rules: dict[str, tuple[Callable[[object], bool], str]] = {
+        "string": (is_text, TEXT),
+        "integer": (is_whole_number, WHOLE_NUMBER),
+        "number": (is_decimal_text, "a number (or its text)"),
+    }
+    fields: dict[str, tuple[tuple[Callable[[object], bool], str] | None, frozenset[str] | None, str]] = {}
+    for name, schema in (body.get("properties") or {}).items():
+        kind, values = schema.get("type"), schema.get("enum") or ()
+        rule = rules.get(kind) if isinstance(kind, str) else None
+        shown = ", ".join(map(str, values[:12])) + (", ..." if len(values) > 12 else "")
+        if rule is not None or values:
+            fields[name] = (rule, frozenset(map(str, values)) if values else None, shown)
+
+    def check(value: object, where: str, problems: Problems) -> None:
+        if not isinstance(value, Mapping):
+            return  # fill_payload names a body that is no mapping
+        for name, given in value.items():
+            field = fields.get(name)
+            if field is None or given is None:
+                continue
+            rule, members, shown = field
+            if isinstance(given, enum.Enum):
+                given = given.value
+            if rule is not None and not rule[0](given):
+                problems.append((f"{where}.{name}", f"must be {rule[1]}, got {_kind(given)}"))
+            elif members is not None and (not is_text(given) or str(given) not in members):
+                problems.append((f"{where}.{name}", f"must be one of {shown}; got {given!r}"))
 
     return check
 

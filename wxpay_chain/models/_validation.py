@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._apiv2 import is_text, is_whole_number
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 from .._uri import is_plain_segment, path_value_problem
@@ -33,7 +33,19 @@ from .._uri import is_plain_segment, path_value_problem
 if TYPE_CHECKING:
     from ._spec import EndpointSpec
 
-__all__ = ["RequestCheck", "model_check", "rejection_title", "request_check", "validate_request"]
+__all__ = [
+    "TEXT",
+    "WHOLE_NUMBER",
+    "RequestCheck",
+    "model_check",
+    "rejection_title",
+    "request_check",
+    "validate_request",
+]
+
+# How a rejection names the APIv2 text rules (here and in the "types" check of _typed._check).
+TEXT = "text (a string or a whole number)"
+WHOLE_NUMBER = "a whole number (or its text)"
 
 Problems = list[tuple[str, str]]
 # A value's check: None when it is good, else (where below the value, why) pairs. "where" is "" for the
@@ -178,32 +190,25 @@ def _value_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
     raise TypeError(f"no request check for {tp!r}")  # a model bug, not the caller's
 
 
-_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,32}")  # bounded: int() refuses very long text
-
-
 def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
     """The check of an APIv2 field: what matters is the text it is sent as (see the module docstring)."""
     tp = _without_none(tp)
     if tp is str:
         return _text_str_check
     if tp is int:
-        number = _int_check(meta.get("minimum"), meta.get("maximum"))
+        bounds = _int_check(meta.get("minimum"), meta.get("maximum"))
 
         def check(value: object) -> Problems | None:
-            if isinstance(value, str):
-                if not _WHOLE_NUMBER.fullmatch(value):
-                    return [("", f"must be a whole number (or its text), got {_kind(value)}")]
-                value = int(value)
-            return number(value)
+            if not is_whole_number(value):
+                return [("", f"must be {WHOLE_NUMBER}, got {_kind(value)}")]
+            return bounds(int(value) if isinstance(value, str) else value)
 
         return check
     raise TypeError(f"APIv2 request fields are str or int, not {tp!r}")  # a model bug, not the caller's
 
 
 def _text_str_check(value: object) -> Problems | None:
-    if isinstance(value, str) or (isinstance(value, int) and type(value) is not bool):
-        return None
-    return [("", f"must be text (a string or a whole number), got {_kind(value)}")]
+    return None if is_text(value) else [("", f"must be {TEXT}, got {_kind(value)}")]
 
 
 def _list_check(item_check: Check) -> Check:
