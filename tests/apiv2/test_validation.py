@@ -87,6 +87,16 @@ async def test_an_endpoint_of_the_data_is_checked_by_type_and_enum_but_not_for_m
     assert v2peer.seen[0].fields["total_amount"] == "300"
 
 
+def test_an_enum_the_data_writes_as_json_booleans_takes_their_text() -> None:
+    from wxpay_chain._typed._check import check_call
+
+    where = ("strict", "POST", "v2/secapi/mch/addInstitutionsub")
+    check_call(*where, {}, None, {"apply_h5_payment": "true", "business_type": "BOTH"})
+    with pytest.raises(InvalidRequestError) as caught:
+        check_call(*where, {}, None, {"apply_h5_payment": "True"})
+    assert caught.value.problems == (("xml.apply_h5_payment", "must be one of true, false; got 'True'"),)
+
+
 async def test_types_checks_a_seed_endpoint_by_the_data_and_an_unknown_one_not_at_all(
     make_client: Callable[..., AsyncClient], v2peer: V2Peer
 ) -> None:

@@ -178,11 +178,13 @@ def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
     }
     fields: dict[str, tuple[tuple[Callable[[object], bool], str] | None, frozenset[str] | None, str]] = {}
     for name, schema in (body.get("properties") or {}).items():
-        kind, values = schema.get("type"), schema.get("enum") or ()
+        kind = schema.get("type")
+        # The data writes some members as JSON true/false: on the wire they are the text "true"/"false".
+        values = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in schema.get("enum") or ()]
         rule = rules.get(kind) if isinstance(kind, str) else None
-        shown = ", ".join(map(str, values[:12])) + (", ..." if len(values) > 12 else "")
+        shown = ", ".join(values[:12]) + (", ..." if len(values) > 12 else "")
         if rule is not None or values:
-            fields[name] = (rule, frozenset(map(str, values)) if values else None, shown)
+            fields[name] = (rule, frozenset(values) if values else None, shown)
 
     def check(value: object, where: str, problems: Problems) -> None:
         if not isinstance(value, Mapping):
