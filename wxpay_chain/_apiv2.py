@@ -7,6 +7,7 @@ upper-case hex. The same rule signs the mini-program coupon plugin and H5 coupon
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import re
@@ -32,6 +33,7 @@ __all__ = [
     "sign_type_of",
     "string_to_sign",
     "to_xml",
+    "wire_value",
 ]
 
 SignType = Literal["MD5", "HMAC-SHA256"]
@@ -48,26 +50,35 @@ MAX_FIELDS = 1000  # an answer with more top-level fields is no APIv2 answer
 # Bounded: int() refuses text of more than a few thousand digits, and no APIv2 field needs 33.
 _WHOLE = re.compile(r"-?[0-9]{1,32}")
 _DECIMAL = re.compile(r"-?[0-9]{1,32}(\.[0-9]{1,32})?")
+_WHOLE_LIMIT = 10**32  # an int sent as text of at most 32 digits, as _WHOLE allows
 
 
 # What a value becomes on the wire decides whether it is good (see fill_payload: text or whole numbers).
+def wire_value(value: object) -> object:
+    """What ``value`` is sent as: an enum member as its value (``str()`` of it would name the member)."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 def is_text(value: object) -> bool:
     """Whether ``value`` can be sent as an APIv2 text field: a str, or an int (``1757`` is ``"1757"``)."""
+    value = wire_value(value)
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def is_whole_number(value: object) -> bool:
     """Whether ``value`` is sent as a whole number: an int, or its text (``"1"``, never ``"1.5"``)."""
+    value = wire_value(value)
     if isinstance(value, str):
         return _WHOLE.fullmatch(value) is not None
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and -_WHOLE_LIMIT < value < _WHOLE_LIMIT
 
 
 def is_decimal_text(value: object) -> bool:
     """Whether ``value`` is sent as a number: an int, or decimal text (``"0.5"``); a float is not sent."""
+    value = wire_value(value)
     if isinstance(value, str):
         return _DECIMAL.fullmatch(value) is not None
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_whole_number(value)
 
 
 def check_apiv2_key(key: object) -> str:
@@ -109,6 +120,7 @@ def sign_type_of(params: Mapping[str, str]) -> SignType:
 
 
 def _text(name: str, value: object) -> str:
+    value = wire_value(value)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidRequestError(
             "APIv2 values are text or whole numbers",

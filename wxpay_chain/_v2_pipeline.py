@@ -66,7 +66,7 @@ def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: M
     if payload is None:
         raise InvalidRequestError(f"{where} needs its fields", [("xml", "pass xml={...}")])
     if defaults.validate != "off":
-        check_call(defaults.validate, method, template, options, None, payload)  # the seed models' fields
+        check_call(defaults.validate, method, template, options, None, payload)  # by the text each is sent as
     mch_id = settings.mch_id
     if mch_id is None and isinstance(payload, Mapping) and "mch_id" not in payload and "mchid" not in payload:
         raise InvalidRequestError(f"{where} needs a merchant id", [("xml.mch_id", "a brand client has none: pass it")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,37 @@ async def test_each_text_rule_refuses_what_would_be_sent_wrong(
     assert v2peer.seen == []
 
 
+async def test_strict_applies_the_datas_enums_to_a_seed_endpoint(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    # RedPackRequest types scene_id as str; the data knows its values.
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            await client.v2.mmpaymkttransfers.sendredpack.post(xml={**REDPACK, "scene_id": "PRODUCT_9"}, security=True)
+    [(name, why)] = caught.value.problems
+    assert name == "xml.scene_id" and why.startswith("must be one of PRODUCT_1, PRODUCT_2")
+    assert v2peer.seen == []
+
+
+class Count(int, enum.Enum):
+    ONE = 1
+
+
+class Scene(str, enum.Enum):
+    FIRST = "PRODUCT_1"
+
+
+async def test_an_enum_member_is_judged_and_sent_as_its_value(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer
+) -> None:
+    async with make_client() as client:
+        await client.v2.mmpaymkttransfers.sendredpack.post(
+            xml={**REDPACK, "total_num": Count.ONE, "scene_id": Scene.FIRST}, security=True
+        )
+    fields = v2peer.seen[0].fields
+    assert (fields["total_num"], fields["scene_id"]) == ("1", "PRODUCT_1")
+
+
 async def test_text_and_numbers_that_send_the_same_text_are_both_accepted(
     make_client: Callable[..., AsyncClient], v2peer: V2Peer
 ) -> None:
@@ -95,6 +127,11 @@ def test_an_enum_the_data_writes_as_json_booleans_takes_their_text() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         check_call(*where, {}, None, {"apply_h5_payment": "True"})
     assert caught.value.problems == (("xml.apply_h5_payment", "must be one of true, false; got 'True'"),)
+    with pytest.raises(InvalidRequestError) as caught:
+        check_call("strict", "POST", "v2/secsvc/realnameauth", {}, None, {"cred_type": 1.0})
+    assert caught.value.problems == (
+        ("xml.cred_type", "must be a whole number or decimal text (a float is not sent), got the number 1.0"),
+    )
 
 
 async def test_types_checks_a_seed_endpoint_by_the_data_and_an_unknown_one_not_at_all(
@@ -129,6 +166,9 @@ def test_validate_call_judges_a_v2_model_by_its_text() -> None:
         (" 1", True, False, False),
         ("１", True, False, False),  # a full-width digit is not sent as a number
         ("1" * 33, True, False, False),
+        (10**32 - 1, True, True, True),
+        (10**32, True, False, False),  # no more digits than the text rule allows
+        (Count.ONE, True, True, True),
         (1.5, False, False, False),
         (True, False, False, False),
         (None, False, False, False),

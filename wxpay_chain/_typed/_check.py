@@ -9,8 +9,8 @@
 
 APIv2 calls (``v2/...``) get the same policies, with every field judged by the text it is sent as
 (``"1"`` and ``1`` alike, ``"1.5"`` no whole number): ``"strict"`` checks the seed models (send_coupon,
-query_coupon_stock, querycouponsinfo, sendredpack) in full and the other APIv2 endpoints of the data by
-type and enum; ``"types"`` checks every APIv2 endpoint of the data by type and enum.
+query_coupon_stock, querycouponsinfo, sendredpack) in full, and the data's types and enums of the fields
+given on those and on every other APIv2 operation of the data; ``"types"`` checks only the latter.
 
 A check is compiled once per (policy, method, template) and remembered, so a call pays one dict lookup.
 """
@@ -21,7 +21,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .._apiv2 import is_decimal_text, is_text, is_whole_number
+from .._apiv2 import is_decimal_text, is_text, is_whole_number, wire_value
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 
@@ -66,7 +66,9 @@ def _compile(policy: str, method: str, template: str) -> CallCheck | None:
         spec = lookup(method, template)
         if spec is not None:
             # The hand-verified models judge what they model; the data, by type, whatever they leave out.
-            rest = types_check(method, template, check_query=spec.query is None, check_json=spec.body is None)
+            # An APIv2 model types its enum fields as str: there the data's enums apply as well.
+            json_rest = spec.body is None or is_v2(template)
+            rest = types_check(method, template, check_query=spec.query is None, check_json=json_rest)
             return _strict(rejection_title(spec.method, spec.template), request_check(spec), rest)
     return types_check(method, template)
 
@@ -169,12 +171,12 @@ def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
     """The ``"types"`` check of an APIv2 body, flat text on the wire: a string field takes text or a whole
     number, an integer one a whole number or its text, a number one decimal text too, and an enum the
     text of a member. Other kinds (booleans, nested data sent as JSON text) are left to WeChat Pay."""
-    from ..models._validation import TEXT, WHOLE_NUMBER
+    from ..models._validation import DECIMAL, TEXT, WHOLE_NUMBER
 
     rules: dict[str, tuple[Callable[[object], bool], str]] = {
         "string": (is_text, TEXT),
         "integer": (is_whole_number, WHOLE_NUMBER),
-        "number": (is_decimal_text, "a number (or its text)"),
+        "number": (is_decimal_text, DECIMAL),
     }
     fields: dict[str, tuple[tuple[Callable[[object], bool], str] | None, frozenset[str] | None, str]] = {}
     for name, schema in (body.get("properties") or {}).items():
@@ -194,8 +196,7 @@ def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
             if field is None or given is None:
                 continue
             rule, members, shown = field
-            if isinstance(given, enum.Enum):
-                given = given.value
+            given = wire_value(given)
             if rule is not None and not rule[0](given):
                 problems.append((f"{where}.{name}", f"must be {rule[1]}, got {_kind(given)}"))
             elif members is not None and (not is_text(given) or str(given) not in members):

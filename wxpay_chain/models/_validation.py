@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._apiv2 import is_text, is_whole_number
+from .._apiv2 import is_text, is_whole_number, wire_value
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 from .._uri import is_plain_segment, path_value_problem
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._spec import EndpointSpec
 
 __all__ = [
+    "DECIMAL",
     "TEXT",
     "WHOLE_NUMBER",
     "RequestCheck",
@@ -46,6 +47,7 @@ __all__ = [
 # How a rejection names the APIv2 text rules (here and in the "types" check of _typed._check).
 TEXT = "text (a string or a whole number)"
 WHOLE_NUMBER = "a whole number (or its text)"
+DECIMAL = "a whole number or decimal text (a float is not sent)"
 
 Problems = list[tuple[str, str]]
 # A value's check: None when it is good, else (where below the value, why) pairs. "where" is "" for the
@@ -199,6 +201,7 @@ def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
         bounds = _int_check(meta.get("minimum"), meta.get("maximum"))
 
         def check(value: object) -> Problems | None:
+            value = wire_value(value)
             if not is_whole_number(value):
                 return [("", f"must be {WHOLE_NUMBER}, got {_kind(value)}")]
             return bounds(int(value) if isinstance(value, str) else value)
