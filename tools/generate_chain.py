@@ -154,6 +154,9 @@ class Node(Generic[R]):
 '''
 
 _PY = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+# APIv2 fields are text on the wire, so a number may come as its text ("1000"), and a float is never sent
+# (see _apiv2.is_whole_number); a string field stays str, stricter than the run-time check.
+_PY_TEXT = {"string": "str", "integer": "int | str", "number": "int | str", "boolean": "str"}
 
 
 class Generator:
@@ -170,13 +173,14 @@ class Generator:
         self.names.add(name)
         return name
 
-    def py_type(self, schema: dict[str, Any], hint: str) -> str:
+    def py_type(self, schema: dict[str, Any], hint: str, text: bool = False) -> str:
         enum = schema.get("enum")
         if enum and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in enum):
-            return "Literal[" + ", ".join(repr(v) for v in enum) + "]"
+            members = [*enum, *(str(v) for v in enum if isinstance(v, int))] if text else enum
+            return "Literal[" + ", ".join(repr(v) for v in members) + "]"
         kind = schema.get("type")
         if kind in _PY:
-            return _PY[kind]
+            return (_PY_TEXT if text else _PY)[kind]
         if kind == "array":
             items = schema.get("items")
             return f"list[{self.py_type(items, hint) if items else 'Any'}]"
@@ -186,8 +190,10 @@ class Generator:
             return "dict[str, Any]"
         return "Any"
 
-    def typed_dict(self, properties: dict[str, Any], required: Any, hint: str, extra: str = "") -> str:
-        fields = [(n, self.py_type(s, _camel(n)), n in required) for n, s in properties.items()]
+    def typed_dict(
+        self, properties: dict[str, Any], required: Any, hint: str, extra: str = "", text: bool = False
+    ) -> str:
+        fields = [(n, self.py_type(s, _camel(n), text), n in required) for n, s in properties.items()]
         key = json.dumps([fields, extra])
         known = self.typed_dicts.get(key)
         if known:
@@ -222,7 +228,8 @@ class Generator:
         body = op.get("body") or {}
         word = "xml" if v2 else "json"
         if body.get("properties"):
-            td = self.typed_dict(body["properties"], body.get("required", ()), f"{node_name}_{method}_{word}")
+            hint = f"{node_name}_{method}_{word}"
+            td = self.typed_dict(body["properties"], body.get("required", ()), hint, text=v2)
             td += self._model(spec.body if spec else None)
             args.append(f"{word}: {td}" + ("" if body.get("required") else " = ..."))
         elif v2 or method in ("POST", "PUT", "PATCH"):

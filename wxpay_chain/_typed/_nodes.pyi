@@ -411,8 +411,8 @@ class N_v2_billcommentsp_batchquerycomment_POST_xml(TypedDict, total=False):
     sign_type: Literal['HMAC-SHA256']
     begin_time: Required[str]
     end_time: Required[str]
-    offset: Required[float]
-    limit: float
+    offset: Required[int | str]
+    limit: int | str
 
 class N_v2_cgi_bin_mch_customs_customdeclareorder_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -421,13 +421,13 @@ class N_v2_cgi_bin_mch_customs_customdeclareorder_POST_xml(TypedDict, total=Fals
     transaction_id: Required[str]
     customs: Required[Literal['GUANGZHOU_ZS', 'HANGZHOU_ZS', 'NINGBO', 'ZHENGZHOU_BS', 'CHONGQING', 'SHANGHAI_ZS', 'SHENZHEN', 'ZHENGZHOU_ZH_ZS', 'TIANJIN']]
     mch_customs_no: Required[str]
-    duty: int
+    duty: int | str
     action_type: Literal['ADD', 'MODIFY']
     sub_order_no: str
     fee_type: str
-    order_fee: int
-    transport_fee: int
-    product_fee: int
+    order_fee: int | str
+    transport_fee: int | str
+    product_fee: int | str
     cert_type: Literal['IDCARD']
     cert_id: str
     name: str
@@ -460,8 +460,8 @@ class N_v2_deposit_consume_POST_xml(TypedDict, total=False):
     sub_mch_id: Required[str]
     transaction_id: Required[str]
     out_trade_no: Required[str]
-    total_fee: Required[int]
-    consume_fee: Required[int]
+    total_fee: Required[int | str]
+    consume_fee: Required[int | str]
     fee_type: Required[str]
     nonce_str: str
     sign_type: Literal['HMAC-SHA256']
@@ -478,7 +478,7 @@ class N_v2_deposit_facepay_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: Required[str]
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -504,7 +504,7 @@ class N_v2_deposit_micropay_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: Required[str]
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -536,8 +536,8 @@ class N_v2_deposit_refund_POST_xml(TypedDict, total=False):
     transaction_id: Required[str]
     out_trade_no: Required[str]
     out_refund_no: Required[str]
-    total_fee: Required[int]
-    refund_fee: Required[int]
+    total_fee: Required[int | str]
+    refund_fee: Required[int | str]
     refund_fee_type: str
     refund_desc: str
     refund_account: str
@@ -554,7 +554,7 @@ class N_v2_deposit_refundquery_POST_xml(TypedDict, total=False):
     out_trade_no: Required[str]
     out_refund_no: Required[str]
     refund_id: Required[str]
-    offset: int
+    offset: int | str
 
 class N_v2_deposit_reverse_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -579,7 +579,7 @@ class N_v2_deposit_unifiedorder_POST_xml(TypedDict, total=False):
     attach: str
     out_trade_no: Required[str]
     fee_type: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     spbill_create_ip: Required[str]
     time_start: str
     time_expire: str
@@ -602,8 +602,8 @@ class N_v2_face_get_wxpayface_authinfo_POST_xml(TypedDict, total=False):
     mch_id: str
     sub_appid: str
     sub_mch_id: str
-    now: Required[int]
-    version: Required[Literal[1]]
+    now: Required[int | str]
+    version: Required[Literal[1, '1']]
     sign_type: Literal['MD5', 'HMAC-SHA256']
     nonce_str: str
 
@@ -698,13 +698,13 @@ class N_v2_mmpaymkttransfers_promotion_paywwsptrans2pocket_POST_xml(TypedDict, t
     openid: Required[str]
     check_name: Required[Literal['FORCE_CHECK']]
     re_user_name: str
-    amount: Required[int]
+    amount: Required[int | str]
     desc: Required[str]
     spbill_create_ip: Required[str]
     workwx_sign: str
     ww_msg_type: Literal['NORMAL_MSG', 'APPROVAL_MSG']
     approval_number: str
-    approval_type: Literal[1]
+    approval_type: Literal[1, '1']
     act_name: str
     agentid: str
 
@@ -723,11 +723,11 @@ class N_v2_mmpaymkttransfers_promotion_transfers_POST_xml(TypedDict, total=False
     openid: Required[str]
     check_name: Required[str]
     re_user_name: str
-    amount: Required[int]
+    amount: Required[int | str]
     desc: Required[str]
     spbill_create_ip: Required[str]
     scene: str
-    brand_id: int
+    brand_id: int | str
     finder_template_id: str
 
 class N_v2_mmpaymkttransfers_query_coupon_stock_POST_xml(TypedDict, total=False):
@@ -760,7 +760,7 @@ class N_v2_mmpaymkttransfers_queryworkwxredpack_POST_xml(TypedDict, total=False)
 
 class N_v2_mmpaymkttransfers_send_coupon_POST_xml(TypedDict, total=False):
     coupon_stock_id: Required[str]
-    openid_count: Required[int]
+    openid_count: Required[int | str]
     partner_trade_no: Required[str]
     openid: Required[str]
     appid: Required[str]
@@ -778,8 +778,8 @@ class N_v2_mmpaymkttransfers_sendgroupredpack_POST_xml(TypedDict, total=False):
     wxappid: Required[str]
     send_name: Required[str]
     re_openid: Required[str]
-    total_amount: Required[int]
-    total_num: Required[int]
+    total_amount: Required[int | str]
+    total_num: Required[int | str]
     amt_type: Required[Literal['ALL_RAND']]
     wishing: Required[str]
     act_name: Required[str]
@@ -794,8 +794,8 @@ class N_v2_mmpaymkttransfers_sendminiprogramhb_POST_xml(TypedDict, total=False):
     wxappid: Required[str]
     send_name: Required[str]
     re_openid: Required[str]
-    total_amount: Required[int]
-    total_num: Required[int]
+    total_amount: Required[int | str]
+    total_num: Required[int | str]
     wishing: Required[str]
     act_name: Required[str]
     remark: Required[str]
@@ -811,8 +811,8 @@ class N_v2_mmpaymkttransfers_sendredpack_POST_xml(TypedDict, total=False):
     wxappid: Required[str]
     send_name: Required[str]
     re_openid: Required[str]
-    total_amount: Required[int]
-    total_num: Required[int]
+    total_amount: Required[int | str]
+    total_num: Required[int | str]
     wishing: Required[str]
     client_ip: Required[str]
     act_name: Required[str]
@@ -829,7 +829,7 @@ class N_v2_mmpaymkttransfers_sendworkwxredpack_POST_xml(TypedDict, total=False):
     sender_name: Required[str]
     sender_header_media_id: str
     re_openid: Required[str]
-    total_amount: Required[int]
+    total_amount: Required[int | str]
     wishing: Required[str]
     act_name: Required[str]
     remark: Required[str]
@@ -843,7 +843,7 @@ class N_v2_mmpaysptrans_pay_bank_POST_xml(TypedDict, total=False):
     enc_bank_no: Required[str]
     enc_true_name: Required[str]
     bank_code: Required[str]
-    amount: Required[int]
+    amount: Required[int | str]
     desc: str
 
 class N_v2_mmpaysptrans_query_bank_POST_xml(TypedDict, total=False):
@@ -880,7 +880,7 @@ class N_v2_papay_partner_preentrustweb_POST_xml(TypedDict, total=False):
     sub_mch_id: str
     plan_id: Required[str]
     contract_code: Required[str]
-    request_serial: Required[int]
+    request_serial: Required[int | str]
     contract_display_account: Required[str]
     notify_url: Required[str]
     version: Required[Literal['1.0']]
@@ -900,9 +900,9 @@ class N_v2_papay_partner_querycontract_POST_xml(TypedDict, total=False):
 
 class N_v2_papay_querycontract_POST_xml(TypedDict, total=False):
     appid: Required[str]
-    mch_id: int
+    mch_id: int | str
     contract_id: str
-    plan_id: int
+    plan_id: int | str
     contract_code: str
     version: Required[Literal['1.0']]
 
@@ -952,7 +952,7 @@ class N_v2_pay_contractorder_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     notify_url: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     spbill_create_ip: Required[str]
     time_start: str
     time_expire: str
@@ -962,9 +962,9 @@ class N_v2_pay_contractorder_POST_xml(TypedDict, total=False):
     limit_pay: str
     openid: str
     sub_openid: str
-    plan_id: Required[int]
+    plan_id: Required[int | str]
     contract_code: Required[str]
-    request_serial: Required[int]
+    request_serial: Required[int | str]
     contract_display_account: Required[str]
     contract_notify_url: Required[str]
 
@@ -1000,7 +1000,7 @@ class N_v2_pay_micropay_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1026,7 +1026,7 @@ class N_v2_pay_pappayapply_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1054,7 +1054,7 @@ class N_v2_pay_partner_pappayapply_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1121,13 +1121,13 @@ class N_v2_pay_settlementquery_POST_xml(TypedDict, total=False):
     appid: Required[str]
     mchid: Required[str]
     sub_mch_id: str
-    usetag: Required[Literal[1, 2]]
+    usetag: Required[Literal[1, 2, '1', '2']]
     nonce_str: str
-    offset: Required[int]
-    limit: Required[int]
+    offset: Required[int | str]
+    limit: Required[int | str]
     date_start: Required[str]
     date_end: Required[str]
-    query_split: bool
+    query_split: str
 
 class N_v2_pay_unifiedorder_POST_xml(TypedDict, total=False):
     version: Literal['1.0']
@@ -1142,7 +1142,7 @@ class N_v2_pay_unifiedorder_POST_xml(TypedDict, total=False):
     attach: str
     out_trade_no: Required[str]
     fee_type: str
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     spbill_create_ip: Required[str]
     time_start: str
     time_expire: str
@@ -1278,7 +1278,7 @@ class N_v2_secapi_pay_profitsharingreturn_POST_xml(TypedDict, total=False):
     out_return_no: Required[str]
     return_account_type: Required[Literal['MERCHANT_ID']]
     return_account: Required[str]
-    return_amount: Required[int]
+    return_amount: Required[int | str]
     description: Required[str]
 
 class N_v2_secapi_pay_refundv2_POST_xml(TypedDict, total=False):
@@ -1292,8 +1292,8 @@ class N_v2_secapi_pay_refundv2_POST_xml(TypedDict, total=False):
     transaction_id: Required[str]
     out_trade_no: Required[str]
     out_refund_no: Required[str]
-    total_fee: Required[int]
-    refund_fee: Required[int]
+    total_fee: Required[int | str]
+    refund_fee: Required[int | str]
     refund_fee_type: str
     refund_desc: str
     refund_account: str
@@ -1306,7 +1306,7 @@ class N_v2_secsvc_getrealnameinfo_POST_xml(TypedDict, total=False):
     openid: Required[str]
     cert_serialno: Required[str]
     access_token: Required[str]
-    timestamp: float
+    timestamp: int | str
     cert_sign: str
     charset: Literal['UTF-8', 'GBK']
     nonce_str: str
@@ -1318,7 +1318,7 @@ class N_v2_secsvc_realnameauth_POST_xml(TypedDict, total=False):
     appid: Required[str]
     openid: Required[str]
     real_name: Required[str]
-    cred_type: Required[Literal[1, 2, 5, 9, 12, 17, 18]]
+    cred_type: Required[Literal[1, 2, 5, 9, 12, 17, 18, '1', '2', '5', '9', '12', '17', '18']]
     cred_id: Required[str]
     nonce_str: str
     access_token: Required[str]
@@ -1350,7 +1350,7 @@ class N_v2_transit_partnerpay_payapply_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1398,7 +1398,7 @@ class N_v2_transit_pay_payapply_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1455,7 +1455,7 @@ class N_v2_vehicle_partnerpay_payapply_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1499,7 +1499,7 @@ class N_v2_vehicle_pay_payapply_POST_xml(TypedDict, total=False):
     detail: str
     attach: str
     out_trade_no: Required[str]
-    total_fee: Required[int]
+    total_fee: Required[int | str]
     fee_type: str
     spbill_create_ip: Required[str]
     goods_tag: str
@@ -1541,9 +1541,9 @@ class N_v2_wxv_changerentmoney_POST_xml(TypedDict, total=False):
     out_order_no: Required[str]
     reason: str
     service_id: Required[str]
-    total_amount: Required[int]
-    rent_fee: Required[int]
-    compensation_fee: Required[int]
+    total_amount: Required[int | str]
+    rent_fee: Required[int | str]
+    compensation_fee: Required[int | str]
     compensation_fee_desc: str
 
 class N_v2_wxv_createhotelbill_POST_xml(TypedDict, total=False):
@@ -1558,8 +1558,8 @@ class N_v2_wxv_createhotelbill_POST_xml(TypedDict, total=False):
     start_time: Required[str]
     end_time: Required[str]
     service_location: Required[str]
-    deposit_amount: Required[int]
-    room_rate: Required[int]
+    deposit_amount: Required[int | str]
+    room_rate: Required[int | str]
     room_rate_desc: str
     attach: str
     cancel_rule: Required[str]
@@ -1583,9 +1583,9 @@ class N_v2_wxv_createrentbill_POST_xml(TypedDict, total=False):
     start_time: str
     end_time: str
     service_location: str
-    deposit_amount: Required[int]
+    deposit_amount: Required[int | str]
     rent_unit: Required[str]
-    rent_unit_fee: Required[int]
+    rent_unit_fee: Required[int | str]
     rent_fee_desc: str
     attach: str
     cert_serial_no: Required[str]
@@ -1603,17 +1603,17 @@ class N_v2_wxv_finishhotelbill_POST_xml(TypedDict, total=False):
     sign_type: Literal['HMAC-SHA256']
     out_order_no: Required[str]
     service_id: Required[str]
-    checked_in: Required[bool]
+    checked_in: Required[str]
     real_end_time: str
-    other_fee: Required[int]
+    other_fee: Required[int | str]
     other_fee_desc: Required[Any]
-    cancel_fee: int
-    compensation_fee: Required[int]
+    cancel_fee: int | str
+    compensation_fee: Required[int | str]
     compensation_fee_desc: Required[str]
-    room_rate: int
-    overdue_fine: Required[int]
+    room_rate: int | str
+    overdue_fine: Required[int | str]
     overdue_fine_desc: Required[str]
-    total_amount: Required[int]
+    total_amount: Required[int | str]
     finish_ticket: Required[str]
     profit_sharing: Required[Literal['Y', 'N']]
 
@@ -1628,8 +1628,8 @@ class N_v2_wxv_finishrentbill_POST_xml(TypedDict, total=False):
     returned: Required[str]
     real_end_time: str
     service_end_location: str
-    total_amount: Required[int]
-    rent_fee: Required[int]
+    total_amount: Required[int | str]
+    rent_fee: Required[int | str]
     compensation_fee: Required[str]
     compensation_fee_desc: Required[str]
     finish_ticket: Required[str]

@@ -58,9 +58,14 @@ def blocking_styles(client: Client) -> list[Response]:
         xml={"coupon_stock_id": "1757", "openid_count": 1, "partner_trade_no": "T1", "openid": "o", "appid": "wx"},
         security=True,
     )
+    packet: Response = client.v2.mmpaymkttransfers.sendredpack.post(  # APIv2 numbers may come as their text
+        xml={"mch_billno": "1", "wxappid": "wx", "send_name": "s", "re_openid": "o", "total_amount": "1000",
+             "total_num": 1, "wishing": "w", "client_ip": "127.0.0.1", "act_name": "a", "remark": "r"},
+        security=True,
+    )
     removed: Response = client.v3.profitsharing.receivers.delete.post(
         json={"appid": "wx1", "type": "MERCHANT_ID", "account": "1900000109"}
     )
     pages: Iterator[Any] = coupons.paginate(openid="o-1")
     assert pages
-    return [first, item, chained, brand, v2, removed]
+    return [first, item, chained, brand, v2, packet, removed]
