@@ -17,8 +17,11 @@ from typing import Literal
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, SignatureError
 
 __all__ = [
+    "DECIMAL",
     "HMAC_SHA256",
     "MD5",
+    "TEXT",
+    "WHOLE_NUMBER",
     "SignType",
     "answer_error",
     "check_answer",
@@ -54,8 +57,15 @@ _WHOLE_LIMIT = 10**32  # an int sent as text of at most 32 digits, as _WHOLE all
 
 
 # What a value becomes on the wire decides whether it is good (see fill_payload: text or whole numbers).
+# How a rejection names each rule (the seed models' check and the data's "types" check alike):
+TEXT = "text (a string or a whole number)"
+WHOLE_NUMBER = "a whole number (or its text)"
+DECIMAL = "a whole number or decimal text (a float is not sent)"
+
+
 def wire_value(value: object) -> object:
-    """What ``value`` is sent as: an enum member as its value (``str()`` of it would name the member)."""
+    """What ``value`` is sent as: an enum member as its value (``str()`` of it would name the member).
+    The one rule for enums on the wire: the JSON converter unstructures them with it too."""
     return value.value if isinstance(value, enum.Enum) else value
 
 

@@ -32,6 +32,7 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.v import format_exception
 
+from ._apiv2 import wire_value
 from ._errors import StructureError
 
 __all__ = ["converter", "format_rfc3339", "parse_rfc3339", "structure", "unstructure"]
@@ -215,10 +216,6 @@ def _json_object_hook(inner: Callable[[Any, Any], Any]) -> Callable[[object, typ
     return structure_json_object
 
 
-def _unstructure_enum(value: object) -> object:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def _make_converter() -> cattrs.Converter:
     """Build the converter; every rule of this module is configured here and nowhere else."""
     conv = cattrs.Converter(forbid_extra_keys=False, omit_if_default=True, detailed_validation=True)
@@ -229,7 +226,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(datetime, format_rfc3339)
     # str and int too: class hooks follow the MRO, where str comes before Enum in class E(str, Enum).
     for kind in (enum.Enum, str, int):
-        conv.register_unstructure_hook(kind, _unstructure_enum)
+        conv.register_unstructure_hook(kind, wire_value)
     conv.register_structure_hook_factory(attrs.has, lambda cl: _json_object_hook(conv.gen_structure_attrs_fromdict(cl)))
     conv.register_structure_hook_factory(_is_list, lambda tp: _strict_list_hook(tp, conv))
     conv.register_structure_hook_factory(lambda tp: _open_enum_parts(tp) is not None, _open_enum_hook)

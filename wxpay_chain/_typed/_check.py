@@ -17,11 +17,10 @@ A check is compiled once per (policy, method, template) and remembered, so a cal
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .._apiv2 import is_decimal_text, is_text, is_whole_number, wire_value
+from .._apiv2 import DECIMAL, TEXT, WHOLE_NUMBER, is_decimal_text, is_text, is_whole_number, wire_value
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 
@@ -140,8 +139,7 @@ def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
     items = _value_check(schema["items"]) if kind == "array" and "items" in schema else None
 
     def check(value: object, where: str, problems: Problems) -> None:
-        if isinstance(value, enum.Enum):
-            value = value.value
+        value = wire_value(value)
         if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and kind != "boolean")):
             problems.append((where, f"must be {_WORD[kind]}, got {_kind(value)}"))  # type: ignore[index]
             return
@@ -171,8 +169,6 @@ def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
     """The ``"types"`` check of an APIv2 body, flat text on the wire: a string field takes text or a whole
     number, an integer one a whole number or its text, a number one decimal text too, and an enum the
     text of a member. Other kinds (booleans, nested data sent as JSON text) are left to WeChat Pay."""
-    from ..models._validation import DECIMAL, TEXT, WHOLE_NUMBER
-
     rules: dict[str, tuple[Callable[[object], bool], str]] = {
         "string": (is_text, TEXT),
         "integer": (is_whole_number, WHOLE_NUMBER),

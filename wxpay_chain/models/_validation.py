@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._apiv2 import is_text, is_whole_number, wire_value
+from .._apiv2 import TEXT, WHOLE_NUMBER, is_text, is_whole_number, wire_value
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 from .._uri import is_plain_segment, path_value_problem
@@ -33,21 +33,7 @@ from .._uri import is_plain_segment, path_value_problem
 if TYPE_CHECKING:
     from ._spec import EndpointSpec
 
-__all__ = [
-    "DECIMAL",
-    "TEXT",
-    "WHOLE_NUMBER",
-    "RequestCheck",
-    "model_check",
-    "rejection_title",
-    "request_check",
-    "validate_request",
-]
-
-# How a rejection names the APIv2 text rules (here and in the "types" check of _typed._check).
-TEXT = "text (a string or a whole number)"
-WHOLE_NUMBER = "a whole number (or its text)"
-DECIMAL = "a whole number or decimal text (a float is not sent)"
+__all__ = ["RequestCheck", "model_check", "rejection_title", "request_check", "validate_request"]
 
 Problems = list[tuple[str, str]]
 # A value's check: None when it is good, else (where below the value, why) pairs. "where" is "" for the
