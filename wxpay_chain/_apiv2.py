@@ -7,7 +7,6 @@ upper-case hex. The same rule signs the mini-program coupon plugin and H5 coupon
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import re
@@ -15,6 +14,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, SignatureError
+from ._uri import plain_value
 
 __all__ = [
     "DECIMAL",
@@ -36,7 +36,6 @@ __all__ = [
     "sign_type_of",
     "string_to_sign",
     "to_xml",
-    "wire_value",
 ]
 
 SignType = Literal["MD5", "HMAC-SHA256"]
@@ -63,21 +62,15 @@ WHOLE_NUMBER = "a whole number (or its text)"
 DECIMAL = "a whole number or decimal text (a float is not sent)"
 
 
-def wire_value(value: object) -> object:
-    """What ``value`` is sent as: an enum member as its value (``str()`` of it would name the member).
-    The one rule for enums on the wire: the JSON converter unstructures them with it too."""
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def is_text(value: object) -> bool:
     """Whether ``value`` can be sent as an APIv2 text field: a str, or an int (``1757`` is ``"1757"``)."""
-    value = wire_value(value)
+    value = plain_value(value)
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def is_whole_number(value: object) -> bool:
     """Whether ``value`` is sent as a whole number: an int, or its text (``"1"``, never ``"1.5"``)."""
-    value = wire_value(value)
+    value = plain_value(value)
     if isinstance(value, str):
         return _WHOLE.fullmatch(value) is not None
     return isinstance(value, int) and not isinstance(value, bool) and -_WHOLE_LIMIT < value < _WHOLE_LIMIT
@@ -85,7 +78,7 @@ def is_whole_number(value: object) -> bool:
 
 def is_decimal_text(value: object) -> bool:
     """Whether ``value`` is sent as a number: an int, or decimal text (``"0.5"``); a float is not sent."""
-    value = wire_value(value)
+    value = plain_value(value)
     if isinstance(value, str):
         return _DECIMAL.fullmatch(value) is not None
     return is_whole_number(value)
@@ -130,7 +123,7 @@ def sign_type_of(params: Mapping[str, str]) -> SignType:
 
 
 def _text(name: str, value: object) -> str:
-    value = wire_value(value)
+    value = plain_value(value)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidRequestError(
             "APIv2 values are text or whole numbers",

@@ -32,8 +32,8 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.v import format_exception
 
-from ._apiv2 import wire_value
 from ._errors import StructureError
+from ._uri import enum_value
 
 __all__ = ["converter", "format_rfc3339", "parse_rfc3339", "structure", "unstructure"]
 
@@ -226,7 +226,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(datetime, format_rfc3339)
     # str and int too: class hooks follow the MRO, where str comes before Enum in class E(str, Enum).
     for kind in (enum.Enum, str, int):
-        conv.register_unstructure_hook(kind, wire_value)
+        conv.register_unstructure_hook(kind, enum_value)
     conv.register_structure_hook_factory(attrs.has, lambda cl: _json_object_hook(conv.gen_structure_attrs_fromdict(cl)))
     conv.register_structure_hook_factory(_is_list, lambda tp: _strict_list_hook(tp, conv))
     conv.register_structure_hook_factory(lambda tp: _open_enum_parts(tp) is not None, _open_enum_hook)

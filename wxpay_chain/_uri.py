@@ -19,12 +19,14 @@ from ._errors import ConfigurationError, InvalidRequestError
 __all__ = [
     "check_literal",
     "encode_query",
+    "enum_value",
     "expand",
     "is_plain_segment",
     "normalize_segment",
     "parse_template",
     "path_value_problem",
     "placeholders",
+    "plain_value",
     "split_base_url",
     "split_literal",
 ]
@@ -129,11 +131,15 @@ def placeholders(template: str) -> tuple[str, ...]:
     return tuple(name for name, _ in parse_template(template)[1])
 
 
-def _plain(value: object) -> object:
+def enum_value(value: object) -> object:
+    """An enum member as its value; anything else as it is (the JSON converter unstructures with this)."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def plain_value(value: object) -> object:
     """An enum member as its value, and a str or int subclass as the plain str or int it holds: never its
-    repr (``BusifavorCouponState.SENDED``) on the wire."""
-    if isinstance(value, Enum):
-        value = value.value
+    repr (``BusifavorCouponState.SENDED``) on the wire. Path and query values and APIv2 fields alike."""
+    value = enum_value(value)
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -142,7 +148,7 @@ def _plain(value: object) -> object:
 
 
 def _path_value(name: str, value: object) -> str:
-    value = _plain(value)
+    value = plain_value(value)
     if type(value) is str:
         return value
     if type(value) is int:
@@ -244,7 +250,7 @@ def _missing(template: str, holes: tuple[tuple[str, bool], ...], values: Mapping
 def _query_value(name: str, value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    value = _plain(value)
+    value = plain_value(value)
     if type(value) is str or type(value) is int:
         return str(value)
     raise InvalidRequestError(

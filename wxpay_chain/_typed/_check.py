@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .._apiv2 import DECIMAL, TEXT, WHOLE_NUMBER, is_decimal_text, is_text, is_whole_number, wire_value
+from .._apiv2 import DECIMAL, TEXT, WHOLE_NUMBER, is_decimal_text, is_text, is_whole_number
 from .._errors import InvalidRequestError
 from .._roots import is_v2
+from .._uri import plain_value
 
 __all__ = ["VALIDATE_MODES", "Validate", "check_call", "forget", "types_check"]
 
@@ -139,7 +140,7 @@ def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
     items = _value_check(schema["items"]) if kind == "array" and "items" in schema else None
 
     def check(value: object, where: str, problems: Problems) -> None:
-        value = wire_value(value)
+        value = plain_value(value)
         if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and kind != "boolean")):
             problems.append((where, f"must be {_WORD[kind]}, got {_kind(value)}"))  # type: ignore[index]
             return
@@ -192,7 +193,7 @@ def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
             if field is None or given is None:
                 continue
             rule, members, shown = field
-            given = wire_value(given)
+            given = plain_value(given)
             if rule is not None and not rule[0](given):
                 problems.append((f"{where}.{name}", f"must be {rule[1]}, got {_kind(given)}"))
             elif members is not None and (not is_text(given) or str(given) not in members):

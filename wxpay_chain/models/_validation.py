@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._apiv2 import TEXT, WHOLE_NUMBER, is_text, is_whole_number, wire_value
+from .._apiv2 import TEXT, WHOLE_NUMBER, is_text, is_whole_number
 from .._errors import InvalidRequestError
 from .._roots import is_v2
-from .._uri import is_plain_segment, path_value_problem
+from .._uri import is_plain_segment, path_value_problem, plain_value
 
 if TYPE_CHECKING:
     from ._spec import EndpointSpec
@@ -187,7 +187,7 @@ def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
         bounds = _int_check(meta.get("minimum"), meta.get("maximum"))
 
         def check(value: object) -> Problems | None:
-            value = wire_value(value)
+            value = plain_value(value)
             if not is_whole_number(value):
                 return [("", f"must be {WHOLE_NUMBER}, got {_kind(value)}")]
             return bounds(int(value) if isinstance(value, str) else value)
