@@ -47,8 +47,9 @@ class Verifier:
     With an APIv3 key and no platform keys, certificates are downloaded before the first verification,
     every ``refresh`` seconds, and when an answer names an unknown serial (one download shared by every
     caller waiting for it). After a download that did not help (it failed, or the serial is still
-    unknown), an unknown serial or a notification (anyone can send one) downloads again only once
-    REFRESH_INTERVAL has passed, however many ask.
+    unknown), the next download waits until REFRESH_INTERVAL has passed, however many calls, unknown
+    serials or notifications (anyone can send one) ask; meanwhile the last good keys verify. Only the
+    first download, with no keys to fall back on, is tried on every call.
     """
 
     def __init__(
@@ -136,7 +137,7 @@ class Verifier:
         unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
         if not (due or unknown):
             return self._keys
-        if unknown or unasked:
+        if unknown or unasked or self._keys:  # only a first download, with nothing to fall back on, always tries
             fruitless = self._fruitless_at
             if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
                 return self._keys  # verification then fails on the unknown serial, as it should

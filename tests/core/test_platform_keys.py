@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from wxpay_chain import AsyncClient, ConfigurationError, Headers, MemoryTransport, RawResponse, Request, SignatureError
 from wxpay_chain._signing import KeyStore
+from wxpay_chain._verifier import REFRESH_INTERVAL
 from wxpay_chain.models import BusifavorCouponSendEvent
 from wxpay_chain.notifications import aiohttp_handler, handle_notification, parse_notification
 
@@ -209,6 +210,26 @@ async def test_a_failed_refresh_keeps_the_last_good_certificates(
         peer.fail_downloads = True
         assert (await client.v3.things.get()).status == 200  # schedule says refresh; it fails; old set verifies
         assert peer.downloads == 2
+
+
+async def test_a_failed_scheduled_refresh_is_tried_again_after_the_interval_not_on_every_call(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    peer, now = certs, [time.time()]
+    async with auto_client(certificate_refresh=0, clock=lambda: now[0]) as client:
+        await client.v3.things.get()
+        peer.fail_downloads = True
+        for _ in range(5):  # each call is due for a refresh; only the first tries while v3/certificates fails
+            now[0] += 1
+            assert (await client.v3.things.get()).status == 200
+        assert peer.downloads == 2
+        now[0] += REFRESH_INTERVAL + 1
+        assert (await client.v3.things.get()).status == 200
+        assert peer.downloads == 3
+        peer.fail_downloads = False
+        now[0] += REFRESH_INTERVAL + 1
+        assert (await client.v3.things.get()).status == 200
+        assert peer.downloads == 4 and [c.serial for c in client.certificates] == [peer.serial]
 
 
 async def test_wrong_apiv3_key_cannot_open_the_certificates(
