@@ -332,6 +332,8 @@ def rsa_oaep_open(key: rsa.RSAPrivateKey, ciphertext: str) -> bytes | None:
 
 
 def _aes_key(key: str | bytes) -> bytes:
+    if not isinstance(key, (str, bytes)):
+        raise ConfigurationError("apiv3_key: must be the 32-character APIv3 key (str or bytes)")
     raw = key.encode("utf-8") if isinstance(key, str) else key
     if len(raw) not in (16, 24, 32):
         raise ConfigurationError(
@@ -348,9 +350,10 @@ def aes_gcm_encrypt(key: str | bytes, nonce: str | bytes, associated_data: str |
 
 def aes_gcm_decrypt(key: str | bytes, nonce: str | bytes, associated_data: str | bytes, ciphertext: str) -> bytes:
     """Open an AEAD_AES_256_GCM box; a wrong key or tampered data raises SignatureError."""
+    box = AESGCM(_aes_key(key))  # outside the try: a malformed key is the caller's setting, not tampering
     try:
         sealed = base64.b64decode(ciphertext, validate=True)
-        return AESGCM(_aes_key(key)).decrypt(_b(nonce), sealed, _b(associated_data) or None)
+        return box.decrypt(_b(nonce), sealed, _b(associated_data) or None)
     except (InvalidTag, ValueError, binascii.Error):
         raise SignatureError(
             "AES-GCM decryption failed: wrong APIv3 key, or the ciphertext, nonce or associated data was altered"

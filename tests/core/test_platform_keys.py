@@ -310,6 +310,23 @@ def notification(peer: CertPeer, *, key: str = APIV3_KEY, ts: int | None = None)
     return headers, body
 
 
+@pytest.mark.parametrize("bad_key", ["0123456789abcdefghijABCDEFGHIJ0", b"x" * 33, 5])
+def test_a_malformed_apiv3_key_is_a_configuration_error_not_a_forged_notification(
+    certs: CertPeer, bad_key: Any
+) -> None:
+    from wxpay_chain import crypto
+
+    headers, body = notification(certs)
+    keys = KeyStore.load({certs.serial: certs.cert})
+    with pytest.raises(ConfigurationError, match="32-character APIv3 key") as raised:
+        parse_notification(headers, body, keys=keys, apiv3_key=bad_key, now=time.time())
+    assert not isinstance(raised.value, SignatureError) and str(bad_key) not in str(raised.value)
+    box = seal(APIV3_KEY, b"plain", "aad")
+    with pytest.raises(ConfigurationError, match="32-character APIv3 key"):
+        crypto.aes_gcm_decrypt(bad_key, box["nonce"], "aad", box["ciphertext"])
+    assert crypto.aes_gcm_decrypt(APIV3_KEY, box["nonce"], "aad", box["ciphertext"]) == b"plain"
+
+
 @pytest.mark.parametrize(
     "case", ["ok", "tampered", "stale", "unknown serial", "wrong key", "signtest", "callback fails"]
 )
