@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import re
+import string
 import tempfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -83,9 +84,10 @@ def _source(answer: object, hash_type: str | None, hash_value: str | None) -> _S
         )
     items = fields.get("download_bill_list")
     if items is not None:
+        listed = f"{len(items)} file(s)" if isinstance(items, (list, tuple)) else "files"
         raise InvalidRequestError(
             "Pass one item of download_bill_list to download()",
-            [("answer", f"it lists {len(items)} file(s): download each and join them in bill_sequence order")],
+            [("answer", f"it lists {listed}: download each and join them in bill_sequence order")],
         )
     for name, given in (("hash_type", hash_type), ("hash_value", hash_value)):
         if given is not None:
@@ -102,9 +104,16 @@ def _source(answer: object, hash_type: str | None, hash_value: str | None) -> _S
     kind = str(fields["hash_type"]).upper()
     if kind not in _HASHES or _HASHES[kind] not in hashlib.algorithms_available:
         raise InvalidRequestError("Unsupported hash_type", [("hash_type", f"{kind[:20]!r}; known: SHA1, SHA256, SM3")])
+    # Checked here, not after the whole file has come: a hash that can never match wastes the download.
+    digits = hashlib.new(_HASHES[kind]).digest_size * 2
+    expected = fields["hash_value"].strip()
+    if not (len(expected) == digits and expected.isascii() and all(c in string.hexdigits for c in expected)):
+        raise InvalidRequestError("Bad hash_value", [("hash_value", f"a {kind} hash is {digits} hex digits")])
     encrypted = [fields.get(name) for name in ("encrypt_key", "nonce")]
     if any(encrypted) and not all(isinstance(v, str) and v for v in encrypted):
         raise InvalidRequestError("An encrypted bill needs both encrypt_key and nonce", [("nonce", "missing")])
+    if encrypted[1] and not 8 <= len(encrypted[1].encode("utf-8", "surrogatepass")) <= 128:
+        raise InvalidRequestError("Bad nonce", [("nonce", "an encrypted bill's nonce is 8 to 128 bytes")])
     return _Source(fields["download_url"], kind, fields["hash_value"], encrypted[0] or None, encrypted[1] or None)
 
 
@@ -238,7 +247,7 @@ class _Sink:
         self.started = True
         self.raw = bytearray() if must_verify("GET", self.template, headers) else None
         length = headers.get("Content-Length")
-        self.total = int(length) if length and length.isdigit() else None
+        self.total = int(length) if length and length.isascii() and length.isdigit() else None
         return self.write
 
     def write(self, chunk: bytes) -> None:
@@ -313,6 +322,8 @@ async def download(
     try:
         with os.fdopen(handle, "wb") as file:
             await fetch(file.write)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename: a crash then never leaves a short file at ``to``
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

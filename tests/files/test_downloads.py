@@ -88,6 +88,30 @@ async def test_to_streams_into_the_file_and_returns_its_path(
     assert [p.name for p in tmp_path.iterdir()] == ["bill.csv"]
 
 
+async def test_the_file_is_on_disk_before_it_is_renamed_into_place(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import os
+
+    steps: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        steps.append("fsync " + Path(f"/proc/self/fd/{fd}").resolve().name)
+        real_fsync(fd)
+
+    def replace(source: str, target: Path) -> None:
+        steps.append("replace " + Path(source).name)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    serve(peer, BILL)
+    async with make_client() as client:
+        await client.download(answer(base_url), to=tmp_path / "bill.csv")
+    assert len(steps) == 2 and steps[0].startswith("fsync .bill.csv.") and steps[1] == "replace " + steps[0][6:]
+
+
 @pytest.mark.parametrize(
     "damage",
     ["wrong hash", "altered", "cut off on the wire", "gzip cut short", "ciphertext cut short", "wrong nonce"],
@@ -149,6 +173,11 @@ async def test_a_bare_url_takes_the_hash_as_keywords(
         ({"hash_type": "MD5"}, "hash_type"),
         ({"download_bill_count": 2, "download_bill_list": [{}, {}]}, "answer"),
         ({"nonce": "abc"}, "nonce"),
+        ({"encrypt_key": "a2V5", "nonce": "short"}, "nonce"),
+        ({"download_bill_list": 5}, "answer"),
+        ({"hash_value": "é" * 40}, "hash_value"),
+        ({"hash_value": SHA1[:-1]}, "hash_value"),
+        ({"hash_type": "SHA256"}, "hash_value"),  # a SHA1 value is too short for SHA256
     ],
 )
 async def test_bad_download_requests_are_refused_before_sending(
@@ -234,6 +263,19 @@ async def test_another_transport_downloads_whole(make_client: Callable[..., Asyn
         url = "https://api.mch.weixin.qq.com/v3/billdownload/file?token=abc"
         assert await client.download(url, hash_type="SHA1", hash_value=SHA1) == BILL
     assert seen == ["/v3/billdownload/file?token=abc"]
+
+
+async def test_a_content_length_that_is_not_ascii_digits_is_not_taken_as_the_size(
+    make_client: Callable[..., AsyncClient],
+) -> None:
+    def handler(request: Any) -> RawResponse:
+        return RawResponse(200, Headers({"Content-Type": "text/csv", "Content-Length": "\u00b2"}), BILL)
+
+    seen: list[tuple[int, int | None]] = []
+    async with make_client(base_url="https://api.mch.weixin.qq.com/", transport=MemoryTransport(handler)) as client:
+        url = "https://api.mch.weixin.qq.com/v3/billdownload/file?token=abc"
+        got = await client.download(url, hash_type="SHA1", hash_value=SHA1, progress=lambda n, t: seen.append((n, t)))
+    assert got == BILL and seen[-1] == (len(BILL), None)
 
 
 class ChunkingTransport(MemoryTransport):
