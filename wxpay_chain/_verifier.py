@@ -18,7 +18,13 @@ from ._errors import ConfigurationError
 from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
 from ._transport import RawResponse
-from .notifications import Notification, NotificationHeaders, notification_headers, parse_notification
+from .notifications import (
+    Notification,
+    NotificationHeaders,
+    notification_headers,
+    notification_request_id,
+    parse_notification,
+)
 
 __all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
 
@@ -99,7 +105,8 @@ class Verifier:
         view = notification_headers(headers)  # Django's META spelling too
         # Anyone can POST a notification: the cheap checks (headers' shape, timestamp window) come before
         # a key lookup that could make this client download certificates on a stranger's behalf.
-        signed = check_signed_headers(view, self._clock(), what="notification", request_id=view.get("Request-ID"))
+        request_id = notification_request_id(view)
+        signed = check_signed_headers(view, self._clock(), what="notification", request_id=request_id)
         keys = await self._keys_for(signed.serial, fetch, unasked=True)
         return parse_notification(view, body, keys=keys, apiv3_key=apiv3_key, now=self._clock(), signed=signed)
 

@@ -87,6 +87,12 @@ def notification_headers(headers: NotificationHeaders) -> Headers:
     return Headers(tuple(pairs))
 
 
+def notification_request_id(view: Headers) -> str | None:
+    """The notification's Request-ID, to quote in errors; None when a sender put anything but text there."""
+    request_id = view.get("Request-ID")
+    return request_id if isinstance(request_id, str) else None
+
+
 @attrs.frozen
 class Notification:
     """A verified, decrypted notification. ``resource`` is the decrypted JSON object."""
@@ -138,8 +144,7 @@ def parse_notification(
     except UnicodeEncodeError:  # lone surrogates in a str body
         raise SignatureError(_NOT_A_NOTIFICATION) from None
     view = notification_headers(headers)
-    request_id = view.get("Request-ID")
-    request_id = request_id if isinstance(request_id, str) else None
+    request_id = notification_request_id(view)
     kind = view.get("Wechatpay-Signature-Type")
     if kind is not None and kind not in SIGNATURE_TYPES:
         shown = repr(kind[:64]) if isinstance(kind, str) else type(kind).__name__

@@ -457,6 +457,21 @@ async def test_a_forged_notification_with_a_bad_timestamp_downloads_nothing(
     assert peer.downloads == 1
 
 
+@pytest.mark.parametrize("request_id", [5, ["r-1"], None])
+async def test_a_request_id_that_is_not_text_is_left_out_of_the_error(
+    request_id: Any, auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers, body = notification(certs)
+        forged = {**headers, "Wechatpay-Timestamp": "1", "Request-ID": request_id}
+        with pytest.raises(SignatureError) as raised:
+            await client.parse_notification(forged, body)
+        assert raised.value.request_id is None and "Request-ID" not in str(raised.value)
+        assert await handle_notifications(client, [(forged, body)]) == [401]
+        assert (await client.parse_notification({**headers, "Request-ID": request_id}, body)).id == "EV-1"
+
+
 async def test_a_forged_notification_with_a_malformed_serial_downloads_nothing(
     auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
