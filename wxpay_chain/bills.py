@@ -190,10 +190,25 @@ def _typed(name: str, text: str, line: int) -> Any:
 
 
 def parse_bill(data: bytes | str | os.PathLike[str]) -> Bill:
-    """Parse a bill from its bytes, its text or the path of its file (a plain CSV, not gzip).
+    """Parse a bill from its bytes, its text (a ``str``) or the path of its file (a ``Path``): a plain
+    UTF-8 CSV, not gzip.
 
-    StructureError names the line of a malformed value.
+    StructureError names the line of a malformed value, and says so for text that is not UTF-8 or CSV.
     """
+    if isinstance(data, str) and data.strip() and not any(mark in data for mark in ",\n"):
+        raise StructureError(
+            "parse_bill() got a str with no comma or line: a bill's text, not a file name",
+            [f"to read a file, pass a Path: parse_bill(Path({data[:40]!r}))"],
+        )
+    try:
+        return _parse(data)
+    except UnicodeDecodeError as exc:
+        raise StructureError("The bill is not UTF-8 text", [f"byte {exc.start}: {exc.reason}"]) from None
+    except csv.Error as exc:
+        raise StructureError("The bill is not well-formed CSV", [str(exc)[:120]]) from None
+
+
+def _parse(data: bytes | str | os.PathLike[str]) -> Bill:
     reader = csv.reader(line for line in _lines(data) if line.strip())
     header = next(reader, None)
     if header is None:

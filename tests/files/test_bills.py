@@ -63,6 +63,19 @@ def test_another_bill_keeps_plain_rows() -> None:
     assert parse_bill(b"").rows == ()
 
 
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (TRADE.lstrip("\ufeff").encode("gbk"), "not UTF-8"),
+        ('a,b\n"' + "x" * 200_000 + '"\n', "not well-formed CSV"),
+        ("bill.csv", "pass a Path"),
+    ],
+)
+def test_what_is_not_a_bill_is_a_structure_error(data: str | bytes, says: str) -> None:
+    with pytest.raises(StructureError, match=says):
+        parse_bill(data)
+
+
 def test_a_malformed_value_names_its_line() -> None:
     with pytest.raises(StructureError, match="line 2") as caught:
         parse_bill(TRADE.replace("`0.01,`0.00,`咖啡", "`abc,`0.00,`咖啡"))
