@@ -18,6 +18,7 @@ import cattrs
 
 from ._records import BusifavorCoupon, Document, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
 from ._store import SCHEMA_VERSION, Store
+from ._v2_ledger import restore_rows, snapshot_rows
 
 if TYPE_CHECKING:
     from ._state import SandboxState
@@ -60,6 +61,7 @@ def snapshot(store: Store) -> Document:
             "user_coupons": [_converter.unstructure(c) for c in store.all_coupons()],
             "busifavor_coupons": [_converter.unstructure(c) for c in store.busifavor()],
             "favor_coupons": [_converter.unstructure(c) for c in store.favor()],
+            **snapshot_rows(store),  # the APIv2 ledger's tables, as stored
         }
 
 
@@ -77,3 +79,4 @@ def restore(store: Store, data: Mapping[str, Any]) -> None:
             store.insert_busifavor(_converter.structure(item, BusifavorCoupon))
         for item in data["favor_coupons"]:
             store.insert_favor(_converter.structure(item, FavorCoupon))
+        restore_rows(store, data)

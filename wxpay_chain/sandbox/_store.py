@@ -61,7 +61,22 @@ CREATE TABLE IF NOT EXISTS favor_coupons (
     openid TEXT NOT NULL, appid TEXT NOT NULL, coupon_id TEXT NOT NULL, document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS favor_wallet ON favor_coupons (openid, appid, coupon_id, id);
+CREATE TABLE IF NOT EXISTS v2_coupons (  -- APIv2 代金券: one row per send_coupon that issued one
+    seq INTEGER PRIMARY KEY,
+    partner_trade_no TEXT NOT NULL UNIQUE,  -- idempotency: one coupon per partner_trade_no
+    coupon_id TEXT NOT NULL UNIQUE, stock_id TEXT NOT NULL, openid TEXT NOT NULL,
+    request TEXT NOT NULL, answer TEXT NOT NULL, coupon TEXT NOT NULL  -- JSON
+);
+CREATE INDEX IF NOT EXISTS v2_coupons_by_user ON v2_coupons (stock_id, openid);
+CREATE TABLE IF NOT EXISTS v2_redpacks (
+    seq INTEGER PRIMARY KEY,
+    mch_billno TEXT NOT NULL UNIQUE,  -- idempotency: one red packet per mch_billno
+    request TEXT NOT NULL, answer TEXT NOT NULL  -- JSON
+);
 """
+
+_V3_TABLES = ("product_coupons", "stocks", "user_coupons", "busifavor_coupons", "favor_coupons")
+V2_TABLES = ("v2_coupons", "v2_redpacks")
 
 _COUPON_COLUMNS = (
     "seq, openid, appid, brand_id, product_coupon_id, stock_id, coupon_code, send_request_no, send_channel, "
@@ -149,7 +164,7 @@ class Store:
 
     def clear(self) -> None:
         with self.transaction():
-            for table in ("product_coupons", "stocks", "user_coupons", "busifavor_coupons", "favor_coupons"):
+            for table in (*_V3_TABLES, *V2_TABLES):
                 self._conn.execute(f"DELETE FROM {table}")
 
     # -- meta ---------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Written from the protocol rules, never with the client's code:
   certificate on a security endpoint) answers ``return_code`` FAIL with ``return_msg``; a business failure
   answers ``result_code`` FAIL with ``err_code``/``err_code_des``, signed like a success (with the sign
   type of the request). ``partner_trade_no`` and ``mch_billno`` are idempotent: the same number with the
-  same fields gets the first answer again, with other fields ``result_code`` FAIL ``PARAM_ERROR``.
+  same fields gets the first answer again, with other fields ``result_code`` FAIL ``PARAM_ERROR``. They,
+  the quotas and the v2 coupons live in the state's SQLite store (:mod:`._v2_ledger`), as v3 coupons do.
 * ``GET /busifavor/getcouponinfo?...`` checks an H5 coupon link (HMAC-SHA256 over every parameter but
   sign) and issues the coupon into the busifavor wallet that ``GET v3/marketing/busifavor/users/{openid}/
   coupons`` lists (AppID ``DEMO_APPID``); ``POST /sandbox/send-coupon-plugin`` takes the plugin's
@@ -22,12 +23,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-import attrs
 from aiohttp import web
 
 from ._clock import DAY, Clock, rfc3339
@@ -36,6 +35,7 @@ from ._records import BusifavorCoupon
 from ._seed import DEMO_APPID, DEMO_BUSIFAVOR_STOCK_IDS
 from ._state import SandboxState
 from ._tls import apiv2_key_of, peer_is_merchant, tls_for
+from ._v2_ledger import V2Ledger
 from ._v2_wire import Fail, page, read_xml, v2_sign, v2_sign_matches, xml_answer
 
 __all__ = ["V2Service"]
@@ -58,34 +58,6 @@ REQUIRED = {
         "remark",
     ),
 }
-V2_STOCKS: dict[str, dict[str, str]] = {
-    "1757": {
-        "coupon_name": "沙箱代金券",
-        "coupon_value": "500",
-        "coupon_mininumn": "1000",
-        "coupon_total": "100",
-        "max_quota": "3",
-        "coupon_stock_status": "4",
-    },
-    "1758": {
-        "coupon_name": "已停用的沙箱代金券",
-        "coupon_value": "100",
-        "coupon_mininumn": "0",
-        "coupon_total": "10",
-        "max_quota": "1",
-        "coupon_stock_status": "8",
-    },
-}
-
-
-@attrs.define
-class _Ledger:
-    """v2 state beside the v3 state: coupons sent per stock and user, and the numbers already used."""
-
-    sends: dict[str, tuple[tuple[str, ...], dict[str, str]]] = attrs.field(factory=dict)
-    coupons: dict[str, dict[str, str]] = attrs.field(factory=dict)
-    redpacks: dict[str, tuple[tuple[str, ...], dict[str, str]]] = attrs.field(factory=dict)
-    lock: threading.Lock = attrs.field(factory=threading.Lock)
 
 
 class V2Service:
@@ -95,19 +67,17 @@ class V2Service:
         self._keys, self._state, self._clock = keys, state, clock
         self.apiv2_key = apiv2_key_of(keys)
         self.tls = tls_for(keys)
-        self._ledger = _Ledger()
+        self._ledger = V2Ledger(state, clock)
 
     @property
     def coupons(self) -> dict[str, dict[str, str]]:
         """The v2 代金券 sent so far, by coupon_id."""
-        with self._ledger.lock:  # read from the test's thread while the sandbox's loop thread sends
-            return dict(self._ledger.coupons)
+        return self._ledger.coupons()
 
     @property
     def redpacks(self) -> dict[str, dict[str, str]]:
         """The red packets sent so far, by mch_billno."""
-        with self._ledger.lock:
-            return {number: answer for number, (_, answer) in self._ledger.redpacks.items()}
+        return self._ledger.redpacks()
 
     def register(self, router: web.UrlDispatcher) -> None:
         router.add_post("/mmpaymkttransfers/{name}", self._call)
@@ -136,7 +106,7 @@ class V2Service:
             "mch_id": self._keys.mchid,
             "nonce_str": secrets.token_hex(16),
         }
-        answer.update(getattr(self, "_" + name)(fields))
+        answer.update(getattr(self._ledger, name)(fields))
         answer["sign"] = v2_sign(answer, self.apiv2_key, kind)
         return xml_answer(answer)
 
@@ -159,101 +129,6 @@ class V2Service:
             raise Fail("nonce_str参数错误 (at most 32 characters)")
         if not v2_sign_matches(fields, self.apiv2_key, kind, fields["sign"]):
             raise Fail("签名错误")
-
-    @staticmethod
-    def _business_fail(code: str, text: str) -> dict[str, str]:
-        return {"result_code": "FAIL", "err_code": code, "err_code_des": text}
-
-    def _send_coupon(self, fields: Mapping[str, str]) -> dict[str, str]:
-        stock_id, openid, number = fields["coupon_stock_id"], fields["openid"], fields["partner_trade_no"]
-        identity = (stock_id, openid, fields["openid_count"], fields["appid"])
-        stock = V2_STOCKS.get(stock_id)
-        with self._ledger.lock:
-            earlier = self._ledger.sends.get(number)
-            if earlier is not None:
-                same, answer = earlier
-                return answer if same == identity else self._business_fail("PARAM_ERROR", "商户单据号重复")
-            if stock is None:
-                return self._business_fail("COUPON_STOCK_ID_NOT_VALID", "批次不存在")
-            if stock["coupon_stock_status"] != "4" or fields["openid_count"] != "1":
-                return self._business_fail("COUPON_STOCK_NOT_ACTIVE", "批次未激活或openid_count不为1")
-            held = [c for c in self._ledger.coupons.values() if c["coupon_stock_id"] == stock_id]
-            if len(held) >= int(stock["coupon_total"]):
-                return self._business_fail("COUPON_STOCK_EMPTY", "批次已发完")
-            if sum(c["openid"] == openid for c in held) >= int(stock["max_quota"]):
-                return self._business_fail("USER_AL_GET_COUPON", "用户已领取过")
-            coupon_id = str(10_000_000 + len(self._ledger.coupons) + 1)
-            now = self._clock()
-            self._ledger.coupons[coupon_id] = {
-                "coupon_stock_id": stock_id,
-                "coupon_id": coupon_id,
-                "openid": openid,
-                "coupon_state": "SENDED",
-                "coupon_value": stock["coupon_value"],
-                "coupon_mininumn": stock["coupon_mininumn"],
-                "coupon_name": stock["coupon_name"],
-                "send_time": rfc3339(now),
-                "begin_time": rfc3339(now),
-                "end_time": rfc3339(now + 30 * DAY),
-                "send_source": "FULL_SEND",
-                "coupon_stock_type": "1",
-            }
-            answer = {
-                "result_code": "SUCCESS",
-                "appid": fields["appid"],
-                "coupon_stock_id": stock_id,
-                "resp_count": "1",
-                "success_count": "1",
-                "failed_count": "0",
-                "openid": openid,
-                "ret_code": "SUCCESS",
-                "coupon_id": coupon_id,
-                "ret_msg": "",
-            }
-            self._ledger.sends[number] = (identity, answer)
-            return answer
-
-    def _query_coupon_stock(self, fields: Mapping[str, str]) -> dict[str, str]:
-        stock = V2_STOCKS.get(fields["coupon_stock_id"])
-        if stock is None:
-            return self._business_fail("COUPON_STOCK_ID_NOT_VALID", "批次不存在")
-        sent = sum(c["coupon_stock_id"] == fields["coupon_stock_id"] for c in self._ledger.coupons.values())
-        return {
-            "result_code": "SUCCESS",
-            "appid": fields["appid"],
-            "coupon_stock_id": fields["coupon_stock_id"],
-            **stock,
-            "is_send_num": str(sent),
-        }
-
-    def _querycouponsinfo(self, fields: Mapping[str, str]) -> dict[str, str]:
-        coupon = self._ledger.coupons.get(fields["coupon_id"])
-        if coupon is None or coupon["openid"] != fields["openid"] or coupon["coupon_stock_id"] != fields["stock_id"]:
-            return self._business_fail("COUPON_NOT_EXIST", "代金券不存在")
-        return {"result_code": "SUCCESS", "appid": fields["appid"], **coupon}
-
-    def _sendredpack(self, fields: Mapping[str, str]) -> dict[str, str]:
-        number = fields["mch_billno"]
-        identity = tuple(fields[k] for k in ("wxappid", "re_openid", "total_amount", "total_num"))
-        if not fields["total_amount"].isdigit() or not 100 <= int(fields["total_amount"]) <= 20000:
-            return self._business_fail("MONEY_LIMIT", "红包金额须在1元到200元之间")
-        if fields["total_num"] != "1":
-            return self._business_fail("PARAM_ERROR", "普通红包total_num须为1")
-        with self._ledger.lock:
-            earlier = self._ledger.redpacks.get(number)
-            if earlier is not None:
-                same, answer = earlier
-                return answer if same == identity else self._business_fail("PARAM_ERROR", "商户订单号重复")
-            answer = {
-                "result_code": "SUCCESS",
-                "mch_billno": number,
-                "wxappid": fields["wxappid"],
-                "re_openid": fields["re_openid"],
-                "total_amount": fields["total_amount"],
-                "send_listid": f"1000041701{len(self._ledger.redpacks) + 1:020d}",
-            }
-            self._ledger.redpacks[number] = (identity, answer)
-            return answer
 
     # -- coupons handed out by the APIv2 sign -------------------------------------------------------------
 
