@@ -20,7 +20,7 @@ from ._http import Attempt, Request, Timeout
 from ._proxy import ProxySetting, parse_proxy
 from ._request import RequestDefaults, V2Settings, client_timeout, parse_base_url
 from ._retry import RetryPolicy
-from ._signing import KeyStore, Signer
+from ._signing import KeyStore, Signer, is_certificate_serial
 from ._tls import ClientCertificate, ClientCertSource, load_client_certificate, load_merchant_key
 from ._typed._check import VALIDATE_MODES, Validate
 from ._verifier import check_apiv3_key
@@ -35,6 +35,23 @@ def _retry_policy(value: object) -> RetryPolicy:
     if isinstance(value, bool) or not isinstance(value, (RetryPolicy, int, type(None))):
         raise ConfigurationError("retry must be a RetryPolicy, a number of attempts, or None for the default")
     return RetryPolicy(attempts=value) if isinstance(value, int) else value or RetryPolicy()
+
+
+def check_id(name: str, identity: object) -> str:
+    """A ``mchid`` or ``brand_id`` as WeChat Pay issues them: digits. It goes into every Authorization
+    header, so a secret pasted here must be refused, and the error never repeats it."""
+    if not isinstance(identity, str) or not (0 < len(identity) <= 32 and identity.isascii() and identity.isdigit()):
+        raise ConfigurationError(f"{name} must be the {name} WeChat Pay gave you: its digits, as a str")
+    return identity
+
+
+def check_serial(serial: object) -> str:
+    """The API certificate's serial (stripped); refused, never repeated, when it is anything else."""
+    if not isinstance(serial, str) or not is_certificate_serial(serial.strip()):
+        raise ConfigurationError(
+            "serial must be the API certificate's serial number: up to 40 hex digits (openssl x509 -noout -serial)"
+        )
+    return serial.strip()
 
 
 @attrs.frozen
@@ -99,16 +116,19 @@ class ClientConfig:
             raise ConfigurationError("Pass exactly one of mchid= (merchant API) or brand_id= (brand API)")
         identity = mchid if mchid is not None else brand_id
         mode: Literal["merchant", "brand"] = "merchant" if mchid is not None else "brand"
-        if not isinstance(identity, str) or not identity.strip():
-            raise ConfigurationError(f"{'mchid' if mode == 'merchant' else 'brand_id'} must be a non-empty str")
-        if not isinstance(serial, str) or not serial.strip():
-            raise ConfigurationError("serial must be the merchant API certificate serial number (a non-empty str)")
+        identity, serial = check_id("mchid" if mode == "merchant" else "brand_id", identity), check_serial(serial)
         key = load_merchant_key(private_key, passphrase, client_cert is not None)
         keys = KeyStore.load(platform_keys)
         if apiv3_key is not None:
             check_apiv3_key(apiv3_key)
         if apiv2_key is not None:
             check_apiv2_key(apiv2_key)
+        for secret in (apiv3_key, apiv2_key):  # a hex key passes for a serial: only the keys themselves tell
+            text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+            if text is not None and (text in (identity, serial) or text.upper() in keys):
+                raise ConfigurationError(
+                    "serial or platform_keys holds the APIv3 or APIv2 key: pass each key in its own setting"
+                )
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
             raise ConfigurationError("ssl_context must be an ssl.SSLContext: ssl.create_default_context(cafile=...)")
         cert = None if client_cert is None else load_client_certificate(client_cert, key, passphrase)
@@ -132,7 +152,7 @@ class ClientConfig:
         if not isinstance(trust_env, bool) or not isinstance(log_bodies, bool):
             raise ConfigurationError("trust_env and log_bodies must be True or False")
         return cls(
-            signer=Signer(mode=mode, identity=identity, serial=serial.strip(), key=key, log_bodies=log_bodies),
+            signer=Signer(mode=mode, identity=identity, serial=serial, key=key, log_bodies=log_bodies),
             keys=keys,
             apiv3_key=apiv3_key,
             apiv2_key=apiv2_key,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._apiv2 import check_apiv2_key
+from ._config import check_id, check_serial
 from ._crypto import load_private_key
 from ._errors import ConfigurationError
 from ._request import parse_base_url
@@ -191,6 +193,11 @@ def _options(source: _Source, overrides: Mapping[str, Any], ask_apiv3_key: AskKe
     if "base_url" not in overrides and url is not None:
         source.check("base_url", "base_url", lambda: parse_base_url(url.strip()))
         options["base_url"] = url.strip()
+    for field in ("mchid", "brand_id", "serial"):  # named by their variable here, not by the parameter
+        if field in options:
+            value = options[field]
+            check = partial(check_serial, value) if field == "serial" else partial(check_id, field, value)
+            source.check(field, field, check)
     merged = {**options, **overrides}
     _check_verifiable(source, merged, brand, ask_apiv3_key)
     return merged
@@ -203,6 +210,11 @@ def _platform_keys(source: _Source) -> dict[str, rsa.RSAPublicKey]:
         pair = f"{source.label('public_key_id')} and {source.label('public_key')}"
         raise ConfigurationError(f"Set both {pair} (WeChat Pay's PUB_KEY_ID_... and its pub_key.pem), or neither")
     if key_id is not None and key is not None:
+        if not key_id.strip().startswith(PUB_KEY_ID_PREFIX):  # and so never a secret set in the wrong variable
+            raise ConfigurationError(
+                f"{source.label('public_key_id')} must be WeChat Pay's PUB_KEY_ID_...; name a platform "
+                f"certificate in {source.label('platform_keys')} instead"
+            )
         keys[key_id.strip()] = _load_public(source, "public_key", key_id.strip(), key)
     listed = source.get("platform_keys")
     if listed is not None:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import functools
 import logging
+import string
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Literal, TypeVar, overload
@@ -138,8 +139,12 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
     def load(cls, sources: Mapping[str, PublicKeySource] | None) -> KeyStore:
         keys: dict[str, rsa.RSAPublicKey] = {}
         for serial, source in (sources or {}).items():
-            if not isinstance(serial, str) or not serial:
-                raise ConfigurationError("platform_keys: each key must be a non-empty Wechatpay-Serial string")
+            named = isinstance(serial, str) and (serial.startswith(PUB_KEY_ID_PREFIX) or is_certificate_serial(serial))
+            if not named:
+                raise ConfigurationError(
+                    "platform_keys: name each key by its Wechatpay-Serial: a PUB_KEY_ID_... for WeChat Pay's public "
+                    "key, or the platform certificate's serial (up to 40 hex digits)"
+                )
             what = f"platform_keys[{serial!r}]"
             key, cert_serial = load_public_key(source, what)
             if serial.startswith(PUB_KEY_ID_PREFIX):
@@ -188,6 +193,11 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def is_certificate_serial(serial: str) -> bool:
+    """An X.509 serial as WeChat Pay writes it: 1 to 40 hex digits (20 bytes at most), any case."""
+    return 0 < len(serial) <= 40 and serial.isascii() and all(c in string.hexdigits for c in serial)
 
 
 def _normalize(serial: str) -> str:

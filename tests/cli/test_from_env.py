@@ -153,6 +153,9 @@ CASES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         {"WXPAY_PLATFORM_KEYS": json.dumps({"PUB_KEY_ID_0114232134912410000000000000": SECRET_PEM_LINE * 9})},
         ("WXPAY_PLATFORM_KEYS", "entry 1 of 1"),
     ),
+    "the APIv3 key as serial": ({"WXPAY_SERIAL": APIV3_LIKE}, ("WXPAY_SERIAL", "hex digits")),
+    "the APIv3 key as mchid": ({"WXPAY_MCHID": APIV3_LIKE}, ("WXPAY_MCHID", "its digits")),
+    "the APIv3 key as public key id": ({"WXPAY_PUBLIC_KEY_ID": APIV3_LIKE}, ("WXPAY_PUBLIC_KEY_ID", "PUB_KEY_ID_")),
     "a short APIv3 key": ({"WXPAY_APIV3_KEY": APIV3_LIKE[:31]}, ("WXPAY_APIV3_KEY", "31 characters")),
     "a short APIv2 key": ({"WXPAY_APIV2_KEY": APIV3_LIKE[:20]}, ("WXPAY_APIV2_KEY",)),
     "a base URL with a password": (

@@ -252,6 +252,40 @@ def test_the_apiv3_key_as_private_key_is_named_for_what_it_is(keys: Keys) -> Non
     assert APIV3_KEY[:8] not in exception_text(info.value)
 
 
+HEX_APIV3_KEY = "9f86d081884c7d659a2feaa0c55ad015"  # `openssl rand -hex 16`: a key that is also hex digits
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"serial": APIV3_KEY}, "serial must be the API certificate's serial number"),
+        ({"mchid": APIV3_KEY}, "mchid must be the mchid WeChat Pay gave you"),
+        ({"mchid": None, "brand_id": APIV3_KEY}, "brand_id must be the brand_id"),
+        ({"platform_keys": {APIV3_KEY: None}}, "platform_keys: name each key by its Wechatpay-Serial"),
+        ({"serial": HEX_APIV3_KEY, "apiv3_key": HEX_APIV3_KEY}, "serial or platform_keys holds the APIv3"),
+        ({"serial": HEX_APIV3_KEY.encode(), "apiv3_key": HEX_APIV3_KEY}, "serial must be"),
+        ({"apiv3_key": HEX_APIV3_KEY, "platform_keys": {HEX_APIV3_KEY: None}}, "platform_keys holds the APIv3"),
+        ({"serial": "37:75:B6"}, "up to 40 hex digits"),
+        ({"mchid": "１９００"}, "its digits"),
+    ],
+)
+def test_a_secret_in_an_id_setting_is_refused_and_never_repeated(
+    keys: Keys, overrides: dict[str, Any], says: str
+) -> None:
+    options = client_options(keys, **overrides)
+    if options.get("platform_keys"):  # the key under the wrong name: the error must be about the name
+        options["platform_keys"] = {name: pem_public(keys.platform) for name in options["platform_keys"]}
+    with pytest.raises(ConfigurationError, match=says) as info:
+        AsyncClient(**options)
+    text = exception_text(info.value)
+    assert APIV3_KEY[:8] not in text and HEX_APIV3_KEY[:8] not in text
+
+
+def test_serials_as_wechat_pay_writes_them_are_taken(keys: Keys) -> None:
+    for serial in ("3775B6A45ACD588826D15E583A95F5DD12345678", "5157f09efdc096de15ebe81a47057a72", " 1A "):
+        assert AsyncClient(**client_options(keys, serial=serial))._sign_config().signer.serial == serial.strip()
+
+
 @pytest.mark.parametrize(
     ("case", "expected"),
     [

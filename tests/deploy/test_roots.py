@@ -42,7 +42,7 @@ def test_python_suggests_the_method_that_was_meant() -> None:
         "from cryptography.hazmat.primitives.asymmetric import rsa\n"
         "from wxpay_chain import AsyncClient\n"
         "key = rsa.generate_private_key(public_exponent=65537, key_size=2048)\n"
-        "client = AsyncClient(mchid='1', serial='S', private_key=key, apiv3_key='0123456789abcdefghijABCDEFGHIJ01')\n"
+        "client = AsyncClient(mchid='1', serial='AB', private_key=key, apiv3_key='0123456789abcdefghijABCDEFGHIJ01')\n"
         "client.handle_notifcation\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

@@ -21,7 +21,7 @@ def make_client(key: rsa.RSAPrivateKey) -> Callable[..., AsyncClient]:
     # These tests prepare calls and read chains; none sends, so no transport is ever opened.
     def make(**options: Any) -> AsyncClient:
         return AsyncClient(
-            mchid="1900000001", serial="S1", private_key=key, platform_keys={PUB_KEY_ID: key.public_key()}, **options
+            mchid="1900000001", serial="AB", private_key=key, platform_keys={PUB_KEY_ID: key.public_key()}, **options
         )
 
     return make

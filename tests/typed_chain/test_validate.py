@@ -74,7 +74,7 @@ def test_a_bad_policy_is_a_configuration_error(make_client: Callable[..., AsyncC
 
 def test_the_blocking_client_takes_the_same_policy(key: rsa.RSAPrivateKey) -> None:
     with Client(
-        mchid="1900000001", serial="S1", private_key=key, platform_keys={"PUB_KEY_ID_01": key.public_key()},
+        mchid="1900000001", serial="5157F09E", private_key=key, platform_keys={"PUB_KEY_ID_01": key.public_key()},
         validate="types",
     ) as client:
         client.prepare("GET", COUPONS, kwargs={"openid": "o", "query": {"limit": 5}})
