@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
+from ._errors import InvalidRequestError
 from ._roots import ROOTS, unknown_root
 from ._uri import normalize_segment, split_literal
 
@@ -113,13 +114,20 @@ class Chain(Generic[R]):
         return child
 
     def __getitem__(self, path: str) -> Chain[R]:
-        if not isinstance(path, str):
-            raise TypeError(f"chain items are path strings, not {type(path).__name__}")
         return Chain(self._client, _join(self._template, split_literal(path)))
 
     def chain(self, path: str) -> Chain[R]:
         """Extend the template with literal text (split on ``/``, no case change)."""
         return self[path]
+
+    if not TYPE_CHECKING:  # at run time only: to a type checker a chain stays not callable, which it reports
+
+        def __call__(self, *args: object, **kwargs: object) -> None:
+            last = self._template.rpartition("/")[2]
+            raise InvalidRequestError(
+                f"{self._template!r} is a path, not a request: {last!r} is not a verb",
+                [("verb", "send with .get(), .post(), .put(), .patch() or .delete()")],
+            )
 
     def __repr__(self) -> str:
         return f"<Chain {self._template!r}>"

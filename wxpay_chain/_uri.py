@@ -74,6 +74,14 @@ def normalize_segment(name: str) -> str:
 
 def split_literal(path: str) -> str:
     """Item access and ``chain()`` take text literally; only one leading slash is dropped."""
+    if not isinstance(path, str):
+        raise InvalidRequestError(
+            "chain() and client[...] take the path as text", [("path", f"a str, not {type(path).__name__}")]
+        )
+    if "://" in path:  # the origin is the client's: signing for a host in the path would sign for another
+        raise InvalidRequestError(
+            "chain() and client[...] take a path, not a URL", [("path", "drop the scheme and host; set base_url=")]
+        )
     return path[1:] if path.startswith("/") else path
 
 
@@ -99,6 +107,8 @@ def check_literal(template: str) -> None:
                 [("path", f"{literal[end]!r} is not allowed in path text; pass such values as path parameters")],
             )
     path, question, query = "x".join(literals).partition("?")  # a placeholder stands for a non-empty segment
+    if not path:
+        raise InvalidRequestError("The path is empty", [("path", "name the endpoint, e.g. 'v3/certificates'")])
     if question and not query:  # the HTTP layer drops an empty query, so it would not be sent as signed
         raise InvalidRequestError(f"The path {template!r} ends with '?'", [("path", "remove it; use query=")])
     if "//" in path or path.startswith("/"):
