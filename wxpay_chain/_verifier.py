@@ -21,6 +21,7 @@ from ._transport import RawResponse
 from .notifications import (
     Notification,
     NotificationHeaders,
+    notification_body,
     notification_headers,
     notification_request_id,
     parse_notification,
@@ -102,13 +103,14 @@ class Verifier:
 
     async def notification(self, headers: NotificationHeaders, body: bytes | str, fetch: Fetch) -> Notification:
         apiv3_key = self.apiv3_key("parse_notification")
+        raw = notification_body(body)
         view = notification_headers(headers)  # Django's META spelling too
         # Anyone can POST a notification: the cheap checks (headers' shape, timestamp window) come before
         # a key lookup that could make this client download certificates on a stranger's behalf.
         request_id = notification_request_id(view)
         signed = check_signed_headers(view, self._clock(), what="notification", request_id=request_id)
         keys = await self._keys_for(signed.serial, fetch, unasked=True)
-        return parse_notification(view, body, keys=keys, apiv3_key=apiv3_key, now=self._clock(), signed=signed)
+        return parse_notification(view, raw, keys=keys, apiv3_key=apiv3_key, now=self._clock(), signed=signed)
 
     def encryption_serial(self, pub_key_id: str | None) -> str:
         """The serial of the key to encrypt a sensitive field with: the public key, else the newest

@@ -77,6 +77,10 @@ def notification_headers(headers: NotificationHeaders) -> Headers:
     """
     if isinstance(headers, Headers):
         return headers
+    if not callable(getattr(headers, "items", None)):  # duck-typed: werkzeug's headers are no Mapping
+        raise SignatureError(
+            f"Not a notification: headers must be the request's headers as a mapping, not {type(headers).__name__}"
+        )
     pairs: list[tuple[str, Any]] = []
     for name, value in headers.items():
         if not isinstance(name, str):
@@ -85,6 +89,16 @@ def notification_headers(headers: NotificationHeaders) -> Headers:
             name = name[5:].replace("_", "-")
         pairs.append((name, value))
     return Headers(tuple(pairs))
+
+
+def notification_body(body: object) -> bytes:
+    """The bytes a notification's signature covers; SignatureError for anything but a request body."""
+    if not isinstance(body, (str, bytes, bytearray, memoryview)):
+        raise SignatureError(f"Not a notification: body must be the raw request body, not {type(body).__name__}")
+    try:
+        return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    except UnicodeEncodeError:  # lone surrogates in a str body
+        raise SignatureError(_NOT_A_NOTIFICATION) from None
 
 
 def notification_request_id(view: Headers) -> str | None:
@@ -139,10 +153,7 @@ def parse_notification(
     Raises SignatureError when the signature, timestamp, signature type or encryption does not check out,
     and for any body that is not a WeChat Pay notification: nothing a sender controls raises anything else.
     """
-    try:
-        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    except UnicodeEncodeError:  # lone surrogates in a str body
-        raise SignatureError(_NOT_A_NOTIFICATION) from None
+    raw = notification_body(body)
     view = notification_headers(headers)
     request_id = notification_request_id(view)
     kind = view.get("Wechatpay-Signature-Type")
@@ -270,6 +281,9 @@ def _fail(status: int, message: str) -> tuple[int, bytes]:
 
 
 def _refused(exc: WxPayError) -> tuple[int, bytes]:
+    if isinstance(exc, ConfigurationError):  # ours to mend, not the sender's: WeChat Pay sends it again later
+        log.error("cannot handle notifications until the client is configured for them: %s", exc)
+        return _fail(500, "the merchant cannot verify notifications yet; please retry")
     log.warning("rejected a notification: %s", exc)
     if isinstance(exc, SignatureError):
         return _fail(401, "signature or decryption failed")

@@ -370,6 +370,28 @@ async def test_aiohttp_notification_handler(
         assert received == [] and json.loads(text)["code"] == "FAIL"
 
 
+async def test_a_client_without_the_apiv3_key_answers_500_so_the_notification_comes_again(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    received: list[Any] = []
+    async with auto_client(apiv3_key=None, platform_keys={certs.serial: certs.cert}) as client:
+        status, answer = await handle_notification(client, *notification(certs), received.append)
+    assert status == 500 and "please retry" in json.loads(answer)["message"] and received == []
+    assert any(r.levelname == "ERROR" and "apiv3_key" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("headers", "body"), [(None, b"{}"), ("x", b"{}"), ([("a", "b")], b"{}"), ({}, None)])
+async def test_headers_or_a_body_of_the_wrong_type_are_refused_typed(
+    auto_client: Callable[..., AsyncClient], headers: Any, body: Any
+) -> None:
+    async with auto_client() as client:
+        with pytest.raises(SignatureError, match=r"Not a notification: (headers|body) must be"):
+            await client.parse_notification(headers, body)
+        with pytest.raises(SignatureError, match="Not a notification"):
+            parse_notification(headers, body, keys=KeyStore.load({}), apiv3_key=APIV3_KEY, now=time.time())
+        assert (await handle_notification(client, headers, body, lambda note: None))[0] == 401
+
+
 def test_aes_key_from_environment_is_never_in_errors() -> None:
     key = os.urandom(16).hex()
     with pytest.raises(SignatureError) as info:
