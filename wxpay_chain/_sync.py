@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
@@ -290,8 +290,7 @@ class Client(ClientSignatures):
             self._pid = current_pid()
 
     def _dispatch(self, method: str, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
-        result: Response = self._run(self._async._dispatch(method, template, args, kwargs))
-        return result
+        return cast(Response, self._run(self._async._dispatch(method, template, args, kwargs)))
 
     def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
         pages = self._async._paginate(template, args, kwargs)
@@ -393,6 +392,7 @@ class Client(ClientSignatures):
         await asyncio.get_running_loop().shutdown_asyncgens()  # unfinished pagination
 
     def __enter__(self) -> Client:
+        self._run(asyncio.sleep(0))  # a closed client refuses here, as each of its calls would
         return self
 
     def __exit__(self, *exc_info: object) -> None:

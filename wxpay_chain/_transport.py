@@ -9,11 +9,12 @@ then never hold the file whole); :func:`send_streamed` serves a download from an
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple, Protocol, cast, runtime_checkable
 
-from ._errors import TransportError
+from ._errors import TransportError, TransportTimeoutError
 from ._http import Headers, Request
 
 __all__ = [
@@ -135,6 +136,11 @@ class MemoryTransport:
 
     ``requests`` lists what was sent, in order. The answers still go through the client's verification,
     so a handler must sign them as WeChat Pay would (or the test expects a SignatureError).
+
+    A handler simulates the network failing by raising what a socket would: ``ConnectionRefusedError``
+    (nothing was sent), another ``OSError`` (the request may have arrived) or ``TimeoutError``. The client
+    then sees the TransportError the aiohttp transport gives for each, and retries as it would. Any
+    other exception from the handler is a bug in the test and reaches the caller as it is.
     """
 
     def __init__(self, handler: Handler) -> None:
@@ -156,9 +162,18 @@ class MemoryTransport:
     async def send(self, request: Request) -> RawResponse:
         self.check_open()
         self.requests.append(request)
-        answer = self._handler(request)
-        if inspect.isawaitable(answer):
-            answer = await answer
+        try:
+            answer = self._handler(request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        except TransportError:  # raised by the handler as the client would see it (a TimeoutError too)
+            raise
+        except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11
+            raise TransportTimeoutError(f"{request.method} {request.template} timed out (in memory)") from None
+        except ConnectionRefusedError as exc:
+            raise TransportError(f"{request.method} {request.template}: {exc}", connect_failed=True) from exc
+        except OSError as exc:
+            raise TransportError(f"{request.method} {request.template} failed ({type(exc).__name__})") from exc
         if not isinstance(answer, RawResponse):
             raise TypeError(f"the MemoryTransport handler must return a RawResponse, not {type(answer).__name__}")
         return answer

@@ -113,6 +113,10 @@ def test_blocking_client_close_is_final_and_idempotent(
     client.close()
     with pytest.raises(TransportError, match="closed"):
         client.v3.certificates.get()
+    with pytest.raises(TransportError, match="closed"), client:  # a closed client is not entered again
+        pytest.fail("entered a closed client")
+    with pytest.raises(TransportError, match="closed"), client.with_options(timeout=5):
+        pytest.fail("entered a copy of a closed client")
 
 
 def test_blocking_client_refuses_a_foreign_session() -> None:

@@ -19,9 +19,11 @@ from wxpay_chain import (
     MemoryTransport,
     RawResponse,
     Request,
+    RetryPolicy,
     SignatureError,
     Transport,
     TransportError,
+    TransportTimeoutError,
 )
 
 from ..protocol import answer_message, authorization_fields, request_message, sign, verifies
@@ -106,6 +108,43 @@ async def test_a_coroutine_handler_and_a_wrong_answer_type(
     wrong: Any = lambda request: {"status": 200}  # noqa: E731
     async with make_client(transport=MemoryTransport(wrong)) as client:
         with pytest.raises(TypeError, match="RawResponse"):
+            await client.v3.things.get()
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised", "attempts"),
+    [
+        (ConnectionRefusedError("refused"), TransportError, 3),  # surely never sent: every attempt is made
+        (ConnectionResetError("reset"), TransportError, 3),  # a GET may be sent again
+        (TimeoutError(), TransportTimeoutError, 1),  # the server may still be working on it: not retried
+        (TransportTimeoutError("from the handler"), TransportTimeoutError, 1),
+    ],
+)
+async def test_a_handler_fails_the_way_a_socket_would(
+    make_client: Callable[..., AsyncClient],
+    platform_key: rsa.RSAPrivateKey,
+    failure: Exception,
+    raised: type[Exception],
+    attempts: int,
+) -> None:
+    def failing(request: Request) -> RawResponse:
+        raise failure
+
+    memory = MemoryTransport(failing)
+    async with make_client(transport=memory, retry=RetryPolicy(attempts=3, backoff=0.0)) as client:
+        with pytest.raises(raised) as caught:
+            await client.v3.things.get()
+    assert type(caught.value) is raised and len(memory.requests) == attempts
+    assert isinstance(caught.value, TransportError)
+    assert caught.value.connect_failed is isinstance(failure, ConnectionRefusedError)
+
+
+async def test_a_bug_in_the_handler_reaches_the_test_as_it_is(make_client: Callable[..., AsyncClient]) -> None:
+    def buggy(request: Request) -> RawResponse:
+        return {}["missing"]  # type: ignore[no-any-return]
+
+    async with make_client(transport=MemoryTransport(buggy)) as client:
+        with pytest.raises(KeyError, match="missing"):
             await client.v3.things.get()
 
 
