@@ -158,6 +158,13 @@ def _apiv2_key(config: ClientConfig, what: str) -> str:
     return config.apiv2_key
 
 
+def _merchant_config(config: ClientConfig, method: str) -> ClientConfig:
+    # WeChat Pay checks a paySign with the merchant's API certificate: a brand key's can never pass.
+    if config.signer.mode != "merchant":
+        raise ConfigurationError(f"{method} signs with the merchant's key: make the client with mchid=, not brand_id=")
+    return config
+
+
 class ClientSignatures:
     """The client-side signatures, the same methods on AsyncClient and Client (none does I/O)."""
 
@@ -167,7 +174,7 @@ class ClientSignatures:
     def sign_jsapi(self, *, appid: str, prepay_id: str) -> dict[str, str]:
         """The arguments of ``wx.requestPayment`` (mini-programs) and ``getBrandWCPayRequest`` (JSAPI), paySign
         included. Partner orders pass the sub_appid."""
-        config = self._sign_config()
+        config = _merchant_config(self._sign_config(), "sign_jsapi")
         return sign_jsapi(
             config.signer.key,
             appid=appid,
@@ -178,10 +185,8 @@ class ClientSignatures:
 
     def sign_app(self, *, appid: str, prepay_id: str, partnerid: str | None = None) -> dict[str, str]:
         """The OpenSDK PayReq fields of an APP payment; ``partnerid`` defaults to the client's mchid."""
-        config = self._sign_config()
+        config = _merchant_config(self._sign_config(), "sign_app")
         partner = partnerid if partnerid is not None else config.signer.identity
-        if partnerid is None and config.signer.mode != "merchant":
-            raise ConfigurationError("sign_app needs a merchant id: pass partnerid=, or make the client with mchid=")
         return sign_app(
             config.signer.key,
             appid=appid,

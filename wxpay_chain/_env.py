@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._apiv2 import check_apiv2_key
 from ._config import check_id, check_serial
-from ._crypto import load_private_key
 from ._errors import ConfigurationError
 from ._request import parse_base_url
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore
+from ._tls import load_merchant_key
 from ._verifier import check_apiv3_key
 
 __all__ = ["ENV_VARS", "AskKey", "options_from_config", "options_from_env"]
@@ -179,7 +179,10 @@ def _options(source: _Source, overrides: Mapping[str, Any], ask_apiv3_key: AskKe
     if "private_key" not in overrides:
         text = source.need("private_key", "the private key (PEM text, one-line base64, a path or a file:// URL)")
         passphrase = overrides.get("passphrase")
-        options["private_key"] = source.check("private_key", "private_key", lambda: load_private_key(text, passphrase))
+        with_cert = overrides.get("client_cert") is not None  # a .p12's passphrase, the key file plain
+        options["private_key"] = source.check(
+            "private_key", "private_key", lambda: load_merchant_key(text, passphrase, with_cert)
+        )
     if "platform_keys" not in overrides:
         keys = _platform_keys(source)
         if keys:

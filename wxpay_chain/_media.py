@@ -170,7 +170,7 @@ def encode(media: object, template: str, other: bytes = b"", boundary: str | Non
             )
         meta[str(key)] = value
     try:
-        meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise InvalidRequestError("Media meta is not serialisable as JSON", [("meta", str(exc)[:200])]) from None
     file_type = media.content_type or CONTENT_TYPES.get(suffix, "application/octet-stream")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any
 
@@ -9,8 +10,11 @@ from ._errors import InvalidRequestError
 from ._http import Response
 from ._prepare import merge_arguments
 from ._request import to_wire, typed
+from ._uri import encode_query
 
 __all__ = ["paginate"]
+
+log = logging.getLogger("wxpay_chain")
 
 Dispatch = Callable[[str, str, tuple[Any, ...], dict[str, Any]], Coroutine[Any, Any, Response]]
 
@@ -29,14 +33,18 @@ async def paginate(
         raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
     next_page = typed().next_page
     query: dict[str, Any] | None = dict(to_wire(options.pop("query", None)) or {})
-    pages = 0
+    pages, asked = 0, set()
     while query is not None:
+        asked.add(encode_query(query))
         response = await dispatch("GET", template, (), {**options, "query": query})
         page = response.parsed
         pages += 1
         for item in getattr(page, spec.items_field) or ():
             yield item
         following = next_page(spec, query, page)
-        if following == query or (max_pages is not None and pages >= max_pages):
+        if max_pages is not None and pages >= max_pages:
+            break
+        if following is not None and encode_query(following) in asked:  # a token or offset seen before: a loop
+            log.warning("GET %s: page %d points back at a page already read; stopping there", template, pages)
             break
         query = following

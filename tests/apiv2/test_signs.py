@@ -102,6 +102,19 @@ def test_sign_app_verifies_with_the_merchant_public_key(
     assert client.sign_app(appid="wxAPP", prepay_id="p", partnerid="1230000109")["partnerid"] == "1230000109"
 
 
+def test_a_brand_client_makes_no_paysign(options: dict[str, Any]) -> None:
+    brand = {**options, "mchid": None, "brand_id": "120344", "client_cert": None}
+    for blocking in (False, True):
+        client: Any = Client(**brand) if blocking else AsyncClient(**brand)
+        for sign_it in (client.sign_jsapi, client.sign_app):
+            with pytest.raises(ConfigurationError, match="signs with the merchant's key"):
+                sign_it(appid="wx1", prepay_id="p")
+        with pytest.raises(ConfigurationError, match="signs with the merchant's key"):
+            client.sign_app(appid="wx1", prepay_id="p", partnerid="1230000109")
+        if blocking:
+            client.close()
+
+
 @pytest.mark.parametrize("bad", [{"appid": ""}, {"prepay_id": "a\nb"}, {"appid": None}])
 def test_payment_signs_refuse_bad_input(options: dict[str, Any], bad: dict[str, Any]) -> None:
     client = AsyncClient(**options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,28 @@ async def test_every_form_of_client_cert_is_presented(
     async with make_client(client_cert=source, **extra) as client:
         await client.v2.mmpaymkttransfers.send_coupon.post(xml=COUPON, security=True)
     assert v2peer.seen[0].peer_cn == MCHID
+
+
+def public_pem(key: rsa.RSAPublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def test_from_env_takes_the_p12_passphrase_beside_a_plain_key_file(
+    options: dict[str, Any], pki: Pki, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"apiclient", merchant_key, pki.client, None, serialization.BestAvailableEncryption(MCHID.encode())
+    )
+    env = {
+        "WXPAY_MCHID": MCHID,
+        "WXPAY_SERIAL": options["serial"],
+        "WXPAY_PRIVATE_KEY": options["private_key"],  # apiclient_key.pem, not encrypted
+        "WXPAY_PLATFORM_KEYS": json.dumps({k: public_pem(v) for k, v in options["platform_keys"].items()}),
+    }
+    client = AsyncClient.from_env(env, client_cert=p12, passphrase=MCHID)  # as the constructor takes them
+    assert client.sign_jsapi(appid="wx1", prepay_id="p")["signType"] == "RSA"
+    with pytest.raises(ConfigurationError, match="WXPAY_PRIVATE_KEY"):  # without a certificate: a plain key
+        AsyncClient.from_env(env, passphrase=MCHID)
 
 
 def test_a_wrong_certificate_or_passphrase_is_a_configuration_error(

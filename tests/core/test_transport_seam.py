@@ -3,6 +3,7 @@ transport receives, and leaves a transport it did not make open for its owner (i
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -146,6 +147,25 @@ async def test_a_bug_in_the_handler_reaches_the_test_as_it_is(make_client: Calla
     async with make_client(transport=MemoryTransport(buggy)) as client:
         with pytest.raises(KeyError, match="missing"):
             await client.v3.things.get()
+
+
+async def test_paging_stops_when_a_page_points_back_at_one_already_read(
+    make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = {"": "A", "A": "B", "B": "A"}  # a server that pages A, B, A, B... for ever
+
+    def pages(request: Request) -> RawResponse:
+        token = request.target.partition("page_token=")[2]
+        body = json.dumps({"user_coupon_list": [], "total_count": 9, "next_page_token": tokens[token]})
+        return signed_answer(platform_key, body.encode())
+
+    memory = MemoryTransport(pages)
+    async with make_client(transport=memory) as client:
+        chain = client.v3.marketing.partner.productCoupon.users._openid_.coupons
+        query = {"appid": "wx1", "brand_id": "1"}
+        assert [c async for c in chain.paginate(openid="o-1", query=query, max_pages=10)] == []  # 10: no hang
+    assert [r.target.partition("page_token=")[2] for r in memory.requests] == ["", "A", "B"]
+    assert "points back at a page already read" in caplog.text
 
 
 def test_transport_and_session_are_exclusive_and_checked(

@@ -129,6 +129,7 @@ async def test_a_file_over_the_documented_limit_is_refused_before_sending(
         ({"media": Media(b"x", filename="a.png"), "json": {"a": 1}}, "media"),
         ({"media": Media(b"x", filename="a.png", meta={"sha256": "0" * 64})}, "meta.sha256"),
         ({"media": b"raw bytes"}, "media"),
+        ({"media": Media(b"x", filename="a.png", meta={"ratio": float("nan")})}, "meta"),  # not JSON
     ],
 )
 async def test_bad_uploads_are_refused_before_sending(
