@@ -134,6 +134,11 @@ def _text(name: str, value: object) -> str:
         raise InvalidRequestError(
             "An APIv2 value holds a character XML cannot carry", [(f"xml.{name}", "a control character")]
         )
+    if "\r" in text:  # an XML parser reads "\r\n" as "\n": WeChat Pay would check the sign over other text
+        raise InvalidRequestError(
+            "An APIv2 value holds a carriage return, which does not reach WeChat Pay as signed",
+            [(f"xml.{name}", "write line breaks as \\n")],
+        )
     return text
 
 
@@ -193,10 +198,13 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
     return {child.tag: "".join(child.itertext()) for child in root}
 
 
-def check_answer(fields: Mapping[str, str], key: str) -> None:
-    """Check an answer's sign when it carries one (MD5 or HMAC-SHA256, told apart by length)."""
+def check_answer(fields: Mapping[str, str], key: str, *, signed: bool = True) -> None:
+    """Check an answer's sign (MD5 or HMAC-SHA256, told apart by length). ``signed``: the endpoint's
+    answers always carry one, so an answer without it is refused; else only a sign it carries is checked."""
     given = fields.get("sign")
     if given is None:
+        if signed:
+            raise SignatureError("The APIv2 answer carries no sign, which this endpoint's answers have; not used")
         return
     sign_type: SignType | None = {32: MD5, 64: HMAC_SHA256}.get(len(given))
     expected = sign(fields, key, sign_type) if sign_type else ""

@@ -12,7 +12,7 @@ from functools import lru_cache
 from ._http import Headers
 from ._signing import SIGNED_HEADERS
 
-__all__ = ["UNSIGNED_DOWNLOADS", "must_verify"]
+__all__ = ["UNSIGNED_DOWNLOADS", "UNSIGNED_V2_ANSWERS", "must_verify"]
 
 # GET endpoints whose 2xx answer is a file WeChat Pay sends unsigned (their documented answer has no schema).
 UNSIGNED_DOWNLOADS = (
@@ -44,3 +44,41 @@ def must_verify(method: str, template: str, headers: Headers) -> bool:
     if method != "GET" or not _is_unsigned_download(template):
         return True
     return any(name in headers for name in SIGNED_HEADERS)
+
+
+# APIv2 endpoints whose documented answer has no ``sign`` field (the answer schemas of the vendored
+# wechatpay-openapi data; wechatpay-php's APIv2 guide names transfers, getpublickey and getsignkey too).
+# A SUCCESS answer from any other APIv2 endpoint must carry a sign that matches (``_v2_pipeline``).
+UNSIGNED_V2_ANSWERS = frozenset(
+    {
+        "v2/appauth/authindex",
+        "v2/appauth/getaccesstoken",
+        "v2/applyment/micro/signcontract",
+        "v2/billcommentsp/batchquerycomment",
+        "v2/mchrisk/querymchrisk",
+        "v2/mchrisk/setmchriskcallback",
+        "v2/mchrisk/syncmchriskresult",
+        "v2/mmpaymkttransfers/gethbinfo",
+        "v2/mmpaymkttransfers/gettransferinfo",
+        "v2/mmpaymkttransfers/promotion/paywwsptrans2pocket",
+        "v2/mmpaymkttransfers/promotion/querywwsptrans2pocket",
+        "v2/mmpaymkttransfers/promotion/transfers",
+        "v2/mmpaymkttransfers/sendgroupredpack",
+        "v2/mmpaymkttransfers/sendminiprogramhb",
+        "v2/mmpaymkttransfers/sendredpack",
+        "v2/mmpaysptrans/query_bank",
+        "v2/papay/entrustweb",
+        "v2/papay/h5entrustweb",
+        "v2/papay/partner/entrustweb",
+        "v2/papay/partner/h5entrustweb",
+        "v2/pay/downloadbill",
+        "v2/pay/downloadfundflow",
+        "v2/payitil/report",
+        "v2/risk/getpublickey",
+        "v2/risk/getviolation",
+        "v2/sandboxnew/pay/downloadbill",
+        "v2/sandboxnew/pay/getsignkey",
+        "v2/secapi/mch/submchmanage",
+        "v2/xdc/apiv2getsignkey/sign/getsignkey",
+    }
+)

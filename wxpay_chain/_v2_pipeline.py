@@ -26,6 +26,7 @@ from ._request import (
 )
 from ._transport import RawResponse
 from ._typed._check import check_call
+from ._unsigned import UNSIGNED_V2_ANSWERS
 from ._uri import check_literal, placeholders
 
 __all__ = ["V2_OPTIONS", "V2Protocol", "prepare_v2"]
@@ -93,7 +94,7 @@ class V2Protocol:
         """SignatureError unless the answer is a signed (or unsigned) APIv2 document; ApiError for FAIL."""
         fields = parse_xml(raw.body)
         if fields.get("return_code", "SUCCESS") == "SUCCESS" and self._key is not None:
-            check_answer(fields, self._key)  # a FAIL answer carries no sign
+            check_answer(fields, self._key, signed=request.template not in UNSIGNED_V2_ANSWERS)  # FAIL has none
         error = answer_error(
             fields, status=raw.status, method=request.method, path=request.target, request_id=request_id
         )

@@ -58,6 +58,7 @@ def test_fill_payload_adds_mch_id_and_the_given_nonce_and_signs_with_the_asked_t
         ({"sign": "X"}, "xml.sign"),
         ({"bad name": "1"}, "xml.'bad name'"),
         ({"a": "\x01"}, "xml.a"),
+        ({"desc": "line1\r\nline2"}, "xml.desc"),  # a parser reads it as "\n": the sign would not match
         ({"sign_type": "SHA1"}, "xml.sign_type"),
     ],
 )

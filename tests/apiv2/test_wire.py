@@ -194,7 +194,8 @@ async def test_answers_are_checked_fail_is_an_api_error_and_a_forged_sign_a_sign
             signed_success({}, result_code="FAIL", err_code="NOT_ENOUGH", err_code_des="批次已发完"),
             {**signed_success({}, coupon_id="1"), "coupon_id": "2"},  # changed after signing
             {"return_code": "SUCCESS", "result_code": "SUCCESS", "sign": "0" * 31},
-            {"return_code": "SUCCESS", "result_code": "SUCCESS", "coupon_id": "9"},  # no sign: nothing to check
+            {"return_code": "SUCCESS", "result_code": "SUCCESS", "coupon_id": "9"},  # send_coupon answers are signed
+            {"return_code": "SUCCESS", "result_code": "SUCCESS", "send_listid": "9"},  # red packet answers are not
         ]
     )
     v2peer.answer = lambda fields: next(replies)
@@ -208,10 +209,13 @@ async def test_answers_are_checked_fail_is_an_api_error_and_a_forged_sign_a_sign
         assert (business.value.code, business.value.message) == ("NOT_ENOUGH", "批次已发完")
         assert business.value.detail["result_code"] == "FAIL"
         for _ in range(2):
-            with pytest.raises(SignatureError):
+            with pytest.raises(SignatureError, match="sign does not match"):
                 await call.post(xml=COUPON, security=True)
-        assert (await call.post(xml=COUPON, security=True)).xml()["coupon_id"] == "9"
-    assert len(v2peer.seen) == 5  # none of them retried
+        with pytest.raises(SignatureError, match="carries no sign"):
+            await call.post(xml=COUPON, security=True)
+        redpack = await client.v2.mmpaymkttransfers.sendredpack.post(xml=REDPACK, security=True)
+        assert redpack.xml()["send_listid"] == "9"
+    assert len(v2peer.seen) == 6  # none of them retried
 
 
 @pytest.mark.parametrize("failure", ["reset", "503", "timeout"])
