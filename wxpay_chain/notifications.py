@@ -78,9 +78,7 @@ def notification_headers(headers: NotificationHeaders) -> Headers:
     if isinstance(headers, Headers):
         return headers
     if not callable(getattr(headers, "items", None)):  # duck-typed: werkzeug's headers are no Mapping
-        raise SignatureError(
-            f"Not a notification: headers must be the request's headers as a mapping, not {type(headers).__name__}"
-        )
+        raise SignatureError(f"Not a notification: headers must be a mapping of them, not {type(headers).__name__}")
     pairs: list[tuple[str, Any]] = []
     for name, value in headers.items():
         if not isinstance(name, str):
