@@ -7,16 +7,15 @@ stdout, status lines and errors to stderr; exit codes are 0, 1 (an error) and 2 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from . import _cli
 from ._cli import Command, UsageError
 from ._cli_files import BILL, UPLOAD
+from ._cli_request import REQUEST
 from ._version import __version__
 
 # -- demo and sandbox ----------------------------------------------------------------------------
@@ -127,53 +126,6 @@ async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> in
     return 0
 
 
-# -- request -------------------------------------------------------------------------------------
-
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-
-def _request_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("method", type=str.upper, choices=_METHODS, metavar="METHOD", help=", ".join(_METHODS))
-    parser.add_argument("template", help="e.g. v3/marketing/busifavor/users/{openid}/coupons")
-    _cli.add_client_arguments(parser)
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="path placeholder")
-    parser.add_argument(
-        "--query",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="query parameter, sent as typed (typed endpoints convert to their declared numbers and booleans)",
-    )
-    parser.add_argument("--json", default=None, help="JSON body (text, or @file, or @- for stdin)")
-    parser.add_argument(
-        "-i", "--include", action="store_true", help="print {status, request_id, headers, body} instead of the body"
-    )
-
-
-def _request(args: argparse.Namespace) -> int:
-    options: dict[str, Any] = dict(_cli.pairs(args.param, "--param"))
-    if args.query:
-        options["query"] = _cli.typed_query(args.method, args.template, _cli.pairs(args.query, "--query"))
-    if args.json is not None:
-        options["json"] = _json_body(args.json)
-    with _cli.blocking_client(args) as client:
-        response = getattr(client.chain(args.template), args.method.lower())(**options)
-    _cli.write_answer(response, include=args.include)
-    return 0
-
-
-def _json_body(text: str) -> Any:
-    source = "--json"
-    if text.startswith("@"):
-        source = "stdin" if text == "@-" else text[1:]
-        text = sys.stdin.read() if text == "@-" else Path(text[1:]).read_text("utf-8")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise UsageError(f"{source} is not valid JSON{where}") from None
-
-
 # -- the command table ---------------------------------------------------------------------------
 
 #: Every subcommand. Another one is a module with ``add_arguments`` and ``run``, and one line here.
@@ -187,11 +139,7 @@ COMMANDS: dict[str, Command] = {
     "certificates": Command(
         "download, verify and save the WeChat Pay platform certificates", _certificates_arguments, _certificates
     ),
-    "request": Command(
-        "send one signed request (configured by WXPAY_* or --config) and print the verified JSON answer",
-        _request_arguments,
-        _request,
-    ),
+    "request": REQUEST,
     "bill": BILL,
     "upload": UPLOAD,
 }

@@ -33,6 +33,7 @@ __all__ = [
     "client_options",
     "configure_logging",
     "pairs",
+    "path_params",
     "prompt_apiv3_key",
     "run_command",
     "typed_query",
@@ -116,6 +117,28 @@ def pairs(items: Sequence[str], option: str) -> dict[str, str]:
     return out
 
 
+def path_params(template: str, items: Sequence[str], elsewhere: str) -> dict[str, str]:
+    """``--param NAME=VALUE`` pairs checked against the template's placeholders, before anything is sent.
+
+    Only placeholders pass, so a ``--param`` never reaches the SDK as one of its keywords (``json=``,
+    ``timeout=``); ``elsewhere`` says which flags take what the user may have meant.
+    """
+    from ._uri import placeholders
+
+    values = pairs(items, "--param")
+    names = placeholders(template)
+    for name in values:
+        if name not in names:
+            if not names:
+                raise UsageError(f"--param {name}: {template} has no placeholders ({elsewhere})")
+            takes = ", ".join(f"--param {n}=VALUE" for n in names)
+            raise UsageError(f"--param {name}: {template} has no {{{name}}}; it takes {takes} ({elsewhere})")
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise UsageError(f"{template} needs {', '.join(f'--param {n}=VALUE' for n in missing)}")
+    return values
+
+
 def typed_query(method: str, template: str, query: Mapping[str, str]) -> dict[str, Any]:
     """Query text from a shell, converted where the endpoint's typed model declares a number or a boolean.
 
@@ -149,14 +172,20 @@ def typed_query(method: str, template: str, query: Mapping[str, str]) -> dict[st
 
 def write_answer(response: Response, *, include: bool) -> None:
     """The answer's JSON (or its raw bytes) on stdout; the status line on stderr, or in the JSON with include."""
+    from ._roots import is_v2
+
     body: Any = None
     text = True
-    if response.body:
+    checked = "signature verified"
+    if is_v2(response.request.template):
+        body = response.xml()  # checked as it arrived; its fields as JSON, so `| jq` works here too
+        checked = "sign checked" if "sign" in body else "unsigned APIv2 answer"
+    elif response.body:
         try:
             body = response.json()
         except ValueError:
             text = False
-    summary = f"{response.status} Request-ID {response.request_id or '-'} (signature verified)"
+    summary = f"{response.status} Request-ID {response.request_id or '-'} ({checked})"
     if include:
         envelope = {"status": response.status, "request_id": response.request_id, "headers": dict(response.headers)}
         envelope["body"] = body if text else response.body.decode("utf-8", "replace")

@@ -4,6 +4,7 @@ progress bar on a terminal) or to stdout, and one file uploaded to an upload end
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import time
@@ -39,8 +40,7 @@ def _bill_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _bill(args: argparse.Namespace) -> int:
-    if len(args.date) != 10 or args.date[4] != "-" or args.date[7] != "-":
-        raise UsageError(f"--date must look like 2025-01-31, not {args.date!r}")
+    _check_date(args.date)
     query: dict[str, str] = {"bill_date": args.date, "tar_type": "GZIP"}  # gzip on the wire; opened by download()
     if args.fundflow:
         template, query["account_type"] = "v3/bill/fundflowbill", args.fundflow
@@ -57,6 +57,17 @@ def _bill(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(result)
     return 0
+
+
+def _check_date(text: str) -> None:
+    # The shape first: fromisoformat alone would also take 20250131 and 2025-W05-5.
+    if len(text) == 10 and text[4] == text[7] == "-" and text.isascii():
+        try:
+            datetime.date.fromisoformat(text)
+            return
+        except ValueError:
+            pass
+    raise UsageError(f"--date must look like 2025-01-31 (YYYY-MM-DD, a day that exists), not {text!r}")
 
 
 class _Bar:
@@ -102,9 +113,10 @@ def _upload(args: argparse.Namespace) -> int:
             raise UsageError("--meta is not valid JSON") from None
         if not isinstance(meta, dict):
             raise UsageError("--meta must be a JSON object")
+    params = _cli.path_params(args.to, args.param, "extra meta fields go in --meta")
     media = Media.from_file(args.file, meta=meta)
     with _cli.blocking_client(args) as client:
-        response = client.chain(args.to).post(media=media, **_cli.pairs(args.param, "--param"))
+        response = client.chain(args.to).post(media=media, **params)
     _cli.write_answer(response, include=False)
     return 0
 

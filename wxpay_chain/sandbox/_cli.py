@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .._cli import UsageError
 from ._credentials import write_file
 from ._record import KEEP_REQUESTS
 from ._server import Sandbox
@@ -32,18 +33,31 @@ def serve(
     keep_requests: int = KEEP_REQUESTS,
     notify_url: str | None = None,
 ) -> int:
-    """Serve until interrupted; writes config.json into ``state_dir`` (or a new temp dir). Returns an exit code."""
-    if notify_url is not None:
-        parts = urlsplit(notify_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            print("error: --notify-url must be an http:// or https:// URL", file=sys.stderr, flush=True)
-            return 2
+    """Serve until interrupted; writes config.json into ``state_dir`` (or a new temp dir). Returns an exit code.
+
+    UsageError (exit 2, from the command's runner) for an option out of range, before anything listens.
+    """
+    check_options(port=port, probe_rate=probe_rate, keep_requests=keep_requests, notify_url=notify_url)
     try:
         return asyncio.run(_serve(host, port, state_dir, probe_rate, keep_requests, notify_url))
     except KeyboardInterrupt:
         # Platforms without loop signal handlers land here on Ctrl-C; the sandbox is already closed.
         print("sandbox stopped", flush=True)
         return 0
+
+
+def check_options(*, port: int, probe_rate: float, keep_requests: int, notify_url: str | None) -> None:
+    """The command's options, named by their flags (the Sandbox's own ValueErrors name its parameters)."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0-65535 (0 picks a free port), not {port}")
+    if not 0 <= probe_rate <= 1:  # also refuses nan
+        raise UsageError(f"--probe-rate must be a share from 0 to 1 (e.g. 0.1), not {probe_rate}")
+    if keep_requests < 0:
+        raise UsageError(f"--keep-requests must be 0 or more, not {keep_requests}")
+    if notify_url is not None:
+        parts = urlsplit(notify_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--notify-url must be an http:// or https:// URL, not {notify_url!r}")
 
 
 async def _serve(
@@ -58,9 +72,8 @@ async def _serve(
             keep_requests=keep_requests,
             notify_url=notify_url,
         )
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
+    except ValueError as exc:  # one check_options does not know yet
+        raise UsageError(str(exc)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -70,7 +83,7 @@ async def _serve(
     try:
         await sandbox.start()
     except OSError as exc:
-        print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr, flush=True)
+        print(f"wxpay-chain sandbox: cannot listen on {host}:{port}: {exc}", file=sys.stderr, flush=True)
         return 1
     try:
         directory = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="wxpay-chain-sandbox-"))
