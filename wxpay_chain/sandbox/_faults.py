@@ -14,7 +14,14 @@ Kinds and what the caller sees:
 
 ``when="before"`` applies the fault before the request is handled (nothing happens on the server);
 ``when="after"`` lets the handler run first (a coupon is issued), then applies the fault to its answer.
-The last four kinds change the real answer, so they always run after the handler.
+The last four kinds change the real answer, so they always run after the handler; an answer with no
+signature (a file, an APIv2 XML answer, an error) is left as it is by the three signature kinds.
+
+Faults cover every route the sandbox serves, on both its listeners: APIv3, the uploads and file downloads
+(bills, images), APIv2 and its coupon pages. A rule without a path matches every request (of its method);
+a path names one route, spelt as the SDK's template (``v3/bill/tradebill``,
+``v2/mmpaymkttransfers/send_coupon``) or as the path on the wire (``/v3/bill/tradebill``,
+``/mmpaymkttransfers/send_coupon``): both spellings are one rule. A path no route serves is refused.
 """
 
 from __future__ import annotations
@@ -83,6 +90,22 @@ class Fault:
         return self.when == "after" or self.kind == "delay" or self.kind in _ANSWER_FAULTS
 
 
+def wire_template(path: str, apiv2: Iterable[str] = ()) -> str:
+    """``path`` as the sandbox routes it: a leading ``/``, and an APIv2 template without the SDK's ``v2/``."""
+    wire = "/" + path.removeprefix("/")
+    if wire.startswith("/v2/") and wire[3:] in apiv2:
+        return wire[3:]
+    return wire
+
+
+def path_matches(template: str, path: str) -> bool:
+    """Whether a request's raw path (no query) is one of ``template``: a ``{name}`` takes any one segment."""
+    want, got = template.split("/"), path.split("/")
+    if len(want) != len(got):
+        return False
+    return all(w == g or (w.startswith("{") and w.endswith("}") and g) for w, g in zip(want, got, strict=True))
+
+
 @attrs.frozen
 class Target:
     """Which requests a rule applies to: None matches anything."""
@@ -90,8 +113,10 @@ class Target:
     method: str | None = None
     path: str | None = None
 
-    def matches(self, method: str, template: str | None) -> bool:
-        return (self.method is None or self.method == method) and (self.path is None or self.path == template)
+    def matches(self, method: str, path: str | None) -> bool:
+        if self.method is not None and self.method != method:
+            return False
+        return self.path is None or (path is not None and path_matches(self.path, path))
 
 
 @attrs.frozen
@@ -115,11 +140,12 @@ class _RandomRule:
 class FaultInjector:
     """``sb.faults``: what goes wrong, and when. Safe to configure from another thread."""
 
-    def __init__(self, known_templates: Iterable[str] = (), *, keep: int = 1000) -> None:
+    def __init__(self, known_templates: Iterable[str] = (), *, apiv2: Iterable[str] = (), keep: int = 1000) -> None:
         self._lock = threading.Lock()
         self._scripts: list[tuple[Target, deque[Fault]]] = []
         self._random: list[_RandomRule] = []
         self._known = frozenset(known_templates)
+        self._apiv2 = frozenset(apiv2)  # the routes the SDK names with a "v2/" in front
         # Bounded: random rules fire on any traffic, authenticated or not.
         self._injected: deque[InjectedFault] = deque(maxlen=keep)
 
@@ -129,10 +155,16 @@ class FaultInjector:
         with self._lock:
             return list(self._injected)
 
+    @property
+    def templates(self) -> list[str]:
+        """The route templates a rule's ``path`` may name (with or without the leading ``/``)."""
+        return sorted(self._known)
+
     def _target(self, method: str | None, path: str | None) -> Target:
-        if path is not None and self._known and path not in self._known:
-            raise ValueError(f"unknown path template {path!r}; known: {sorted(self._known)}")
-        return Target(method=method.upper() if method else None, path=path)
+        wire = wire_template(path, self._apiv2) if path is not None else None
+        if wire is not None and self._known and wire not in self._known:
+            raise ValueError(f"unknown path template {path!r}: no route serves it; sb.faults.templates lists them")
+        return Target(method=method.upper() if method else None, path=wire)
 
     def script(self, *faults: Fault, method: str | None = None, path: str | None = None) -> None:
         """Queue faults for the next ``len(faults)`` matching requests, one each, in order."""
@@ -167,14 +199,14 @@ class FaultInjector:
         with self._lock:
             return sum(len(queue) for _, queue in self._scripts)
 
-    def take(self, method: str, template: str | None) -> Fault | None:
-        """The fault for this request, if any: scripted ones first, then random rules in order."""
+    def take(self, method: str, path: str | None) -> Fault | None:
+        """The fault for a request (its raw path, no query), if any: scripted ones first, then random rules."""
         with self._lock:
             for target, queue in self._scripts:
-                if queue and target.matches(method, template):
+                if queue and target.matches(method, path):
                     return queue.popleft()
             for rule in self._random:
-                if rule.target.matches(method, template) and rule.rng.random() < rule.rate:
+                if rule.target.matches(method, path) and rule.rng.random() < rule.rate:
                     return rule.rng.choice(rule.faults)
         return None
 

@@ -1,5 +1,5 @@
 """The sandbox's file endpoints: uploads (multipart, signed over their meta JSON) and the image download,
-plus the plumbing the bill endpoints (``._bills``) share: reading, verifying, answering, recording.
+plus the plumbing the bill endpoints (``._bills``) share: reading, verifying, answering.
 
 The multipart parser and the meta rules are the sandbox's own, written from the upload documentation;
 the signature is checked by ``._auth`` over the meta bytes exactly as they arrived in the meta part.
@@ -16,13 +16,12 @@ from typing import Any
 
 import attrs
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._answer import Answer, error_answer, read_body
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme
 from ._clock import Clock
+from ._exchange import exchange_of
 from ._failures import ApiFailure, clean_text, invalid_request, json_bytes, not_found, param_error
-from ._record import ReceivedRequest, RequestLog, new_request_id
 
 MiB = 1024 * 1024
 MAX_UPLOAD = 6 * MiB  # the largest documented limit (video, 5 MiB) and the multipart framing
@@ -123,7 +122,7 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, Part]:
 
 
 class FileEndpoints:
-    """The plumbing of an aiohttp route outside the main dispatcher: read, verify, answer, record."""
+    """The plumbing of an aiohttp route outside the main dispatcher: read, verify, answer (``._gate`` records)."""
 
     def __init__(
         self,
@@ -131,36 +130,22 @@ class FileEndpoints:
         verifier: RequestVerifier,
         signer: AnswerSigner,
         clock: Clock,
-        received: RequestLog,
         answer_serial: Callable[[Scheme], str],
     ) -> None:
         self.verifier, self.signer, self.clock = verifier, signer, clock
-        self.received, self.answer_serial = received, answer_serial
+        self.answer_serial = answer_serial
 
     def route(self, work: Callable[[web.Request, bytes], tuple[Answer, Caller | None]]) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
-            request_id = new_request_id()
-            body, caller, answer = b"", None, None
+            exchange = exchange_of(request)  # the gate records the request from it
+            caller: Caller | None = None
             try:
-                body = await read_body(request, MAX_UPLOAD)
-                answer, caller = work(request, body)
+                exchange.body = await read_body(request, MAX_UPLOAD)
+                answer, caller = work(request, exchange.body)
             except ApiFailure as failure:
                 answer = error_answer(failure)
-            finally:
-                self.received.add(
-                    ReceivedRequest(
-                        method=request.method,
-                        raw_path=request.raw_path,
-                        headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-                        body=body,
-                        request_id=request_id,
-                        status=answer.status if answer else None,
-                        code=answer.code if answer else None,
-                        caller=caller.label if caller else None,
-                        rejected=caller is None,
-                    )
-                )
-            headers = {"Request-ID": request_id, "Content-Type": answer.content_type}
+            exchange.caller, exchange.code = (caller.label if caller else None), answer.code
+            headers = {"Request-ID": exchange.request_id, "Content-Type": answer.content_type}
             if answer.scheme is not None and 200 <= answer.status < 300:
                 headers.update(
                     self.signer.headers(

@@ -17,13 +17,14 @@ from ._auth import AnswerSigner
 from ._clock import Clock, system_clock
 from ._credentials import SandboxCredentials
 from ._faults import FaultInjector
-from ._handlers import TEMPLATES
+from ._gate import APIV2_CALLS, SERVED_TEMPLATES
 from ._keys import KeySet, default_key_set, generate_key_set, load_key_set, save_key_set
 from ._notifier import NotificationRecord, Notifier
 from ._persist import STATE_DB, prepare
 from ._record import KEEP_BODY_BYTES, KEEP_REQUESTS, RequestLog
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
 from ._seed import seed_demo_data
+from ._server_log import server_logger
 from ._state import SandboxState
 from ._v2 import V2Service
 
@@ -122,7 +123,7 @@ class Sandbox:
         self.keys = self._load_keys(keys)
         self.state = self._load_state(seed, demo_data)
         self.received = RequestLog(keep_requests, keep_body_bytes)
-        self.faults = FaultInjector(TEMPLATES, keep=keep_requests)
+        self.faults = FaultInjector(SERVED_TEMPLATES, apiv2=APIV2_CALLS, keep=keep_requests)
         self.v2 = V2Service(self.keys, self.state, self._clock)  # APIv2, and the H5/plugin coupon pages
         self._notifier = (
             Notifier(
@@ -183,7 +184,9 @@ class Sandbox:
             v2=self.v2,
         ).build()
         # A short shutdown: a handler held up by a delay fault must not hold up the test suite.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5, logger=server_logger()
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port)

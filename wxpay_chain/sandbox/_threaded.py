@@ -28,6 +28,17 @@ if TYPE_CHECKING:  # for annotations only: the sandbox never imports the client 
 __all__ = ["ThreadedSandbox"]
 
 
+async def _wind_down(loop: asyncio.AbstractEventLoop) -> None:
+    """What ``asyncio.run`` does before closing its loop: cancel and await what is left (a handler whose
+    caller gave up during a delay fault is no longer aiohttp's to cancel), then async generators."""
+    current = asyncio.current_task()
+    left = [task for task in asyncio.all_tasks(loop) if task is not current]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+    await loop.shutdown_asyncgens()
+
+
 class ThreadedSandbox:
     """A :class:`Sandbox` serving from its own event loop in a daemon thread.
 
@@ -69,7 +80,7 @@ class ThreadedSandbox:
         if loop is None or thread is None:
             return
         # Finished inside the sandbox's own thread: the caller may be running an event loop of its own.
-        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=30)
+        asyncio.run_coroutine_threadsafe(_wind_down(loop), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
         loop.close()

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from ._clock import DAY, Clock, rfc3339
+from ._exchange import exchange_of
 from ._keys import KeySet
 from ._records import BusifavorCoupon
 from ._seed import DEMO_APPID, DEMO_BUSIFAVOR_STOCK_IDS
@@ -95,9 +96,11 @@ class V2Service:
     async def _call(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         try:
-            fields = read_xml(await request.read())
+            exchange_of(request).body = body = await request.read()
+            fields = read_xml(body)
             kind = fields.get("sign_type", "MD5")
             self._check(name, fields, kind, request)
+            self._verified(request)
         except Fail as fail:
             return xml_answer({"return_code": "FAIL", "return_msg": fail.message})
         answer = {
@@ -109,6 +112,9 @@ class V2Service:
         answer.update(getattr(self._ledger, name)(fields))
         answer["sign"] = v2_sign(answer, self.apiv2_key, kind)
         return xml_answer(answer)
+
+    def _verified(self, request: web.Request) -> None:
+        exchange_of(request).caller = f"merchant:{self._keys.mchid}"  # sb.received: the APIv2 sign checked out
 
     def _check(self, name: str, fields: Mapping[str, str], kind: str, request: web.Request) -> None:
         if name not in REQUIRED:
@@ -190,6 +196,7 @@ class V2Service:
                     raise Fail(f"缺少参数 {required}")
             if not v2_sign_matches(params, self.apiv2_key, "HMAC-SHA256", params["sign"]):
                 raise Fail("签名错误 (the H5 coupon link's sign does not match)")
+            self._verified(request)
             code = self._issue(
                 stock_id=params["stock_id"],
                 out_request_no=params["out_request_no"],
@@ -205,7 +212,8 @@ class V2Service:
 
     async def _plugin(self, request: web.Request) -> web.Response:
         try:
-            payload: Any = json.loads(await request.read())
+            exchange_of(request).body = body = await request.read()
+            payload: Any = json.loads(body)
             if not isinstance(payload, dict) or not isinstance(payload.get("send_coupon_params"), list):
                 raise Fail("缺少参数 send_coupon_params")
             merchant, openid = str(payload.get("send_coupon_merchant", "")), str(payload.get("open_id", ""))
@@ -217,6 +225,7 @@ class V2Service:
                 flat.update({f"{k}{index}": str(v) for k, v in item.items()})
             if not v2_sign_matches(flat, self.apiv2_key, "HMAC-SHA256", str(payload.get("sign", ""))):
                 raise Fail("签名错误 (the plugin's sign does not match)")
+            self._verified(request)
             results = []
             for item in items:
                 code = self._issue(
