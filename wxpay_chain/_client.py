@@ -333,8 +333,10 @@ def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, 
         )
     if session is not None:
         raise ConfigurationError("Pass session= or transport=, not both (a session belongs to the aiohttp one)")
-    if config.proxy is not None or config.trust_env:
-        raise ConfigurationError("proxy= and trust_env= set up the aiohttp transport; a transport= sends on its own")
+    if config.proxy is not None or config.trust_env or config.ssl_context is not None:
+        raise ConfigurationError(
+            "proxy=, trust_env= and ssl_context= set up the aiohttp transport; a transport= sends on its own"
+        )
     if not isinstance(given, Transport):
         raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
     return BorrowedTransport(given)  # the caller's: aclose() leaves it open

@@ -279,13 +279,16 @@ def test_with_options_copies_keep_the_proxy(make_client: Callable[..., AsyncClie
     assert repr(client._config.proxy) == "ProxySetting('http://***@proxy.internal:3128')"
 
 
-def test_a_transport_of_ones_own_takes_no_proxy_settings(make_client: Callable[..., AsyncClient]) -> None:
+def test_a_transport_of_ones_own_takes_no_proxy_or_tls_settings(make_client: Callable[..., AsyncClient]) -> None:
+    import ssl
+
     from wxpay_chain import MemoryTransport
 
-    with pytest.raises(ConfigurationError, match="transport="):
-        make_client(transport=MemoryTransport(lambda request: None), proxy="http://proxy.internal:3128")
-    with pytest.raises(ConfigurationError, match="transport="):
-        make_client(transport=MemoryTransport(lambda request: None), trust_env=True)
+    tls = ssl.create_default_context()
+    for setting in ({"proxy": "http://proxy.internal:3128"}, {"trust_env": True}, {"ssl_context": tls}):
+        with pytest.raises(ConfigurationError, match="transport=") as refused:
+            make_client(transport=MemoryTransport(lambda request: None), **setting)
+        assert f"{next(iter(setting))}=" in str(refused.value)
 
 
 async def test_trust_env_tunnels_https_through_https_proxy(
