@@ -113,8 +113,10 @@ def _load_p12(
 
 
 def security_context(cert: ClientCertificate, trust: ssl.SSLContext | None) -> ssl.SSLContext:
-    """A client context that presents ``cert``, trusting what ``trust`` trusts (its CA certificates, its
-    verification settings), or the system's CAs when it is None."""
+    """A client context that presents ``cert``, trusting what ``trust`` trusts (the CA certificates it
+    lists, its verification flags, options, versions and TLS 1.2 ciphers), or the system's CAs when it is
+    None. A ``trust`` that lists no CA (the system store, or ``capath=``, both loaded lazily) trusts the
+    system's CAs here: load a private CA with ``cafile=`` or ``cadata=``."""
     if trust is None:
         context = ssl.create_default_context()
     else:
@@ -123,6 +125,11 @@ def security_context(cert: ClientCertificate, trust: ssl.SSLContext | None) -> s
         context.verify_mode = trust.verify_mode
         context.minimum_version = trust.minimum_version
         context.maximum_version = trust.maximum_version
+        context.verify_flags = trust.verify_flags  # CRL checks, strict or partial chains
+        context.options = trust.options
+        below_13 = [c["name"] for c in trust.get_ciphers() if c.get("protocol") != "TLSv1.3"]
+        if below_13:  # TLS 1.3 suites are not settable from Python, and stay OpenSSL's
+            context.set_ciphers(":".join(below_13))
         cas = trust.get_ca_certs(binary_form=True)
         if cas:
             for der in cas:

@@ -109,6 +109,27 @@ async def test_every_form_of_client_cert_is_presented(
     assert v2peer.seen[0].peer_cn == MCHID
 
 
+def test_a_security_connection_keeps_the_trust_settings_of_ssl_context(
+    pki: Pki, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    import ssl
+
+    from wxpay_chain._tls import load_client_certificate, security_context
+
+    trust = pki.trust()
+    trust.verify_flags |= ssl.VERIFY_X509_STRICT
+    trust.options |= ssl.OP_NO_TICKET
+    trust.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
+    trust.minimum_version = ssl.TLSVersion.TLSv1_2
+    made = security_context(load_client_certificate(pem(pki.client), merchant_key, None), trust)
+    assert made.verify_flags == trust.verify_flags and made.options == trust.options
+    assert made.minimum_version == trust.minimum_version and made.check_hostname
+    assert made.verify_mode == ssl.CERT_REQUIRED
+    below_13 = [c["name"] for c in made.get_ciphers() if c["protocol"] != "TLSv1.3"]
+    assert below_13 == ["ECDHE-RSA-AES128-GCM-SHA256"]
+    assert made.get_ca_certs(binary_form=True) == trust.get_ca_certs(binary_form=True)
+
+
 def public_pem(key: rsa.RSAPublicKey) -> str:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
