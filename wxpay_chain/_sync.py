@@ -30,6 +30,7 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
+from ._loop_thread import serve
 from ._process import current_pid
 from ._request import PreparedRequest
 from ._retry import RetryPolicy
@@ -163,7 +164,7 @@ class Client(ClientSignatures):
 
     def _start_loop(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="wxpay-chain-loop", daemon=True)
+        self._thread = threading.Thread(target=serve, args=(self._loop,), name="wxpay-chain-loop", daemon=True)
         self._thread.start()
         self._loop_thread: int | None = self._thread.ident
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -191,6 +192,50 @@ def test_the_blocking_client_takes_a_transport_too(
     ) as client:
         assert client.v3.things.get().json() == {"echo": "/v3/things"}
     assert not memory.closed
+
+
+def bounded(call: Callable[[], Any]) -> Any:
+    """``call()`` on a thread of its own, so that a call that hangs fails the test instead of hanging it."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed back to the test below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the call hung"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@pytest.mark.parametrize("stop", [SystemExit(3), KeyboardInterrupt()])
+def test_the_blocking_client_hands_a_systemexit_to_its_caller_and_keeps_working(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, stop: BaseException
+) -> None:
+    from .wire import pem_private, pem_public
+
+    raised = [stop]
+
+    def answer(request: Request) -> RawResponse:
+        if raised:
+            raise raised.pop()
+        return signed_answer(platform_key, b"{}")
+
+    with Client(
+        mchid="1900000001",
+        serial="ABC",
+        private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        transport=MemoryTransport(answer),
+    ) as client:
+        with pytest.raises(type(stop)):  # on the calling thread, as it would be raised without a loop thread
+            bounded(client.v3.things.get)
+        assert bounded(client.v3.things.get).json() == {}
 
 
 async def test_only_a_transport_whose_class_has_stream_is_streamed_through() -> None:
