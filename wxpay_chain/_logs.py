@@ -8,16 +8,19 @@
   Request and answer bodies only for a client built with ``log_bodies=True``: they carry names, phone
   numbers and coupon codes.
 * INFO, logger ``wxpay_chain.retry``: each retry, with the reason and the delay before it.
+* ERROR, logger ``wxpay_chain``: an ``on_request`` / ``on_response`` hook that raised, with its traceback.
+  The call goes on as if the hook had returned: metrics must not decide the outcome of a coupon send.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from ._http import Attempt, Request
 
-__all__ = ["body_note", "log_retry", "record_attempt"]
+__all__ = ["body_note", "log_retry", "record_attempt", "run_hook"]
 
 log = logging.getLogger("wxpay_chain")
 retry_log = logging.getLogger("wxpay_chain.retry")
@@ -66,7 +69,15 @@ def record_attempt(
             if answer is not None:
                 log.debug("answer body %s", body_note(answer, bodies))
     if hook is not None:
-        hook(Attempt(request, attempt, status, request_id, elapsed, error))
+        run_hook(hook, Attempt(request, attempt, status, request_id, elapsed, error), "on_response")
+
+
+def run_hook(hook: Callable[[Any], None], value: object, name: str) -> None:
+    """``hook(value)``; what it raises is logged, never handed to the call (see the module docstring)."""
+    try:
+        hook(value)
+    except Exception:
+        log.exception("the %s hook raised; the call goes on without it", name)
 
 
 def log_retry(request: Request, reason: str, delay: float | None) -> None:

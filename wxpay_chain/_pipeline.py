@@ -17,7 +17,7 @@ from typing import Protocol
 from ._config import ClientConfig
 from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError
 from ._http import Headers, Request, Response, Timeout
-from ._logs import log_retry, record_attempt
+from ._logs import log_retry, record_attempt, run_hook
 from ._prepare import prepare
 from ._protocols import CallProtocol
 from ._request import PreparedRequest
@@ -107,7 +107,7 @@ class Pipeline:
                     prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
                 request = await protocol.authorize(prepared, origin, in_flight.count > 1)
                 if self._on_request is not None:
-                    self._on_request(request)
+                    run_hook(self._on_request, request, "on_request")
                 started = time.perf_counter()
                 try:
                     raw = await (transport.send(request) if sink is None else send_streamed(transport, request, sink))

@@ -194,6 +194,27 @@ def test_the_blocking_client_takes_a_transport_too(
     assert not memory.closed
 
 
+@pytest.mark.parametrize("hook", ["on_request", "on_response"])
+async def test_a_hook_that_raises_is_logged_and_the_call_goes_on(
+    make_client: Callable[..., AsyncClient],
+    platform_key: rsa.RSAPrivateKey,
+    hook: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answers = [signed_answer(platform_key, b'{"code":"SYSTEM_ERROR"}', 503), signed_answer(platform_key, b"{}")]
+
+    def broken_metrics(value: object) -> None:
+        raise RuntimeError("metrics backend down")
+
+    memory = MemoryTransport(lambda request: answers.pop(0))
+    policy = RetryPolicy(attempts=2, backoff=0.0)
+    async with make_client(transport=memory, retry=policy, **{hook: broken_metrics}) as client:
+        answer = await client.v3.things.post(json={"send_request_no": "N1"})
+    assert answer.status == 200 and len(memory.requests) == 2  # the 503 was retried, the 200 handed back
+    failures = [r for r in caplog.records if r.levelname == "ERROR" and f"the {hook} hook raised" in r.getMessage()]
+    assert len(failures) == 2 and all(r.exc_info and "metrics backend down" in str(r.exc_info[1]) for r in failures)
+
+
 def bounded(call: Callable[[], Any]) -> Any:
     """``call()`` on a thread of its own, so that a call that hangs fails the test instead of hanging it."""
     box: dict[str, Any] = {}
