@@ -213,6 +213,13 @@ class AiohttpTransport:
                 else:
                     body = await _read(response, request, ok, cap)
                 return RawResponse(status, multidict_view(answer), body)  # lookups stay in multidict's C code
+        except asyncio.CancelledError:
+            # Closing the pool cancels the calls waiting for one of its connections; the caller's own task
+            # was not cancelled, so it gets the closed client's TransportError like every other call.
+            cancelling = getattr(asyncio.current_task(), "cancelling", None)  # Python 3.11+
+            if self._closed and (cancelling is None or not cancelling()):
+                raise TransportError(f"{_where(request)} was cut off because the client was closed") from None
+            raise
         except asyncio.TimeoutError:
             raise TransportTimeoutError(
                 f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "

@@ -238,6 +238,20 @@ def test_close_ends_every_call_in_flight_with_transport_error(
     client.close()  # and once more: idempotent
 
 
+async def test_closing_an_async_client_ends_calls_waiting_for_a_connection_with_transport_error(
+    server: EchoServer, options: dict[str, Any]
+) -> None:
+    server.holding = True  # the two calls that got a connection wait for their answers; four wait for one
+    client = AsyncClient(**options, pool_limit=2)
+    calls = [asyncio.ensure_future(_aecho(client, f"held-{n}")) for n in range(6)]
+    for _ in range(2):
+        assert await asyncio.to_thread(server.arrivals.acquire, timeout=GUARD)
+    await asyncio.wait_for(client.aclose(), GUARD)
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), GUARD)
+    assert not any(call.cancelled() for call in calls)
+    assert all(isinstance(outcome, TransportError) and "closed" in str(outcome) for outcome in outcomes), outcomes
+
+
 def test_a_call_from_the_clients_own_hook_is_refused_not_deadlocked(
     server: EchoServer, options: dict[str, Any]
 ) -> None:
