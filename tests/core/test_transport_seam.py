@@ -84,6 +84,23 @@ async def test_answers_from_any_transport_are_verified(
             await client.v3.things.get()
 
 
+async def test_a_post_whose_answer_does_not_verify_says_it_may_have_been_carried_out(
+    make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
+) -> None:
+    def forged(request: Request) -> RawResponse:
+        good = signed_answer(platform_key, b'{"coupon_code":"1"}')
+        return RawResponse(200, good.headers, b'{"coupon_code":"2"}')
+
+    async with make_client(transport=MemoryTransport(forged)) as client:
+        with pytest.raises(SignatureError) as posted:
+            await client.v3.things.post(json={"send_request_no": "N1"})
+        with pytest.raises(SignatureError) as read:
+            await client.v3.things.get()
+    assert "may have been carried out" in str(posted.value) and "same request number" in str(posted.value)
+    assert posted.value.request_id == read.value.request_id == "mem-1"
+    assert "carried out" not in str(read.value)  # a read changed nothing
+
+
 async def test_closing_the_client_leaves_a_borrowed_transport_open(
     make_client: Callable[..., AsyncClient], memory: MemoryTransport
 ) -> None:
