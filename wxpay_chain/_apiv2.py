@@ -55,15 +55,17 @@ _DECIMAL = re.compile(r"-?[0-9]{1,32}(\.[0-9]{1,32})?")
 _WHOLE_LIMIT = 10**32  # an int sent as text of at most 32 digits, as _WHOLE allows
 
 
-# What a value becomes on the wire decides whether it is good (see fill_payload: text or whole numbers).
-# How a rejection names each rule (the seed models' check and the data's "types" check alike):
+# What a value becomes on the wire decides whether it is good, in an APIv2 body (see fill_payload: text or
+# whole numbers) and in a query alike. How a rejection names each rule (the seed models' check and the
+# data's "types" check alike):
 TEXT = "text (a string or a whole number)"
 WHOLE_NUMBER = "a whole number (or its text)"
 DECIMAL = "a whole number or decimal text (a float is not sent)"
 
 
 def is_text(value: object) -> bool:
-    """Whether ``value`` can be sent as an APIv2 text field: a str, or an int (``1757`` is ``"1757"``)."""
+    """Whether ``value`` can be sent as a text field (a query's, an APIv2 body's): a str, or an int
+    (``1757`` is ``"1757"``)."""
     value = plain_value(value)
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 

@@ -185,3 +185,15 @@ def test_upload_params_are_checked_the_same_way(
     message = usage_error(capsys, "upload")
     assert message == "--param bogus: v3/merchant/media/upload has no placeholders (extra meta fields go in --meta)"
     assert wxpay_sandbox.received.total_count == 0
+
+
+def test_query_numbers_of_an_endpoint_only_the_data_knows_are_sent_as_typed(
+    wxpay_env: dict[str, str], wxpay_sandbox: ThreadedSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "0" and 0 are the same query text, so the data's integer offset/limit take --query's text as it is.
+    query = ["--query", "offset=0", "--query", "limit=10", "--query", "stock_creator_mchid=1900000001"]
+    main(["request", "GET", "v3/marketing/favor/stocks", *query])
+    assert [r.raw_path for r in wxpay_sandbox.received] == [
+        "/v3/marketing/favor/stocks?offset=0&limit=10&stock_creator_mchid=1900000001"
+    ]
+    assert "must be" not in capsys.readouterr().err

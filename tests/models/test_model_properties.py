@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 import types
 import typing
 from datetime import datetime, timedelta, timezone
@@ -126,10 +127,48 @@ def expected_problems(where: str, model: type, data: typing.Mapping[str, Any]) -
             if required:
                 found.append((path, "required field is missing"))
             continue
-        found += expected_value_problems(path, types_of[field.name], value, field.metadata)
+        read = expected_text_problems if where == "query" else expected_value_problems
+        found += read(path, types_of[field.name], value, field.metadata)
         if required and isinstance(value, str) and not value.strip():
             found.append((path, "required field must not be empty"))
     return found
+
+
+def expected_text_problems(path: str, tp: Any, value: object, meta: typing.Mapping[Any, Any]) -> list[tuple[str, str]]:
+    """A query field is sent as text: what is judged is that text (5 and "5" are the same query)."""
+    (tp,) = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
+    kind = _kind_of(value)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        allowed = [str(m.value) for m in tp]
+        ok = (isinstance(value, str) or whole) and str(value) in allowed
+        return [] if ok else [(path, f"must be one of {', '.join(allowed)}; got {value!r}")]
+    if tp is str:
+        ok = isinstance(value, str) or whole
+        return [] if ok else [(path, f"must be text (a string or a whole number), got {kind}")]
+    assert tp is int, tp
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,32}", value):
+        value, whole = int(value), True
+    if not whole:
+        return [(path, f"must be a whole number (or its text), got {kind}")]
+    return _expected_bounds(path, value, meta)
+
+
+def _kind_of(value: object) -> str:
+    return (
+        f"the boolean {value}" if isinstance(value, bool)
+        else f"the number {value!r}" if isinstance(value, (int, float))
+        else f"the string {value!r}" if isinstance(value, str)
+        else type(value).__name__
+    )
+
+
+def _expected_bounds(path: str, value: Any, meta: typing.Mapping[Any, Any]) -> list[tuple[str, str]]:
+    low, high = meta.get("minimum"), meta.get("maximum")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        return [(path, f"must be {bounds}, got {value}")]
+    return []
 
 
 def expected_value_problems(path: str, tp: Any, value: object, meta: typing.Mapping[Any, Any]) -> list[tuple[str, str]]:
@@ -162,11 +201,7 @@ def expected_value_problems(path: str, tp: Any, value: object, meta: typing.Mapp
     assert tp is int, tp
     if not isinstance(value, int) or isinstance(value, bool):
         return [(path, f"must be an integer, got {kind}")]
-    low, high = meta.get("minimum"), meta.get("maximum")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        return [(path, f"must be {bounds}, got {value}")]
-    return []
+    return _expected_bounds(path, value, meta)
 
 
 @pytest.mark.parametrize("cls", sorted(set(REQUESTS.values()), key=lambda cls: cls.__name__), ids=lambda c: c.__name__)

@@ -204,7 +204,13 @@ def test_favor_needs_both_path_params_and_appid() -> None:
         ("GET", BUSIFAVOR, None, None, [("query.appid", "required field is missing")]),
         ("GET", BUSIFAVOR, {}, None, [("query.appid", "required field is missing")]),
         ("GET", BUSIFAVOR, {"appid": ""}, None, [("query.appid", "required field must not be empty")]),
-        ("GET", BUSIFAVOR, {"appid": 1}, None, [("query.appid", "must be a string, got the number 1")]),
+        (
+            "GET",
+            BUSIFAVOR,
+            {"appid": 1.5},  # 1 would do: it is sent as the text "1"
+            None,
+            [("query.appid", "must be text (a string or a whole number), got the number 1.5")],
+        ),
         (
             "GET",
             BUSIFAVOR,
@@ -220,7 +226,7 @@ def test_favor_needs_both_path_params_and_appid() -> None:
             [
                 (
                     "query.coupon_state",
-                    "must be one of SENDED, USED, EXPIRED; got <UserProductCouponState.EFFECTIVE: 'EFFECTIVE'>",
+                    "must be one of SENDED, USED, EXPIRED; got 'EFFECTIVE'",  # the text it would be sent as
                 )
             ],
         ),
@@ -229,23 +235,23 @@ def test_favor_needs_both_path_params_and_appid() -> None:
         (
             "GET",
             BUSIFAVOR,
-            {"appid": "wx1", "offset": "0"},
+            {"appid": "wx1", "offset": "0.5"},  # "0" is the text 0 is sent as: a query is text on the wire
             None,
-            [("query.offset", "must be an integer, got the string '0'")],
+            [("query.offset", "must be a whole number (or its text), got the string '0.5'")],
         ),
         (
             "GET",
             BUSIFAVOR,
             {"appid": "wx1", "limit": True},
             None,
-            [("query.limit", "must be an integer, got the boolean True")],
+            [("query.limit", "must be a whole number (or its text), got the boolean True")],
         ),
         (
             "GET",
             BUSIFAVOR,
             {"appid": "wx1", "limit": 20.0},
             None,
-            [("query.limit", "must be an integer, got the number 20.0")],
+            [("query.limit", "must be a whole number (or its text), got the number 20.0")],
         ),
         ("GET", PARTNER, {"appid": "wx1"}, None, [("query.brand_id", "required field is missing")]),
         (
@@ -265,9 +271,9 @@ def test_favor_needs_both_path_params_and_appid() -> None:
         (
             "GET",
             PARTNER,
-            {"appid": "wx1", "brand_id": "1", "page_size": "20"},
+            {"appid": "wx1", "brand_id": "1", "page_size": "twenty"},
             None,
-            [("query.page_size", "must be an integer, got the string '20'")],
+            [("query.page_size", "must be a whole number (or its text), got the string 'twenty'")],
         ),
         (
             "GET",
@@ -343,7 +349,7 @@ def test_every_wrong_field_is_listed_at_once() -> None:
         "GET",
         PARTNER,
         {"openid": ""},
-        {"brand_id": 120344, "coupon_state": "NEW", "page_size": 0, "page_token": 1},
+        {"brand_id": 120344.5, "coupon_state": "NEW", "page_size": 0, "page_token": [1]},
     )
     assert [name for name, _ in found] == [
         "path.openid",
@@ -365,9 +371,9 @@ def test_model_instances_are_checked_too() -> None:
         ("query.appid", "required field must not be empty"),
         ("query.page_size", "must be between 1 and 50, got 99"),
     ]
-    smuggled = BusifavorCouponQuery(appid="wx1", limit="20")  # type: ignore[arg-type]
+    smuggled = BusifavorCouponQuery(appid="wx1", limit="20.5")  # type: ignore[arg-type]
     assert problems("GET", BUSIFAVOR, dict(OPENID), smuggled) == [
-        ("query.limit", "must be an integer, got the string '20'")
+        ("query.limit", "must be a whole number (or its text), got the string '20.5'")
     ]
     wrong_model = BrandUserProductCouponQuery(appid="wx1")
     assert problems("GET", PARTNER, dict(OPENID), wrong_model) == [
@@ -434,8 +440,8 @@ def test_validate_call_judges_other_mappings_by_their_fields() -> None:
     from types import MappingProxyType
 
     validate_call("GET", BUSIFAVOR, OPENID, MappingProxyType({"appid": "wx1", "limit": 20}), None)
-    with pytest.raises(InvalidRequestError, match=r"query\.limit: must be an integer"):
-        validate_call("GET", BUSIFAVOR, OPENID, MappingProxyType({"appid": "wx1", "limit": "20"}), None)
+    with pytest.raises(InvalidRequestError, match=r"query\.limit: must be a whole number"):
+        validate_call("GET", BUSIFAVOR, OPENID, MappingProxyType({"appid": "wx1", "limit": "twenty"}), None)
 
 
 def test_validate_call_sees_an_endpoint_registered_after_its_first_call(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ from wxpay_chain import AsyncClient, Client, ConfigurationError, InvalidRequestE
 
 COUPONS = "v3/marketing/busifavor/users/{openid}/coupons"  # a hand-verified seed endpoint
 BILL = "v3/bill/tradebill"  # a hand spec without a query model: the data checks the query
+STOCKS = "v3/marketing/favor/stocks"  # only in the data: integer query parameters
 JSAPI = "v3/pay/transactions/jsapi"
 
 
@@ -29,11 +30,25 @@ def test_strict_keeps_the_seed_endpoints_full_check(make_client: Callable[..., A
 def test_types_checks_what_is_given_and_not_what_is_missing(make_client: Callable[..., AsyncClient]) -> None:
     client = make_client(validate="types")
     client.prepare("GET", COUPONS, kwargs={"openid": "o", "query": {"limit": 5}})  # appid missing: allowed
+    client.prepare("GET", COUPONS, kwargs={"openid": "o", "query": {"limit": "5"}})  # the same query text
     with pytest.raises(InvalidRequestError) as exc:
-        client.prepare("GET", COUPONS, kwargs={"openid": "o", "query": {"limit": "5", "coupon_state": "GONE"}})
+        client.prepare("GET", COUPONS, kwargs={"openid": "o", "query": {"limit": "5.0", "coupon_state": "GONE"}})
     assert fields(exc) == ["query.limit", "query.coupon_state"]
-    assert "must be an integer" in exc.value.problems[0][1]
+    assert "must be a whole number" in exc.value.problems[0][1]
     assert "SENDED" in exc.value.problems[1][1]
+
+
+def test_a_query_is_judged_by_the_text_it_is_sent_as(make_client: Callable[..., AsyncClient]) -> None:
+    # The same check for the data's endpoints and the seed models: 5 and "5" are one query, 5.0 none.
+    for policy in ("strict", "types"):
+        client = make_client(validate=policy)
+        seed = client.prepare("GET", COUPONS, kwargs={"openid": "o", "query": {"appid": "wx1", "limit": "5"}})
+        data = client.prepare("GET", STOCKS, kwargs={"query": {"offset": "0", "limit": 10, "stock_creator_mchid": 1}})
+        assert seed.target.endswith("limit=5") and data.target.endswith("offset=0&limit=10&stock_creator_mchid=1")
+        for template, path in ((COUPONS, {"openid": "o"}), (STOCKS, {})):
+            with pytest.raises(InvalidRequestError) as exc:
+                client.prepare("GET", template, kwargs={**path, "query": {"appid": "wx1", "limit": 5.0}})
+            assert fields(exc) == ["query.limit"]
 
 
 @pytest.mark.parametrize("policy", ["strict", "types"])

@@ -7,6 +7,9 @@
   unknown fields are left to WeChat Pay for the same reason;
 * ``"off"``: no check (the client's own path and encoding rules still apply).
 
+A query is text on the wire, so its parameters are judged by the text each is sent as (``5`` and ``"5"``
+alike for an integer); JSON bodies keep their JSON types.
+
 APIv2 calls (``v2/...``) get the same policies, with every field judged by the text it is sent as
 (``"1"`` and ``1`` alike, ``"1.5"`` no whole number): ``"strict"`` checks the seed models (send_coupon,
 query_coupon_stock, querycouponsinfo, sendredpack) in full, and the data's types and enums of the fields
@@ -94,10 +97,12 @@ def types_check(
     if op is None:
         return None
     text = is_v2(template)  # an APIv2 body (xml=): judged by the text each field is sent as
-    query_checks = {p["name"]: _value_check(p) for p in op.get("query", ())} if check_query and not text else {}
+    # A query is text on the wire too: 5 and "5" are one value there.
+    params = {p["name"]: p for p in op.get("query", ())} if check_query and not text else {}
+    query_check = _text_fields_check({"properties": params}, booleans=True) if params else None
     body = (op.get("body") or {}) if check_json else {}
     body_check = (_text_fields_check if text else _value_check)(body) if body.get("properties") else None
-    if not query_checks and body_check is None:
+    if query_check is None and body_check is None:
         return None
     from ..models._validation import rejection_title
 
@@ -106,11 +111,8 @@ def types_check(
 
     def check(options: Mapping[str, Any], query: object, json: object) -> None:
         problems: Problems = []
-        if isinstance(query, Mapping):
-            for name, value in query.items():
-                value_check = query_checks.get(name)
-                if value_check is not None and value is not None:
-                    value_check(value, f"query.{name}", problems)
+        if query_check is not None:
+            query_check(query, "query", problems)
         if body_check is not None and isinstance(json, Mapping):
             body_check(json, body_name, problems)
         if problems:
@@ -166,15 +168,18 @@ def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
     return check
 
 
-def _text_fields_check(body: Mapping[str, Any]) -> ValueCheck:
-    """The ``"types"`` check of an APIv2 body, flat text on the wire: a string field takes text or a whole
-    number, an integer one a whole number or its text, a number one decimal text too, and an enum the
-    text of a member. Other kinds (booleans, nested data sent as JSON text) are left to WeChat Pay."""
+def _text_fields_check(body: Mapping[str, Any], *, booleans: bool = False) -> ValueCheck:
+    """The ``"types"`` check of flat text on the wire (an APIv2 body, a query): a string field takes text or
+    a whole number, an integer one a whole number or its text, a number one decimal text too, and an enum
+    the text of a member; with ``booleans`` (a query) a boolean takes True, False, "true" or "false".
+    Other kinds (nested data an APIv2 body sends as JSON text) are left to WeChat Pay."""
     rules: dict[str, tuple[Callable[[object], bool], str]] = {
         "string": (is_text, TEXT),
         "integer": (is_whole_number, WHOLE_NUMBER),
         "number": (is_decimal_text, DECIMAL),
     }
+    if booleans:
+        rules["boolean"] = (lambda v: type(v) is bool or v in ("true", "false"), 'a boolean (or "true", "false")')
     fields: dict[str, tuple[tuple[Callable[[object], bool], str] | None, frozenset[str] | None, str]] = {}
     for name, schema in (body.get("properties") or {}).items():
         kind = schema.get("type")

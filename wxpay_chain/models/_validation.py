@@ -5,9 +5,10 @@ the field's JSON type (``bool`` is not an ``int``), enum fields take only the en
 ``attrs`` field metadata ``minimum``/``maximum`` bound integers. Path values follow the one rule every
 endpoint uses (:func:`wxpay_chain._uri.path_value_problem`).
 
-An APIv2 body (``xml=``) is text on the wire, so there the rule is about the text sent: a string field also
-takes a whole number (``1`` and ``"1"`` are the same text) and an integer field also takes the text of one
-(``"1"``, never ``"1.5"`` or ``"one"``); its problems are named ``xml.<field>``.
+A query and an APIv2 body (``xml=``) are text on the wire, so there the rule is about the text sent: a
+string field also takes a whole number (``1`` and ``"1"`` are the same text), an integer field also takes
+the text of one (``"1"``, never ``"1.5"`` or ``"one"``), an enum field the text of a member and a boolean
+``"true"`` or ``"false"``; the problems are named ``query.<field>`` and ``xml.<field>``.
 
 Each rule is written once, as a check compiled per model and type. A check answers None for a good value,
 so a valid request costs a walk over what was given and no string work; a wrong one answers its problems,
@@ -74,7 +75,7 @@ def request_check(spec: EndpointSpec) -> RequestCheck:
     query_model, json_model = spec.query, spec.body
     text = is_v2(spec.template)  # an APIv2 body: XML text, passed as xml=
     body_name = "xml" if text else "json"
-    query_fields = model_check(query_model) if query_model is not None else None
+    query_fields = model_check(query_model, text=True) if query_model is not None else None  # sent as text
     json_fields = model_check(json_model, text=text) if json_model is not None else None
 
     def check(path_params: Mapping[str, object], query: object, json: object) -> Problems | None:
@@ -179,10 +180,21 @@ def _value_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
 
 
 def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
-    """The check of an APIv2 field: what matters is the text it is sent as (see the module docstring)."""
+    """The check of a query or APIv2 field: what matters is the text it is sent as (the module docstring)."""
     tp = _without_none(tp)
     if tp is str:
         return _text_str_check
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        values = [str(member.value) for member in tp]
+        allowed, wrong = frozenset(values), f"must be one of {', '.join(values)}; got "
+
+        def member(value: object) -> Problems | None:
+            value = plain_value(value)
+            return None if is_text(value) and str(value) in allowed else [("", f"{wrong}{value!r}")]
+
+        return member
+    if tp is bool:
+        return _text_bool_check
     if tp is int:
         bounds = _int_check(meta.get("minimum"), meta.get("maximum"))
 
@@ -193,7 +205,12 @@ def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
             return bounds(int(value) if isinstance(value, str) else value)
 
         return check
-    raise TypeError(f"APIv2 request fields are str or int, not {tp!r}")  # a model bug, not the caller's
+    raise TypeError(f"text request fields are str, int, bool or enums, not {tp!r}")  # a model bug
+
+
+def _text_bool_check(value: object) -> Problems | None:
+    value = plain_value(value)
+    return None if type(value) is bool or value in ("true", "false") else _bool_check(value)
 
 
 def _text_str_check(value: object) -> Problems | None:
