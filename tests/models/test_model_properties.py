@@ -149,7 +149,7 @@ def expected_text_problems(path: str, tp: Any, value: object, meta: typing.Mappi
     assert tp is int, tp
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,32}", value):
         value, whole = int(value), True
-    if not whole:
+    if not whole or not -(10**32) < value < 10**32:  # text of at most 32 digits, either way
         return [(path, f"must be a whole number (or its text), got {kind}")]
     return _expected_bounds(path, value, meta)
 

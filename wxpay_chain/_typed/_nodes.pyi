@@ -5054,7 +5054,7 @@ class N_v3_marketing_busifavor_subsidy_return_receipts_POST_json(TypedDict, tota
 class N_v3_marketing_busifavor_users_Popenid_coupons_GET_query(TypedDict, total=False):
     appid: Required[str]
     stock_id: str
-    coupon_state: Literal['SENDED', 'USED', 'EXPIRED', 'DELETED', 'DEACTIVATED']
+    coupon_state: Literal['SENDED', 'USED', 'EXPIRED']
     creator_merchant: str
     belong_merchant: str
     sender_merchant: str
@@ -23271,7 +23271,7 @@ class N_v3_marketing_busifavor_users_Popenid_coupons(Node[R]):
         query=:
             appid (str, required) 公众账号ID
             stock_id (str) 批次号
-            coupon_state (str SENDED|USED|EXPIRED|DELETED|DEACTIVATED) 券状态
+            coupon_state (str SENDED|USED|EXPIRED) 券状态
             creator_merchant (str) 创建批次的商户号
             belong_merchant (str) 批次归属商户号
             sender_merchant (str) 批次发放商户号
