@@ -43,6 +43,8 @@ __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 """The most bytes of a 2xx answer's (decompressed) body the transport reads before giving up."""
 _CHUNK = 64 * 1024
+# aiohttp 3.10+ tells a connect timeout apart; before, it is a timeout like any other (an empty tuple).
+_CONNECT_TIMEOUT: Any = getattr(aiohttp, "ConnectionTimeoutError", ())
 
 # Sessions let go of where their sockets could not be released by hand (another aiohttp or event loop):
 # kept referenced for good, so that no finalizer ever closes them the normal way (see _abandon).
@@ -220,9 +222,14 @@ class AiohttpTransport:
             if self._closed and (cancelling is None or not cancelling()):
                 raise TransportError(f"{_where(request)} was cut off because the client was closed") from None
             raise
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError as exc:
+            if isinstance(exc, _CONNECT_TIMEOUT):  # no connection was made: nothing was sent
+                raise TransportTimeoutError(
+                    f"{_where(request)}: no connection within {_seconds(limits.connect)}; nothing was sent",
+                    connect_failed=True,
+                ) from None
             raise TransportTimeoutError(
-                f"{_where(request)} timed out after {limits.total} s; the request may have reached WeChat Pay, "
+                f"{_where(request)} timed out after {_seconds(limits.total)}; the request may have reached WeChat Pay, "
                 "so retry with the same request number (send_request_no / out_trade_no) to stay idempotent"
             ) from None
         except aiohttp.ClientSSLError as exc:  # before its base class: a handshake that failed fails again
@@ -271,6 +278,10 @@ class AiohttpTransport:
         elif loop.is_running():  # closed from another loop: the session is closed on its own
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
         # else its loop is stopped but open: only that loop may close its sockets, so they stay as they are
+
+
+def _seconds(limit: float | None) -> str:
+    return "its time" if limit is None else f"{limit:.3g} s"  # what is left of a deadline is no round number
 
 
 # aiohttp warns that a large bytes body blocks the loop while it is written; an upload streams instead.

@@ -115,7 +115,8 @@ class Pipeline:
                     elapsed = time.perf_counter() - started
                     record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
                     failures.append(f"#{attempt} {type(exc).__name__}")
-                    timed_out = isinstance(exc, TransportTimeoutError)
+                    # A connect timeout sent nothing: it is retried and failed over like a refused connection.
+                    timed_out = isinstance(exc, TransportTimeoutError) and not exc.connect_failed
                     # An answer too large to read would be too large again, a failed handshake fails again, and a
                     # stream cut off has been handed on in part: the call is final.
                     final = isinstance(exc, (ResponseTooLargeError, TLSError)) or (sink is not None and sink.started)

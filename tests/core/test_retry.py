@@ -111,6 +111,50 @@ async def test_connection_failure_fails_over_to_the_backup_domain(
     assert "attempt=2" in lines[1] and "-> 200" in lines[1]
 
 
+@pytest.fixture
+def unanswering_port() -> Any:
+    """A port whose connections never complete: a listener with a full accept queue drops new SYNs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    fillers = []
+    for _ in range(4):  # the queue holds backlog + 1; a few more connects make sure it is full
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    probe = socket.socket()
+    probe.settimeout(0.2)
+    try:
+        blocked = probe.connect_ex(("127.0.0.1", port)) != 0
+    except OSError:
+        blocked = True
+    probe.close()
+    if not blocked:
+        pytest.skip("this kernel completes connections past a full accept queue")
+    yield port
+    for sock in (*fillers, listener):
+        sock.close()
+
+
+async def test_a_connect_timeout_sent_nothing_so_it_fails_over(
+    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer, unanswering_port: int
+) -> None:
+    from wxpay_chain import Timeout, TransportTimeoutError
+
+    primary = f"http://127.0.0.1:{unanswering_port}/"
+    async with make_client(base_url=primary, retry=FAST, timeout=Timeout(total=10, connect=0.2)) as client:
+        with pytest.raises(TransportTimeoutError, match=r"no connection within 0\.2 s; nothing was sent") as info:
+            await client.v3.things.post(json={"send_request_no": "N-1"})
+    assert info.value.connect_failed and peer.seen == []
+    assert info.value.attempts == tuple(f"#{n} TransportTimeoutError" for n in (1, 2, 3))  # safe to try again
+    backup = make_client(base_url=primary, backup_base_url=base_url, retry=FAST, timeout=Timeout(total=10, connect=0.2))
+    async with backup as client:
+        r = await client.v3.things.post(json={"send_request_no": "N-1"})
+    assert r.status == 200 and r.request.url.startswith(base_url.rstrip("/")) and len(peer.seen) == 1
+
+
 async def test_unreachable_without_backup_gives_up_after_the_attempts(make_client: Callable[..., AsyncClient]) -> None:
     async with make_client(base_url=f"http://127.0.0.1:{free_port()}/", retry=FAST) as client:
         with pytest.raises(TransportError, match="3 attempts") as info:
