@@ -63,7 +63,8 @@ class WxPayError(Exception):
     def __str__(self) -> str:
         text = super().__str__()
         if len(self.attempts) > 1:
-            text += f" [{len(self.attempts)} attempts: " + "; ".join(self.attempts) + "]"
+            made = sum(1 for reason in self.attempts if reason.startswith("#"))  # not the notes between them
+            text += f" [{made} attempt{'s' if made != 1 else ''}: " + "; ".join(self.attempts) + "]"
         return text
 
 

@@ -207,7 +207,8 @@ class Request:
     target: str
     template: str
     headers: Headers
-    body: bytes = b""
+    # Only its size in a repr: hooks and error trackers print requests, and bodies carry personal data.
+    body: bytes = attrs.field(default=b"", repr=lambda body: f"<{len(body)} bytes>")
     timeout: Timeout = Timeout()
     security: bool = False  # APIv2: the transport presents the merchant API certificate
 

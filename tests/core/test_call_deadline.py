@@ -57,6 +57,7 @@ async def test_a_connection_failure_does_not_back_off_past_the_deadline(
             await asyncio.wait_for(client.v3.things.get(), 10)
     assert info.value.connect_failed
     assert info.value.attempts == ("#1 TransportError", "no time left for another attempt")
+    assert str(info.value).endswith("[1 attempt: #1 TransportError; no time left for another attempt]")  # one made
 
 
 async def test_without_a_total_timeout_retries_keep_their_policy(

@@ -232,6 +232,17 @@ async def test_a_hook_that_raises_is_logged_and_the_call_goes_on(
     assert len(failures) == 2 and all(r.exc_info and "metrics backend down" in str(r.exc_info[1]) for r in failures)
 
 
+async def test_a_hook_printing_what_it_sees_prints_no_body(
+    make_client: Callable[..., AsyncClient], memory: MemoryTransport
+) -> None:
+    seen: list[str] = []
+    async with make_client(transport=memory, on_request=lambda r: seen.append(repr(r))) as client:
+        await client.v3.things.post(json={"name": "张三", "phone": "13800138000"})
+    body = memory.requests[0].body
+    assert "13800138000" not in seen[0] and f"body=<{len(body)} bytes>" in seen[0]
+    assert "Authorization': '***'" in seen[0]
+
+
 def bounded(call: Callable[[], Any]) -> Any:
     """``call()`` on a thread of its own, so that a call that hangs fails the test instead of hanging it."""
     box: dict[str, Any] = {}
