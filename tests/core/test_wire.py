@@ -127,7 +127,10 @@ async def test_timeout_raises_transport_timeout_error_that_is_a_timeout_error(
     with pytest.raises(TimeoutError) as info:
         await client.v3.things.get(timeout=0.2)
     assert isinstance(info.value, TransportTimeoutError)
-    assert "same request number" in str(info.value)
+    assert "timed out after 0.2 s" in str(info.value) and "request number" not in str(info.value)  # a read
+    with pytest.raises(TransportTimeoutError) as posted:
+        await client.v3.things.post(json={"send_request_no": "N-1"}, timeout=0.2)
+    assert "may have reached WeChat Pay" in str(posted.value) and "same request number" in str(posted.value)
     peer.hold.set()
 
 

@@ -180,3 +180,17 @@ def test_no_secret_in_any_repr(sb: Sandbox) -> None:
     creds = sb.credentials
     shown = repr(creds) + repr(sb.client(apiv3_key=creds.apiv3_key)) + repr(sb.keys)
     assert creds.apiv3_key not in shown and "PRIVATE KEY" not in shown
+
+
+async def test_a_calls_timeout_holds_through_the_certificate_download_it_waits_for() -> None:
+    # Automatic mode: the answer needs certificates first, and their download is slow. The call's 1 s
+    # covers it; it had waited for the download's own 30 s.
+    async with Sandbox(answer_mode="certificate") as sb:
+        sb.faults.script(Fault.delay(8), method="GET", path="v3/certificates")
+        async with sb.client(platform_keys=None, apiv3_key=sb.credentials.apiv3_key) as client:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(TransportError, match=r"GET /v3/certificates timed out after 0\.9") as info:
+                call = client[BUSIFAVOR].get(openid=DEMO_OPENIDS[0], query={"appid": DEMO_APPID}, timeout=1)
+                await asyncio.wait_for(call, 6)
+            assert asyncio.get_running_loop().time() - started < 3
+    assert "request number" not in str(info.value)  # a GET can simply be sent again
