@@ -72,19 +72,7 @@ async def test_a_client_sends_through_the_transport_it_is_given(
     assert [q.method for q in memory.requests] == ["GET", "POST"] and memory.requests[1].body == b'{"amount":100}'
 
 
-async def test_answers_from_any_transport_are_verified(
-    make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
-) -> None:
-    def forged(request: Request) -> RawResponse:
-        good = signed_answer(platform_key, b'{"ok":true}')
-        return RawResponse(200, good.headers, b'{"ok":false}')
-
-    async with make_client(transport=MemoryTransport(forged)) as client:
-        with pytest.raises(SignatureError):
-            await client.v3.things.get()
-
-
-async def test_a_post_whose_answer_does_not_verify_says_it_may_have_been_carried_out(
+async def test_answers_from_any_transport_are_verified_and_a_post_may_have_been_carried_out(
     make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
 ) -> None:
     def forged(request: Request) -> RawResponse:
