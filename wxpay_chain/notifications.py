@@ -21,9 +21,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -34,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ._crypto import aes_gcm_decrypt
 from ._errors import ConfigurationError, SignatureError, WxPayError
 from ._http import Headers
+from ._recent import RecentNotifications
 from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, SignedHeaders, verify_signed, verify_signed_message
 
 if TYPE_CHECKING:
@@ -226,54 +224,6 @@ log = logging.getLogger("wxpay_chain.notifications")
 OnNotification = Callable[[Notification], "Awaitable[None] | None"]
 
 
-class RecentNotifications:
-    """The ids of notifications handled successfully in the last ``window`` seconds (bounded).
-
-    A verified notification whose id is among them is answered 204 without calling the callback again:
-    a replay of a captured notification (its signature stays valid for the 300 s timestamp window) or a
-    redelivery after an answer got lost. Only successes are remembered, so a notification whose callback
-    failed is handed over again when WeChat Pay redelivers it. At most ``max_entries`` ids are kept; the
-    oldest go first. Safe to share between threads and event loops.
-    """
-
-    def __init__(
-        self, window: float = 300.0, max_entries: int = 10_000, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if not 0 < window <= 86_400 or isinstance(max_entries, bool) or not 0 < max_entries <= 10_000_000:
-            raise ValueError("window must be in (0, 86400] seconds and max_entries in 1..10,000,000")
-        self._window = window
-        self._max = max_entries
-        self._clock = clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __contains__(self, notification_id: object) -> bool:
-        with self._lock:
-            self._expire()
-            return notification_id in self._seen
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._expire()
-            return len(self._seen)
-
-    def add(self, notification_id: str) -> None:
-        with self._lock:
-            self._seen[notification_id] = self._clock()
-            self._seen.move_to_end(notification_id)
-            while len(self._seen) > self._max:
-                self._seen.popitem(last=False)
-            self._expire()
-
-    def _expire(self) -> None:
-        horizon = self._clock() - self._window
-        while self._seen:
-            oldest, at = next(iter(self._seen.items()))
-            if at >= horizon:
-                return
-            del self._seen[oldest]
-
-
 def _fail(status: int, message: str) -> tuple[int, bytes]:
     return status, json.dumps({"code": "FAIL", "message": message}, ensure_ascii=False).encode("utf-8")
 
@@ -288,22 +238,28 @@ def _refused(exc: WxPayError) -> tuple[int, bytes]:
     return _fail(400, "malformed notification")
 
 
-def _repeated(notification: Notification, recent: RecentNotifications | None) -> bool:
-    if recent is not None and notification.id and notification.id in recent:
+def _claim(notification: Notification, recent: RecentNotifications | None) -> tuple[int, bytes] | None:
+    """The answer to a notification handled lately or being handled now; None when the callback is to run."""
+    if recent is None or not notification.id:
+        return None
+    claim = recent.claim(notification.id)
+    if claim == "handled":
         log.info("notification %s was handled a moment ago; not calling the callback again", notification.id)
-        return True
-    return False
+        return 204, b""
+    if claim == "handling":  # the same delivery twice at once: the first one's outcome decides
+        log.info("notification %s is being handled now; asking for it again later", notification.id)
+        return _fail(503, "the same notification is being handled; please retry")
+    return None
+
+
+def _settle(notification: Notification, recent: RecentNotifications | None, handled: bool) -> None:
+    if recent is not None and notification.id:
+        (recent.add if handled else recent.release)(notification.id)
 
 
 def _callback_failed(notification: Notification) -> tuple[int, bytes]:
     log.exception("the notification callback failed for %s %s", notification.event_type, notification.id)
     return _fail(500, "the merchant could not process the notification; please retry")
-
-
-def _handled(notification: Notification, recent: RecentNotifications | None) -> tuple[int, bytes]:
-    if recent is not None and notification.id:
-        recent.add(notification.id)
-    return 204, b""
 
 
 class AsyncParser(Protocol):
@@ -337,15 +293,20 @@ async def handle_notification(
         notification = await client.parse_notification(headers, body)
     except WxPayError as exc:
         return _refused(exc)
-    if _repeated(notification, recent):
-        return 204, b""
+    answer = _claim(notification, recent)
+    if answer is not None:
+        return answer
+    handled = False
     try:
         outcome = on_notification(notification)
         if inspect.isawaitable(outcome):
             await outcome
+        handled = True
     except Exception:
         return _callback_failed(notification)
-    return _handled(notification, recent)
+    finally:  # a cancelled handler too gives its claim back
+        _settle(notification, recent, handled)
+    return 204, b""
 
 
 def handle_notification_sync(
@@ -366,13 +327,18 @@ def handle_notification_sync(
         notification = client.parse_notification(headers, body)
     except WxPayError as exc:
         return _refused(exc)
-    if _repeated(notification, recent):
-        return 204, b""
+    answer = _claim(notification, recent)
+    if answer is not None:
+        return answer
     call: Callable[[Notification], object] = on_notification  # typed None, but untyped code may pass a coroutine
     try:
         outcome = call(notification)
-    except Exception:
+    except BaseException as exc:
+        _settle(notification, recent, False)
+        if not isinstance(exc, Exception):
+            raise
         return _callback_failed(notification)
+    _settle(notification, recent, not inspect.isawaitable(outcome))
     if inspect.isawaitable(outcome):
         close = getattr(outcome, "close", None)
         if callable(close):
@@ -381,7 +347,7 @@ def handle_notification_sync(
             "Client.handle_notification takes a plain function as callback, not an async one; "
             "use AsyncClient.handle_notification in an async application"
         )
-    return _handled(notification, recent)
+    return 204, b""
 
 
 def aiohttp_handler(

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -563,6 +564,74 @@ async def test_recent_notifications_call_the_callback_once_per_id(
         )
     assert statuses == [500, 204, 204, 204]  # a failure is handed over again; then a replay is only answered
     assert handled == ["EV-1"]
+
+
+async def test_the_same_notification_delivered_ten_times_at_once_runs_the_callback_once(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    from wxpay_chain.notifications import RecentNotifications
+
+    handled: list[str] = []
+    inside, finish = asyncio.Event(), asyncio.Event()
+
+    async def on_event(note: Any) -> None:
+        inside.set()
+        await finish.wait()  # the first delivery is still being handled while the others arrive
+        handled.append(note.id)
+
+    recent = RecentNotifications()
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers, body = notification(certs)
+        first = asyncio.ensure_future(handle_notification(client, headers, body, on_event, recent=recent))
+        await inside.wait()
+        deliveries = (handle_notification(client, headers, body, on_event, recent=recent) for _ in range(9))
+        others = [await asyncio.wait_for(delivery, 5) for delivery in deliveries]  # a callback never ends here
+        finish.set()
+        assert (await first)[0] == 204
+        again = await handle_notification(client, headers, body, on_event, recent=recent)
+    assert handled == ["EV-1"]
+    assert [status for status, _ in others] == [503] * 9  # asked to come again: the first has not finished
+    assert again == (204, b"")  # and once it has, a repeat is only answered
+
+
+def test_blocking_handlers_on_many_threads_run_the_callback_once(
+    certs: CertPeer, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    from wxpay_chain import Client
+    from wxpay_chain.notifications import RecentNotifications
+
+    handled: list[str] = []
+    inside, finish = threading.Event(), threading.Event()
+
+    def on_event(note: Any) -> None:
+        inside.set()
+        assert finish.wait(2)  # only the first delivery's callback may get here
+        handled.append(note.id)
+
+    recent = RecentNotifications()
+    options = {
+        "mchid": MCHID,
+        "serial": SERIAL,
+        "private_key": pem_private(merchant_key),
+        "apiv3_key": APIV3_KEY,
+        "platform_keys": {certs.serial: certs.cert},
+        "transport": certs.transport(),
+    }
+    with Client(**options) as client:
+        headers, body = notification(certs)
+
+        def deliver() -> int:
+            return client.handle_notification(headers, body, on_event, recent=recent)[0]
+
+        answers: list[int] = []
+        first = threading.Thread(target=lambda: answers.append(deliver()))
+        first.start()
+        assert inside.wait(10)
+        others = [deliver() for _ in range(5)]  # while the first thread is still in its callback
+        finish.set()
+        first.join(10)
+    assert handled == ["EV-1"] and answers == [204] and others == [503] * 5
 
 
 def test_recent_notifications_forget_after_the_window_and_stay_bounded() -> None:
