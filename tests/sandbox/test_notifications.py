@@ -131,3 +131,16 @@ async def test_waiting_for_more_notifications_than_sent_times_out(receiver: Rece
 async def test_waiting_without_a_notify_url_is_an_error(sandbox: Sandbox) -> None:
     with pytest.raises(RuntimeError, match="notify_url"):
         await sandbox.notifications_delivered(1)
+
+
+async def test_the_sandbox_client_handles_the_sandbox_notifications(
+    receiver: Receiver, http: aiohttp.ClientSession
+) -> None:
+    # What a test of one's own notify endpoint does: the sandbox's client decrypts what the sandbox sent.
+    async with Sandbox(notify_url=receiver.url, notify_retry_delays=(0.01,)) as sb, sb.client() as client:
+        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send("POST", partner(FRESH), send_body("n-1"))
+        await sb.notifications_delivered(1)
+        handled: list[str] = []
+        headers, body = receiver.received[0]
+        answer = await client.handle_notification(headers, body, lambda note: handled.append(note.event_type))
+    assert answer == (204, b"") and handled == ["COUPON.SEND"]

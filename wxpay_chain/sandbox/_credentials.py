@@ -87,12 +87,14 @@ class SandboxCredentials:
         )
 
     def merchant_options(self) -> dict[str, Any]:
-        """Keyword arguments for a merchant ``AsyncClient``/``Client``, verifying in both modes."""
+        """Keyword arguments for a merchant ``AsyncClient``/``Client``, verifying in both modes and
+        decrypting notifications (the APIv3 key; the platform keys given keep it from downloading any)."""
         return {
             "mchid": self.mchid,
             "serial": self.serial,
             "private_key": self.private_key,
             "platform_keys": {self.pub_key_id: self.pub_key, self.platform_serial: self.platform_certificate},
+            "apiv3_key": self.apiv3_key,
             "base_url": self.base_url,
             **({"apiv2_key": self.apiv2_key} if self.apiv2_key else {}),
         }
