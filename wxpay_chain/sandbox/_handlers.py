@@ -22,6 +22,7 @@ from ._failures import no_auth, not_found, param_error
 from ._keys import KeySet
 from ._params import Body, Query, path_value
 from ._records import BUSIFAVOR_STATES, USER_COUPON_STATES, IssuedCoupon
+from ._render import render_busifavor, render_favor
 from ._state import SandboxState
 
 CERTIFICATES = "/v3/certificates"
@@ -239,11 +240,11 @@ class Handlers:
         # offset is the page number (分页页码, from 0) and limit the page size, as the seed documents them.
         offset = query.integer("offset", default=0, minimum=0, maximum=100000)
         limit = query.integer("limit", default=BUSIFAVOR_LIMIT_DEFAULT, minimum=1, maximum=BUSIFAVOR_LIMIT_MAX)
-        matching = self._state.busifavor_for(openid=openid, appid=appid, **filters)
+        matching = self._state.busifavor_for(openid=openid, appid=appid, now=call.now, **filters)
         page = matching[offset * limit : (offset + 1) * limit]
         return Reply(
             {
-                "data": [dict(c.document) for c in page],
+                "data": [render_busifavor(c, call.now) for c in page],
                 "total_count": len(matching),
                 "offset": offset,
                 "limit": limit,
@@ -257,7 +258,7 @@ class Handlers:
         coupon = self._state.favor_coupon(openid=openid, appid=appid, coupon_id=coupon_id)
         if coupon is None:
             raise not_found(f"未找到代金券 {coupon_id} (no such coupon for this user and appid)")
-        return Reply(dict(coupon.document))
+        return Reply(render_favor(coupon, call.now))
 
 
 def _make_token(last_seq: int, fingerprint: str) -> str:

@@ -76,16 +76,24 @@ class IssuedCoupon:
     def state_at(self, now: float) -> str:
         if self.state not in ("PENDING", "EFFECTIVE"):
             return self.state
-        if now < self.valid_begin:
-            return "PENDING"
-        if now > self.valid_end:
-            return "EXPIRED"
-        return "EFFECTIVE"
+        return window_state(now, self.valid_begin, self.valid_end)
+
+
+def is_past(now: float, end: float) -> bool:
+    """Whether a validity ending at ``end`` (inclusive, as WeChat Pay writes end times) is over."""
+    return now > end
+
+
+def window_state(now: float, begin: float, end: float) -> str:
+    """PENDING, EFFECTIVE or EXPIRED: where ``now`` falls in a coupon's (or a round's) validity."""
+    if now < begin:
+        return "PENDING"
+    return "EXPIRED" if is_past(now, end) else "EFFECTIVE"
 
 
 @attrs.frozen
 class BusifavorCoupon:
-    """A 商家券 in a user's wallet; ``document`` is exactly what the list answer shows."""
+    """A 商家券 in a user's wallet; ``document`` is what the list answer shows, its state as of now."""
 
     openid: str
     appid: str
@@ -99,7 +107,7 @@ class BusifavorCoupon:
 
 @attrs.frozen
 class FavorCoupon:
-    """A 代金券; ``document`` is exactly what the detail answer shows."""
+    """A 代金券; ``document`` is what the detail answer shows, its ``status`` as of now."""
 
     openid: str
     appid: str

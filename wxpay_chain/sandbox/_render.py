@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 
 from ._clock import rfc3339
-from ._records import Document, IssuedCoupon, ProductCoupon, Stock
+from ._records import BusifavorCoupon, Document, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
+from ._rules import busifavor_state, favor_status, round_states
 
 
 def render_product_coupon(product: ProductCoupon) -> Document:
@@ -56,6 +57,9 @@ def render_user_coupon(coupon: IssuedCoupon, now: float, *, product: Document, s
         "send_channel": coupon.send_channel,
     }
     extra = copy.deepcopy(coupon.extra)
+    items = extra.get("sequential_usage_detail", {}).get("detail_item_list", [])
+    for item, state in zip(items, round_states(coupon, now), strict=True):
+        item["detail_state"] = state
     channel_info = extra.pop("channel_custom_info", None)
     out.update(extra)
     out["product_coupon"] = product
@@ -66,3 +70,13 @@ def render_user_coupon(coupon: IssuedCoupon, now: float, *, product: Document, s
         out["channel_custom_info"] = channel_info
     out["brand_id"] = coupon.brand_id
     return out
+
+
+def render_busifavor(coupon: BusifavorCoupon, now: float) -> Document:
+    """A busifavor coupon as the list answer shows it, its ``coupon_state`` at ``now``."""
+    return {**copy.deepcopy(coupon.document), "coupon_state": busifavor_state(coupon, now)}
+
+
+def render_favor(coupon: FavorCoupon, now: float) -> Document:
+    """A favor coupon as the detail answer shows it, its ``status`` at ``now``."""
+    return {**copy.deepcopy(coupon.document), "status": favor_status(coupon, now)}

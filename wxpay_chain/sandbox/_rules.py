@@ -1,5 +1,6 @@
 """The business rules, as pure functions over records: what a valid document is, when a stock may send,
-its send limits, how a request number replays, and how long an issued coupon is valid."""
+its send limits, how a request number replays, how long an issued coupon is valid, and the state a coupon
+(or a round of one) shows at a given time."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from ._records import (
     PRODUCT_COUPON_TYPES,
     STOCK_STATES,
     USAGE_MODES,
+    BusifavorCoupon,
     Document,
+    FavorCoupon,
     IssuedCoupon,
     ProductCoupon,
     Stock,
+    is_past,
+    window_state,
 )
 
 # Fields kept in their own columns; the rest of a document is stored (and shown) as given.
@@ -196,9 +201,10 @@ def validity(product: ProductCoupon, stock: Stock, received: float) -> tuple[flo
     info = product.document["sequential_usage_info"]
     end = min(stop, begin + DAY * int(info["available_days"]) - 1)
     interval = DAY * int(info.get("interval_days") or 0)
+    # Only a round's use is kept; the state it shows comes from the clock when rendered (round_states).
     rounds = [
         {
-            "detail_state": "EFFECTIVE" if i == 0 and begin <= received else "PENDING",
+            "detail_state": "PENDING",
             "valid_begin_time": rfc3339(min(begin + i * interval, end)),
             "valid_end_time": rfc3339(end),
         }
@@ -206,3 +212,44 @@ def validity(product: ProductCoupon, stock: Stock, received: float) -> tuple[flo
     ]
     detail = {"total_count": int(info["count"]), "used_count": 0, "detail_item_list": rounds}
     return begin, end, {"sequential_usage_detail": detail}
+
+
+# -- states at a time ---------------------------------------------------------------------------------
+
+# A coupon that ends this way takes its rounds that were not used along with it.
+_ENDING_ROUNDS = ("EXPIRED", "DELETED", "DEACTIVATED")
+
+
+def round_states(coupon: IssuedCoupon, now: float) -> list[str]:
+    """The ``detail_state`` of each round of a sequential coupon at ``now`` (empty for a single-use one)."""
+    coupon_state = coupon.state_at(now)
+    items = coupon.extra.get("sequential_usage_detail", {}).get("detail_item_list", [])
+    return [_round_state(item, coupon_state, now) for item in items]
+
+
+def _round_state(item: Document, coupon_state: str, now: float) -> str:
+    stored = str(item.get("detail_state", "PENDING"))
+    if stored not in ("PENDING", "EFFECTIVE"):
+        return stored
+    if coupon_state in _ENDING_ROUNDS:
+        return coupon_state
+    if coupon_state == "CONFIRMING":
+        return "PENDING"
+    return window_state(now, parse_rfc3339(item["valid_begin_time"]), parse_rfc3339(item["valid_end_time"]))
+
+
+def busifavor_state(coupon: BusifavorCoupon, now: float) -> str:
+    """``coupon_state`` at ``now``: an unused (SENDED) coupon past its ``expire_time`` is EXPIRED."""
+    return _expired_if_past(coupon.coupon_state, coupon.document.get("expire_time"), now)
+
+
+def favor_status(coupon: FavorCoupon, now: float) -> str:
+    """``status`` at ``now``: an unused (SENDED) coupon past its ``available_end_time`` is EXPIRED."""
+    document = coupon.document
+    return _expired_if_past(str(document.get("status")), document.get("available_end_time"), now)
+
+
+def _expired_if_past(state: str, end: object, now: float) -> str:
+    if state == "SENDED" and isinstance(end, str) and is_past(now, parse_rfc3339(end)):
+        return "EXPIRED"
+    return state

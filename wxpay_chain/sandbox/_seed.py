@@ -17,7 +17,7 @@ product coupon type      usage mode  stock            code mode   send rule (max
 1000000013     NORMAL    SINGLE      1000000013001    WECHATPAY   100 / 20 / 2
 1000000013     NORMAL    SINGLE      1000000013002    WECHATPAY   3 / 2 / 3   (tight budget, for limit demos)
 1000000014     DISCOUNT  SINGLE      1000000014001    API_ASSIGN  100 / - / 1 (send your own coupon_code)
-1000000015     EXCHANGE  SINGLE      1000000015001    UPLOAD      5 / - / 1   (5 uploaded codes)
+1000000015     EXCHANGE  SINGLE      1000000015001    UPLOAD      5 / - / 1   (5 uploaded codes, 1 issued)
 1000000016     NORMAL    SEQUENTIAL  1000000016001    WECHATPAY   50 / - / 1  (EQUAL, 3 uses)
 1000000017     DISCOUNT  SEQUENTIAL  1000000017001    WECHATPAY   PAUSED: sending is refused
 1000000018     EXCHANGE  SEQUENTIAL  1000000018001    WECHATPAY   20 / - / 3  (EQUAL, 2 uses)
@@ -55,9 +55,10 @@ DEMO_FAVOR_COUPON_IDS = ("9867041", "9867042", "9867043", "9867044", "9867045", 
 #: Upload-mode codes of stock 1000000015001.
 DEMO_UPLOADED_CODES = tuple(f"EXC2025{n:06d}" for n in range(1, 6))
 
-# In seed.json, "$brand_id" and "$mchid" are the keys' ids, and "$now-3d" is three days before the clock:
-# a Unix time in a user coupon's receive_time/valid_begin/valid_end, RFC 3339 text anywhere else.
-_DAYS = re.compile(r"\$now(?:([+-]\d+)d)?")
+# In seed.json, "$brand_id" and "$mchid" are the keys' ids, and "$now-3d" is three days before the clock
+# ("$now+22d-1s" a second less than 22 days after it, as a validity ends): a Unix time in a user coupon's
+# receive_time/valid_begin/valid_end, RFC 3339 text anywhere else.
+_DAYS = re.compile(r"\$now(?:([+-]\d+)d)?(?:([+-]\d+)s)?")
 _TIME_FIELDS = ("receive_time", "valid_begin", "valid_end")
 
 
@@ -72,7 +73,7 @@ def seed_demo_data(state: SandboxState, *, brand_id: str, mchid: str, now: float
 
     def when(text: str) -> float | None:
         found = _DAYS.fullmatch(text)
-        return None if found is None else now + DAY * int(found.group(1) or 0)
+        return None if found is None else now + DAY * int(found.group(1) or 0) + int(found.group(2) or 0)
 
     def expand(value: Any) -> Any:
         if isinstance(value, dict):

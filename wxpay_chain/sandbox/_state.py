@@ -327,12 +327,14 @@ class SandboxState:
         creator_merchant: str | None,
         belong_merchant: str | None,
         sender_merchant: str | None,
+        now: float,
     ) -> list[BusifavorCoupon]:
+        # SENDED turns EXPIRED with the clock, so the state is filtered as it is shown at ``now``.
         return [
             c
             for c in self.store.busifavor(openid, appid)
             if (stock_id is None or c.stock_id == stock_id)
-            and (coupon_state is None or c.coupon_state == coupon_state)
+            and (coupon_state is None or _rules.busifavor_state(c, now) == coupon_state)
             and (creator_merchant is None or c.creator_merchant == creator_merchant)
             and (belong_merchant is None or c.belong_merchant == belong_merchant)
             and (sender_merchant is None or c.sender_merchant == sender_merchant)
