@@ -52,7 +52,7 @@ MAX_FIELDS = 1000  # an answer with more top-level fields is no APIv2 answer
 # Bounded: int() refuses text of more than a few thousand digits, and no APIv2 field needs 33.
 _WHOLE = re.compile(r"-?[0-9]{1,32}")
 _DECIMAL = re.compile(r"-?[0-9]{1,32}(\.[0-9]{1,32})?")
-_WHOLE_LIMIT = 10**32  # an int sent as text of at most 32 digits, as _WHOLE allows
+WHOLE_LIMIT = 10**32  # an int sent as text of at most 32 digits, as _WHOLE allows
 
 
 # What a value becomes on the wire decides whether it is good, in an APIv2 body (see fill_payload: text or
@@ -75,7 +75,7 @@ def is_whole_number(value: object) -> bool:
     value = plain_value(value)
     if isinstance(value, str):
         return _WHOLE.fullmatch(value) is not None
-    return isinstance(value, int) and not isinstance(value, bool) and -_WHOLE_LIMIT < value < _WHOLE_LIMIT
+    return isinstance(value, int) and not isinstance(value, bool) and -WHOLE_LIMIT < value < WHOLE_LIMIT
 
 
 def is_decimal_text(value: object) -> bool:

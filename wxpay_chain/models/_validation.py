@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._apiv2 import TEXT, WHOLE_NUMBER, is_text, is_whole_number
+from .._apiv2 import TEXT, WHOLE_LIMIT, WHOLE_NUMBER, is_text, is_whole_number
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 from .._uri import is_plain_segment, path_value_problem, plain_value
@@ -180,7 +180,9 @@ def _value_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
 
 
 def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
-    """The check of a query or APIv2 field: what matters is the text it is sent as (the module docstring)."""
+    """The check of a query or APIv2 field: what matters is the text it is sent as (the module docstring).
+    Each check lets the common value (a str, an int in range) through before any text rule: it runs for
+    every field of every call."""
     tp = _without_none(tp)
     if tp is str:
         return _text_str_check
@@ -199,9 +201,10 @@ def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
         bounds = _int_check(meta.get("minimum"), meta.get("maximum"))
 
         def check(value: object) -> Problems | None:
-            value = plain_value(value)
-            if not is_whole_number(value):
-                return [("", f"must be {WHOLE_NUMBER}, got {_kind(value)}")]
+            if type(value) is not int or not -WHOLE_LIMIT < value < WHOLE_LIMIT:
+                value = plain_value(value)
+                if not is_whole_number(value):
+                    return [("", f"must be {WHOLE_NUMBER}, got {_kind(value)}")]
             return bounds(int(value) if isinstance(value, str) else value)
 
         return check
@@ -214,7 +217,7 @@ def _text_bool_check(value: object) -> Problems | None:
 
 
 def _text_str_check(value: object) -> Problems | None:
-    return None if is_text(value) else [("", f"must be {TEXT}, got {_kind(value)}")]
+    return None if type(value) is str or is_text(value) else [("", f"must be {TEXT}, got {_kind(value)}")]
 
 
 def _list_check(item_check: Check) -> Check:
