@@ -14,9 +14,11 @@ too, and the docstring :func:`wxpay_chain._typed._data.doc` gives at run time.
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import re
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,18 @@ _PY = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 _PY_TEXT = {"string": "str", "integer": "int | str", "number": "int | str", "boolean": "str"}
 
 
+def _enum_fields(model: type | None) -> dict[str, type]:
+    """The top-level fields of a seed model typed by an enum, by name."""
+    if model is None:
+        return {}
+    found: dict[str, type] = {}
+    for name, hint in typing.get_type_hints(model).items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], enum.Enum):
+            found[name] = args[0]
+    return found
+
+
 class Generator:
     def __init__(self) -> None:
         self.typed_dicts: dict[str, str] = {}  # structure key -> name
@@ -191,9 +205,20 @@ class Generator:
         return "Any"
 
     def typed_dict(
-        self, properties: dict[str, Any], required: Any, hint: str, extra: str = "", text: bool = False
+        self,
+        properties: dict[str, Any],
+        required: Any,
+        hint: str,
+        extra: str = "",
+        text: bool = False,
+        enums: dict[str, type] | None = None,
     ) -> str:
-        fields = [(n, self.py_type(s, _camel(n), text), n in required) for n, s in properties.items()]
+        """A TypedDict of ``properties``; ``enums``: a seed model's enum fields, whose members are taken too
+        (the run-time check sends a member as its value)."""
+        fields = [
+            (n, self.py_type(s, _camel(n), text) + self._name((enums or {}).get(n)), n in required)
+            for n, s in properties.items()
+        ]
         key = json.dumps([fields, extra])
         known = self.typed_dicts.get(key)
         if known:
@@ -209,10 +234,14 @@ class Generator:
         return name
 
     def _model(self, model: type | None) -> str:
-        if model is None:
+        return self._name(model)
+
+    def _name(self, cls: type | None) -> str:
+        """`` | Cls`` for a class the stubs import, or nothing."""
+        if cls is None:
             return ""
-        self.imports.add((model.__module__, model.__qualname__))
-        return f" | {model.__qualname__}"
+        self.imports.add((cls.__module__, cls.__qualname__))
+        return f" | {cls.__qualname__}"
 
     def verb(self, op: dict[str, Any], node_name: str, as_call: bool) -> list[str]:
         method, template = op["method"], op["template"]
@@ -222,15 +251,18 @@ class Generator:
         query = op.get("query")
         if query:
             props = {p["name"]: p for p in query}
-            td = self.typed_dict(props, [p["name"] for p in query if p.get("required")], f"{node_name}_{method}_query")
-            td += self._model(spec.query if spec else None)
+            model = spec.query if spec else None
+            required = [p["name"] for p in query if p.get("required")]
+            td = self.typed_dict(props, required, f"{node_name}_{method}_query", enums=_enum_fields(model))
+            td += self._model(model)
             args.append(f"query: {td}" + ("" if any(p.get("required") for p in query) else " = ..."))
         body = op.get("body") or {}
         word = "xml" if v2 else "json"
         if body.get("properties"):
             hint = f"{node_name}_{method}_{word}"
-            td = self.typed_dict(body["properties"], body.get("required", ()), hint, text=v2)
-            td += self._model(spec.body if spec else None)
+            model = spec.body if spec else None
+            td = self.typed_dict(body["properties"], body.get("required", ()), hint, text=v2, enums=_enum_fields(model))
+            td += self._model(model)
             args.append(f"{word}: {td}" + ("" if body.get("required") else " = ..."))
         elif v2 or method in ("POST", "PUT", "PATCH"):
             args.append(f"{word}: Mapping[str, Any]{self._model(spec.body if spec else None)} = ...")

@@ -12,6 +12,8 @@ from .._chain import Chain
 from .._http import Response, Timeout
 from .._media import Media
 from wxpay_chain.models.busifavor import BusifavorCouponQuery
+from wxpay_chain.models.enums import BusifavorCouponState
+from wxpay_chain.models.enums import UserProductCouponState
 from wxpay_chain.models.favor import FavorCouponQuery
 from wxpay_chain.models.product_coupon import BrandProductCouponSendRequest
 from wxpay_chain.models.product_coupon import BrandUserProductCouponQuery
@@ -52,7 +54,7 @@ class N_brand_marketing_product_coupon_users_Popenid_coupons_GET_query(TypedDict
     product_coupon_id: str
     stock_id: str
     appid: Required[str]
-    coupon_state: Literal['CONFIRMING', 'PENDING', 'EFFECTIVE', 'USED', 'EXPIRED', 'DELETED', 'DEACTIVATED']
+    coupon_state: Literal['CONFIRMING', 'PENDING', 'EFFECTIVE', 'USED', 'EXPIRED', 'DELETED', 'DEACTIVATED'] | UserProductCouponState
     page_size: int
     page_token: str
 
@@ -5054,7 +5056,7 @@ class N_v3_marketing_busifavor_subsidy_return_receipts_POST_json(TypedDict, tota
 class N_v3_marketing_busifavor_users_Popenid_coupons_GET_query(TypedDict, total=False):
     appid: Required[str]
     stock_id: str
-    coupon_state: Literal['SENDED', 'USED', 'EXPIRED']
+    coupon_state: Literal['SENDED', 'USED', 'EXPIRED'] | BusifavorCouponState
     creator_merchant: str
     belong_merchant: str
     sender_merchant: str
@@ -5886,7 +5888,7 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_GET_query(Type
     product_coupon_id: str
     stock_id: str
     appid: Required[str]
-    coupon_state: Literal['CONFIRMING', 'PENDING', 'EFFECTIVE', 'USED', 'EXPIRED', 'DELETED', 'DEACTIVATED']
+    coupon_state: Literal['CONFIRMING', 'PENDING', 'EFFECTIVE', 'USED', 'EXPIRED', 'DELETED', 'DEACTIVATED'] | UserProductCouponState
     page_size: int
     page_token: str
     brand_id: Required[str]

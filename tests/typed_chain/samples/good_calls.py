@@ -9,13 +9,16 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from wxpay_chain import AsyncClient, Client, Response
-from wxpay_chain.models import BusifavorCouponQuery, ProductCouponSendRequest
+from wxpay_chain.models import BusifavorCouponQuery, BusifavorCouponState, ProductCouponSendRequest
 
 
 async def async_styles(client: AsyncClient) -> list[Response]:
     coupons = client.v3.marketing.busifavor.users._openid_.coupons  # a partial chain, kept and reused
     first: Response = await coupons.get(openid="o-1", query={"appid": "wx1", "coupon_state": "SENDED", "limit": 10})
     model: Response = await coupons.get(openid="o-1", query=BusifavorCouponQuery(appid="wx1"))
+    member: Response = await coupons.get(  # an enum member, sent as its value
+        openid="o-1", query={"appid": "wx1", "coupon_state": BusifavorCouponState.USED}
+    )
     item: Response = await client["v3/marketing/busifavor/users/{openid}/coupons"].get(openid="o", anything=1)
     chained: Response = await client.chain("v3/anything/at/all").post(json={"free": ["form"]})
     bill: Response = await client.v3.bill.tradebill.get(query={"bill_date": "2026-01-01", "tar_type": "GZIP"})
@@ -43,7 +46,7 @@ async def async_styles(client: AsyncClient) -> list[Response]:
     pages: AsyncIterator[Any] = coupons.paginate(openid="o-1", query={"appid": "wx1"})
     template: str = coupons.template
     assert template and pages
-    return [first, model, item, chained, bill, pay, sent, certificates, deeper]
+    return [first, model, member, item, chained, bill, pay, sent, certificates, deeper]
 
 
 def blocking_styles(client: Client) -> list[Response]:
