@@ -117,7 +117,12 @@ async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> in
         out.mkdir(parents=True, exist_ok=True)
         for cert in certificates:
             path = out / f"wechatpay_{cert.serial}.pem"
-            path.write_text(cert.pem, "ascii")
+            part = path.with_name(f".{path.name}.part")
+            try:
+                part.write_text(cert.pem, "ascii")
+                os.replace(part, path)  # a server reading the folder never sees half a certificate
+            finally:
+                part.unlink(missing_ok=True)
             print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
     except OSError as exc:
         print(f"cannot write to {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)

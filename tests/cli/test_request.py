@@ -228,9 +228,15 @@ def test_certificates_reads_everything_from_the_environment(
 ) -> None:
     for name, value in sandbox_env(certificate_sandbox, tmp_path / "sb").items():
         monkeypatch.setenv(name, value)
+    replaced: list[str] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (replaced.append(Path(a).name), real_replace(a, b))[1])
     assert main(["certificates", "-o", str(tmp_path / "certs")]) == 0
     creds = certificate_sandbox.credentials
-    assert (tmp_path / "certs" / f"wechatpay_{creds.platform_serial}.pem").read_text() == creds.platform_certificate
+    written = f"wechatpay_{creds.platform_serial}.pem"
+    assert (tmp_path / "certs" / written).read_text() == creds.platform_certificate
+    assert replaced == [f".{written}.part"] and os.listdir(tmp_path / "certs") == [written]  # renamed into place
+    monkeypatch.setattr(os, "replace", real_replace)
     capsys.readouterr()
 
     apiv3_key = os.environ["WXPAY_APIV3_KEY"]
