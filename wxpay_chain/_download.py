@@ -32,6 +32,7 @@ from ._errors import (
     InvalidRequestError,
     ResponseTooLargeError,
     TransportError,
+    TransportTimeoutError,
 )
 from ._http import Headers, Response
 from ._request import PreparedRequest
@@ -266,7 +267,9 @@ async def _fetch(pipeline: Pipeline, prepared: PreparedRequest, sink: _Sink) -> 
     try:
         await pipeline.call(prepared, sink=sink)
     except TransportError as exc:
-        if sink.started and not isinstance(exc, ResponseTooLargeError):
+        # A timeout stays a timeout (``except TimeoutError`` catches it); other breaks after the first byte
+        # leave a partial file, which is an integrity matter. Either way nothing of it was kept.
+        if sink.started and not isinstance(exc, (ResponseTooLargeError, TransportTimeoutError)):
             raise IntegrityError("The download was cut off before the whole file came; nothing was kept") from exc
         raise
     sink.plain.finish()

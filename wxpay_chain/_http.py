@@ -28,7 +28,9 @@ _FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
 # caller's value would make what is sent differ from what was signed.
 RESERVED_HEADERS = frozenset(
     {"authorization", "content-length", "transfer-encoding", "host", "connection", "keep-alive",
-     "proxy-connection", "te", "trailer", "upgrade", "expect"}
+     "proxy-connection", "te", "trailer", "upgrade", "expect",
+     # A proxy's credentials are proxy= settings: in headers= they would reach WeChat Pay, or the proxy twice.
+     "proxy-authorization", "proxy-authenticate"}
 )
 
 

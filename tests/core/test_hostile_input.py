@@ -302,6 +302,8 @@ async def test_bad_input_raises_before_anything_is_sent(
         "Connection",
         "Upgrade",
         "Expect",
+        "Proxy-Authorization",
+        "proxy-authenticate",
     ],
 )
 async def test_framing_and_authenticating_headers_cannot_be_overridden(

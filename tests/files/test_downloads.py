@@ -25,6 +25,7 @@ from wxpay_chain import (
     RawResponse,
     ResponseTooLargeError,
     SignatureError,
+    TransportTimeoutError,
 )
 from wxpay_chain._download import PlainFile
 from wxpay_chain._http import Headers
@@ -293,6 +294,25 @@ class ChunkingTransport(MemoryTransport):
         for start in range(0, len(self.body), 100):
             write(self.body[start : start + 100])
         return RawResponse(200, headers, b"")
+
+
+class StallingTransport(ChunkingTransport):
+    """Streams the first chunk, then times out: a bill that trickles past the call's timeout."""
+
+    async def stream(self, request: Any, sink: Callable[[Headers], Callable[[bytes], None]]) -> RawResponse:
+        sink(Headers({"Content-Type": "text/csv"}))(self.body[:100])
+        raise TransportTimeoutError("GET /v3/billdownload/file timed out after 1.5 s")
+
+
+async def test_a_download_that_times_out_raises_a_timeout_and_leaves_nothing(
+    make_client: Callable[..., AsyncClient], tmp_path: Path
+) -> None:
+    transport = StallingTransport(gzip.compress(BILL))
+    async with make_client(base_url="https://api.mch.weixin.qq.com/", transport=transport) as client:
+        url = "https://api.mch.weixin.qq.com/v3/billdownload/file?token=abc"
+        with pytest.raises(TimeoutError) as caught:  # a timeout, for ``except TimeoutError``: not a forgery
+            await client.download(url, hash_type="SHA1", hash_value=SHA1, to=tmp_path / "bill.csv")
+    assert isinstance(caught.value, TransportTimeoutError) and list(tmp_path.iterdir()) == []
 
 
 async def test_a_transport_that_streams_is_streamed_through(
