@@ -60,6 +60,7 @@ WHOLE_LIMIT = 10**32  # an int sent as text of at most 32 digits, as _WHOLE allo
 # data's "types" check alike):
 TEXT = "text (a string or a whole number)"
 WHOLE_NUMBER = "a whole number (or its text)"
+BOOLEAN = 'a boolean (or "true", "false")'
 DECIMAL = "a whole number or decimal text (a float is not sent)"
 
 
@@ -68,6 +69,12 @@ def is_text(value: object) -> bool:
     (``1757`` is ``"1757"``)."""
     value = plain_value(value)
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def is_boolean_text(value: object) -> bool:
+    """Whether ``value`` is sent as a boolean (a query's): ``True``/``False``, or their text."""
+    value = plain_value(value)
+    return type(value) is bool or value in ("true", "false")
 
 
 def is_whole_number(value: object) -> bool:

@@ -331,14 +331,14 @@ def handle_notification_sync(
     if answer is not None:
         return answer
     call: Callable[[Notification], object] = on_notification  # typed None, but untyped code may pass a coroutine
+    handled = False
     try:
         outcome = call(notification)
-    except BaseException as exc:
-        _settle(notification, recent, False)
-        if not isinstance(exc, Exception):
-            raise
+        handled = not inspect.isawaitable(outcome)
+    except Exception:
         return _callback_failed(notification)
-    _settle(notification, recent, not inspect.isawaitable(outcome))
+    finally:  # as in handle_notification: whatever ends the callback settles the claim
+        _settle(notification, recent, handled)
     if inspect.isawaitable(outcome):
         close = getattr(outcome, "close", None)
         if callable(close):

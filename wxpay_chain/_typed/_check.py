@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .._apiv2 import DECIMAL, TEXT, WHOLE_NUMBER, is_decimal_text, is_text, is_whole_number
+from .._apiv2 import BOOLEAN, DECIMAL, TEXT, WHOLE_NUMBER, is_boolean_text, is_decimal_text, is_text, is_whole_number
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 from .._uri import plain_value
@@ -179,7 +179,7 @@ def _text_fields_check(body: Mapping[str, Any], *, booleans: bool = False) -> Va
         "number": (is_decimal_text, DECIMAL),
     }
     if booleans:
-        rules["boolean"] = (lambda v: type(v) is bool or v in ("true", "false"), 'a boolean (or "true", "false")')
+        rules["boolean"] = (is_boolean_text, BOOLEAN)
     fields: dict[str, tuple[tuple[Callable[[object], bool], str] | None, frozenset[str] | None, str]] = {}
     for name, schema in (body.get("properties") or {}).items():
         kind = schema.get("type")

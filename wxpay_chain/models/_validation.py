@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._apiv2 import TEXT, WHOLE_LIMIT, WHOLE_NUMBER, is_text, is_whole_number
+from .._apiv2 import BOOLEAN, TEXT, WHOLE_LIMIT, WHOLE_NUMBER, is_boolean_text, is_text, is_whole_number
 from .._errors import InvalidRequestError
 from .._roots import is_v2
 from .._uri import is_plain_segment, path_value_problem, plain_value
@@ -212,8 +212,7 @@ def _text_check(tp: Any, meta: Mapping[Any, Any]) -> Check:
 
 
 def _text_bool_check(value: object) -> Problems | None:
-    value = plain_value(value)
-    return None if type(value) is bool or value in ("true", "false") else _bool_check(value)
+    return None if is_boolean_text(value) else [("", f"must be {BOOLEAN}, got {_kind(plain_value(value))}")]
 
 
 def _text_str_check(value: object) -> Problems | None:
