@@ -28,6 +28,7 @@ from ._errors import (
     TLSError,
     TransportError,
     TransportTimeoutError,
+    may_have_run,
 )
 from ._http import Request, multidict_view
 from ._process import current_pid
@@ -229,7 +230,8 @@ class AiohttpTransport:
                     connect_failed=True,
                 ) from None
             took = _seconds(limits.total)
-            raise TransportTimeoutError(f"{_where(request)} timed out after {took}{_may_have_run(request)}") from None
+            doubt = may_have_run(request.method, "may have reached WeChat Pay")
+            raise TransportTimeoutError(f"{_where(request)} timed out after {took}{doubt}") from None
         except aiohttp.ClientSSLError as exc:  # before its base class: a handshake that failed fails again
             raise TLSError(f"{_where(request)}: the TLS handshake with {exc.host}:{exc.port} failed ({exc})") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -276,15 +278,6 @@ class AiohttpTransport:
         elif loop.is_running():  # closed from another loop: the session is closed on its own
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
         # else its loop is stopped but open: only that loop may close its sockets, so they stay as they are
-
-
-def _may_have_run(request: Request) -> str:
-    if request.method in ("GET", "HEAD"):
-        return ""  # a read changes nothing: it can simply be sent again
-    return (
-        "; the request may have reached WeChat Pay, so retry with the same request number "
-        "(send_request_no / out_trade_no) to stay idempotent"
-    )
 
 
 def _seconds(limit: float | None) -> str:

@@ -52,6 +52,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def may_have_run(method: str, how: str) -> str:
+    """What to tell a caller whose ``method`` call ended in doubt (``how``: "may have reached WeChat Pay",
+    say), or nothing for a read, which changes nothing and is simply sent again."""
+    if method in ("GET", "HEAD"):
+        return ""
+    return (
+        f"; the request {how}, so query it or send it again with the same request number "
+        "(send_request_no, out_trade_no...) before taking it as failed"
+    )
+
+
 class WxPayError(Exception):
     """Base class of every error raised by wxpay_chain.
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from ._certificates import PlatformCertificate, decrypt_certificates
-from ._errors import ConfigurationError, SignatureError
+from ._errors import ConfigurationError, SignatureError, may_have_run
 from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
 from ._transport import RawResponse
@@ -31,10 +31,6 @@ __all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
 
 log = logging.getLogger("wxpay_chain")
 
-_MAY_HAVE_RUN = (
-    "may have been carried out all the same: query it, or send it again with the same request number "
-    "(send_request_no, out_request_no...), before taking it as failed"
-)
 REFRESH_INTERVAL = 60.0  # seconds between certificate downloads asked for by unknown serials or notifications
 
 Fetch = Callable[[], Awaitable[Response]]
@@ -106,10 +102,11 @@ class Verifier:
                 keys = await self._keys_for(signed.serial, fetch)
             verify_signed(signed, raw.body, keys, request_id=request_id)
         except SignatureError as exc:
-            if request.method in ("GET", "HEAD"):
-                raise
             # The request was answered 2xx: WeChat Pay may well have done it (sent the coupon, say).
-            changed = SignatureError(f"{exc}. {request.method} {request.template} {_MAY_HAVE_RUN}")
+            doubt = may_have_run(request.method, "may have been carried out all the same (it was answered 2xx)")
+            if not doubt:
+                raise
+            changed = SignatureError(f"{exc}{doubt}")
             changed.request_id = exc.request_id
             raise changed from None
 
