@@ -33,13 +33,6 @@ AnswerMode = Literal["pubkey", "certificate"]
 
 #: WeChat Pay's bodies are small; anything over 1 MiB is refused unread.
 MAX_BODY = 1024 * 1024
-_SIGNATURE_HEADERS = (
-    "Wechatpay-Timestamp",
-    "Wechatpay-Nonce",
-    "Wechatpay-Signature",
-    "Wechatpay-Serial",
-    "Wechatpay-Signature-Type",
-)
 
 log = logging.getLogger("wxpay_chain.sandbox")
 

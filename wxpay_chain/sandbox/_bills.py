@@ -50,6 +50,15 @@ FUND_COLUMNS = (
 FUND_SUMMARY = "资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额"
 
 
+#: The bill routes: the three bill requests and the download they point at.
+BILL_ROUTES = (
+    "/v3/bill/tradebill",
+    "/v3/bill/fundflowbill",
+    "/v3/bill/sub-merchant-fundflowbill",
+    "/v3/billdownload/file",
+)
+
+
 @attrs.frozen
 class BillFile:
     content: bytes = attrs.field(repr=False)
@@ -145,10 +154,11 @@ class BillEndpoints:
 
     def register(self, app: web.Application) -> None:
         route = self._plumbing.route
-        app.router.add_get("/v3/bill/tradebill", route(self._asked(self._trade)))
-        app.router.add_get("/v3/bill/fundflowbill", route(self._asked(self._fund_flow)))
-        app.router.add_get("/v3/bill/sub-merchant-fundflowbill", route(self._asked(self._sub_merchant)))
-        app.router.add_get("/v3/billdownload/file", route(self._download))
+        trade, fund_flow, sub_merchant, download = BILL_ROUTES
+        app.router.add_get(trade, route(self._asked(self._trade)))
+        app.router.add_get(fund_flow, route(self._asked(self._fund_flow)))
+        app.router.add_get(sub_merchant, route(self._asked(self._sub_merchant)))
+        app.router.add_get(download, route(self._download))
 
     def _asked(
         self, build: Callable[[web.Request, Query, str], dict[str, object]]

@@ -26,6 +26,7 @@ a path names one route, spelt as the SDK's template (``v3/bill/tradebill``,
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections import deque
@@ -33,6 +34,8 @@ from collections.abc import Iterable
 from typing import Literal
 
 import attrs
+
+from ._params import placeholder_values
 
 FaultKind = Literal["reset", "delay", "status", "truncate", "drop_signature", "corrupt_signature", "stale_timestamp"]
 When = Literal["before", "after"]
@@ -99,11 +102,13 @@ def wire_template(path: str, apiv2: Iterable[str] = ()) -> str:
 
 
 def path_matches(template: str, path: str) -> bool:
-    """Whether a request's raw path (no query) is one of ``template``: a ``{name}`` takes any one segment."""
-    want, got = template.split("/"), path.split("/")
-    if len(want) != len(got):
-        return False
-    return all(w == g or (w.startswith("{") and w.endswith("}") and g) for w, g in zip(want, got, strict=True))
+    """Whether a request's raw path (no query) is one of ``template``, by the routes' own rule."""
+    return placeholder_values(_segments(template), path.split("/")) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _segments(template: str) -> tuple[str, ...]:  # a rule's template, split once, not on every request
+    return tuple(template.split("/"))
 
 
 @attrs.frozen

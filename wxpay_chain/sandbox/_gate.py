@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._auth import SCHEME_NAMES, AnswerSigner
+from ._bills import BILL_ROUTES
 from ._exchange import Exchange, start_exchange
 from ._failures import json_bytes
 from ._faults import Fault, FaultInjector
@@ -21,19 +22,18 @@ from ._handlers import TEMPLATES
 from ._media import IMAGE_DOWNLOADS, UPLOAD_ROUTES
 from ._params import split_target
 from ._record import ReceivedRequest, RequestLog
-from ._v2 import REQUIRED
+from ._v2 import COUPON_PAGES, REQUIRED
 
 __all__ = ["APIV2_CALLS", "SERVED_TEMPLATES", "FaultGate"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-BILLS = ("/v3/bill/tradebill", "/v3/bill/fundflowbill", "/v3/bill/sub-merchant-fundflowbill", "/v3/billdownload/file")
 APIV2_CALLS = tuple(f"/mmpaymkttransfers/{name}" for name in REQUIRED)
-COUPON_PAGES = ("/busifavor/getcouponinfo", "/sandbox/send-coupon-plugin")
 #: Every route template the sandbox serves: what a fault's ``path`` may name.
 SERVED_TEMPLATES = tuple(
     sorted(
-        {*TEMPLATES, *(route.path for route in UPLOAD_ROUTES), *IMAGE_DOWNLOADS, *BILLS, *APIV2_CALLS, *COUPON_PAGES}
+        {*TEMPLATES, *(route.path for route in UPLOAD_ROUTES), *IMAGE_DOWNLOADS, *BILL_ROUTES, *APIV2_CALLS}
+        | set(COUPON_PAGES)
     )
 )
 _SCHEMES = {name: scheme for scheme, name in SCHEME_NAMES.items()}

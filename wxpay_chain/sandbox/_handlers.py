@@ -20,7 +20,7 @@ from ._auth import Caller, Scheme, aes_gcm_encrypt, make_nonce
 from ._clock import rfc3339
 from ._failures import no_auth, not_found, param_error
 from ._keys import KeySet
-from ._params import Body, Query, path_value
+from ._params import Body, Query, path_value, placeholder_values
 from ._records import BUSIFAVOR_STATES, USER_COUPON_STATES, IssuedCoupon
 from ._render import render_busifavor, render_favor
 from ._state import SandboxState
@@ -88,18 +88,8 @@ def match_route(method: str, path: str) -> tuple[Route | None, dict[str, str]]:
     """The route for a raw path (before percent-decoding) and its raw placeholder values."""
     segments = path.split("/")
     for route in ROUTES:
-        pattern = route.segments
-        if route.method != method or len(pattern) != len(segments):
-            continue
-        params: dict[str, str] = {}
-        for want, got in zip(pattern, segments, strict=True):
-            if want.startswith("{") and want.endswith("}"):
-                if not got:
-                    break
-                params[want[1:-1]] = got
-            elif want != got:
-                break
-        else:
+        params = placeholder_values(route.segments, segments) if route.method == method else None
+        if params is not None:
             return route, params
     return None, {}
 

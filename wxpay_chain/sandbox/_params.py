@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -27,6 +27,22 @@ def _well_formed(text: str) -> bool:
 def split_target(raw_path: str) -> tuple[str, str]:
     path, _, query = raw_path.partition("?")
     return path, query
+
+
+def placeholder_values(pattern: Sequence[str], segments: Sequence[str]) -> dict[str, str] | None:
+    """The raw values of ``pattern``'s ``{name}`` segments in a path's ``segments``, or None when the path is
+    not one of the pattern: a placeholder takes exactly one non-empty segment, the rest must be equal."""
+    if len(pattern) != len(segments):
+        return None
+    values: dict[str, str] = {}
+    for want, got in zip(pattern, segments, strict=True):
+        if want.startswith("{") and want.endswith("}"):
+            if not got:
+                return None
+            values[want[1:-1]] = got
+        elif want != got:
+            return None
+    return values
 
 
 def path_value(name: str, raw_segment: str, *, max_length: int = 128) -> str:

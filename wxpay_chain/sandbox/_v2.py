@@ -61,6 +61,10 @@ REQUIRED = {
 }
 
 
+#: The pages that hand out busifavor coupons by the APIv2 sign: the H5 link and the send-coupon plugin.
+COUPON_PAGES = ("/busifavor/getcouponinfo", "/sandbox/send-coupon-plugin")
+
+
 class V2Service:
     """The APIv2 endpoints and coupon pages of one sandbox; ``coupons`` and ``redpacks`` are its v2 state."""
 
@@ -82,8 +86,9 @@ class V2Service:
 
     def register(self, router: web.UrlDispatcher) -> None:
         router.add_post("/mmpaymkttransfers/{name}", self._call)
-        router.add_get("/busifavor/getcouponinfo", self._h5_page)
-        router.add_post("/sandbox/send-coupon-plugin", self._plugin)
+        h5_page, plugin_page = COUPON_PAGES
+        router.add_get(h5_page, self._h5_page)
+        router.add_post(plugin_page, self._plugin)
 
     async def listen(self, runner: web.AppRunner, host: str) -> int:
         """Serve ``runner``'s app over HTTPS too; returns the port."""
