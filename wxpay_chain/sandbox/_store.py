@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,14 @@ CREATE TABLE IF NOT EXISTS v2_redpacks (
 """
 
 _V3_TABLES = ("product_coupons", "stocks", "user_coupons", "busifavor_coupons", "favor_coupons")
-V2_TABLES = ("v2_coupons", "v2_redpacks")
+# The APIv2 ledger's tables: each one's request-number column, and every column in insert order.
+V2_COLUMNS = {
+    "v2_coupons": ("seq", "partner_trade_no", "coupon_id", "stock_id", "openid", "request", "answer", "coupon"),
+    "v2_redpacks": ("seq", "mch_billno", "request", "answer"),
+}
+V2_TABLES = tuple(V2_COLUMNS)
+_V2_NUMBER = {"v2_coupons": "partner_trade_no", "v2_redpacks": "mch_billno"}
+_V2_JSON = ("request", "answer", "coupon")
 
 _COUPON_COLUMNS = (
     "seq, openid, appid, brand_id, product_coupon_id, stock_id, coupon_code, send_request_no, send_channel, "
@@ -221,6 +228,40 @@ class Store:
 
     def next_seq(self) -> int:
         return int(self._one("SELECT COALESCE(MAX(seq), 0) + 1 FROM user_coupons"))
+
+    # -- the APIv2 ledger (``_v2_ledger``): its rules there, its rows here --------------------------------
+    def v2_first(self, table: str, number: str) -> tuple[Any, dict[str, str]] | None:
+        """What the request number was first sent with and answered, or None for a new number."""
+        with self.lock:
+            row = self._conn.execute(
+                f"SELECT request, answer FROM {table} WHERE {_V2_NUMBER[table]} = ?", (number,)
+            ).fetchone()
+        return None if row is None else (json.loads(row["request"]), json.loads(row["answer"]))
+
+    def v2_count(self, stock_id: str, openid: str | None = None) -> int:
+        """The v2 coupons sent of ``stock_id`` (to ``openid``)."""
+        if openid is None:
+            return int(self._one("SELECT COUNT(*) FROM v2_coupons WHERE stock_id = ?", stock_id))
+        return int(self._one("SELECT COUNT(*) FROM v2_coupons WHERE stock_id = ? AND openid = ?", stock_id, openid))
+
+    def next_v2_seq(self, table: str) -> int:
+        return int(self._one(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}"))
+
+    def insert_v2(self, table: str, row: Mapping[str, Any]) -> None:
+        """One ledger row by column name (request, answer and coupon as values, stored as JSON). Raises
+        sqlite3.IntegrityError if its request number is taken."""
+        columns = V2_COLUMNS[table]
+        values = [_dumps(row[c]) if c in _V2_JSON else row[c] for c in columns]
+        self._run(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", *values)
+
+    def v2_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a ledger table, as :meth:`insert_v2` takes it, in the order they were written."""
+        rows = self._all(f"SELECT {', '.join(V2_COLUMNS[table])} FROM {table} ORDER BY seq")
+        return [_decode(row, *(c for c in _V2_JSON if c in V2_COLUMNS[table])) for row in rows]
+
+    def v2_coupon(self, coupon_id: str) -> dict[str, str] | None:
+        found = self._one("SELECT coupon FROM v2_coupons WHERE coupon_id = ?", coupon_id)
+        return None if found is None else dict(json.loads(found))
 
     def insert_coupon(self, c: IssuedCoupon) -> None:
         """Raises sqlite3.IntegrityError if its send_request_no (per brand) or code (per stock) is taken."""

@@ -8,12 +8,11 @@ number twice, and a restart keeps the quotas and coupon ids. The numbers are UNI
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._clock import DAY, Clock, rfc3339
-from ._store import V2_TABLES, Store, _dumps
+from ._store import V2_TABLES, Store
 
 if TYPE_CHECKING:  # _state imports _persist, which imports this module for snapshots
     from ._state import SandboxState
@@ -46,40 +45,26 @@ def business_fail(code: str, text: str) -> Answer:
     return {"result_code": "FAIL", "err_code": code, "err_code_des": text}
 
 
-def _replay(store: Store, table: str, column: str, number: str, identity: tuple[str, ...]) -> Answer | None:
-    """The first answer to ``number``, or None if it is new; a PARAM_ERROR answer if sent with other fields."""
-    rows = store._all(f"SELECT request, answer FROM {table} WHERE {column} = ?", number)
-    if not rows:
+def _replay(store: Store, table: str, number: str, identity: tuple[str, ...], repeated: str) -> Answer | None:
+    """The first answer to ``number``, or None if it is new; a PARAM_ERROR answer (``repeated``) if it was
+    first sent with other fields."""
+    first = store.v2_first(table, number)
+    if first is None:
         return None
-    if json.loads(rows[0]["request"]) != list(identity):
-        return business_fail("PARAM_ERROR", "商户单据号重复" if table == "v2_coupons" else "商户订单号重复")
-    return dict(json.loads(rows[0]["answer"]))
-
-
-_COLUMNS = {
-    "v2_coupons": ("seq", "partner_trade_no", "coupon_id", "stock_id", "openid", "request", "answer", "coupon"),
-    "v2_redpacks": ("seq", "mch_billno", "request", "answer"),
-}
-
-
-def _insert(store: Store, table: str, *values: Any) -> None:
-    columns = _COLUMNS[table]
-    store._run(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", *values)
+    sent_with, answer = first
+    return dict(answer) if sent_with == list(identity) else business_fail("PARAM_ERROR", repeated)
 
 
 def snapshot_rows(store: Store) -> dict[str, list[dict[str, Any]]]:
-    """The v2 tables' rows as stored, for :func:`._persist.snapshot`."""
-    return {
-        table: [dict(row) for row in store._all(f"SELECT {', '.join(columns)} FROM {table} ORDER BY seq")]
-        for table, columns in _COLUMNS.items()
-    }
+    """The v2 tables' rows, for :func:`._persist.snapshot`."""
+    return {table: store.v2_rows(table) for table in V2_TABLES}
 
 
 def restore_rows(store: Store, data: Mapping[str, Any]) -> None:
     """Insert :func:`snapshot_rows`'s rows; a snapshot without them (an earlier version's) has none."""
     for table in V2_TABLES:
         for row in data.get(table, ()):
-            _insert(store, table, *(row[column] for column in _COLUMNS[table]))
+            store.insert_v2(table, row)
 
 
 class V2Ledger:
@@ -94,13 +79,11 @@ class V2Ledger:
 
     def coupons(self) -> dict[str, Answer]:
         """The v2 代金券 sent so far, by coupon_id, in the order they were sent."""
-        rows = self._store._all("SELECT coupon_id, coupon FROM v2_coupons ORDER BY seq")
-        return {row["coupon_id"]: dict(json.loads(row["coupon"])) for row in rows}
+        return {row["coupon_id"]: dict(row["coupon"]) for row in self._store.v2_rows("v2_coupons")}
 
     def redpacks(self) -> dict[str, Answer]:
         """The red packets sent so far: mch_billno to the answer it got."""
-        rows = self._store._all("SELECT mch_billno, answer FROM v2_redpacks ORDER BY seq")
-        return {row["mch_billno"]: dict(json.loads(row["answer"])) for row in rows}
+        return {row["mch_billno"]: dict(row["answer"]) for row in self._store.v2_rows("v2_redpacks")}
 
     def send_coupon(self, fields: Mapping[str, str]) -> Answer:
         stock_id, openid, number = fields["coupon_stock_id"], fields["openid"], fields["partner_trade_no"]
@@ -108,19 +91,18 @@ class V2Ledger:
         stock = V2_STOCKS.get(stock_id)
         store = self._store
         with self._state.transaction():
-            earlier = _replay(store, "v2_coupons", "partner_trade_no", number, identity)
+            earlier = _replay(store, "v2_coupons", number, identity, "商户单据号重复")
             if earlier is not None:
                 return earlier
             if stock is None:
                 return business_fail("COUPON_STOCK_ID_NOT_VALID", "批次不存在")
             if stock["coupon_stock_status"] != "4" or fields["openid_count"] != "1":
                 return business_fail("COUPON_STOCK_NOT_ACTIVE", "批次未激活或openid_count不为1")
-            count = "SELECT COUNT(*) FROM v2_coupons WHERE stock_id = ?"
-            if int(store._one(count, stock_id)) >= int(stock["coupon_total"]):
+            if store.v2_count(stock_id) >= int(stock["coupon_total"]):
                 return business_fail("COUPON_STOCK_EMPTY", "批次已发完")
-            if int(store._one(count + " AND openid = ?", stock_id, openid)) >= int(stock["max_quota"]):
+            if store.v2_count(stock_id, openid) >= int(stock["max_quota"]):
                 return business_fail("USER_AL_GET_COUPON", "用户已领取过")
-            seq = int(store._one("SELECT COALESCE(MAX(seq), 0) + 1 FROM v2_coupons"))
+            seq = store.next_v2_seq("v2_coupons")
             coupon_id = str(10_000_000 + seq)
             now = self._clock()
             coupon = {
@@ -149,18 +131,9 @@ class V2Ledger:
                 "coupon_id": coupon_id,
                 "ret_msg": "",
             }
-            _insert(
-                store,
-                "v2_coupons",
-                seq,
-                number,
-                coupon_id,
-                stock_id,
-                openid,
-                _dumps(identity),
-                _dumps(answer),
-                _dumps(coupon),
-            )
+            sent = {"request": identity, "answer": answer, "coupon": coupon}
+            ids = {"seq": seq, "partner_trade_no": number, "coupon_id": coupon_id, "stock_id": stock_id}
+            store.insert_v2("v2_coupons", {**ids, "openid": openid, **sent})
             return answer
 
     def query_coupon_stock(self, fields: Mapping[str, str]) -> Answer:
@@ -168,13 +141,12 @@ class V2Ledger:
         stock = V2_STOCKS.get(stock_id)
         if stock is None:
             return business_fail("COUPON_STOCK_ID_NOT_VALID", "批次不存在")
-        sent = int(self._store._one("SELECT COUNT(*) FROM v2_coupons WHERE stock_id = ?", stock_id))
+        sent = self._store.v2_count(stock_id)
         head = {"result_code": "SUCCESS", "appid": fields["appid"], "coupon_stock_id": stock_id}
         return {**head, **stock, "is_send_num": str(sent)}
 
     def querycouponsinfo(self, fields: Mapping[str, str]) -> Answer:
-        found = self._store._one("SELECT coupon FROM v2_coupons WHERE coupon_id = ?", fields["coupon_id"])
-        coupon = None if found is None else dict(json.loads(found))
+        coupon = self._store.v2_coupon(fields["coupon_id"])
         if coupon is None or coupon["openid"] != fields["openid"] or coupon["coupon_stock_id"] != fields["stock_id"]:
             return business_fail("COUPON_NOT_EXIST", "代金券不存在")
         return {"result_code": "SUCCESS", "appid": fields["appid"], **coupon}
@@ -188,10 +160,10 @@ class V2Ledger:
             return business_fail("PARAM_ERROR", "普通红包total_num须为1")
         store = self._store
         with self._state.transaction():
-            earlier = _replay(store, "v2_redpacks", "mch_billno", number, identity)
+            earlier = _replay(store, "v2_redpacks", number, identity, "商户订单号重复")
             if earlier is not None:
                 return earlier
-            seq = int(store._one("SELECT COALESCE(MAX(seq), 0) + 1 FROM v2_redpacks"))
+            seq = store.next_v2_seq("v2_redpacks")
             answer = {
                 "result_code": "SUCCESS",
                 "mch_billno": number,
@@ -200,12 +172,5 @@ class V2Ledger:
                 "total_amount": fields["total_amount"],
                 "send_listid": f"1000041701{seq:020d}",
             }
-            _insert(
-                store,
-                "v2_redpacks",
-                seq,
-                number,
-                _dumps(identity),
-                _dumps(answer),
-            )
+            store.insert_v2("v2_redpacks", {"seq": seq, "mch_billno": number, "request": identity, "answer": answer})
             return answer
