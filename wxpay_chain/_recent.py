@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Literal
 
+from ._signing import MAX_CLOCK_SKEW
+
 __all__ = ["RecentNotifications"]
 
 Claim = Literal["new", "handled", "handling"]
@@ -17,16 +19,23 @@ class RecentNotifications:
     """The ids of notifications handled successfully in the last ``window`` seconds (bounded).
 
     A verified notification whose id is among them is answered 204 without calling the callback again:
-    a replay of a captured notification (its signature stays valid for the 300 s timestamp window) or a
-    redelivery after an answer got lost. One whose id is being handled at that moment (the same delivery
-    twice at once) is answered 503, so that it comes again once the first has finished. Only successes are
-    remembered, so a notification whose callback failed is handed over again when WeChat Pay redelivers
-    it. At most ``max_entries`` ids are kept; the oldest go first. Safe to share between threads and
-    event loops.
+    a replay of a captured notification or a redelivery after an answer got lost. A notification is
+    accepted while its timestamp is within 300 s of this machine's clock either way, so one signature can
+    pass for 600 s of this machine's time: the default ``window`` covers all of it, wherever in it the
+    first delivery fell (a shorter one leaves replays of a captured notification open).
+
+    One whose id is being handled at that moment (the same delivery twice at once) is answered 503, so
+    that it comes again once the first has finished. Only successes are remembered, so a notification
+    whose callback failed is handed over again when WeChat Pay redelivers it. At most ``max_entries`` ids
+    are kept; the oldest go first. Safe to share between threads and event loops.
     """
 
     def __init__(
-        self, window: float = 300.0, max_entries: int = 10_000, *, clock: Callable[[], float] = time.monotonic
+        self,
+        window: float = 2 * MAX_CLOCK_SKEW,
+        max_entries: int = 10_000,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < window <= 86_400 or isinstance(max_entries, bool) or not 0 < max_entries <= 10_000_000:
             raise ValueError("window must be in (0, 86400] seconds and max_entries in 1..10,000,000")

@@ -12,9 +12,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from functools import partial
 
 from ._certificates import PlatformCertificate, decrypt_certificates
-from ._errors import ConfigurationError, SignatureError, may_have_run
+from ._errors import ConfigurationError, SignatureError, TransportError, WxPayError, may_have_run
 from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
 from ._transport import RawResponse
@@ -99,7 +100,8 @@ class Verifier:
             signed = check_signed_headers(raw.headers, self._clock(), request_id=request_id)
             keys = self._keys
             if self._apiv3_key is not None:  # only then can a download change the keys
-                keys = await self._keys_for(signed.serial, fetch)
+                unverified = partial(SignatureError, request_id=request_id)
+                keys = await self._trusted_keys(signed.serial, fetch, "answer", unverified)
             verify_signed(signed, raw.body, keys, request_id=request_id)
         except SignatureError as exc:
             # The request was answered 2xx: WeChat Pay may well have done it (sent the coupon, say).
@@ -108,7 +110,7 @@ class Verifier:
                 raise
             changed = SignatureError(f"{exc}{doubt}")
             changed.request_id = exc.request_id
-            raise changed from None
+            raise changed from exc.__cause__  # a failed certificate download stays visible
 
     async def notification(self, headers: NotificationHeaders, body: bytes | str, fetch: Fetch) -> Notification:
         apiv3_key = self.apiv3_key("parse_notification")
@@ -118,7 +120,8 @@ class Verifier:
         # a key lookup that could make this client download certificates on a stranger's behalf.
         request_id = notification_request_id(view)
         signed = check_signed_headers(view, self._clock(), what="notification", request_id=request_id)
-        keys = await self._keys_for(signed.serial, fetch, unasked=True)
+        # A download that fails is the merchant's side failing, not the sender's: a TransportError (500).
+        keys = await self._trusted_keys(signed.serial, fetch, "notification", TransportError, unasked=True)
         return parse_notification(view, raw, keys=keys, apiv3_key=apiv3_key, now=self._clock(), signed=signed)
 
     def encryption_serial(self, pub_key_id: str | None) -> str:
@@ -149,13 +152,37 @@ class Verifier:
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates
 
+    async def _trusted_keys(
+        self,
+        serial: str,
+        fetch: Fetch,
+        what: str,
+        error: Callable[[str], WxPayError],
+        *,
+        unasked: bool = False,
+    ) -> KeyStore:
+        """The keys to verify ``serial``'s signature with, or ``error`` when there are none to trust (the
+        certificate download failed): that is not the sender's doing, and says so."""
+        try:
+            keys = await self._keys_for(serial, fetch, unasked=unasked)
+        except WxPayError as exc:
+            raise error(
+                f"The {what} cannot be verified: downloading WeChat Pay's platform certificates failed ({exc})"
+            ) from exc
+        if not keys:
+            raise error(
+                f"The {what} cannot be verified: there are no WeChat Pay platform certificates yet (the last "
+                f"download failed less than {REFRESH_INTERVAL:.0f} s ago and is tried again after that)"
+            )
+        return keys
+
     async def _keys_for(self, serial: str | None, fetch: Fetch, *, unasked: bool = False) -> KeyStore:
         now = self._clock()
         due = self._auto and (self._certificates_at is None or now - self._certificates_at > self._refresh)
         unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
         if not (due or unknown):
             return self._keys
-        if unknown or unasked or self._keys:  # only a first download, with nothing to fall back on, always tries
+        if unasked or self._keys:  # only a first download asked for by an answer, with no keys at all, always tries
             fruitless = self._fruitless_at
             if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
                 return self._keys  # verification then fails on the unknown serial, as it should

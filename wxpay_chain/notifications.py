@@ -29,7 +29,7 @@ import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._crypto import aes_gcm_decrypt
-from ._errors import ConfigurationError, SignatureError, WxPayError
+from ._errors import ApiError, ConfigurationError, SignatureError, TransportError, WxPayError
 from ._http import Headers
 from ._recent import RecentNotifications
 from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, SignedHeaders, verify_signed, verify_signed_message
@@ -153,7 +153,7 @@ def parse_notification(
     view = notification_headers(headers)
     request_id = notification_request_id(view)
     kind = view.get("Wechatpay-Signature-Type")
-    if kind is not None and kind not in SIGNATURE_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in SIGNATURE_TYPES):
         shown = repr(kind[:64]) if isinstance(kind, str) else type(kind).__name__
         raise SignatureError(f"Unsupported Wechatpay-Signature-Type {shown}", request_id=request_id)
     if len(raw) > MAX_NOTIFICATION_BODY:
@@ -183,6 +183,12 @@ def parse_notification(
         plaintext = aes_gcm_decrypt(apiv3_key, nonce, associated or "", ciphertext)
     except ConfigurationError:  # a ValueError too: the apiv3_key is wrong, not the notification
         raise
+    except SignatureError:
+        # The signature over this very ciphertext verified, so it is as WeChat Pay sent it: the key is ours.
+        raise ConfigurationError(
+            f"A notification signed by WeChat Pay (key {serial}) does not decrypt with this client's apiv3_key: "
+            "set apiv3_key to the current APIv3 key (it changes when it is reset in the merchant platform)"
+        ) from None
     except (ValueError, TypeError):  # aes_gcm_decrypt maps what it knows; this keeps any other input error typed
         raise SignatureError(_NOT_A_NOTIFICATION, request_id=request_id) from None
     try:
@@ -232,6 +238,9 @@ def _refused(exc: WxPayError) -> tuple[int, bytes]:
     if isinstance(exc, ConfigurationError):  # ours to mend, not the sender's: WeChat Pay sends it again later
         log.error("cannot handle notifications until the client is configured for them: %s", exc)
         return _fail(500, "the merchant cannot verify notifications yet; please retry")
+    if isinstance(exc, (TransportError, ApiError)):  # the certificate download failed: ours too
+        log.error("cannot verify notifications right now: %s", exc)
+        return _fail(500, "the merchant cannot verify notifications right now; please retry")
     log.warning("rejected a notification: %s", exc)
     if isinstance(exc, SignatureError):
         return _fail(401, "signature or decryption failed")
@@ -286,8 +295,10 @@ async def handle_notification(
     """Verify, decrypt and hand a notification to ``on_notification``; return (status, body) to answer.
 
     204 with an empty body on success; 401 when it cannot be verified or decrypted; 500 when the
-    callback raised (so WeChat Pay sends it again later). With ``recent``, a notification handled
-    successfully a moment ago is answered 204 without calling the callback again.
+    callback raised, or when the fault is the merchant's (no certificates could be downloaded to verify
+    it, or it verifies but does not decrypt with the apiv3_key), so that WeChat Pay sends it again later.
+    With ``recent``, a notification handled successfully a moment ago is answered 204 without calling the
+    callback again.
     """
     try:
         notification = await client.parse_notification(headers, body)
@@ -357,7 +368,12 @@ def aiohttp_handler(
     from aiohttp import web
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # the app's client_max_size: answered like every refusal
+            log.warning("rejected a notification: its body is over the application's client_max_size")
+            status, answer = _fail(413, "notification body too large")
+            return web.Response(status=status, body=answer, content_type="application/json")
         status, answer = await handle_notification(client, request.headers, body, on_notification, recent=recent)
         if status == 204:
             return web.Response(status=204)

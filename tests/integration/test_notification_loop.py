@@ -48,7 +48,8 @@ async def test_sent_coupon_arrives_as_a_verified_typed_notification(aiohttp_serv
     assert sb.notifications[0].outcome == "delivered"
 
 
-async def test_a_notification_the_merchant_cannot_verify_is_answered_4xx_and_retried(aiohttp_server: Any) -> None:
+async def test_a_notification_the_merchant_cannot_decrypt_is_answered_500_and_retried(aiohttp_server: Any) -> None:
+    # Its signature verifies, so the wrong APIv3 key is the merchant's to mend: 500, and it comes again.
     wrong_key = "W" * 32
     attempts: list[int] = []
     holder: dict[str, Any] = {}
@@ -77,5 +78,5 @@ async def test_a_notification_the_merchant_cannot_verify_is_answered_4xx_and_ret
             },
         )
         await sb.notifications_settled(1)
-    assert attempts == [401, 401, 401]
+    assert attempts == [500, 500, 500]
     assert sb.notifications[0].outcome != "delivered"

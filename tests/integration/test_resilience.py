@@ -10,7 +10,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from wxpay_chain import AsyncClient, RetryPolicy, SignatureError, Timeout, TransportError, WxPayError
+from wxpay_chain import (
+    AsyncClient,
+    RetryPolicy,
+    SignatureError,
+    Timeout,
+    TransportError,
+    TransportTimeoutError,
+    WxPayError,
+)
 from wxpay_chain.sandbox import (
     DEMO_APPID,
     DEMO_OPENIDS,
@@ -157,7 +165,7 @@ async def test_debug_logs_of_a_full_run_hold_no_key_material(sb: Sandbox, caplog
     async with sb.client(apiv3_key=creds.apiv3_key, retry=FAST_RETRY, passphrase=None) as client:
         await client[BUSIFAVOR].get(openid=DEMO_OPENIDS[0], query={"appid": DEMO_APPID})
         await client.v3.marketing.partner.productCoupon.users._openid_.coupons.post(
-            openid="o-log", json=send_body("LOG-1")
+            openid="o-log", json=send_body("LOG-001")
         )
         await client.download_certificates()
         secret = client.encrypt("张三")
@@ -189,8 +197,10 @@ async def test_a_calls_timeout_holds_through_the_certificate_download_it_waits_f
         sb.faults.script(Fault.delay(8), method="GET", path="v3/certificates")
         async with sb.client(platform_keys=None, apiv3_key=sb.credentials.apiv3_key) as client:
             started = asyncio.get_running_loop().time()
-            with pytest.raises(TransportError, match=r"GET /v3/certificates timed out after 0\.9") as info:
+            # The answer came but could not be verified: a SignatureError, whose cause is the download's timeout.
+            with pytest.raises(SignatureError, match=r"GET /v3/certificates timed out after 0\.9") as info:
                 call = client[BUSIFAVOR].get(openid=DEMO_OPENIDS[0], query={"appid": DEMO_APPID}, timeout=1)
                 await asyncio.wait_for(call, 6)
             assert asyncio.get_running_loop().time() - started < 3
+    assert isinstance(info.value.__cause__, TransportTimeoutError)
     assert "request number" not in str(info.value)  # a GET can simply be sent again

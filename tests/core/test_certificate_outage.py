@@ -1,0 +1,125 @@
+"""When the merchant's side cannot verify: a failed certificate download, a wrong APIv3 key, replays.
+
+A 2xx answer that cannot be verified because the certificates cannot be downloaded may still have been
+carried out, and must say so; a notification that cannot be verified for the same reason, or that
+verifies but does not decrypt, is the merchant's to mend (500, so that WeChat Pay sends it again), not
+the sender's fault (4xx)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from wxpay_chain import ApiError, AsyncClient, ConfigurationError, SignatureError, TransportError
+from wxpay_chain._signing import MAX_CLOCK_SKEW
+from wxpay_chain.notifications import RecentNotifications, aiohttp_handler, handle_notification
+
+from .test_platform_keys import APIV3_KEY, CertPeer, auto_client, certs, notification
+
+__all__ = ["auto_client", "certs"]  # fixtures, imported to be used here
+
+
+async def test_a_post_answered_2xx_while_the_certificates_cannot_be_downloaded_may_have_been_done(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    certs.fail_downloads = True
+    async with auto_client() as client:
+        with pytest.raises(SignatureError) as raised:
+            await client.v3.things.post(json={"send_request_no": "S-000001"})
+    message = str(raised.value)
+    assert "downloading WeChat Pay's platform certificates failed" in message
+    assert "may have been carried out" in message and "same request number" in message
+    assert isinstance(raised.value.__cause__, ApiError)  # the download's own error stays visible
+    assert not isinstance(raised.value, TransportError)  # which would claim that nothing was sent
+
+
+async def test_an_answer_after_a_failed_first_download_tries_the_download_again(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client() as client:
+        certs.fail_downloads = True
+        with pytest.raises(SignatureError, match="certificates failed"):
+            await client.v3.things.get()
+        certs.fail_downloads = False  # WeChat Pay is back a moment later
+        assert (await client.v3.things.get()).json() == {"ok": True}
+    assert certs.downloads == 2
+
+
+async def test_a_notification_that_cannot_be_verified_for_want_of_certificates_is_answered_500(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    certs.fail_downloads = True
+    received: list[Any] = []
+    async with auto_client() as client:
+        with caplog.at_level(logging.WARNING, logger="wxpay_chain.notifications"):
+            first = await handle_notification(client, *notification(certs), received.append)
+            again = await handle_notification(client, *notification(certs), received.append)
+    for status, answer in (first, again):
+        assert status == 500 and "please retry" in json.loads(answer)["message"]
+    assert received == [] and certs.downloads == 1  # anyone can send one: one download a minute at most
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert (
+        len(errors) == 2
+        and "certificates failed" in errors[0]
+        and "no WeChat Pay platform certificates yet" in errors[1]
+    )
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]  # nothing blames the sender
+
+
+async def test_a_notification_that_verifies_but_does_not_decrypt_blames_the_apiv3_key(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers, body = notification(certs, key="y" * 32)  # sealed with a key this client does not hold
+        with pytest.raises(ConfigurationError, match="does not decrypt with this client's apiv3_key") as raised:
+            await client.parse_notification(headers, body)
+        status, _ = await handle_notification(client, headers, body, lambda n: None)
+    assert status == 500 and APIV3_KEY not in str(raised.value) and "y" * 32 not in str(raised.value)
+
+
+async def test_a_list_valued_signature_type_is_refused_like_any_bad_header(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers: dict[str, Any] = dict(notification(certs)[0])
+        headers["Wechatpay-Signature-Type"] = ["WECHATPAY2-SHA256-RSA2048"]  # an API gateway's multiValueHeaders
+        with pytest.raises(SignatureError, match="Unsupported Wechatpay-Signature-Type list"):
+            await client.parse_notification(headers, notification(certs)[1])
+
+
+async def test_aiohttp_handler_answers_a_body_over_the_apps_limit_with_a_fail_document(
+    auto_client: Callable[..., AsyncClient], aiohttp_client: Any
+) -> None:
+    async with auto_client() as client:
+        app = web.Application(client_max_size=1024)
+        app.router.add_post("/notify", aiohttp_handler(client, lambda n: None))
+        http = await aiohttp_client(app)
+        answer = await http.post("/notify", data=b"{" + b" " * 2048 + b"}")
+        assert answer.status == 413 and answer.content_type == "application/json"
+        assert (await answer.json())["code"] == "FAIL"
+
+
+async def test_recent_notifications_outlast_the_whole_span_one_signature_is_accepted(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    # WeChat Pay's clock runs 290 s ahead of ours: its notification passes at once and still 580 s later.
+    sent_at = int(time.time())
+    now = [sent_at - MAX_CLOCK_SKEW + 10.0]
+    calls: list[str] = []
+    recent = RecentNotifications(clock=lambda: now[0])
+    async with auto_client(clock=lambda: now[0]) as client:
+        await client.download_certificates()
+        delivery = notification(certs, ts=sent_at)
+        for at in (sent_at - MAX_CLOCK_SKEW + 10.0, sent_at + MAX_CLOCK_SKEW - 10.0):  # both inside the window
+            now[0] = at
+            status, _ = await handle_notification(client, *delivery, lambda n: calls.append(n.id), recent=recent)
+            assert status == 204
+    assert calls == ["EV-1"]
