@@ -173,7 +173,7 @@ class ClientConfig:
                 validate=validate,
             ),
             retry=_retry_policy(retry),
-            backup_origin=parse_base_url(backup_base_url)[0] if backup_base_url else None,
+            backup_origin=_backup_origin(backup_base_url, base_url),
             offload=offload_crypto,
             on_request=on_request,
             on_response=on_response,
@@ -196,12 +196,30 @@ class ClientConfig:
         defaults = self.defaults
         if timeout is not None:
             defaults = attrs.evolve(defaults, timeout=client_timeout(timeout))
+        backup = self.backup_origin
         if base_url is not None:
             defaults = attrs.evolve(defaults, origin_prefix=parse_base_url(base_url))
+            if defaults.origin_prefix != self.defaults.origin_prefix:
+                backup = None  # the backup stood in for the old base URL, not for this one
         return attrs.evolve(
             self,
             defaults=defaults,
+            backup_origin=backup,
             retry=self.retry if retry is None else _retry_policy(retry),
             on_request=on_request or self.on_request,
             on_response=on_response or self.on_response,
         )
+
+
+def _backup_origin(backup_base_url: str | None, base_url: str) -> str | None:
+    """The origin connection failures fail over to. An attempt keeps the path it was signed for, so the
+    backup must serve the same path as the base URL."""
+    if not backup_base_url:
+        return None
+    origin, prefix = parse_base_url(backup_base_url)
+    if prefix != parse_base_url(base_url)[1]:
+        raise ConfigurationError(
+            f"backup_base_url has the path {prefix!r} and base_url {parse_base_url(base_url)[1]!r}: a failed-over "
+            "attempt keeps the path it was signed for, so give both the same path"
+        )
+    return origin

@@ -42,6 +42,9 @@ __all__ = [
     "WxPayError",
 ]
 
+# APIv2 err_codes that WeChat Pay documents as "accepted, outcome unknown: query with the same number".
+_IN_DOUBT = frozenset({"SYSTEMERROR", "PROCESSING"})
+
 MAX_ERROR_BODY = 64 * 1024
 """How many bytes of an error answer's body ApiError keeps (``.body``) and parses; a longer body is not parsed."""
 _MAX_SHOWN_MESSAGE = 500  # of a server's message in str(error)
@@ -162,7 +165,10 @@ class ResponseTooLargeError(TransportError):
         self.method = method
         self.path = path
         where = f" to {method} {path}" if method else ""
-        super().__init__(f"The answer{where} is larger than {limit} bytes, the most the SDK reads; nothing was used")
+        doubt = may_have_run(method, "reached WeChat Pay") if method else ""
+        super().__init__(
+            f"The answer{where} is larger than {limit} bytes, the most the SDK reads; nothing was used{doubt}"
+        )
 
 
 class ApiError(WxPayError):
@@ -198,6 +204,8 @@ class ApiError(WxPayError):
         where = f" for {method} {path}" if method else ""
         shown = _clip(message, _MAX_SHOWN_MESSAGE) if message else "(no message)"
         text = f"WeChat Pay answered {status} {_clip(code, 64) if code else '(no code)'}{where}: {shown}"
+        if method and (status >= 500 or code in _IN_DOUBT):  # a server fault: the call may be done all the same
+            text += may_have_run(method, "may have been carried out")
         if request_id:
             text += f" (Request-ID {_clip(request_id, _MAX_SHOWN_ID)}; quote it to WeChat Pay support)"
         super().__init__(text)

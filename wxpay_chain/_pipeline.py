@@ -16,7 +16,7 @@ from functools import partial
 from typing import Protocol
 
 from ._config import ClientConfig
-from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError
+from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError, WxPayError
 from ._http import Headers, Request, Response, Timeout
 from ._logs import log_retry, record_attempt, run_hook
 from ._prepare import prepare
@@ -33,7 +33,8 @@ class StreamSink(Protocol):
 
     @property
     def started(self) -> bool:
-        """Whether any of the body has arrived: a call cut off after that is never sent again."""
+        """Whether any of the body went where it cannot be taken back (a file, a caller's sink): a call cut
+        off after that is never sent again."""
         ...
 
     @property
@@ -67,6 +68,7 @@ class Pipeline:
         self._defaults = config.defaults
         self._retry = config.retry
         self._backup_origin = config.backup_origin
+        self._primary_origin = config.defaults.origin_prefix[0]  # the only origin the backup stands in for
         self._on_request = config.on_request
         self._on_response = config.on_response
         self._clock = config.clock
@@ -131,7 +133,7 @@ class Pipeline:
                     if attempt == attempts or transport.closed or final:
                         exc.attempts = tuple(failures)
                         raise
-                    if exc.connect_failed and self._backup_origin is not None:
+                    if exc.connect_failed and self._backup_origin is not None and origin == self._primary_origin:
                         origin = self._backup_origin
                     if not await _back_off(policy.delay(attempt), deadline, request, failures[-1]):
                         exc.attempts = (*failures, "no time left for another attempt")
@@ -147,7 +149,11 @@ class Pipeline:
                     if verify and must_verify(request.method, prepared.template, headers):
                         checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
                         fetch = partial(self.fetch_certificates, deadline)  # within what is left of the call
-                        await protocol.verify(request, checked, request_id, fetch)
+                        try:
+                            await protocol.verify(request, checked, request_id, fetch)
+                        except WxPayError as exc:
+                            exc.attempts = (*failures, f"#{attempt} {type(exc).__name__}")
+                            raise
                     return Response(status, headers, raw.body, request)
                 error = ApiError.from_parts(
                     raw.status, raw.body, request_id=request_id, method=request.method, path=request.target

@@ -71,3 +71,28 @@ async def test_non_json_error_body_is_still_an_api_error(memory_client: AsyncCli
     peer.status, peer.body = 502, b"<html>bad gateway</html>"
     with pytest.raises(ServerError, match="bad gateway"):
         await memory_client.v3.things.get()
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "code"),
+    [
+        ("POST", 500, "SYSTEM_ERROR"),
+        ("GET", 500, "SYSTEM_ERROR"),
+        ("POST", 400, "PARAM_ERROR"),
+        ("POST", 200, "SYSTEMERROR"),
+    ],
+)
+def test_a_server_fault_on_a_call_that_changes_something_says_it_may_have_been_done(
+    method: str, status: int, code: str
+) -> None:
+    # 5xx, and APIv2's SYSTEMERROR ("accepted, query with the same number"), leave a coupon's fate open.
+    error = ApiError(status, code, "busy", method=method, path="/v3/things")
+    in_doubt = method == "POST" and code != "PARAM_ERROR"
+    assert ("may have been carried out" in str(error) and "same request number" in str(error)) is in_doubt
+
+
+def test_an_answer_too_large_to_read_on_a_post_may_have_been_done() -> None:
+    from wxpay_chain import ResponseTooLargeError
+
+    assert "same request number" in str(ResponseTooLargeError(65536, method="POST", path="/v3/things"))
+    assert "request number" not in str(ResponseTooLargeError(65536, method="GET", path="/v3/things"))

@@ -155,6 +155,52 @@ async def test_a_connect_timeout_sent_nothing_so_it_fails_over(
     assert r.status == 200 and r.request.url.startswith(base_url.rstrip("/")) and len(peer.seen) == 1
 
 
+async def test_a_retried_call_that_ends_unverified_lists_every_attempt(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, memory: MemoryTransport
+) -> None:
+    from wxpay_chain import SignatureError
+
+    failing_then_ok(peer, [503, 503])
+    peer.tamper = lambda headers, body: (headers, body + b" ")  # the third answer: signed over other bytes
+    async with make_client(transport=memory, retry=FAST) as client:
+        with pytest.raises(SignatureError) as info:
+            await client.v3.things.post(json={"send_request_no": "N-1"})
+    assert info.value.attempts == ("#1 503 SYSTEM_ERROR", "#2 503 SYSTEM_ERROR", "#3 SignatureError")
+
+
+def _refusing() -> MemoryTransport:
+    def refuse(request: Any) -> Any:
+        raise ConnectionRefusedError("refused")
+
+    return MemoryTransport(refuse)
+
+
+async def test_the_backup_stands_in_only_for_the_base_url_it_was_given_with(
+    make_client: Callable[..., AsyncClient],
+) -> None:
+    primary, backup, other = "https://gw1.example/wxpay/", "https://gw2.example/wxpay/", "https://gw3.example/wxpay/"
+    transport = _refusing()
+    async with make_client(base_url=primary, backup_base_url=backup, retry=FAST, transport=transport) as client:
+        for call in (
+            client.v3.things.get(),
+            client.v3.things.get(base_url=other),
+            client.with_options(base_url=other).v3.things.get(),
+        ):
+            with pytest.raises(TransportError, match="3 attempts"):
+                await call
+    hosts = [request.url.split("/")[2] for request in transport.requests]
+    # The client's own base URL fails over; a call sent elsewhere (per call, or with_options) stays there.
+    assert hosts == ["gw1.example", "gw2.example", "gw2.example"] + ["gw3.example"] * 6
+    assert all(request.target == "/wxpay/v3/things" for request in transport.requests)
+
+
+def test_a_backup_base_url_with_another_path_is_refused(make_client: Callable[..., AsyncClient]) -> None:
+    from wxpay_chain import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"backup_base_url has the path '/pay/' and base_url '/wxpay/'"):
+        make_client(base_url="https://gw1.example/wxpay/", backup_base_url="https://gw2.example/pay/")
+
+
 async def test_unreachable_without_backup_gives_up_after_the_attempts(make_client: Callable[..., AsyncClient]) -> None:
     async with make_client(base_url=f"http://127.0.0.1:{free_port()}/", retry=FAST) as client:
         with pytest.raises(TransportError, match="3 attempts") as info:
