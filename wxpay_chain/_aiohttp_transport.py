@@ -15,6 +15,7 @@ import asyncio
 import io
 import os
 import ssl
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -44,8 +45,7 @@ __all__ = ["DEFAULT_MAX_BODY", "AiohttpTransport"]
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 """The most bytes of a 2xx answer's (decompressed) body the transport reads before giving up."""
 _CHUNK = 64 * 1024
-# aiohttp 3.10+ tells a connect timeout apart; before, it is a timeout like any other (an empty tuple).
-_CONNECT_TIMEOUT: Any = getattr(aiohttp, "ConnectionTimeoutError", ())
+_CONNECT_TIMEOUT = aiohttp.ConnectionTimeoutError  # a timeout before any connection: nothing was sent
 
 # Sessions let go of where their sockets could not be released by hand (another aiohttp or event loop):
 # kept referenced for good, so that no finalizer ever closes them the normal way (see _abandon).
@@ -55,7 +55,8 @@ _ABANDONED: list[object] = []
 class AiohttpTransport:
     """Sends requests through one pooled ``aiohttp.ClientSession``.
 
-    It closes the session only if it created it: a session passed in stays the caller's, and is never
+    It closes the session only if it created it: a session passed in stays the caller's (and keeps aiohttp's
+    own resend of a GET/PUT/DELETE whose connection drops, which ``retry=`` does not count), and is never
     replaced; using it from another event loop or after ``fork()`` raises TransportError.
 
     ``max_body`` caps the decompressed body of a 2xx answer (ResponseTooLargeError past it); an error
@@ -95,6 +96,7 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = current_pid()
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+        self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()  # answers being read now
 
     @property
     def closed(self) -> bool:
@@ -123,7 +125,11 @@ class AiohttpTransport:
             session = self._rebind(session, loop)
         if session is None:
             connector = aiohttp.TCPConnector(limit=self._pool_limit, ttl_dns_cache=300)
-            session = self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            # No cookie jar: APIv3 is stateless, and a cookie an answer set would ride on signed requests unsigned.
+            jar = aiohttp.DummyCookieJar()
+            session = self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, cookie_jar=jar)
+            if hasattr(session, "_retry_connection"):  # else aiohttp resends a GET/PUT/DELETE that retry= never sees
+                session._retry_connection = False
             self._loop, self._pid = loop, current_pid()
         return session
 
@@ -206,8 +212,8 @@ class AiohttpTransport:
             async with session.request(
                 request.method, url, headers=headers, timeout=timeout, allow_redirects=False, **options
             ) as response:
-                status = response.status
-                answer = response.headers
+                self._reading.add(response)
+                status, answer = response.status, response.headers
                 ok = 200 <= status < 300
                 if sink is not None and ok:
                     body = await _pipe(response, sink)
@@ -241,10 +247,9 @@ class AiohttpTransport:
         except aiohttp.ClientError as exc:
             if self._closed:
                 raise TransportError(f"{_where(request)} was cut off because the client was closed") from exc
-            raise TransportError(
-                f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc}); "
-                "the request may have reached WeChat Pay, so retry with the same request number"
-            ) from exc
+            doubt = may_have_run(request.method, "may have reached WeChat Pay")
+            cut = f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc})"
+            raise TransportError(cut + doubt) from exc
 
     def _security_context(self, request: Request) -> ssl.SSLContext:
         if self._security is None:
@@ -274,10 +279,15 @@ class AiohttpTransport:
         if self._pid != current_pid() or loop is None or loop.is_closed():
             _abandon(session)  # the parent's connections, or a dead loop's: no I/O on them
         elif loop is asyncio.get_running_loop():
-            await session.close()
+            await self._shut(session)
         elif loop.is_running():  # closed from another loop: the session is closed on its own
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._shut(session), loop))
         # else its loop is stopped but open: only that loop may close its sockets, so they stay as they are
+
+    async def _shut(self, session: aiohttp.ClientSession) -> None:
+        for response in list(self._reading):  # a body still arriving: closing the session leaves it be
+            response.close()
+        await session.close()
 
 
 def _seconds(limit: float | None) -> str:
@@ -290,12 +300,11 @@ _INLINE_BODY = 1024 * 1024
 
 def _whole(response: aiohttp.ClientResponse, headers: CIMultiDictProxy[str], cap: int) -> bool:
     """Whether the body can be read in one piece: a Content-Length within the cap, and no encoding that
-    could inflate it past the cap."""
+    could inflate it past the cap (in any Content-Encoding header, not only the first: aiohttp may
+    inflate by another one)."""
     length = response.content_length
-    if length is None or length > cap:
-        return False
-    encoding = headers.get("Content-Encoding")
-    return not encoding or encoding == "identity"
+    encodings = headers.getall("Content-Encoding", ())
+    return length is not None and length <= cap and all(coding in ("", "identity") for coding in encodings)
 
 
 async def _read(response: aiohttp.ClientResponse, request: Request, ok: bool, cap: int) -> bytes:
@@ -340,9 +349,7 @@ def _proxied(
 ) -> tuple[tuple[str, str], ...]:
     """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
     https:// one carries them on its CONNECT only (``proxy_headers``)."""
-    if url.scheme != "http":
-        return headers
-    return (*headers, *proxy_headers.items())
+    return (*headers, *proxy_headers.items()) if url.scheme == "http" else headers
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:
@@ -361,8 +368,7 @@ def _abandon(session: aiohttp.ClientSession) -> None:
     try:
         conns: Any = connector._conns  # no public way to reach the pooled connections
         acquired: Any = connector._acquired
-        protocols = [proto for entries in conns.values() for proto, _ in entries] + list(acquired)
-        for proto in protocols:
+        for proto in [proto for entries in conns.values() for proto, _ in entries] + list(acquired):
             _release_socket(getattr(proto, "transport", None))
         conns.clear()
         acquired.clear()

@@ -68,7 +68,9 @@ class AsyncClient(ClientSignatures):
 
     ``max_response_bytes`` caps what is read of an answer (16 MiB by default; ResponseTooLargeError past it).
     ``transport`` replaces the aiohttp one (see :class:`Transport`, e.g. a :class:`MemoryTransport` in tests);
-    it stays its owner's: :meth:`aclose` closes only this client's view of it. ``proxy`` (``http://user:pass@host:3128``)
+    it stays its owner's: :meth:`aclose` closes only this client's view of it. ``session`` (an aiohttp
+    ``ClientSession`` of one's own, never closed here) keeps aiohttp's own silent resend of a GET, PUT or
+    DELETE whose connection drops, which ``retry`` neither counts nor logs. ``proxy`` (``http://user:pass@host:3128``)
     and ``trust_env`` (HTTPS_PROXY, NO_PROXY) route every request through a proxy; ``log_bodies`` logs bodies at DEBUG.
     APIv2 (``v2/...`` chains, and the coupon plugin and H5 signs) uses ``apiv2_key`` (32 characters);
     ``security=True`` calls present ``client_cert`` (apiclient_cert.pem, or a .p12 with ``passphrase``).

@@ -1,0 +1,129 @@
+"""A server that answers badly, byte for byte: a raw asyncio server on 127.0.0.1 (aiohttp's own server
+would tidy the bytes up). Memory stays bounded, no cookie rides on a signed request, and closing the
+client ends a call whose answer is still arriving."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from wxpay_chain import ApiError, AsyncClient, ResponseTooLargeError, TransportError
+
+Handler = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
+
+
+class RawServer:
+    """Reads each request head (and its Content-Length body) and lets ``handler`` write the answer."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[bytes] = []
+        self.port = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                self.requests.append(head + await reader.readexactly(length))
+                await self.handler(head, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def raw_server() -> AsyncIterator[Callable[[Handler], Awaitable[RawServer]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(handler: Handler) -> RawServer:
+        raw = RawServer(handler)
+        server = await asyncio.start_server(raw.serve, "127.0.0.1", 0)
+        raw.port = server.sockets[0].getsockname()[1]
+        servers.append(server)
+        return raw
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def answer(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    lines = [f"HTTP/1.1 {status} X", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("status", [200, 400])
+async def test_a_second_content_encoding_header_cannot_inflate_past_the_caps(
+    make_client: Callable[..., AsyncClient], raw_server: Any, status: int
+) -> None:
+    bomb = gzip.compress(b"0" * (8 * 1024 * 1024))  # ~8 KiB on the wire, 8 MiB inflated
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        encodings = [("Content-Encoding", "identity"), ("Content-Encoding", "gzip")]
+        writer.write(answer(status, [("Content-Type", "application/json"), *encodings], bomb))
+        await writer.drain()
+
+    server = await raw_server(handler)
+    async with make_client(base_url=f"http://127.0.0.1:{server.port}/", retry=1, max_response_bytes=65536) as client:
+        if status == 200:
+            with pytest.raises(ResponseTooLargeError):
+                await client.v3.things.get()
+        else:
+            with pytest.raises(ApiError) as raised:
+                await client.v3.things.get()
+            assert len(raised.value.body) <= 64 * 1024 and raised.value.body_truncated
+
+
+async def test_a_cookie_an_answer_sets_never_rides_on_a_signed_request(
+    make_client: Callable[..., AsyncClient], raw_server: Any
+) -> None:
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        headers = [("Content-Type", "application/json"), ("Set-Cookie", "route=attacker-chosen; Path=/")]
+        writer.write(answer(400, headers, b'{"code":"PARAM_ERROR","message":"no"}'))
+        await writer.drain()
+
+    server = await raw_server(handler)
+    # A host name: aiohttp keeps no cookies for an IP address.
+    async with make_client(base_url=f"http://localhost:{server.port}/", retry=1) as client:
+        for _ in range(2):
+            with pytest.raises(ApiError):
+                await client.v3.things.get()
+    assert len(server.requests) == 2 and b"cookie:" not in server.requests[1].lower()
+
+
+async def test_closing_the_client_ends_a_call_whose_answer_is_still_arriving(
+    make_client: Callable[..., AsyncClient], raw_server: Any
+) -> None:
+    begun, never = asyncio.Event(), asyncio.Event()
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        for _ in range(50):  # half the body, a byte per turn of the loop: the client is reading it by now
+            await writer.drain()
+            await asyncio.sleep(0)
+            writer.write(b" ")
+        await writer.drain()
+        begun.set()
+        await never.wait()  # the rest never comes
+
+    server = await raw_server(handler)
+    client = make_client(base_url=f"http://127.0.0.1:{server.port}/", retry=1, timeout=None)
+    call = asyncio.ensure_future(client.v3.things.post(json={"send_request_no": "S-000001"}))
+    await begun.wait()
+    await client.aclose()
+    with pytest.raises(TransportError, match="cut off because the client was closed"):
+        await asyncio.wait_for(call, 10)
+    never.set()
