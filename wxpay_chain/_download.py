@@ -231,21 +231,38 @@ class PlainFile:
 
 class _Sink:
     """What the transport hands a 2xx body to; it also keeps the raw body of an answer that turns out to
-    be signed, so that the signature can be checked too."""
+    be signed, so that the signature can be checked too. With ``restart`` (a download kept in memory) a
+    body cut off is fetched again from the start: none of it has left the SDK."""
 
-    def __init__(self, plain: PlainFile, template: str, cap: int, progress: Progress | None = None) -> None:
-        self.plain, self.template, self.cap, self.progress = plain, template, cap, progress
-        self.started = False
+    def __init__(
+        self,
+        plain: Callable[[], PlainFile],
+        template: str,
+        cap: int,
+        progress: Progress | None = None,
+        restart: Callable[[], object] | None = None,
+    ) -> None:
+        self.new_plain, self.template, self.cap, self.progress, self.restart = plain, template, cap, progress, restart
+        self.plain = plain()
+        self.began = False
         self.raw: bytearray | None = None
         self.received = 0
         self.total: int | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether bytes went where they cannot be taken back (a file): then the pipeline retries no cut."""
+        return self.began and self.restart is None
 
     @property
     def signed_body(self) -> bytes:
         return b"" if self.raw is None else bytes(self.raw)
 
     def __call__(self, headers: Headers) -> Callable[[bytes], None]:
-        self.started = True
+        if self.began and self.restart is not None:  # another attempt after a cut: start over
+            self.restart()
+            self.plain, self.received = self.new_plain(), 0
+        self.began = True
         self.raw = bytearray() if must_verify("GET", self.template, headers) else None
         length = headers.get("Content-Length")
         self.total = int(length) if length and length.isascii() and length.isdigit() else None
@@ -263,14 +280,17 @@ class _Sink:
 
 
 async def _fetch(pipeline: Pipeline, prepared: PreparedRequest, sink: _Sink) -> None:
-    """The signed GET through the client's pipeline, the body streamed into ``sink``; a body cut off is final."""
+    """The signed GET through the client's pipeline, the body streamed into ``sink``; a body cut off is final
+    unless the sink can start over."""
     try:
         await pipeline.call(prepared, sink=sink)
     except TransportError as exc:
         # A timeout stays a timeout (``except TimeoutError`` catches it); other breaks after the first byte
         # leave a partial file, which is an integrity matter. Either way nothing of it was kept.
-        if sink.started and not isinstance(exc, (ResponseTooLargeError, TransportTimeoutError)):
-            raise IntegrityError("The download was cut off before the whole file came; nothing was kept") from exc
+        if sink.began and not isinstance(exc, (ResponseTooLargeError, TransportTimeoutError)):
+            cut = IntegrityError("The download was cut off before the whole file came; nothing was kept")
+            cut.attempts = exc.attempts  # what the pipeline counted: in memory, every cut was retried
+            raise cut from exc
         raise
     sink.plain.finish()
 
@@ -301,9 +321,11 @@ async def download(
     prepared = PreparedRequest("GET", template, origin, target, b"", defaults.plain_headers, defaults.timeout, b"")
     cap = config.max_response_bytes
 
-    async def fetch(write: Callable[[bytes], object]) -> None:
-        plain = PlainFile(source.hash_type, source.hash_value, write, key, source.nonce or "")
-        await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress))
+    async def fetch(write: Callable[[bytes], object], restart: Callable[[], object] | None = None) -> None:
+        def plain() -> PlainFile:
+            return PlainFile(source.hash_type, source.hash_value, write, key, source.nonce or "")
+
+        await _fetch(pipeline, prepared, _Sink(plain, template, cap, progress, restart))
 
     if to is None:
         kept = bytearray()
@@ -313,7 +335,7 @@ async def download(
                 raise ResponseTooLargeError(cap, method="GET", path=template)
             kept.extend(data)
 
-        await fetch(keep)
+        await fetch(keep, kept.clear)
         return bytes(kept)
     path = Path(to)
     try:
