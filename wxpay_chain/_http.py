@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 
-from ._errors import InvalidRequestError
+from ._errors import InvalidRequestError, StructureError
 from ._roots import is_v2
 
 __all__ = ["MAX_TIMEOUT", "Attempt", "Headers", "Request", "Response", "Timeout", "check_header"]
@@ -247,7 +247,13 @@ class Response:
         StructureError names bad fields."""
         from ._converter import structure
 
-        return structure(self.xml() if is_v2(self.request.template) else self.json(), cls)
+        if is_v2(self.request.template):
+            return structure(self.xml(), cls)
+        try:
+            document = self.json()
+        except (ValueError, RecursionError):  # not UTF-8 JSON (an HTML page, say), or nested past any model
+            raise StructureError(f"the answer is not JSON, so it cannot be a {getattr(cls, '__name__', cls)}") from None
+        return structure(document, cls)
 
     @property
     def parsed(self) -> Any:

@@ -382,3 +382,17 @@ async def test_aiohttp_handler_answers_401_not_500_to_hostile_notifications(
                 assert answer.status == 401
                 assert (await answer.json())["code"] == "FAIL"
     assert received == []
+
+
+@pytest.mark.parametrize("body", [b"<html>gateway</html>", b"\xff\xfe{}", b"[" * 100_000 + b"]" * 100_000])
+async def test_a_signed_answer_that_is_not_json_fails_to_structure_with_a_structure_error(
+    memory_client: AsyncClient, peer: WirePeer, body: bytes
+) -> None:
+    from wxpay_chain import StructureError
+    from wxpay_chain.models import BusifavorCouponPage
+
+    peer.body = body  # signed as it is: only its content is wrong
+    r = await memory_client.v3.marketing.busifavor.users._openid_.coupons.get(openid="o-1", query={"appid": "wx1"})
+    for attempt in (lambda: r.parsed, lambda: r.structure(BusifavorCouponPage)):
+        with pytest.raises(StructureError, match="the answer is not JSON, so it cannot be a BusifavorCouponPage"):
+            attempt()
