@@ -111,7 +111,7 @@ def test_a_json_body_from_text_or_a_file(
         "product_coupon_id": "1000000013",
         "stock_id": "1000000013001",
         "appid": DEMO_APPID,
-        "send_request_no": "CLI-1",
+        "send_request_no": "CLI-001",
     }
     (tmp_path / "send.json").write_text(json.dumps(body))
     assert main(["request", "POST", PARTNER, "--param", f"openid={FRESH}", "--json", f"@{tmp_path / 'send.json'}"]) == 0

@@ -134,7 +134,7 @@ async def test_product_coupons_carry_an_uploaded_image(sandbox: Sandbox) -> None
             "product_coupon_id": "2000000009",
             "stock_id": "2000000009001",
             "appid": DEMO_APPID,
-            "send_request_no": "IMG-1",
+            "send_request_no": "IMG-001",
         }
         coupon = (
             await brand.brand.marketing.productCoupon.users._openid_.coupons.post(openid="o-img", json=body)

@@ -53,7 +53,9 @@ async def test_notification_is_signed_encrypted_and_carries_the_coupon(
 ) -> None:
     async with Sandbox(notify_url=receiver.url, notify_retry_delays=(0.01,)) as sb:
         creds = sb.credentials
-        answer = await Wire(http, sb.base_url, Identity.merchant(creds)).send("POST", partner(FRESH), send_body("n-1"))
+        answer = await Wire(http, sb.base_url, Identity.merchant(creds)).send(
+            "POST", partner(FRESH), send_body("notify-1")
+        )
         await sb.notifications_delivered(1)
     headers, body = receiver.received[0]
     message = f"{headers['Wechatpay-Timestamp']}\n{headers['Wechatpay-Nonce']}\n".encode() + body + b"\n"
@@ -75,7 +77,9 @@ async def test_notification_is_signed_encrypted_and_carries_the_coupon(
 async def test_notification_is_retried_until_acknowledged(receiver: Receiver, http: aiohttp.ClientSession) -> None:
     receiver.statuses = [500, 503]
     async with Sandbox(notify_url=receiver.url, notify_retry_delays=(0.01, 0.02, 0.03)) as sb:
-        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send("POST", partner(FRESH), send_body("n-2"))
+        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send(
+            "POST", partner(FRESH), send_body("notify-2")
+        )
         await sb.notifications_delivered(1)
         record = sb.notifications[0]
     assert len(receiver.received) == 3
@@ -95,7 +99,9 @@ async def test_notification_to_an_unreachable_url_is_abandoned_after_the_last_re
     url = f"http://127.0.0.1:{closed.addresses[0][1]}/notify"
     await closed.cleanup()  # nothing listens there any more
     async with Sandbox(notify_url=url, notify_retry_delays=(0.01, 0.01)) as sb:
-        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send("POST", partner(FRESH), send_body("n-3"))
+        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send(
+            "POST", partner(FRESH), send_body("notify-3")
+        )
         await sb.notifications_settled(1)
         record = sb.notifications[0]
     assert record.outcome == "abandoned"
@@ -107,7 +113,7 @@ async def test_idempotent_replay_does_not_notify_again(receiver: Receiver, http:
     async with Sandbox(notify_url=receiver.url) as sb:
         wire = Wire(http, sb.base_url, Identity.merchant(sb.credentials))
         for _ in range(3):
-            await wire.send("POST", partner(FRESH), send_body("n-4"))
+            await wire.send("POST", partner(FRESH), send_body("notify-4"))
         await sb.notifications_delivered(1)
         assert len(sb.notifications) == 1
 
@@ -115,7 +121,7 @@ async def test_idempotent_replay_does_not_notify_again(receiver: Receiver, http:
 async def test_brand_send_notification_uses_the_brand_scheme(receiver: Receiver, http: aiohttp.ClientSession) -> None:
     async with Sandbox(notify_url=receiver.url, answer_mode="certificate") as sb:
         wire = Wire(http, sb.base_url, Identity.brand(sb.credentials))
-        await wire.send("POST", brand_path(FRESH), send_body("n-5", brand_id=None))
+        await wire.send("POST", brand_path(FRESH), send_body("notify-5", brand_id=None))
         await sb.notifications_delivered(1)
     headers, _ = receiver.received[0]
     assert headers["Wechatpay-Signature-Type"] == "WECHATPAY-BRAND-SHA256-RSA2048"
@@ -138,7 +144,9 @@ async def test_the_sandbox_client_handles_the_sandbox_notifications(
 ) -> None:
     # What a test of one's own notify endpoint does: the sandbox's client decrypts what the sandbox sent.
     async with Sandbox(notify_url=receiver.url, notify_retry_delays=(0.01,)) as sb, sb.client() as client:
-        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send("POST", partner(FRESH), send_body("n-1"))
+        await Wire(http, sb.base_url, Identity.merchant(sb.credentials)).send(
+            "POST", partner(FRESH), send_body("notify-1")
+        )
         await sb.notifications_delivered(1)
         handled: list[str] = []
         headers, body = receiver.received[0]

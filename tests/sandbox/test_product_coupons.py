@@ -122,7 +122,7 @@ async def test_send_for_a_brand_the_merchant_does_not_serve_is_no_auth(merchant:
 async def test_send_to_an_unknown_product_coupon_or_stock_is_not_found(
     merchant: Wire, overrides: dict[str, str]
 ) -> None:
-    answer = await merchant.send("POST", partner(FRESH), send_body("nf-1", **overrides))
+    answer = await merchant.send("POST", partner(FRESH), send_body("nf-001", **overrides))
     assert (answer.status, answer.code) == (404, "NOT_FOUND")
 
 
@@ -155,12 +155,12 @@ async def test_max_count_per_day_then_max_count_follow_the_sandbox_clock(http: a
         tight = {"stock_id": "1000000013002"}
         users = [f"o-day-user-{n}" for n in range(4)]
         for n in (0, 1):
-            assert (await wire.send("POST", partner(users[n]), send_body(f"day-{n}", **tight))).status == 200
-        blocked = await wire.send("POST", partner(users[2]), send_body("day-2", **tight))
+            assert (await wire.send("POST", partner(users[n]), send_body(f"day-00{n}", **tight))).status == 200
+        blocked = await wire.send("POST", partner(users[2]), send_body("day-002", **tight))
         assert blocked.json()["detail"]["issue"] == "max_count_per_day"
         clock.now += 86400
-        assert (await wire.send("POST", partner(users[2]), send_body("day-2", **tight))).status == 200
-        exhausted = await wire.send("POST", partner(users[3]), send_body("day-3", **tight))
+        assert (await wire.send("POST", partner(users[2]), send_body("day-002", **tight))).status == 200
+        exhausted = await wire.send("POST", partner(users[3]), send_body("day-003", **tight))
         assert (exhausted.status, exhausted.json()["detail"]["issue"]) == (400, "max_count")
 
 
@@ -185,8 +185,8 @@ async def test_wechatpay_code_stock_refuses_a_caller_coupon_code(merchant: Wire)
 
 async def test_upload_stock_hands_out_uploaded_codes_in_order(merchant: Wire) -> None:
     upload = {"product_coupon_id": "1000000015", "stock_id": "1000000015001"}
-    first = (await merchant.send("POST", partner("o-upload-1"), send_body("up-1", **upload))).json()
-    second = (await merchant.send("POST", partner("o-upload-2"), send_body("up-2", **upload))).json()
+    first = (await merchant.send("POST", partner("o-upload-1"), send_body("up-001", **upload))).json()
+    second = (await merchant.send("POST", partner("o-upload-2"), send_body("up-002", **upload))).json()
     # The seeded EXPIRED coupon holds the first uploaded code.
     assert [first["coupon_code"], second["coupon_code"]] == list(DEMO_UPLOADED_CODES[1:3])
     assert second["stock"]["coupon_code_count_info"] == {"total_count": 5, "available_count": 2}
@@ -204,7 +204,7 @@ async def test_upload_stock_without_codes_left_is_invalid_request(sandbox: Sandb
 
 
 async def test_sequential_coupon_carries_its_rounds(merchant: Wire) -> None:
-    body = send_body("seq-1", product_coupon_id="1000000016", stock_id="1000000016001")
+    body = send_body("seq-001", product_coupon_id="1000000016", stock_id="1000000016001")
     coupon = (await merchant.send("POST", partner(FRESH), body)).json()
     detail = coupon["sequential_usage_detail"]
     assert (detail["total_count"], detail["used_count"], len(detail["detail_item_list"])) == (3, 0, 3)
@@ -223,7 +223,7 @@ async def test_added_product_coupon_and_stock_can_be_sent(sandbox: Sandbox, merc
 
 
 async def test_send_with_an_oversized_field_is_param_error(merchant: Wire) -> None:
-    answer = await merchant.send("POST", partner(FRESH), send_body("x" * 65))
+    answer = await merchant.send("POST", partner(FRESH), send_body("x" * 129))
     assert (answer.status, answer.json()["detail"]["field"]) == (400, "send_request_no")
 
 
@@ -385,7 +385,7 @@ async def test_brand_list_with_unknown_product_coupon_or_stock_is_not_found(bran
 
 
 async def test_brand_send_to_unknown_stock_is_not_found(brand: Wire) -> None:
-    answer = await brand.send("POST", brand_path(FRESH), send_body("b-nf", brand_id=None, stock_id="404"))
+    answer = await brand.send("POST", brand_path(FRESH), send_body("b-nf-01", brand_id=None, stock_id="404"))
     assert (answer.status, answer.code) == (404, "NOT_FOUND")
 
 
@@ -419,7 +419,7 @@ async def test_unknown_path_and_wrong_method_are_not_found(merchant: Wire) -> No
 
 
 async def test_oversized_body_is_refused_with_413(sandbox: Sandbox, merchant: Wire) -> None:
-    body = json.dumps(send_body("big", attach="x" * (1024 * 1024 + 10))).encode()
+    body = json.dumps(send_body("big-body", attach="x" * (1024 * 1024 + 10))).encode()
     answer = await merchant.send("POST", partner(FRESH), body)
     assert (answer.status, answer.code) == (413, "INVALID_REQUEST")
-    assert "big" not in [c.send_request_no for c in sandbox.issued_coupons()]
+    assert "big-body" not in [c.send_request_no for c in sandbox.issued_coupons()]

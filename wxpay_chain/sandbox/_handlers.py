@@ -20,7 +20,7 @@ from ._auth import Caller, Scheme, aes_gcm_encrypt, make_nonce
 from ._clock import rfc3339
 from ._failures import no_auth, not_found, param_error
 from ._keys import KeySet
-from ._params import Body, Query, path_value, placeholder_values
+from ._params import ID_CHARSET, Body, Query, path_value, placeholder_values
 from ._records import BUSIFAVOR_STATES, USER_COUPON_STATES, IssuedCoupon
 from ._render import render_busifavor, render_favor
 from ._state import SandboxState
@@ -34,7 +34,6 @@ FAVOR_USER_COUPON = "/v3/marketing/favor/users/{openid}/coupons/{coupon_id}"
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 50
 BUSIFAVOR_LIMIT_DEFAULT = 20
-BUSIFAVOR_LIMIT_MAX = 50
 
 _TOKEN = re.compile(r"([0-9]{1,12}):([0-9a-f]{12})")
 
@@ -152,10 +151,11 @@ class Handlers:
         openid = path_value("openid", call.path_params["openid"])
         product_coupon_id = body.required_text("product_coupon_id")
         stock_id = body.required_text("stock_id")
-        coupon_code = body.text("coupon_code")
+        # Lengths and characters as the send API's documentation (2025.11.07) gives them.
+        coupon_code = body.text("coupon_code", max_length=40, charset=ID_CHARSET)
         appid = body.required_text("appid", max_length=32)
-        send_request_no = body.required_text("send_request_no")
-        attach = body.text("attach", max_length=512)
+        send_request_no = body.required_text("send_request_no", min_length=6, max_length=128, charset=ID_CHARSET)
+        attach = body.text("attach", max_length=150)
         coupon, created = self._state.send(
             issued_by=call.caller.label,
             brand_id=brand_id,
@@ -228,8 +228,9 @@ class Handlers:
             "sender_merchant": query.text("sender_merchant", max_length=32),
         }
         # offset is the page number (分页页码, from 0) and limit the page size, as the seed documents them.
+        # No maximum limit is documented, and a page is only a slice of the matches already in memory.
         offset = query.integer("offset", default=0, minimum=0, maximum=100000)
-        limit = query.integer("limit", default=BUSIFAVOR_LIMIT_DEFAULT, minimum=1, maximum=BUSIFAVOR_LIMIT_MAX)
+        limit = query.integer("limit", default=BUSIFAVOR_LIMIT_DEFAULT, minimum=1)
         matching = self._state.busifavor_for(openid=openid, appid=appid, now=call.now, **filters)
         page = matching[offset * limit : (offset + 1) * limit]
         return Reply(

@@ -8,12 +8,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from ._failures import clean_text, param_error
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
+INTEGER_MAX = 999_999_999  # the largest number _DIGITS reads
+
+
+class Charset(NamedTuple):
+    """The characters a field may use, and how an error message describes them."""
+
+    pattern: re.Pattern[str]
+    described: str
+
+
+# The rule WeChat Pay documents for request numbers and caller-chosen codes.
+ID_CHARSET = Charset(re.compile(r"[0-9A-Za-z_-]*"), "digits, letters, '_' and '-' (数字、大小写字母、下划线_、短横线-)")
 
 
 def _well_formed(text: str) -> bool:
@@ -99,7 +111,7 @@ class Query:
             raise param_error(name, f"must be one of {' | '.join(allowed)}", location="query", value=value)
         return value
 
-    def integer(self, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    def integer(self, name: str, *, default: int, minimum: int, maximum: int = INTEGER_MAX) -> int:
         value = self.text(name)
         if value is None:
             return default
@@ -125,7 +137,15 @@ class Body:
             raise param_error("body", "must be a JSON object", location="body")
         self.values: Mapping[str, Any] = parsed
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 64) -> str | None:
+    def text(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        max_length: int = 64,
+        min_length: int = 0,
+        charset: Charset | None = None,
+    ) -> str | None:
         value = self.values.get(name)
         if value is None:
             if required:
@@ -137,12 +157,17 @@ class Body:
             raise param_error(name, "is not valid UTF-8", location="body")
         if required and not value:
             raise param_error(name, "must not be empty", location="body")
-        if len(value) > max_length:
-            raise param_error(name, f"must be at most {max_length} characters", location="body", value=value)
+        if not min_length <= len(value) <= max_length:
+            limit = f"{min_length} to {max_length}" if min_length else f"at most {max_length}"
+            raise param_error(name, f"must be {limit} characters", location="body", value=value)
+        if charset is not None and not charset.pattern.fullmatch(value):
+            raise param_error(name, f"may use only {charset.described}", location="body", value=value)
         return value
 
-    def required_text(self, name: str, *, max_length: int = 64) -> str:
-        value = self.text(name, required=True, max_length=max_length)
+    def required_text(
+        self, name: str, *, max_length: int = 64, min_length: int = 0, charset: Charset | None = None
+    ) -> str:
+        value = self.text(name, required=True, max_length=max_length, min_length=min_length, charset=charset)
         assert value is not None
         return value
 

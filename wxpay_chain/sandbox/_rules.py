@@ -109,14 +109,23 @@ def stock_from(document: Mapping[str, Any], product: ProductCoupon | None, uploa
 
 
 def check_replay(
-    previous: IssuedCoupon, *, openid: str, appid: str, product_coupon_id: str, stock_id: str, coupon_code: str | None
+    previous: IssuedCoupon,
+    *,
+    openid: str,
+    appid: str,
+    product_coupon_id: str,
+    stock_id: str,
+    coupon_code: str | None,
+    attach: str | None,
 ) -> None:
-    """A reused ``send_request_no`` replays the first coupon only for the same user, stock and code."""
-    same = (previous.openid, previous.appid, previous.product_coupon_id, previous.stock_id) == (
+    """A reused ``send_request_no`` replays the first coupon only for the same user, stock, code and attach."""
+    # An absent attach and an empty one both mean "none", so a retry serialised either way still replays.
+    same = (previous.openid, previous.appid, previous.product_coupon_id, previous.stock_id, previous.attach or "") == (
         openid,
         appid,
         product_coupon_id,
         stock_id,
+        attach or "",
     )
     if not same or (coupon_code is not None and coupon_code != previous.coupon_code):
         raise invalid_request(

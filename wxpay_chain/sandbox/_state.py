@@ -181,14 +181,14 @@ class SandboxState:
     ) -> tuple[IssuedCoupon, bool]:
         """Issue one coupon under the stock's rules; ``(coupon, created)``.
 
-        The same ``send_request_no`` (per brand) with the same user and stock returns the first coupon again
+        The same ``send_request_no`` (per brand) with the same user, stock and attach returns the first coupon again
         and ``created`` False; with anything else it is refused.
         """
         request = {"openid": openid, "appid": appid, "product_coupon_id": product_coupon_id, "stock_id": stock_id}
         with self.transaction():
             previous = self.store.coupon_by_request_no(brand_id, send_request_no)
             if previous is not None:
-                _rules.check_replay(previous, coupon_code=coupon_code, **request)
+                _rules.check_replay(previous, coupon_code=coupon_code, attach=attach, **request)
                 return previous, False
             product, stock = _rules.check_sendable(
                 self.product_coupon(product_coupon_id),
