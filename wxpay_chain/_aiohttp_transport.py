@@ -304,7 +304,7 @@ def _whole(response: aiohttp.ClientResponse, headers: CIMultiDictProxy[str], cap
     inflate by another one)."""
     length = response.content_length
     encodings = headers.getall("Content-Encoding", ())
-    return length is not None and length <= cap and all(coding in ("", "identity") for coding in encodings)
+    return length is not None and length <= cap and (not encodings or all(e in ("", "identity") for e in encodings))
 
 
 async def _read(response: aiohttp.ClientResponse, request: Request, ok: bool, cap: int) -> bytes:
