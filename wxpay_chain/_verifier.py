@@ -64,6 +64,7 @@ class Verifier:
         self, keys: KeyStore, *, apiv3_key: str | bytes | None, refresh: float, clock: Callable[[], float]
     ) -> None:
         self._keys = keys
+        self._configured = keys  # platform_keys as given: a download replaces only what it brought
         self._apiv3_key = apiv3_key
         # Automatic certificates: an APIv3 key and nothing to verify with yet (public-key mode needs none).
         self._auto = apiv3_key is not None and not keys
@@ -72,6 +73,7 @@ class Verifier:
         self._certificates: tuple[PlatformCertificate, ...] = ()
         self._certificates_at: float | None = None
         self._fruitless_at: float | None = None
+        self._failure: str | None = None  # why the last download failed, until one succeeds
         self._refreshing: asyncio.Future[KeyStore] | None = None
 
     def __repr__(self) -> str:
@@ -140,15 +142,17 @@ class Verifier:
     # -- certificates ----------------------------------------------------------------------------------
     async def download(self, fetch: Fetch) -> tuple[PlatformCertificate, ...]:
         """Fetch v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
-        certificates it carries, and trust them from now on."""
+        certificates it carries (or a key already trusted: WeChat Pay's public key, while a merchant moves
+        to it, signs this answer), and trust them from now on in place of those the last download listed."""
         apiv3_key = self.apiv3_key("download_certificates")
         response = await fetch()
         certificates = decrypt_certificates(response.body, apiv3_key)
         carried = KeyStore(keys={c.serial: c.public_key for c in certificates})
-        verify_signed_message(response.headers, response.body, carried, self._clock(), request_id=response.request_id)
+        signers = self._keys.merged(carried)
+        verify_signed_message(response.headers, response.body, signers, self._clock(), request_id=response.request_id)
         self._certificates = certificates
         self._certificates_at = self._clock()
-        self._keys = self._keys.merged(carried)
+        self._keys = self._configured.merged(carried)  # a certificate WeChat Pay no longer lists is dropped
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates
 
@@ -169,10 +173,10 @@ class Verifier:
             raise error(
                 f"The {what} cannot be verified: downloading WeChat Pay's platform certificates failed ({exc})"
             ) from exc
-        if not keys:
+        if self._failure is not None and serial not in keys and not serial.startswith(PUB_KEY_ID_PREFIX):
             raise error(
-                f"The {what} cannot be verified: there are no WeChat Pay platform certificates yet (the last "
-                f"download failed less than {REFRESH_INTERVAL:.0f} s ago and is tried again after that)"
+                f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and the "
+                f"download that could bring it failed less than {REFRESH_INTERVAL:.0f} s ago ({self._failure})"
             )
         return keys
 
@@ -206,7 +210,9 @@ class Verifier:
             self._refreshing = future
             try:
                 await self.download(fetch)
+                self._failure = None
             except Exception as exc:
+                self._failure = str(exc)[:300]
                 if not self._keys:
                     raise
                 log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)

@@ -15,12 +15,16 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wxpay_chain import ApiError, AsyncClient, ConfigurationError, SignatureError, TransportError
 from wxpay_chain._signing import MAX_CLOCK_SKEW
 from wxpay_chain.notifications import RecentNotifications, aiohttp_handler, handle_notification
 
-from .test_platform_keys import APIV3_KEY, CertPeer, auto_client, certs, notification
+from ..protocol import answer_message, sign
+from .conftest import PUB_KEY_ID
+from .test_platform_keys import APIV3_KEY, CertPeer, auto_client, certs, make_certificate, notification
+from .wire import pem_public
 
 __all__ = ["auto_client", "certs"]  # fixtures, imported to be used here
 
@@ -67,7 +71,7 @@ async def test_a_notification_that_cannot_be_verified_for_want_of_certificates_i
     assert (
         len(errors) == 2
         and "certificates failed" in errors[0]
-        and "no WeChat Pay platform certificates yet" in errors[1]
+        and "the download that could bring it failed" in errors[1]
     )
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]  # nothing blames the sender
 
@@ -123,3 +127,59 @@ async def test_recent_notifications_outlast_the_whole_span_one_signature_is_acce
             status, _ = await handle_notification(client, *delivery, lambda n: calls.append(n.id), recent=recent)
             assert status == 204
     assert calls == ["EV-1"]
+
+
+async def test_a_certificate_the_last_download_no_longer_lists_is_no_longer_trusted(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client() as client:
+        await client.download_certificates()
+        old = (certs.key, certs.cert)
+        certs.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        certs.cert = make_certificate(certs.key)  # WeChat Pay has replaced its certificate
+        await client.download_certificates()
+        assert [c.serial for c in client.certificates] == [certs.serial]
+        certs.key, certs.cert = old  # an answer signed with the replaced one
+        certs.fail_downloads = True
+        with pytest.raises(SignatureError):
+            await client.v3.things.get()
+        assert certs.serial not in client.keys
+
+
+class MovingPeer(CertPeer):
+    """A merchant moving to WeChat Pay's public key: answers to requests naming it are signed with it,
+    the certificate list included, while notifications may still come signed by a certificate."""
+
+    def __init__(self, key: rsa.RSAPrivateKey, public: rsa.RSAPrivateKey) -> None:
+        super().__init__(key)
+        self.public = public
+
+    async def certificates(self) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body = await super().certificates()
+        ts, nonce = headers["Wechatpay-Timestamp"], headers["Wechatpay-Nonce"]
+        signature = sign(self.public, answer_message(ts, nonce, body))
+        return status, {**headers, "Wechatpay-Serial": PUB_KEY_ID, "Wechatpay-Signature": signature}, body
+
+
+async def test_while_moving_to_the_public_key_a_certificate_signed_notification_verifies(
+    auto_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
+) -> None:
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    peer = MovingPeer(platform_key, public)
+    received: list[Any] = []
+    options = {"platform_keys": {PUB_KEY_ID: pem_public(public)}, "transport": peer.transport()}
+    async with auto_client(**options) as client:
+        status, answer = await handle_notification(client, *notification(peer), received.append)
+    assert (status, answer) == (204, b"") and [n.id for n in received] == ["EV-1"] and peer.downloads == 1
+
+
+async def test_a_notification_naming_a_new_certificate_while_the_download_fails_is_answered_500(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client() as client:
+        await client.download_certificates()
+        certs.fail_downloads = True
+        headers, body = notification(certs)
+        headers["Wechatpay-Serial"] = "5157F09EFDC096DE15EBE81A47057A7232F0ACD1"  # rotated in, not yet seen
+        status, answer = await handle_notification(client, headers, body, lambda n: None)
+    assert status == 500 and "please retry" in json.loads(answer)["message"]
