@@ -242,8 +242,7 @@ class Client(ClientSignatures):
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))
 
-    def chain(self, path: str) -> Chain[Response]:
-        return self[path]
+    chain = __getitem__
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         if self._owner is not None:
@@ -264,10 +263,11 @@ class Client(ClientSignatures):
         except concurrent.futures.CancelledError:
             if not self._closed:
                 raise
-            raise TransportError(
-                "The call was cut off because the client was closed; it may have reached WeChat Pay, "
-                "so retry with the same request number"
-            ) from None
+            cut = "The call was cut off because the client was closed; it may have reached WeChat Pay, so retry"
+            raise TransportError(cut + " with the same request number") from None
+        except BaseException:  # Ctrl-C, or a signal's time limit (Celery's): no later attempt may go out
+            future.cancel()
+            raise
         finally:
             self._pending.discard(future)
 

@@ -214,3 +214,44 @@ def test_with_options_makes_a_copy_that_shares_the_loop_and_pool(
     blocking.close()
     with pytest.raises(TransportError, match="closed"):
         quick.v3.things.get()
+
+
+class _TimeLimit(BaseException):
+    """What a signal handler raises for a time limit, as Celery's soft_time_limit does."""
+
+
+def test_an_interrupted_blocking_call_sends_no_later_attempt(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> None:
+    import signal
+
+    from wxpay_chain import Headers, MemoryTransport, RawResponse, RetryPolicy
+
+    second = threading.Event()
+    arrivals: list[str] = []
+
+    def answer(request: Any) -> RawResponse:
+        arrivals.append(request.target)
+        if len(arrivals) == 1:
+            signal.setitimer(signal.ITIMER_REAL, 0.1)  # the time limit strikes during the back-off after this 503
+        else:
+            second.set()
+        return RawResponse(503, Headers({"Content-Type": "application/json"}), b'{"code":"SYSTEM_ERROR"}')
+
+    def time_limit(signum: int, frame: Any) -> None:
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, time_limit)
+    retry = RetryPolicy(attempts=2, backoff=0.5, cap=0.5, jitter=False)
+    options = {"mchid": MCHID, "serial": SERIAL, "private_key": merchant_key, "retry": retry}
+    try:
+        with Client(
+            **options, platform_keys={PUB_KEY_ID: pem_public(platform_key)}, transport=MemoryTransport(answer)
+        ) as client:
+            with pytest.raises(_TimeLimit):
+                client.v3.things.post(json={"send_request_no": "S-000001"})
+            # The back-off would have ended 0.4 s later: a resend must not come, even well after that.
+            assert not second.wait(1.5) and len(arrivals) == 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
