@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Protocol
 
 from ._config import ClientConfig
@@ -80,14 +79,10 @@ class Pipeline:
         count of calls in flight."""
         return Pipeline(config, self.transport, self._protocols, self._in_flight)
 
-    async def fetch_certificates(self, deadline: float | None = None) -> Response:
+    async def fetch_certificates(self) -> Response:
         """GET v3/certificates, unverified here: the verifier checks it with the certificates it carries.
-        ``deadline``: that of the call the download is for, which it must not outlast."""
-        prepared = prepare(self._defaults, "GET", "v3/certificates")
-        total = prepared.timeout.total
-        if deadline is not None and (total is None or deadline - time.monotonic() < total):
-            prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
-        return await self.call(prepared, verify=False)
+        It takes the client's own timeout: the calls waiting for it each wait within their own."""
+        return await self.call(prepare(self._defaults, "GET", "v3/certificates"), verify=False)
 
     async def call(self, prepared: PreparedRequest, *, verify: bool = True, sink: StreamSink | None = None) -> Response:
         """The answer to ``prepared``, verified; ApiError for a non-2xx answer, TransportError when none came.
@@ -148,9 +143,8 @@ class Pipeline:
                 if 200 <= status < 300:
                     if verify and must_verify(request.method, prepared.template, headers):
                         checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
-                        fetch = partial(self.fetch_certificates, deadline)  # within what is left of the call
-                        try:
-                            await protocol.verify(request, checked, request_id, fetch)
+                        try:  # a certificate download it waits for is waited for within what is left of the call
+                            await protocol.verify(request, checked, request_id, self.fetch_certificates, deadline)
                         except WxPayError as exc:
                             exc.attempts = (*failures, f"#{attempt} {type(exc).__name__}")
                             raise

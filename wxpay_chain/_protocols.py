@@ -31,7 +31,9 @@ class CallProtocol(Protocol):
 
     async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request: ...
 
-    async def verify(self, request: Request, raw: RawResponse, request_id: str | None, fetch: Fetch) -> None: ...
+    async def verify(
+        self, request: Request, raw: RawResponse, request_id: str | None, fetch: Fetch, deadline: float | None
+    ) -> None: ...
 
 
 class V3Protocol:

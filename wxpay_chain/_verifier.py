@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from functools import partial
 
 from ._certificates import PlatformCertificate, decrypt_certificates
-from ._errors import ConfigurationError, SignatureError, TransportError, WxPayError, may_have_run
+from ._errors import ConfigurationError, SignatureError, TransportError, TransportTimeoutError, WxPayError, may_have_run
 from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
 from ._transport import RawResponse
@@ -74,7 +75,7 @@ class Verifier:
         self._certificates_at: float | None = None
         self._fruitless_at: float | None = None
         self._failure: str | None = None  # why the last download failed, until one succeeds
-        self._refreshing: asyncio.Future[KeyStore] | None = None
+        self._refreshing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<Verifier keys={list(self._keys)!r}>"
@@ -93,7 +94,9 @@ class Verifier:
         return self._apiv3_key
 
     # -- answers and notifications -------------------------------------------------------------------
-    async def verify(self, request: Request, raw: RawResponse, request_id: str | None, fetch: Fetch) -> None:
+    async def verify(
+        self, request: Request, raw: RawResponse, request_id: str | None, fetch: Fetch, deadline: float | None = None
+    ) -> None:
         """Raise SignatureError unless WeChat Pay signed this answer with a key this verifier trusts.
 
         (The pipeline's verification step for APIv3: ``CallProtocol.verify``.)"""
@@ -103,7 +106,7 @@ class Verifier:
             keys = self._keys
             if self._apiv3_key is not None:  # only then can a download change the keys
                 unverified = partial(SignatureError, request_id=request_id)
-                keys = await self._trusted_keys(signed.serial, fetch, "answer", unverified)
+                keys = await self._trusted_keys(signed.serial, fetch, "answer", unverified, deadline=deadline)
             verify_signed(signed, raw.body, keys, request_id=request_id)
         except SignatureError as exc:
             # The request was answered 2xx: WeChat Pay may well have done it (sent the coupon, say).
@@ -163,16 +166,16 @@ class Verifier:
         what: str,
         error: Callable[[str], WxPayError],
         *,
+        deadline: float | None = None,
         unasked: bool = False,
     ) -> KeyStore:
         """The keys to verify ``serial``'s signature with, or ``error`` when there are none to trust (the
         certificate download failed): that is not the sender's doing, and says so."""
         try:
-            keys = await self._keys_for(serial, fetch, unasked=unasked)
+            keys = await self._keys_for(serial, fetch, deadline=deadline, unasked=unasked)
         except WxPayError as exc:
-            raise error(
-                f"The {what} cannot be verified: downloading WeChat Pay's platform certificates failed ({exc})"
-            ) from exc
+            why = f"downloading WeChat Pay's platform certificates failed ({exc})"
+            raise error(f"The {what} cannot be verified: {exc if isinstance(exc, _OutOfTime) else why}") from exc
         if self._failure is not None and serial not in keys and not serial.startswith(PUB_KEY_ID_PREFIX):
             raise error(
                 f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and the "
@@ -180,7 +183,9 @@ class Verifier:
             )
         return keys
 
-    async def _keys_for(self, serial: str | None, fetch: Fetch, *, unasked: bool = False) -> KeyStore:
+    async def _keys_for(
+        self, serial: str | None, fetch: Fetch, *, deadline: float | None = None, unasked: bool = False
+    ) -> KeyStore:
         now = self._clock()
         due = self._auto and (self._certificates_at is None or now - self._certificates_at > self._refresh)
         unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
@@ -191,32 +196,48 @@ class Verifier:
             if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
                 return self._keys  # verification then fails on the unknown serial, as it should
         before = self._certificates_at
-        helped = False
         try:
-            await self._refresh_once("unknown serial " + str(serial)[:64] if unknown else "schedule", fetch)
-            helped = self._certificates_at != before and not (unknown and serial not in self._keys)
-        finally:
-            if not helped:  # a failed download, or a serial WeChat Pay does not list: a forger's, most likely
-                self._fruitless_at = now
+            await self._refresh_once("unknown serial " + str(serial)[:64] if unknown else "schedule", fetch, deadline)
+        except asyncio.TimeoutError:  # this call's time ran out; the download goes on for the others
+            raise _OutOfTime(
+                "WeChat Pay's platform certificates were still being downloaded when the call's timeout ran out"
+            ) from None
+        except BaseException:
+            self._fruitless_at = now
+            raise
+        if self._certificates_at == before or (unknown and serial not in self._keys):
+            self._fruitless_at = now  # a failed download, or a serial WeChat Pay does not list: a forger's, most likely
         return self._keys
 
-    async def _refresh_once(self, reason: str, fetch: Fetch) -> None:
-        # One download at a time; everyone waiting for it shares its outcome. A download left pending by
-        # another event loop (one that has closed, or the parent's before a fork) can never finish here.
+    async def _refresh_once(self, reason: str, fetch: Fetch, deadline: float | None) -> None:
+        """Wait, until ``deadline`` at most, for the one download in flight, starting it if there is none.
+
+        The download is a task of its own: a caller that gives up (cancelled, or out of time) leaves it to
+        the others. One left by another event loop (closed, or the parent's before a fork) never finishes here.
+        """
         loop = asyncio.get_running_loop()
-        pending = self._refreshing
-        if pending is None or pending.done() or pending.get_loop() is not loop:
-            future: asyncio.Future[KeyStore] = loop.create_future()
-            self._refreshing = future
-            try:
-                await self.download(fetch)
-                self._failure = None
-            except Exception as exc:
-                self._failure = str(exc)[:300]
-                if not self._keys:
-                    raise
-                log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
-            finally:  # even when cancelled: the calls waiting on it must not wait forever
-                future.set_result(self._keys)
-            return
-        await asyncio.shield(pending)
+        task = self._refreshing
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = self._refreshing = loop.create_task(self._download_and_log(reason, fetch))
+            task.add_done_callback(_retrieved)
+        await asyncio.wait_for(asyncio.shield(task), None if deadline is None else max(deadline - time.monotonic(), 0))
+
+    async def _download_and_log(self, reason: str, fetch: Fetch) -> None:
+        try:
+            await self.download(fetch)
+            self._failure = None
+        except Exception as exc:
+            self._failure = str(exc)[:300]
+            if not self._keys:
+                raise
+            log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
+
+
+class _OutOfTime(TransportTimeoutError):
+    """A call gave up waiting for the download it needs; the download itself goes on."""
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """A download whose every waiter gave up still fails quietly: its callers were told already."""
+    if not task.cancelled():
+        task.exception()

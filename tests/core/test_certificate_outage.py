@@ -7,6 +7,7 @@ the sender's fault (4xx)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -183,3 +184,23 @@ async def test_a_notification_naming_a_new_certificate_while_the_download_fails_
         headers["Wechatpay-Serial"] = "5157F09EFDC096DE15EBE81A47057A7232F0ACD1"  # rotated in, not yet seen
         status, answer = await handle_notification(client, headers, body, lambda n: None)
     assert status == 500 and "please retry" in json.loads(answer)["message"]
+
+
+async def test_a_call_that_gives_up_on_the_shared_download_leaves_it_to_the_others(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    certs.hold = asyncio.Event()  # the download stalls until released
+    async with auto_client() as client:
+        leader = asyncio.ensure_future(client.v3.things.get())
+        await certs.download_started.wait()
+        follower = asyncio.ensure_future(client.v3.things.post(json={"send_request_no": "S-000001"}))
+        quick = asyncio.ensure_future(client.v3.things.get(timeout=0.05))
+        with pytest.raises(SignatureError, match="still being downloaded when the call's timeout ran out"):
+            await asyncio.wait_for(quick, 5)  # it waits within its own time, not the download's
+        leader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await leader
+        certs.hold.set()
+        assert (await follower).json() == {"ok": True}  # the download the leader started still served it
+        assert (await client.v3.things.get()).json() == {"ok": True}
+    assert certs.downloads == 1

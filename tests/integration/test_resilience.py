@@ -198,7 +198,7 @@ async def test_a_calls_timeout_holds_through_the_certificate_download_it_waits_f
         async with sb.client(platform_keys=None, apiv3_key=sb.credentials.apiv3_key) as client:
             started = asyncio.get_running_loop().time()
             # The answer came but could not be verified: a SignatureError, whose cause is the download's timeout.
-            with pytest.raises(SignatureError, match=r"GET /v3/certificates timed out after 0\.9") as info:
+            with pytest.raises(SignatureError, match="still being downloaded when the call's timeout ran out") as info:
                 call = client[BUSIFAVOR].get(openid=DEMO_OPENIDS[0], query={"appid": DEMO_APPID}, timeout=1)
                 await asyncio.wait_for(call, 6)
             assert asyncio.get_running_loop().time() - started < 3
