@@ -36,6 +36,7 @@ __all__ = [
     "sign_type_of",
     "string_to_sign",
     "to_xml",
+    "utf8_text",
 ]
 
 SignType = Literal["MD5", "HMAC-SHA256"]
@@ -45,6 +46,7 @@ HMAC_SHA256: SignType = "HMAC-SHA256"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # XML 1.0 refuses these characters in any document, escaped or not.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate: UTF-8 cannot encode it
 # "<!" opens a DOCTYPE, ENTITY, ELEMENT... declaration unless it opens a CDATA section or a comment.
 _DECLARATION = re.compile(r"<!(?!\[CDATA\[|--)")
 _XML_DECL = re.compile(r"<\?xml[^>]*encoding\s*=\s*['\"]([^'\"]*)['\"]", re.IGNORECASE)
@@ -131,6 +133,16 @@ def sign_type_of(params: Mapping[str, str]) -> SignType:
     return MD5 if named == MD5 else HMAC_SHA256
 
 
+def utf8_text(field: str, text: str, what: str = "An APIv2 value") -> str:
+    """``text``, if UTF-8 can encode it; else InvalidRequestError naming ``field``, worded as v3's check of
+    a path or query parameter (_uri)."""
+    if not text.isascii() and _SURROGATE.search(text):
+        raise InvalidRequestError(
+            f"{what} is not valid text", [(field, "it holds a lone surrogate, which UTF-8 cannot encode")]
+        )
+    return text
+
+
 def _text(name: str, value: object) -> str:
     value = plain_value(value)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -138,7 +150,7 @@ def _text(name: str, value: object) -> str:
             "APIv2 values are text or whole numbers",
             [(f"xml.{name}", f"got {type(value).__name__}; send nested data as a JSON string")],
         )
-    text = str(value)
+    text = utf8_text(f"xml.{name}", str(value))
     if _NOT_XML.search(text):
         raise InvalidRequestError(
             "An APIv2 value holds a character XML cannot carry", [(f"xml.{name}", "a control character")]
@@ -215,7 +227,8 @@ def check_answer(fields: Mapping[str, str], key: str, *, signed: bool = True) ->
         if signed:
             raise SignatureError("The APIv2 answer carries no sign, which this endpoint's answers have; not used")
         return
-    sign_type: SignType | None = {32: MD5, 64: HMAC_SHA256}.get(len(given))
+    # A sign is hex: other text cannot match (and compare_digest refuses non-ASCII str).
+    sign_type: SignType | None = {32: MD5, 64: HMAC_SHA256}.get(len(given)) if given.isascii() else None
     expected = sign(fields, key, sign_type) if sign_type else ""
     if not expected or not hmac.compare_digest(expected, given.upper()):
         raise SignatureError("The APIv2 answer's sign does not match (check apiv2_key); it was not used")

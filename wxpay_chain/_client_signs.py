@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._apiv2 import HMAC_SHA256, missing_apiv2_key, sign
+from ._apiv2 import HMAC_SHA256, missing_apiv2_key, sign, utf8_text
 from ._crypto import rsa_sign
 from ._errors import ConfigurationError, InvalidRequestError
 
@@ -49,7 +49,7 @@ def _value(name: str, value: object, required: bool = True) -> str:
         raise InvalidRequestError(f"{name} must be a non-empty str", [(name, shown)])
     if "\n" in value or "\r" in value:
         raise InvalidRequestError(f"{name} must be one line", [(name, "remove the line break")])
-    return value
+    return utf8_text(name, value, "A signed value")
 
 
 def sign_jsapi(key: rsa.RSAPrivateKey, *, appid: str, prepay_id: str, timestamp: int, nonce: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from ._http import Headers
 from ._signing import SIGNED_HEADERS
 
-__all__ = ["UNSIGNED_DOWNLOADS", "UNSIGNED_V2_ANSWERS", "must_verify"]
+__all__ = ["UNSIGNED_DOWNLOADS", "UNSIGNED_V2_ANSWERS", "V2_FILE_ANSWERS", "must_verify"]
 
 # GET endpoints whose 2xx answer is a file WeChat Pay sends unsigned (their documented answer has no schema).
 UNSIGNED_DOWNLOADS = (
@@ -80,5 +80,16 @@ UNSIGNED_V2_ANSWERS = frozenset(
         "v2/sandboxnew/pay/getsignkey",
         "v2/secapi/mch/submchmanage",
         "v2/xdc/apiv2getsignkey/sign/getsignkey",
+    }
+)
+
+# APIv2 endpoints whose success answer is a file, not XML: the bills (CSV text, or gzip with tar_type=GZIP)
+# and the order comments (a text table); only a failure comes as XML. Each is in UNSIGNED_V2_ANSWERS.
+V2_FILE_ANSWERS = frozenset(
+    {
+        "v2/billcommentsp/batchquerycomment",
+        "v2/pay/downloadbill",
+        "v2/pay/downloadfundflow",
+        "v2/sandboxnew/pay/downloadbill",
     }
 )

@@ -9,6 +9,7 @@ packet twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,13 +27,14 @@ from ._request import (
 )
 from ._transport import RawResponse
 from ._typed._check import check_call
-from ._unsigned import UNSIGNED_V2_ANSWERS
+from ._unsigned import UNSIGNED_V2_ANSWERS, V2_FILE_ANSWERS
 from ._uri import check_literal, placeholders
 
 __all__ = ["V2_OPTIONS", "V2Protocol", "prepare_v2"]
 
 V2_OPTIONS = frozenset({"xml", "security", "headers", "timeout", "base_url"})
 _CONTENT_TYPE = "text/xml"
+_XML_START = re.compile(rb"[ \t\r\n]*(?:<|\Z)")  # what an XML answer (or an empty one) starts with
 
 
 def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: Mapping[str, Any]) -> PreparedRequest:
@@ -90,8 +92,13 @@ class V2Protocol:
     async def authorize(self, prepared: PreparedRequest, origin: str, overlapping: bool) -> Request:
         return request_for(prepared, origin)  # the sign is in the body already
 
-    async def verify(self, request: Request, raw: RawResponse, request_id: str | None, fetch: object) -> None:
-        """SignatureError unless the answer is a signed (or unsigned) APIv2 document; ApiError for FAIL."""
+    async def verify(
+        self, request: Request, raw: RawResponse, request_id: str | None, fetch: object, deadline: float | None = None
+    ) -> None:
+        """SignatureError unless the answer is a signed (or unsigned) APIv2 document; ApiError for FAIL.
+        A bill's file (V2_FILE_ANSWERS) is the body as it came: a failure there is XML, the file never is."""
+        if request.template in V2_FILE_ANSWERS and not _XML_START.match(raw.body):
+            return
         fields = parse_xml(raw.body)
         if fields.get("return_code", "SUCCESS") == "SUCCESS" and self._key is not None:
             check_answer(fields, self._key, signed=request.template not in UNSIGNED_V2_ANSWERS)  # FAIL has none

@@ -15,7 +15,9 @@ Written from the protocol rules, never with the client's code:
   sign) and issues the coupon into the busifavor wallet that ``GET v3/marketing/busifavor/users/{openid}/
   coupons`` lists (AppID ``DEMO_APPID``); ``POST /sandbox/send-coupon-plugin`` takes the plugin's
   ``send_coupon_params``, ``send_coupon_merchant``, ``sign`` and ``open_id`` (JSON) and does the same for
-  each coupon. Busifavor stocks: ``DEMO_BUSIFAVOR_STOCK_IDS``; the same out_request_no sends once.
+  each coupon, answering ``errcode`` OK with each coupon's own ``send_coupon_result`` (SUCCESS with its
+  coupon_code, or FAILED with a message). Busifavor stocks: ``DEMO_BUSIFAVOR_STOCK_IDS``; the same
+  out_request_no sends once.
 * v2 代金券 stock ``1757`` (500 fen off 1,000, 100 coupons, 3 per user) and stock ``1758`` (stopped).
 """
 
@@ -231,26 +233,10 @@ class V2Service:
             if not v2_sign_matches(flat, self.apiv2_key, "HMAC-SHA256", str(payload.get("sign", ""))):
                 raise Fail("签名错误 (the plugin's sign does not match)")
             self._verified(request)
-            results = []
-            for item in items:
-                code = self._issue(
-                    stock_id=str(item.get("stock_id", "")),
-                    out_request_no=str(item.get("out_request_no", "")),
-                    merchant=merchant,
-                    openid=openid,
-                    appid=str(payload.get("appid") or DEMO_APPID),
-                    coupon_code=item.get("coupon_code"),
-                    how="plugin",
-                )
-                results.append(
-                    {
-                        "stock_id": item["stock_id"],
-                        "out_request_no": item["out_request_no"],
-                        "coupon_code": code,
-                        "code": "SUCCESS",
-                        "message": "",
-                    }
-                )
+            # As the plugin does: the call succeeds (errcode OK) and each coupon has its own result, so a
+            # coupon that fails leaves the others sent, and says so.
+            appid = str(payload.get("appid") or DEMO_APPID)
+            results = [self._plugin_coupon(item, merchant, openid, appid) for item in items]
         except ValueError:
             return web.json_response({"code": "PARAM_ERROR", "message": "JSON格式错误"}, status=400)
         except Fail as fail:
@@ -258,4 +244,22 @@ class V2Service:
             return web.json_response(
                 {"code": "SIGN_ERROR" if status == 401 else "PARAM_ERROR", "message": fail.message}, status=status
             )
-        return web.json_response({"send_coupon_result": results})
+        return web.json_response({"errcode": "OK", "msg": "", "send_coupon_result": results})
+
+    def _plugin_coupon(self, item: Mapping[str, Any], merchant: str, openid: str, appid: str) -> dict[str, str]:
+        """One coupon of the plugin: its send_coupon_result entry, SUCCESS with its code or FAILED with why."""
+        stock_id, out_request_no = str(item.get("stock_id", "")), str(item.get("out_request_no", ""))
+        result = {"stock_id": stock_id, "out_request_no": out_request_no}
+        try:
+            code = self._issue(
+                stock_id=stock_id,
+                out_request_no=out_request_no,
+                merchant=merchant,
+                openid=openid,
+                appid=appid,
+                coupon_code=item.get("coupon_code"),
+                how="plugin",
+            )
+        except Fail as fail:
+            return {**result, "code": "FAILED", "message": fail.message}
+        return {**result, "coupon_code": code, "code": "SUCCESS", "message": ""}

@@ -61,8 +61,13 @@ def v2_sign(fields: Mapping[str, str], key: str, kind: str) -> str:
 
 
 def v2_sign_matches(fields: Mapping[str, str], key: str, kind: str, sign: str) -> bool:
-    """Whether ``sign`` is the APIv2 sign of ``fields`` (compared in constant time)."""
-    return hmac.compare_digest(v2_sign(fields, key, kind), sign)
+    """Whether ``sign`` is the APIv2 sign of ``fields`` (compared in constant time). A sign that is not
+    ASCII, or fields UTF-8 cannot encode (a lone surrogate a JSON escape can carry), never match."""
+    try:
+        expected = v2_sign(fields, key, kind)
+    except UnicodeEncodeError:
+        return False
+    return sign.isascii() and hmac.compare_digest(expected, sign)
 
 
 def xml_answer(fields: Mapping[str, str]) -> web.Response:
