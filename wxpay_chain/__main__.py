@@ -102,6 +102,7 @@ def _certificates(args: argparse.Namespace) -> int:
 
 async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> int:
     from ._client import DEFAULT_BASE_URL, AsyncClient
+    from ._files import keep_mode
 
     out = Path(args.output)
     async with AsyncClient(
@@ -120,6 +121,7 @@ async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> in
             part = path.with_name(f".{path.name}.part")
             try:
                 part.write_text(cert.pem, "ascii")
+                keep_mode(path, part)  # as download(to=): the umask's mode, or the replaced file's
                 os.replace(part, path)  # a server reading the folder never sees half a certificate
             finally:
                 part.unlink(missing_ok=True)

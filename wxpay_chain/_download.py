@@ -14,7 +14,6 @@ import hmac
 import os
 import re
 import string
-import tempfile
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,6 +33,7 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
 )
+from ._files import temporary_beside
 from ._http import Headers, Response
 from ._request import PreparedRequest
 from ._unsigned import must_verify
@@ -229,6 +229,12 @@ class PlainFile:
             )
 
 
+def _identity(headers: Headers) -> bool:
+    """Whether the body arrives as sent: a Content-Length counts encoded bytes, the sink gets them inflated."""
+    codings = (c.strip().lower() for value in headers.getall("Content-Encoding") for c in value.split(","))
+    return all(c in ("", "identity") for c in codings)
+
+
 class _Sink:
     """What the transport hands a 2xx body to; it also keeps the raw body of an answer that turns out to
     be signed, so that the signature can be checked too. With ``restart`` (a download kept in memory) a
@@ -265,7 +271,7 @@ class _Sink:
         self.began = True
         self.raw = bytearray() if must_verify("GET", self.template, headers) else None
         length = headers.get("Content-Length")
-        self.total = int(length) if length and length.isascii() and length.isdigit() else None
+        self.total = int(length) if length and length.isascii() and length.isdigit() and _identity(headers) else None
         return self.write
 
     def write(self, chunk: bytes) -> None:
@@ -341,7 +347,7 @@ async def download(
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "is a folder: name the file to write")
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        handle, temporary = temporary_beside(path)  # the umask's mode, or the replaced file's: not mkstemp's 0600
     except OSError as exc:
         raise InvalidRequestError("Cannot write the download there", [("to", exc.strerror or str(exc))]) from None
     try:

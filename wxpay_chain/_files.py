@@ -1,0 +1,46 @@
+"""Files written whole and renamed into place (a downloaded bill, the CLI's certificates): the permissions
+a user expects from ``open(path, "w")`` or ``curl -o``, not the 0600 of a :func:`tempfile.mkstemp` file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from pathlib import Path
+
+__all__ = ["keep_mode", "temporary_beside"]
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def keep_mode(path: Path, temporary: str | os.PathLike[str]) -> None:
+    """Give ``temporary`` the permission bits of the regular file at ``path``, if there is one: replacing a
+    file keeps its mode, as writing over it would (a bill made private stays private)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(mode):
+        os.chmod(temporary, stat.S_IMODE(mode) & 0o777)
+
+
+def temporary_beside(path: Path) -> tuple[int, str]:
+    """A new file (descriptor, name) in ``path``'s folder, to be renamed onto ``path``: created 0666, so the
+    process umask and any default ACL apply (reading the umask would change it, for every thread), then
+    given the mode of the file it replaces."""
+    for _ in range(100):
+        name = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.part"))
+        try:
+            handle = os.open(name, _FLAGS, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            keep_mode(path, name)
+        except BaseException:
+            os.close(handle)
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise
+        return handle, name
+    raise FileExistsError(17, "no free temporary name beside the file", str(path))
