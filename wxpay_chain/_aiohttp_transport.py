@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import ssl
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
+from ._abandon import abandon as _abandon
 from ._errors import (
     MAX_ERROR_BODY,
     ConfigurationError,
@@ -46,11 +46,6 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 """The most bytes of a 2xx answer's (decompressed) body the transport reads before giving up."""
 _CHUNK = 64 * 1024
 _CONNECT_TIMEOUT = aiohttp.ConnectionTimeoutError  # a timeout before any connection: nothing was sent
-
-# Sessions let go of where their sockets could not be released by hand (another aiohttp or event loop):
-# kept referenced for good, so that no finalizer ever closes them the normal way (see _abandon).
-_ABANDONED: list[object] = []
-
 
 class AiohttpTransport:
     """Sends requests through one pooled ``aiohttp.ClientSession``.
@@ -227,7 +222,7 @@ class AiohttpTransport:
             # was not cancelled, so it gets the closed client's TransportError like every other call.
             cancelling = getattr(asyncio.current_task(), "cancelling", None)  # Python 3.11+
             if self._closed and (cancelling is None or not cancelling()):
-                raise TransportError(f"{_where(request)} was cut off because the client was closed") from None
+                raise _closed_on(request) from None
             raise
         except asyncio.TimeoutError as exc:
             if isinstance(exc, _CONNECT_TIMEOUT):  # no connection was made: nothing was sent
@@ -246,7 +241,7 @@ class AiohttpTransport:
             ) from exc
         except aiohttp.ClientError as exc:
             if self._closed:
-                raise TransportError(f"{_where(request)} was cut off because the client was closed") from exc
+                raise _closed_on(request) from exc
             doubt = may_have_run(request.method, "may have reached WeChat Pay")
             cut = f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc})"
             raise TransportError(cut + doubt) from exc
@@ -288,6 +283,11 @@ class AiohttpTransport:
         for response in list(self._reading):  # a body still arriving: closing the session leaves it be
             response.close()
         await session.close()
+
+
+def _closed_on(request: Request) -> TransportError:
+    doubt = may_have_run(request.method, "may have reached WeChat Pay")  # closing does not unsend it
+    return TransportError(f"{_where(request)} was cut off because the client was closed{doubt}")
 
 
 def _seconds(limit: float | None) -> str:
@@ -350,49 +350,6 @@ def _proxied(
     """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
     https:// one carries them on its CONNECT only (``proxy_headers``)."""
     return (*headers, *proxy_headers.items()) if url.scheme == "http" else headers
-
-
-def _abandon(session: aiohttp.ClientSession) -> None:
-    """Let go of an own session whose event loop is closed or belongs to the parent process.
-
-    Closing it the aiohttp way would write (TLS close_notify) on connections a parent may still use and
-    call into a loop that is closed, or whose epoll set is shared with the parent. Instead each socket's
-    file descriptor is closed with a bare close(): that sends nothing while the parent holds its own
-    descriptor (no shutdown()), and ends the connection when this process held the last one. The objects
-    are marked closed so that no finalizer warns or tries again. Where that cannot be done by hand, the
-    session is kept referenced for good: a few leaked descriptors are safe, a finalizer's I/O is not.
-    """
-    connector = session.connector
-    if connector is None or connector.closed:
-        return
-    try:
-        conns: Any = connector._conns  # no public way to reach the pooled connections
-        acquired: Any = connector._acquired
-        for proto in [proto for entries in conns.values() for proto, _ in entries] + list(acquired):
-            _release_socket(getattr(proto, "transport", None))
-        conns.clear()
-        acquired.clear()
-        connector._closed = True  # then neither it nor the session warns when collected
-    except (AttributeError, TypeError, ValueError, OSError):
-        _ABANDONED.append(session)
-
-
-def _release_socket(transport: Any) -> None:
-    if transport is None:
-        return
-    ssl_protocol = getattr(transport, "_ssl_protocol", None)
-    if ssl_protocol is not None:  # asyncio's TLS wrapper: mark it closed, or it warns when collected
-        transport._closed = True
-        transport = ssl_protocol._transport  # the socket transport under it
-        if transport is None:
-            return
-    sock = transport._sock  # AttributeError for another event loop's transports
-    if sock is None:
-        return
-    fd = sock.detach()  # the socket object lets go of the number first, so nothing can use it once reused
-    transport._sock = None  # else its finalizer warns and closes again
-    if fd >= 0:
-        os.close(fd)
 
 
 def _where(request: Request) -> str:
