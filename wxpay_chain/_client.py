@@ -224,6 +224,7 @@ class AsyncClient(ClientSignatures):
         if self._derived:
             return
         await self._transport.aclose()
+        self._pipeline.closing()
         self._authorizer.close()
 
     def with_options(

@@ -48,10 +48,11 @@ class _InFlight:
     """Calls being signed, sent or verified by a client and all its ``with_options()`` copies: they share
     one signing worker, so "auto" offloads the RSA signature when any of their calls overlap."""
 
-    __slots__ = ("count",)
+    __slots__ = ("backing_off", "count")
 
     def __init__(self) -> None:
         self.count = 0
+        self.backing_off: set[asyncio.Future[None]] = set()  # the waits before a retry, cut short on close
 
 
 class Pipeline:
@@ -73,6 +74,11 @@ class Pipeline:
         self._clock = config.clock
         self._bodies = config.log_bodies
         self._in_flight = _InFlight() if in_flight is None else in_flight
+
+    def closing(self) -> None:
+        """End every wait before a retry now: the client is closing, and those calls then end at once."""
+        for waited in list(self._in_flight.backing_off):
+            waited.get_loop().call_soon_threadsafe(_end_wait, waited)
 
     def derive(self, config: ClientConfig) -> Pipeline:
         """The pipeline of a ``with_options()`` copy: its own settings, this one's transport, protocols and
@@ -130,7 +136,7 @@ class Pipeline:
                         raise
                     if exc.connect_failed and self._backup_origin is not None and origin == self._primary_origin:
                         origin = self._backup_origin
-                    if not await _back_off(policy.delay(attempt), deadline, request, failures[-1]):
+                    if not await _back_off(policy.delay(attempt), deadline, request, failures[-1], in_flight):
                         exc.attempts = (*failures, "no time left for another attempt")
                         raise
                     continue
@@ -157,7 +163,7 @@ class Pipeline:
                     error.attempts = tuple(failures)
                     raise error
                 delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())
-                if not await _back_off(delay, deadline, request, failures[-1]):
+                if not await _back_off(delay, deadline, request, failures[-1], in_flight):
                     error.attempts = (*failures, "no time left for another attempt")
                     raise error
             raise AssertionError("unreachable: the last attempt always returns or raises")
@@ -170,12 +176,26 @@ def _remaining(timeout: Timeout, deadline: float) -> Timeout:
     return Timeout(total=left, connect=left if timeout.connect is None else min(timeout.connect, left))
 
 
-async def _back_off(delay: float, deadline: float | None, request: Request, reason: str) -> bool:
-    """Wait ``delay`` seconds before the next attempt; False, without waiting, when the call's deadline
-    would pass first (a retry then could only time out). Either way a retry line says why."""
+async def _back_off(delay: float, deadline: float | None, request: Request, reason: str, calls: _InFlight) -> bool:
+    """Wait ``delay`` seconds before the next attempt (less if the client closes meanwhile: the attempt
+    then finds it closed); False, without waiting, when the call's deadline would pass first (a retry then
+    could only time out). Either way a retry line says why."""
     if deadline is not None and time.monotonic() + delay >= deadline:
         log_retry(request, reason, None)
         return False
     log_retry(request, reason, delay)
-    await asyncio.sleep(delay)
+    loop = asyncio.get_running_loop()
+    waited = loop.create_future()
+    timer = loop.call_later(delay, _end_wait, waited)
+    calls.backing_off.add(waited)
+    try:
+        await waited
+    finally:
+        timer.cancel()
+        calls.backing_off.discard(waited)
     return True
+
+
+def _end_wait(waited: asyncio.Future[None]) -> None:
+    if not waited.done():
+        waited.set_result(None)

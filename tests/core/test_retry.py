@@ -230,3 +230,21 @@ async def test_closing_the_client_between_attempts_ends_the_call_without_signing
         await asyncio.wait_for(client.v3.things.post(json={"send_request_no": "N-9"}), 10)
     await asyncio.gather(*closing)
     assert len(peer.seen) == 1 and caught.value.attempts == ("#1 503 SYSTEM_ERROR",)
+
+
+async def test_closing_the_client_ends_a_call_waiting_to_retry(make_client: Callable[..., AsyncClient]) -> None:
+    from wxpay_chain import Headers, RawResponse
+
+    first_answer = asyncio.Event()
+
+    def busy(request: Any) -> RawResponse:
+        return RawResponse(429, Headers({"Retry-After": "20"}), b'{"code":"FREQUENCY_LIMITED"}')
+
+    retry = RetryPolicy(attempts=3, backoff=0.001, cap=30.0, jitter=False)
+    client = make_client(transport=MemoryTransport(busy), retry=retry, on_response=lambda a: first_answer.set())
+    call = asyncio.ensure_future(client.v3.things.post(json={"send_request_no": "S-000001"}))
+    await first_answer.wait()  # the call now waits out Retry-After: 20
+    await client.aclose()
+    with pytest.raises(TransportError, match="closed") as raised:
+        await asyncio.wait_for(call, 5)  # at once, not 20 s later
+    assert raised.value.attempts[0] == "#1 429 FREQUENCY_LIMITED"
