@@ -31,7 +31,7 @@ from ._errors import (
     TransportTimeoutError,
     may_have_run,
 )
-from ._http import Request, multidict_view
+from ._http import Request, multidict_view, plain_encoding
 from ._process import current_pid
 from ._proxy import ProxySetting, proxy_from_environment
 from ._tls import ClientCertificate, security_context
@@ -300,11 +300,10 @@ _INLINE_BODY = 1024 * 1024
 
 def _whole(response: aiohttp.ClientResponse, headers: CIMultiDictProxy[str], cap: int) -> bool:
     """Whether the body can be read in one piece: a Content-Length within the cap, and no encoding that
-    could inflate it past the cap (in any Content-Encoding header, not only the first: aiohttp may
-    inflate by another one)."""
+    could inflate it past the cap."""
     length = response.content_length
     encodings = headers.getall("Content-Encoding", ())
-    return length is not None and length <= cap and (not encodings or all(e in ("", "identity") for e in encodings))
+    return length is not None and length <= cap and (not encodings or plain_encoding(encodings))
 
 
 async def _read(response: aiohttp.ClientResponse, request: Request, ok: bool, cap: int) -> bytes:

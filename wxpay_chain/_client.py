@@ -223,9 +223,11 @@ class AsyncClient(ClientSignatures):
         """
         if self._derived:
             return
-        await self._transport.aclose()
-        self._pipeline.closing()
-        self._authorizer.close()
+        try:
+            await self._transport.aclose()
+            self._pipeline.closing()
+        finally:
+            self._authorizer.close()  # the signing worker holds the private key: it stops whatever happened
 
     def with_options(
         self,
@@ -281,12 +283,12 @@ class AsyncClient(ClientSignatures):
     async def download_certificates(self) -> tuple[PlatformCertificate, ...]:
         """GET v3/certificates, decrypt each certificate with the APIv3 key, verify the answer with the
         certificates it carries, and add them to this client's verification keys."""
-        return await self._verifier.download(self._pipeline.fetch_certificates)
+        return await self._verifier.download(self._pipeline.certificates)
 
     # -- notifications and sensitive fields --------------------------------------------------------
     async def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification:
         """Verify a notification's signature and decrypt its resource with the APIv3 (or brand API) key."""
-        return await self._verifier.notification(headers, body, self._pipeline.fetch_certificates)
+        return await self._verifier.notification(headers, body, self._pipeline.certificates)
 
     async def handle_notification(
         self, headers: NotificationHeaders, body: bytes | str, callback: OnNotification,

@@ -34,7 +34,7 @@ from ._errors import (
     TransportTimeoutError,
 )
 from ._files import temporary_beside
-from ._http import Headers, Response
+from ._http import Headers, Response, plain_encoding
 from ._request import PreparedRequest
 from ._unsigned import must_verify
 from ._uri import split_base_url
@@ -229,12 +229,6 @@ class PlainFile:
             )
 
 
-def _identity(headers: Headers) -> bool:
-    """Whether the body arrives as sent: a Content-Length counts encoded bytes, the sink gets them inflated."""
-    codings = (c.strip().lower() for value in headers.getall("Content-Encoding") for c in value.split(","))
-    return all(c in ("", "identity") for c in codings)
-
-
 class _Sink:
     """What the transport hands a 2xx body to; it also keeps the raw body of an answer that turns out to
     be signed, so that the signature can be checked too. With ``restart`` (a download kept in memory) a
@@ -271,7 +265,9 @@ class _Sink:
         self.began = True
         self.raw = bytearray() if must_verify("GET", self.template, headers) else None
         length = headers.get("Content-Length")
-        self.total = int(length) if length and length.isascii() and length.isdigit() and _identity(headers) else None
+        # A Content-Length counts encoded bytes, while the sink gets them inflated.
+        plain = plain_encoding(headers.getall("Content-Encoding"))
+        self.total = int(length) if length and length.isascii() and length.isdigit() and plain else None
         return self.write
 
     def write(self, chunk: bytes) -> None:

@@ -175,6 +175,12 @@ def multidict_view(source: _CaseInsensitiveSource) -> Headers:
     return headers
 
 
+def plain_encoding(values: Iterable[str]) -> bool:
+    """Whether ``Content-Encoding`` header values (every one of them, as aiohttp may inflate by any) leave
+    the body as it came: none, or identity."""
+    return all(coding.strip().lower() in ("", "identity") for value in values for coding in value.split(","))
+
+
 @attrs.frozen
 class Timeout:
     """Seconds a request may take in total, and to open a connection. ``None`` means no limit."""

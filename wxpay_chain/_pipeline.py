@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from ._config import ClientConfig
@@ -62,6 +62,7 @@ class Pipeline:
         transport: Transport,
         protocols: Mapping[str, CallProtocol],
         in_flight: _InFlight | None = None,
+        certificates: Callable[[], Awaitable[Response]] | None = None,
     ) -> None:
         self.transport = transport
         self._protocols = protocols
@@ -74,16 +75,22 @@ class Pipeline:
         self._clock = config.clock
         self._bodies = config.log_bodies
         self._in_flight = _InFlight() if in_flight is None else in_flight
+        # The certificate download shared by a client and its with_options() copies: the client's own, with
+        # its timeout and base URL, whichever copy's call asks for it.
+        self.certificates = self.fetch_certificates if certificates is None else certificates
 
     def closing(self) -> None:
         """End every wait before a retry now: the client is closing, and those calls then end at once."""
         for waited in list(self._in_flight.backing_off):
-            waited.get_loop().call_soon_threadsafe(_end_wait, waited)
+            if waited.get_loop().is_closed():  # a call its loop left pending for good: nothing to wake
+                self._in_flight.backing_off.discard(waited)
+            else:
+                waited.get_loop().call_soon_threadsafe(_end_wait, waited)
 
     def derive(self, config: ClientConfig) -> Pipeline:
         """The pipeline of a ``with_options()`` copy: its own settings, this one's transport, protocols and
         count of calls in flight."""
-        return Pipeline(config, self.transport, self._protocols, self._in_flight)
+        return Pipeline(config, self.transport, self._protocols, self._in_flight, self.certificates)
 
     async def fetch_certificates(self) -> Response:
         """GET v3/certificates, unverified here: the verifier checks it with the certificates it carries.
@@ -150,7 +157,7 @@ class Pipeline:
                     if verify and must_verify(request.method, prepared.template, headers):
                         checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
                         try:  # a certificate download it waits for is waited for within what is left of the call
-                            await protocol.verify(request, checked, request_id, self.fetch_certificates, deadline)
+                            await protocol.verify(request, checked, request_id, self.certificates, deadline)
                         except WxPayError as exc:
                             exc.attempts = (*failures, f"#{attempt} {type(exc).__name__}")
                             raise

@@ -263,8 +263,8 @@ class Client(ClientSignatures):
         except concurrent.futures.CancelledError:
             if not self._closed:
                 raise
-            cut = "The call was cut off because the client was closed; it may have reached WeChat Pay, so retry"
-            raise TransportError(cut + " with the same request number") from None
+            cut = "The call was cut off because the client was closed; one that changes something may have reached"
+            raise TransportError(cut + " WeChat Pay: query it or resend it with the same request number") from None
         except BaseException:  # Ctrl-C, or a signal's time limit (Celery's): no later attempt may go out
             future.cancel()
             raise

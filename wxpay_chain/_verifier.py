@@ -191,22 +191,16 @@ class Verifier:
         unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
         if not (due or unknown):
             return self._keys
-        if unasked or self._keys:  # only a first download asked for by an answer, with no keys at all, always tries
+        task = self._refreshing
+        running = task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
+        # Only a first download asked for by an answer, with no keys at all, always tries; one in flight is joined.
+        if not running and (unasked or self._keys):
             fruitless = self._fruitless_at
             if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
                 return self._keys  # verification then fails on the unknown serial, as it should
-        before = self._certificates_at
-        try:
-            await self._refresh_once("unknown serial " + str(serial)[:64] if unknown else "schedule", fetch, deadline)
-        except asyncio.TimeoutError:  # this call's time ran out; the download goes on for the others
-            raise _OutOfTime(
-                "WeChat Pay's platform certificates were still being downloaded when the call's timeout ran out"
-            ) from None
-        except BaseException:
+        await self._refresh_once("unknown serial " + str(serial)[:64] if unknown else "schedule", fetch, deadline)
+        if unknown and serial not in self._keys:  # WeChat Pay does not list it: a forger's serial, most likely
             self._fruitless_at = now
-            raise
-        if self._certificates_at == before or (unknown and serial not in self._keys):
-            self._fruitless_at = now  # a failed download, or a serial WeChat Pay does not list: a forger's, most likely
         return self._keys
 
     async def _refresh_once(self, reason: str, fetch: Fetch, deadline: float | None) -> None:
@@ -220,14 +214,22 @@ class Verifier:
         if task is None or task.done() or task.get_loop() is not loop:
             task = self._refreshing = loop.create_task(self._download_and_log(reason, fetch))
             task.add_done_callback(_retrieved)
-        await asyncio.wait_for(asyncio.shield(task), None if deadline is None else max(deadline - time.monotonic(), 0))
+        left = None if deadline is None else max(deadline - time.monotonic(), 0)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), left)
+        except asyncio.TimeoutError:
+            if task.done():  # the download's own timeout (a TimeoutError too): its error, as it is
+                raise
+            raise _OutOfTime(  # this call's time ran out; the download goes on for the others
+                "WeChat Pay's platform certificates were still being downloaded when the call's timeout ran out"
+            ) from None
 
     async def _download_and_log(self, reason: str, fetch: Fetch) -> None:
         try:
             await self.download(fetch)
             self._failure = None
         except Exception as exc:
-            self._failure = str(exc)[:300]
+            self._failure, self._fruitless_at = str(exc)[:300], self._clock()
             if not self._keys:
                 raise
             log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)

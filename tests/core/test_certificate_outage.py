@@ -18,7 +18,17 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import ApiError, AsyncClient, ConfigurationError, SignatureError, TransportError
+from wxpay_chain import (
+    ApiError,
+    AsyncClient,
+    ConfigurationError,
+    Headers,
+    MemoryTransport,
+    RawResponse,
+    Request,
+    SignatureError,
+    TransportError,
+)
 from wxpay_chain._signing import MAX_CLOCK_SKEW
 from wxpay_chain.notifications import RecentNotifications, aiohttp_handler, handle_notification
 
@@ -204,3 +214,80 @@ async def test_a_call_that_gives_up_on_the_shared_download_leaves_it_to_the_othe
         assert (await follower).json() == {"ok": True}  # the download the leader started still served it
         assert (await client.v3.things.get()).json() == {"ok": True}
     assert certs.downloads == 1
+
+
+async def test_a_download_that_times_out_is_reported_as_such_and_held_off_a_minute(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async def timing_out() -> Any:
+        certs.downloads += 1
+        raise TimeoutError  # the download's own timeout, not the waiting call's
+
+    certs.certificates = timing_out  # type: ignore[method-assign]
+    async with auto_client() as client:
+        with pytest.raises(SignatureError, match=r"certificates failed \(GET v3/certificates timed out"):
+            await client.v3.things.get()
+        for _ in range(3):  # anyone can send a notification: they must not each start a download
+            status, _ = await handle_notification(client, *notification(certs), lambda n: None)
+            assert status == 500
+    assert certs.downloads == 1
+
+
+async def test_a_waiting_call_that_is_cancelled_does_not_hold_off_the_next_one(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    async with auto_client(offload_crypto="never") as client:  # signing inline: no thread to wait for
+        await client.download_certificates()
+        certs.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        certs.cert = make_certificate(certs.key)  # rotated: answers now name a serial the client has not seen
+        certs.hold, certs.download_started = asyncio.Event(), asyncio.Event()
+        first = asyncio.ensure_future(client.v3.things.get())
+        await certs.download_started.wait()
+        first.cancel()  # gives up while the download it started is still running
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        second = asyncio.ensure_future(client.v3.things.get())
+        for _ in range(50):  # turns of the loop, not time: enough for it to reach the download
+            await asyncio.sleep(0)
+        assert not second.done()  # it joined the download still in flight, not refused at once
+        certs.hold.set()
+        assert (await second).json() == {"ok": True}
+    assert certs.downloads == 2
+
+
+async def test_a_copys_call_shares_the_clients_own_download(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    certs.hold = asyncio.Event()
+    timeouts: list[float | None] = []
+
+    async def answer(request: Request) -> RawResponse:
+        path = request.target.partition("?")[0]
+        if path == "/v3/certificates":
+            timeouts.append(request.timeout.total)
+        status, headers, body = await certs.answer(request.method, path, request.headers, request.body)
+        return RawResponse(status, Headers(headers), body)
+
+    async with auto_client(transport=MemoryTransport(answer)) as client:
+        quick = client.with_options(timeout=0.05)
+        with pytest.raises(SignatureError, match="still being downloaded"):
+            await quick.v3.things.get()  # starts the download, then gives up within its 0.05 s
+        waiting = asyncio.ensure_future(client.v3.things.get())  # the client's own 30 s
+        certs.hold.set()
+        assert (await asyncio.wait_for(waiting, 5)).json() == {"ok": True}
+    assert certs.downloads == 1 and timeouts == [30.0]  # the client's own timeout, not the copy's 0.05 s
+
+
+async def test_aclose_still_stops_the_signing_worker_when_closing_fails(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = auto_client(offload_crypto="always")
+    await client.download_certificates()
+
+    def broken() -> None:
+        raise RuntimeError("Event loop is closed")
+
+    monkeypatch.setattr(client._pipeline, "closing", broken)
+    with pytest.raises(RuntimeError):
+        await client.aclose()
+    assert client._authorizer._worker is not None and client._authorizer._worker._stopped
