@@ -33,7 +33,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="default: the port a --state-dir was served on last, else a free one (as 0 picks)",
+    )
     parser.add_argument("--state-dir", default=None, help="keep keys and coupons here across restarts")
     parser.add_argument("--probe-rate", type=float, default=0.0, help="share of answers with SIGNTEST probes")
     parser.add_argument(
@@ -43,7 +48,8 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
         "--notify-url",
         default=None,
         metavar="URL",
-        help="POST a signed, encrypted COUPON.SEND notification here for each coupon sent (retried until 2xx)",
+        help="POST a signed, encrypted COUPON.SEND notification here for each product coupon sent "
+        "(4 tries over 10.5 s until one answers 2xx, then given up)",
     )
 
 

@@ -77,13 +77,17 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
     """Client keyword arguments from ``--config`` or the environment; asks for the APIv3 key if nothing
     else can verify answers and a terminal is there to ask."""
     from ._env import options_from_config, options_from_env
+    from ._errors import ConfigurationError
 
     if args.config is None and args.brand:
         raise UsageError("--brand reads the brand_* settings of --config; with WXPAY_* set WXPAY_BRAND_ID instead")
     ask = prompt_apiv3_key if _interactive() else None
     if args.config is not None:
         return options_from_config(args.config, {}, brand=args.brand, ask_apiv3_key=ask)
-    return options_from_env(None, {}, ask_apiv3_key=ask)
+    try:
+        return options_from_env(None, {}, ask_apiv3_key=ask)
+    except ConfigurationError as exc:  # its text speaks of variables only; on the command line there is more
+        raise ConfigurationError(f"{exc} (or pass --config FILE: the sandbox's config.json, or your own)") from None
 
 
 def blocking_client(args: argparse.Namespace) -> Client:
@@ -101,7 +105,9 @@ def prompt_apiv3_key() -> str:
     try:
         return getpass.getpass("APIv3 key (not shown): ").strip()
     except EOFError:
-        raise UsageError("no APIv3 key given: set WXPAY_APIV3_KEY, or run in a terminal to be asked") from None
+        raise UsageError(
+            "no APIv3 key given: set WXPAY_APIV3_KEY (or apiv3_key in --config), or run in a terminal to be asked"
+        ) from None
 
 
 # -- input ---------------------------------------------------------------------------------------
@@ -125,6 +131,10 @@ def path_params(template: str, items: Sequence[str], elsewhere: str) -> dict[str
     """
     from ._uri import placeholders
 
+    if "://" in template:  # the SDK's own error would tell a programmer to set base_url=
+        raise UsageError(
+            f"{template} is a URL; give the path (v3/...): the host comes from base_url in --config, or WXPAY_BASE_URL"
+        )
     values = pairs(items, "--param")
     names = placeholders(template)
     for name in values:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import codeop
 import inspect
 import logging
 import os
@@ -118,7 +119,7 @@ def test_block_runs_against_the_sandbox(
     block: Block, sandbox_environment: ThreadedSandbox, logging_restored: None
 ) -> None:
     code = compile(block.code, str(block), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    namespace: dict[str, object] = {"__name__": "readme"}
+    namespace: dict[str, object] = {"__name__": "__main__"}  # as `python file.py` and the REPL run it
     if code.co_flags & inspect.CO_COROUTINE:  # top-level await, as in `python -m asyncio`
         asyncio.run(eval(code, namespace))
     else:
@@ -163,6 +164,36 @@ def test_what_mypy_catches_is_what_mypy_says(tmp_path: Path) -> None:
     run = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300)
     errors = [line for line in run.stdout.splitlines() if ": error: " in line]  # notes are not shown
     assert errors == expected, run.stdout + run.stderr
+
+
+def paste_errors(code: str) -> list[str]:
+    """What pasting ``code`` into ``python -m asyncio`` reports, line by line as its console reads them: there
+    a blank line ends a compound statement, and a dedent needs a blank line first."""
+    compiler = codeop.CommandCompiler()
+    compiler.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    buffer: list[str] = []
+    errors: list[str] = []
+    for n, line in enumerate([*code.splitlines(), ""], 1):
+        buffer.append(line)
+        try:
+            complete = compiler("\n".join(buffer), "<stdin>", "single")
+        except SyntaxError as exc:
+            errors.append(f"line {n}: {exc.msg}")
+            complete = True
+        if complete:
+            buffer = []
+    return errors
+
+
+def test_paste_errors_finds_a_blank_line_inside_a_suite() -> None:
+    assert paste_errors("with open('f') as f:\n    a = 1\n\n    b = 2\n") == ["line 4: unexpected indent"]
+    assert [error.split(":")[0] for error in paste_errors("if True:\n    a = 1\nb = 2\n")] == ["line 3"]
+    assert paste_errors("import os\n\nasync with x:\n    await y\n    # z\n\nprint(1)\n") == []
+
+
+@pytest.mark.parametrize("block", RUN, ids=str)
+def test_block_pastes_into_python_m_asyncio(block: Block) -> None:
+    assert paste_errors(block.code) == [], "no blank line inside an indented block, and one before a dedent"
 
 
 def test_markers_are_known_and_illustrative_blocks_say_why() -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -20,20 +21,22 @@ from urllib.parse import urlsplit
 from .._cli import UsageError
 from ._credentials import write_file
 from ._record import KEEP_REQUESTS
-from ._server import Sandbox
+from ._server import NOTIFY_RETRY_DELAYS, Sandbox
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def serve(
     host: str,
-    port: int,
+    port: int | None,
     state_dir: str | None,
     probe_rate: float,
     keep_requests: int = KEEP_REQUESTS,
     notify_url: str | None = None,
 ) -> int:
-    """Serve until interrupted; writes config.json into ``state_dir`` (or a new temp dir). Returns an exit code.
+    """Serve until interrupted; writes config.json into ``state_dir`` (or a new temp dir, removed on exit).
+    Returns an exit code. ``port=None`` reuses the port ``state_dir`` was served on last (its wxpay.env stays
+    right), else picks a free one.
 
     UsageError (exit 2, from the command's runner) for an option out of range, before anything listens.
     """
@@ -46,9 +49,9 @@ def serve(
         return 0
 
 
-def check_options(*, port: int, probe_rate: float, keep_requests: int, notify_url: str | None) -> None:
+def check_options(*, port: int | None, probe_rate: float, keep_requests: int, notify_url: str | None) -> None:
     """The command's options, named by their flags (the Sandbox's own ValueErrors name its parameters)."""
-    if not 0 <= port <= 65535:
+    if port is not None and not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0-65535 (0 picks a free port), not {port}")
     if not 0 <= probe_rate <= 1:  # also refuses nan
         raise UsageError(f"--probe-rate must be a share from 0 to 1 (e.g. 0.1), not {probe_rate}")
@@ -61,8 +64,10 @@ def check_options(*, port: int, probe_rate: float, keep_requests: int, notify_ur
 
 
 async def _serve(
-    host: str, port: int, state_dir: str | None, probe_rate: float, keep_requests: int, notify_url: str | None
+    host: str, port: int | None, state_dir: str | None, probe_rate: float, keep_requests: int, notify_url: str | None
 ) -> int:
+    saved = saved_port(state_dir) if port is None else None
+    port = saved or port or 0
     try:
         sandbox = Sandbox(
             host=host,
@@ -83,19 +88,23 @@ async def _serve(
     try:
         await sandbox.start()
     except OSError as exc:
-        print(f"wxpay-chain sandbox: cannot listen on {host}:{port}: {exc}", file=sys.stderr, flush=True)
+        last = f" (the port {state_dir} was served on last; --port 0 picks a free one)" if saved else ""
+        print(f"wxpay-chain sandbox: cannot listen on {host}:{port}{last}: {exc}", file=sys.stderr, flush=True)
         return 1
+    # Without --state-dir the keys go to a folder of our own, which must not outlive the sandbox.
+    directory = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="wxpay-chain-sandbox-"))
+    scratch = None if state_dir else directory
     try:
-        directory = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="wxpay-chain-sandbox-"))
         config = sandbox.write_config(directory)
         env_file = write_env_file(config)
         if host not in _LOOPBACK:
             print(f"warning: listening on {host}, so anyone who can reach it can use this sandbox", flush=True)
         print(f"WeChat Pay sandbox running at {sandbox.base_url}", flush=True)
         print(f"config.json (credentials for clients): {config}", flush=True)
-        print(f"the same as WXPAY_* variables: set -a; . {env_file}; set +a", flush=True)
+        print(f"the same as WXPAY_* variables: set -a; . {shlex.quote(str(env_file))}; set +a", flush=True)
         if notify_url:
-            print(f"notifications: POST {notify_url} after each coupon sent (APIv3 key in config.json)", flush=True)
+            what = f"after each product coupon sent, {_tries()} (APIv3 key in config.json)"
+            print(f"notifications: POST {notify_url} {what}", flush=True)
         if state_dir:
             print(f"state is kept in {Path(state_dir).resolve()}", flush=True)
         print("press Ctrl-C (or send SIGTERM) to stop", flush=True)
@@ -105,8 +114,26 @@ async def _serve(
             watcher.cancel()
     finally:
         await sandbox.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     print("sandbox stopped", flush=True)
     return 0
+
+
+def saved_port(state_dir: str | None) -> int | None:
+    """The port in the base_url of ``state_dir``'s config.json, if it has one."""
+    if not state_dir:
+        return None
+    try:
+        base_url = json.loads((Path(state_dir) / "config.json").read_text("utf-8"))["base_url"]
+        return urlsplit(str(base_url)).port
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or not one this command wrote
+        return None
+
+
+def _tries() -> str:
+    delays = NOTIFY_RETRY_DELAYS
+    return f"{len(delays) + 1} tries over {sum(delays):g} s until one answers 2xx"
 
 
 def write_env_file(config: Path) -> Path:

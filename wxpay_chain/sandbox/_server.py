@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # for annotations only: the sandbox never imports the client 
     from .._sync import Client
     from ._threaded import ThreadedSandbox
 
+#: Seconds before each retry of a notification no 2xx answered; after the last one it is given up.
+NOTIFY_RETRY_DELAYS = (0.5, 2.0, 8.0)
+
 
 class Sandbox:
     """A local WeChat Pay APIv3 emulator on aiohttp.web, for demos and tests.
@@ -98,7 +101,7 @@ class Sandbox:
         clock: Clock | None = None,
         *,
         keys: KeySet | None = None,
-        notify_retry_delays: Sequence[float] = (0.5, 2.0, 8.0),
+        notify_retry_delays: Sequence[float] = NOTIFY_RETRY_DELAYS,
         notify_timeout: float = 5.0,
         demo_data: bool = True,
         keep_requests: int = KEEP_REQUESTS,
@@ -247,24 +250,34 @@ class Sandbox:
         return self.credentials.write_config(directory)
 
     def client(self, **overrides: Any) -> AsyncClient:
-        """A ``wxpay_chain.AsyncClient`` for the merchant API of this sandbox (create it inside your loop)."""
+        """A ``wxpay_chain.AsyncClient`` for the merchant API of this sandbox (create it inside your loop).
+
+        Each client maker here signs and checks timestamps by the sandbox clock unless given ``clock=``.
+        """
         cls: type[AsyncClient] = _client_class("AsyncClient")
-        return cls(**{**self.credentials.merchant_options(), **overrides})
+        return cls(**self._client_options(self.credentials.merchant_options(), overrides))
 
     def brand_client(self, **overrides: Any) -> AsyncClient:
         """A ``wxpay_chain.AsyncClient`` for the brand API of this sandbox."""
         cls: type[AsyncClient] = _client_class("AsyncClient")
-        return cls(**{**self.credentials.brand_options(), **overrides})
+        return cls(**self._client_options(self.credentials.brand_options(), overrides))
 
     def blocking_client(self, **overrides: Any) -> Client:
         """A blocking ``wxpay_chain.Client`` for the merchant API; close it when done."""
         cls: type[Client] = _client_class("Client")
-        return cls(**{**self.credentials.merchant_options(), **overrides})
+        return cls(**self._client_options(self.credentials.merchant_options(), overrides))
 
     def blocking_brand_client(self, **overrides: Any) -> Client:
         """A blocking ``wxpay_chain.Client`` for the brand API; close it when done."""
         cls: type[Client] = _client_class("Client")
-        return cls(**{**self.credentials.brand_options(), **overrides})
+        return cls(**self._client_options(self.credentials.brand_options(), overrides))
+
+    def _client_options(self, options: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        # The sandbox's clock by default: a moved clock would otherwise make its answers look stale.
+        merged = {**options, **overrides}
+        if merged.get("clock") is None:
+            merged["clock"] = self._clock
+        return merged
 
     def issued_coupons(self) -> list[IssuedCoupon]:
         """The ledger of user product coupons in issue order (seeded ones have ``issued_by == 'seed'``)."""
