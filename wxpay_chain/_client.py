@@ -237,6 +237,7 @@ class AsyncClient(ClientSignatures):
         retry: RetryPolicy | int | None = None,
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
+        validate: Validate | None = None,
     ) -> AsyncClient:
         """A copy with other defaults that shares this client's keys and connection pool.
 
@@ -249,7 +250,8 @@ class AsyncClient(ClientSignatures):
             if isinstance(value, Chain):  # the parent's roots dispatch to the parent
                 del derived.__dict__[name]
         config = self._config.derive(
-            timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response
+            timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response,
+            validate=validate,
         )
         derived._apply(config)
         derived._pipeline = self._pipeline.derive(config)

@@ -145,8 +145,7 @@ class ClientConfig:
             )
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
-        if validate not in VALIDATE_MODES:
-            raise ConfigurationError('validate must be "strict" (default), "types" or "off"')
+        _validate(validate)
         if offload_crypto not in OFFLOAD_MODES:
             raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
         if not isinstance(trust_env, bool) or not isinstance(log_bodies, bool):
@@ -191,9 +190,12 @@ class ClientConfig:
         retry: RetryPolicy | int | None = None,
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
+        validate: Validate | None = None,
     ) -> ClientConfig:
         """This configuration with other defaults for calls (``with_options()``), checked like build()."""
         defaults = self.defaults
+        if validate is not None:
+            defaults = attrs.evolve(defaults, validate=_validate(validate))
         if timeout is not None:
             defaults = attrs.evolve(defaults, timeout=client_timeout(timeout))
         backup = self.backup_origin
@@ -223,3 +225,9 @@ def _backup_origin(backup_base_url: str | None, base_url: str) -> str | None:
             "attempt keeps the path it was signed for, so give both the same path"
         )
     return origin
+
+
+def _validate(validate: object) -> Validate:
+    if validate not in VALIDATE_MODES:
+        raise ConfigurationError('validate must be "strict" (default), "types" or "off"')
+    return validate

@@ -209,14 +209,14 @@ class Client(ClientSignatures):
         retry: RetryPolicy | int | None = None,
         on_request: Callable[[Request], None] | None = None,
         on_response: Callable[[Attempt], None] | None = None,
+        validate: Validate | None = None,
     ) -> Client:
-        """A copy with other defaults that shares this client's keys, connection pool and loop thread.
-
-        Closing the copy leaves them to the original; closing the original ends the copy's calls too.
-        """
+        """A copy with other defaults that shares this client's keys, connection pool and loop thread; closing
+        the copy leaves them to the original, and closing the original ends the copy's calls too."""
         derived: Client = object.__new__(Client)
         derived._async = self._async.with_options(
-            timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response
+            timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response,
+            validate=validate,
         )
         derived._owner = self._owner or self
         return derived

@@ -137,6 +137,8 @@ def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
     kind = schema.get("type")
     allowed = _PYTHON.get(kind, ()) if isinstance(kind, str) else ()
     enum_values: list[Any] = schema.get("enum") or []
+    if kind == "string":  # the data writes some text members as numbers (organization_type 2401): as text
+        enum_values = [v if isinstance(v, str) else str(v) for v in enum_values]
     members = frozenset(enum_values) if enum_values else None
     properties = {name: _value_check(sub) for name, sub in (schema.get("properties") or {}).items()}
     items = _value_check(schema["items"]) if kind == "array" and "items" in schema else None

@@ -54,8 +54,10 @@ def apply_overlay(ops: list[Operation], overlay: dict[str, Any]) -> dict[tuple[s
             _drop(op, where)
         by_key[(op["method"], op["template"])] = op
     for fix in overlay.get("fix", ()):
-        op = by_key[(fix["method"], fix["template"])]
-        _field(op, fix["field"]).update(fix["set"])
+        field = _field(by_key[(fix["method"], fix["template"])], fix["field"])
+        field.update(fix.get("set", {}))
+        for key in fix.get("unset", ()):  # a fact the data gets wrong and no page gives right (an enum)
+            field.pop(key, None)
     return dict(sorted(by_key.items(), key=lambda item: (item[0][1], VERBS.index(item[0][0]))))
 
 

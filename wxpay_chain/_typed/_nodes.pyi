@@ -605,7 +605,7 @@ class N_v2_face_get_wxpayface_authinfo_POST_xml(TypedDict, total=False):
     sub_appid: str
     sub_mch_id: str
     now: Required[int | str]
-    version: Required[Literal[1, '1']]
+    version: Required[Literal['1']]
     sign_type: Literal['MD5', 'HMAC-SHA256']
     nonce_str: str
 
@@ -3050,7 +3050,7 @@ class UboInfoList2(TypedDict, total=False):
     ubo_id_doc_period_end: str
 
 class AccountInfo(TypedDict, total=False):
-    bank_account_type: Required[Literal[74, 75]]
+    bank_account_type: Required[Literal['74', '75']]
     account_bank: Required[str]
     account_name: Required[str]
     bank_branch_id: str
@@ -3058,7 +3058,7 @@ class AccountInfo(TypedDict, total=False):
     account_number: Required[str]
 
 class ContactInfo3(TypedDict, total=False):
-    contact_type: Required[Literal[65, 66]]
+    contact_type: Required[Literal['65', '66']]
     contact_name: Required[str]
     contact_id_doc_type: Literal['IDENTIFICATION_TYPE_IDCARD', 'IDENTIFICATION_TYPE_OVERSEA_PASSPORT', 'IDENTIFICATION_TYPE_HONGKONG_PASSPORT', 'IDENTIFICATION_TYPE_MACAO_PASSPORT', 'IDENTIFICATION_TYPE_TAIWAN_PASSPORT', 'IDENTIFICATION_TYPE_FOREIGN_RESIDENT', 'IDENTIFICATION_TYPE_HONGKONG_MACAO_RESIDENT', 'IDENTIFICATION_TYPE_TAIWAN_RESIDENT']
     contact_id_card_number: str
@@ -3083,7 +3083,7 @@ class SettlementInfo2(TypedDict, total=False):
 
 class N_v3_ecommerce_applyments_submit_account_hosting_applyment_POST_json(TypedDict, total=False):
     out_request_no: Required[str]
-    organization_type: Required[Literal[2401, 2500, 4, 2, 3, 2502, 1708]]
+    organization_type: Required[Literal['2401', '2500', '4', '2', '3', '2502', '1708']]
     finance_institution: bool
     business_license_info: BusinessLicenseInfo3
     finance_institution_info: FinanceInstitutionInfo
@@ -3131,7 +3131,7 @@ class IdDocInfo3(TypedDict, total=False):
     doc_period_end: str
 
 class AccountInfo2(TypedDict, total=False):
-    bank_account_type: Literal[74, 75]
+    bank_account_type: Literal['74', '75']
     account_bank: str
     account_name: str
     bank_address_code: str
@@ -3140,7 +3140,7 @@ class AccountInfo2(TypedDict, total=False):
     account_number: str
 
 class ContactInfo4(TypedDict, total=False):
-    contact_type: Literal[65, 66]
+    contact_type: Literal['65', '66']
     contact_name: str
     contact_id_doc_type: Literal['IDENTIFICATION_TYPE_IDCARD', 'IDENTIFICATION_TYPE_OVERSEA_PASSPORT', 'IDENTIFICATION_TYPE_HONGKONG_PASSPORT', 'IDENTIFICATION_TYPE_MACAO_PASSPORT', 'IDENTIFICATION_TYPE_TAIWAN_PASSPORT', 'IDENTIFICATION_TYPE_FOREIGN_RESIDENT', 'IDENTIFICATION_TYPE_HONGKONG_MACAO_RESIDENT', 'IDENTIFICATION_TYPE_TAIWAN_RESIDENT']
     contact_id_card_number: str
@@ -3153,7 +3153,7 @@ class ContactInfo4(TypedDict, total=False):
 
 class N_v3_ecommerce_applyments_Pempty_POST_json(TypedDict, total=False):
     out_request_no: Required[str]
-    organization_type: Required[Literal[2401, 2500, 4, 2, 3, 2502, 1708]]
+    organization_type: Required[Literal['2401', '2500', '4', '2', '3', '2502', '1708']]
     finance_institution: bool
     business_license_info: BusinessLicenseInfo3
     finance_institution_info: FinanceInstitutionInfo
@@ -3328,7 +3328,7 @@ class N_v3_ecommerce_profitsharing_receivers_add_POST_json(TypedDict, total=Fals
     account: Required[str]
     name: str
     encrypted_name: str
-    relation_type: Required[Literal['MERCHANT_ID', 'PERSONAL_OPENID']]
+    relation_type: Required[str]
 
 class N_v3_ecommerce_profitsharing_receivers_delete_POST_json(TypedDict, total=False):
     appid: Required[str]
@@ -3628,7 +3628,7 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_POST_json(TypedDict, tot
     transfer_remark: Required[str]
     notify_url: str
     user_recv_perception: str
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     transfer_scene_report_infos: Required[list[TransferSceneReportInfos]]
 
 class AuthorizationInfo(TypedDict, total=False):
@@ -3646,7 +3646,7 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_author
     transfer_remark: Required[str]
     notify_url: str
     user_recv_perception: str
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     transfer_scene_report_infos: Required[list[TransferSceneReportInfos]]
     authorization_info: AuthorizationInfo
 
@@ -3659,7 +3659,7 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer_POST_json(Typed
     transfer_remark: Required[str]
     notify_url: str
     user_recv_perception: str
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     transfer_scene_report_infos: Required[list[TransferSceneReportInfos]]
     authorization_id: Required[str]
 
@@ -3667,7 +3667,7 @@ class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_POST_json(T
     out_authorization_no: Required[str]
     appid: Required[str]
     openid: Required[str]
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     user_display_name: Required[str]
     user_recv_perception: str
     notify_url: Required[str]
@@ -3684,7 +3684,7 @@ class N_v3_fund_app_mch_transfer_transfer_bills_POST_json(TypedDict, total=False
     transfer_remark: Required[str]
     notify_url: str
     user_recv_perception: str
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     transfer_scene_report_infos: Required[list[TransferSceneReportInfos]]
     user_recv_style: UserRecvStyle
 
@@ -3697,7 +3697,7 @@ class N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization_
     transfer_remark: Required[str]
     notify_url: str
     user_recv_perception: str
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     transfer_scene_report_infos: Required[list[TransferSceneReportInfos]]
     authorization_info: AuthorizationInfo
     sponsor_mchid: str
@@ -3710,7 +3710,7 @@ class N_v3_fund_app_mch_transfer_transfer_bills_transfer_POST_json(TypedDict, to
     transfer_remark: Required[str]
     notify_url: str
     user_recv_perception: str
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     transfer_scene_report_infos: Required[list[TransferSceneReportInfos]]
     authorization_id: str
     sponsor_mchid: str
@@ -3737,7 +3737,7 @@ class N_v3_fund_app_mch_transfer_user_confirm_authorization_POST_json(TypedDict,
     out_authorization_no: Required[str]
     appid: Required[str]
     openid: Required[str]
-    transfer_scene_id: Required[Literal['1000', '1002', '1004', '1005', '1009', '1010', '1011', '1013']]
+    transfer_scene_id: Required[str]
     user_display_name: Required[str]
     user_recv_perception: str
     authorization_notify_url: Required[str]
@@ -6896,7 +6896,7 @@ class FapiaoInformation6(TypedDict, total=False):
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse_POST_json(TypedDict, total=False):
     sub_mchid: str
-    reverse_reason: Required[Literal['ISSUE_ERROR', 'SALES_RETURN', 'SERVICE_SUSPENTION', 'SALES_DISCOUNT']]
+    reverse_reason: Required[str]
     fapiao_information: Required[list[FapiaoInformation6]]
 
 class N_v3_new_tax_control_fapiao_fapiaomerchant_getspinviteurl_GET_query(TypedDict, total=False):
@@ -7016,7 +7016,7 @@ class N_v3_offlineface_transactions_POST_json(TypedDict, total=False):
 class N_v3_offlineface_transactions_out_trade_no_Pout_trade_no_GET_query(TypedDict, total=False):
     sp_mchid: Required[str]
     sub_mchid: Required[str]
-    business_product_id: Required[Literal[2, 11]]
+    business_product_id: Required[Literal['2', '11']]
 
 class N_v3_offlinefacemch_organizations_GET_query(TypedDict, total=False):
     organization_id: str
@@ -17858,11 +17858,11 @@ class N_v3_ecommerce_profitsharing_receivers_add(Node[R]):
             account (str, required) 接收方账号
             name (str) 接收方名称
             encrypted_name (str) 接收方名称的密文
-            relation_type (str MERCHANT_ID|PERSONAL_OPENID, required) 与分账方的关系类型
+            relation_type (str, required) 与分账方的关系类型
 
         Example (the blocking Client: without await)::
 
-            await client.v3.ecommerce.profitsharing.receivers.add.post(json={"appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "190001001", "relation_type": "MERCHANT_ID"})
+            await client.v3.ecommerce.profitsharing.receivers.add.post(json={"appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "190001001", "relation_type": "SUPPLIER"})
         """
 
 class N_v3_ecommerce_profitsharing_receivers_delete(Node[R]):
@@ -19068,7 +19068,7 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills(Node[R]):
             transfer_remark (str, required) 转账备注
             notify_url (str) 通知地址
             user_recv_perception (str) 用户收款感知
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             transfer_scene_report_infos (list, required) 转账场景报备信息
 
         Example (the blocking Client: without await)::
@@ -19131,7 +19131,7 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_author
             transfer_remark (str, required) 转账备注
             notify_url (str) 通知地址
             user_recv_perception (str) 用户收款感知
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             transfer_scene_report_infos (list, required) 转账场景报备信息
             authorization_info (dict) 自动收款授权信息
 
@@ -19156,7 +19156,7 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer(Node[R]):
             transfer_remark (str, required) 转账备注
             notify_url (str) 通知地址
             user_recv_perception (str) 用户收款感知
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             transfer_scene_report_infos (list, required) 转账场景报备信息
             authorization_id (str, required) 微信自动收款授权单号
 
@@ -19177,7 +19177,7 @@ class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations(Node[R]):
             out_authorization_no (str, required) 商户侧授权单号
             appid (str, required) 商户AppID
             openid (str, required) 收款用户OpenID
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             user_display_name (str, required) 用户展示名称
             user_recv_perception (str) 用户收款感知
             notify_url (str, required) 授权结果通知地址
@@ -19238,7 +19238,7 @@ class N_v3_fund_app_mch_transfer_transfer_bills(Node[R]):
             transfer_remark (str, required) 转账备注
             notify_url (str) 通知地址
             user_recv_perception (str) 用户收款感知
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             transfer_scene_report_infos (list, required) 转账场景报备信息
             user_recv_style (dict) 用户收款样式
 
@@ -19297,7 +19297,7 @@ class N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization(
             transfer_remark (str, required) 转账备注
             notify_url (str) 通知地址
             user_recv_perception (str) 用户收款感知
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             transfer_scene_report_infos (list, required) 转账场景报备信息
             authorization_info (dict) 自动收款授权信息
             sponsor_mchid (str) 出资商户号
@@ -19322,7 +19322,7 @@ class N_v3_fund_app_mch_transfer_transfer_bills_transfer(Node[R]):
             transfer_remark (str, required) 转账备注
             notify_url (str) 通知地址
             user_recv_perception (str) 用户收款感知
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             transfer_scene_report_infos (list, required) 转账场景报备信息
             authorization_id (str) 微信免确认收款授权单号
             sponsor_mchid (str) 出资商户号
@@ -19419,7 +19419,7 @@ class N_v3_fund_app_mch_transfer_user_confirm_authorization(Node[R]):
             out_authorization_no (str, required) 商户侧授权单号
             appid (str, required) 商户AppID
             openid (str, required) 收款用户OpenID
-            transfer_scene_id (str 1000|1002|1004|1005|1009|1010|1011|1013, required) 转账场景ID
+            transfer_scene_id (str, required) 转账场景ID
             user_display_name (str, required) 用户展示名称
             user_recv_perception (str) 用户收款感知
             authorization_notify_url (str, required) 授权结果通知地址
@@ -27609,12 +27609,12 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse(N
             fapiao_apply_id (str, required) 发票申请单号
         json=:
             sub_mchid (str) 子商户号
-            reverse_reason (str ISSUE_ERROR|SALES_RETURN|SERVICE_SUSPENTION|SALES_DISCOUNT, required) 冲红原因
+            reverse_reason (str, required) 冲红原因
             fapiao_information (list, required) 需要冲红的发票信息
 
         Example (the blocking Client: without await)::
 
-            await client.v3.newTaxControlFapiao.fapiaoApplications._fapiao_apply_id_.reverse.post(fapiao_apply_id="4200000444201910177461284488", json={"reverse_reason": "ISSUE_ERROR", "fapiao_information": [...]})
+            await client.v3.newTaxControlFapiao.fapiaoApplications._fapiao_apply_id_.reverse.post(fapiao_apply_id="4200000444201910177461284488", json={"reverse_reason": "退款", "fapiao_information": [...]})
         """
 
 class N_v3_new_tax_control_fapiao_fapiaomerchant(Node[R]):
