@@ -119,7 +119,7 @@ class AiohttpTransport:
         if session is not None and (self._pid != current_pid() or self._loop is not loop):
             session = self._rebind(session, loop)
         if session is None:
-            connector = aiohttp.TCPConnector(limit=self._pool_limit, ttl_dns_cache=300)
+            connector = _Connector(limit=self._pool_limit, ttl_dns_cache=300)
             # No cookie jar: APIv3 is stateless, and a cookie an answer set would ride on signed requests unsigned.
             jar = aiohttp.DummyCookieJar()
             session = self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, cookie_jar=jar)
@@ -283,6 +283,20 @@ class AiohttpTransport:
         for response in list(self._reading):  # a body still arriving: closing the session leaves it be
             response.close()
         await session.close()
+
+
+class _Connector(aiohttp.TCPConnector):
+    """A pool that never hands out a connection on which bytes arrived while it sat idle: an answer to no
+    request (a proxy's duplicate, a replay), which the next request would read as its own. Go's net/http
+    closes such a connection too."""
+
+    async def _get(self, *args: Any, **kwargs: Any) -> Any:  # aiohttp's private pool lookup (3.11+)
+        while (connection := await super()._get(*args, **kwargs)) is not None:
+            protocol = connection.protocol
+            if protocol is None or not protocol.should_close:  # should_close: unread bytes, among others
+                return connection
+            connection.close()
+        return None
 
 
 def _closed_on(request: Request) -> TransportError:

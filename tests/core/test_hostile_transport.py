@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wxpay_chain import ApiError, AsyncClient, ResponseTooLargeError, TransportError
+
+from ..protocol import answer_message, sign
+from .conftest import PUB_KEY_ID
 
 Handler = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
 
@@ -128,3 +134,42 @@ async def test_closing_the_client_ends_a_call_whose_answer_is_still_arriving(
         await asyncio.wait_for(call, 10)
     assert "same request number" in str(raised.value)  # closing does not unsend a POST
     never.set()
+
+
+async def test_an_answer_that_arrives_on_an_idle_connection_is_no_later_calls_answer(
+    make_client: Callable[..., AsyncClient], raw_server: Any, platform_key: rsa.RSAPrivateKey
+) -> None:
+    # A proxy that duplicates answers, or a replay: a signed answer to no request, sent while the connection
+    # sits in the pool. The next call must get the answer to itself, on a connection of its own.
+    stray_sent = asyncio.Event()
+    served = 0
+
+    def signed(body: bytes) -> bytes:
+        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Wechatpay-Timestamp", ts),
+            ("Wechatpay-Nonce", nonce),
+            ("Wechatpay-Serial", PUB_KEY_ID),
+            ("Wechatpay-Signature", sign(platform_key, answer_message(ts, nonce, body))),
+        ]
+        return answer(200, headers, body)
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        served += 1
+        writer.write(signed(b'{"call":%d}' % served))
+        await writer.drain()
+        if served == 1:
+            await stray_sent.wait()  # after the first answer was read: then it lands on the idle connection
+            writer.write(signed(b'{"call":"none"}'))
+            await writer.drain()
+
+    server = await raw_server(handler)
+    async with make_client(base_url=f"http://127.0.0.1:{server.port}/", retry=1) as client:
+        assert (await client.v3.things.get()).json() == {"call": 1}
+        stray_sent.set()
+        for _ in range(50):  # turns of the loop, not time: the stray's bytes reach the pooled connection
+            await asyncio.sleep(0)
+        assert (await client.v3.things.post(json={"send_request_no": "S-000002"})).json() == {"call": 2}
+    assert len(server.requests) == 2
