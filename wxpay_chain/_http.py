@@ -155,7 +155,9 @@ class Headers(Mapping[str, str]):
         return hash(self._pairs())
 
     def __repr__(self) -> str:
-        shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in self._pairs()}
+        shown: dict[str, str] = {}
+        for k, v in self._pairs():  # a repeated name shows its first value, the one a lookup gives
+            shown.setdefault(k, "***" if k.lower() in _SECRET_HEADERS else v)
         return f"Headers({shown!r})"
 
 

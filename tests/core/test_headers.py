@@ -37,3 +37,10 @@ def test_order_repeats_equality_and_masking_survive_either_backing(headers: Head
     assert list(headers) == [name for name, _ in PAIRS] and len(headers) == 5
     assert headers == Headers(PAIRS) and hash(headers) == hash(Headers(PAIRS))
     assert "secret" not in repr(headers) and "***" in repr(headers)
+
+
+def test_the_repr_of_a_repeated_header_shows_the_value_a_lookup_gives() -> None:
+    from wxpay_chain import Headers
+
+    headers = Headers([("Wechatpay-Signature", "first"), ("Wechatpay-Signature", "WECHATPAY/SIGNTEST/abc")])
+    assert headers["Wechatpay-Signature"] == "first" and "SIGNTEST" not in repr(headers)
