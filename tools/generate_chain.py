@@ -189,7 +189,7 @@ class Generator:
 
     def py_type(self, schema: dict[str, Any], hint: str, text: bool = False) -> str:
         enum = schema.get("enum")
-        if enum and schema.get("type") == "string":  # text members the data writes as numbers are text
+        if enum and schema.get("type") == "string" and not text:  # members the data writes as numbers: text
             enum = [v if isinstance(v, (str, bool)) else str(v) for v in enum]
         if enum and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in enum):
             members = [*enum, *(str(v) for v in enum if isinstance(v, int))] if text else enum

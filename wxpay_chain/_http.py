@@ -156,8 +156,11 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         shown: dict[str, str] = {}
-        for k, v in self._pairs():  # a repeated name shows its first value, the one a lookup gives
-            shown.setdefault(k, "***" if k.lower() in _SECRET_HEADERS else v)
+        seen: set[str] = set()
+        for k, v in self._pairs():  # a repeated name (in any case) shows its first value, the one a lookup gives
+            if k.lower() not in seen:
+                seen.add(k.lower())
+                shown[k] = "***" if k.lower() in _SECRET_HEADERS else v
         return f"Headers({shown!r})"
 
 

@@ -55,9 +55,12 @@ def apply_overlay(ops: list[Operation], overlay: dict[str, Any]) -> dict[tuple[s
         by_key[(op["method"], op["template"])] = op
     for fix in overlay.get("fix", ()):
         field = _field(by_key[(fix["method"], fix["template"])], fix["field"])
+        unset = fix.get("unset", [])
+        if not isinstance(unset, list) or not (unset or fix.get("set")):
+            raise ValueError(f"overlay fix of {fix['field']}: give 'set' (an object) and/or 'unset' (a list of keys)")
         field.update(fix.get("set", {}))
-        for key in fix.get("unset", ()):  # a fact the data gets wrong and no page gives right (an enum)
-            field.pop(key, None)
+        for key in unset:  # a fact the data gets wrong and no page gives right (an enum): a typo fails here
+            del field[key]
     return dict(sorted(by_key.items(), key=lambda item: (item[0][1], VERBS.index(item[0][0]))))
 
 
@@ -181,7 +184,7 @@ def _text(value: object) -> str:
 def _example_value(entry: dict[str, Any]) -> str:
     if "enum" in entry:
         first = entry["enum"][0]
-        return _text(first) if isinstance(first, str) else repr(first)
+        return _text(first) if isinstance(first, str) or entry.get("type") == "string" else repr(first)
     example = entry.get("example")
     kind = entry.get("type")
     if kind in ("integer", "number"):

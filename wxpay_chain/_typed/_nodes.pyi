@@ -605,7 +605,7 @@ class N_v2_face_get_wxpayface_authinfo_POST_xml(TypedDict, total=False):
     sub_appid: str
     sub_mch_id: str
     now: Required[int | str]
-    version: Required[Literal['1']]
+    version: Required[Literal[1, '1']]
     sign_type: Literal['MD5', 'HMAC-SHA256']
     nonce_str: str
 
@@ -17124,7 +17124,7 @@ class N_v3_ecommerce_applyments_submit_account_hosting_applyment(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v3.ecommerce.applyments.submitAccountHostingApplyment.post(json={"out_request_no": "...", "organization_type": 2401, "account_info": {...}, "contact_info": {...}, "sales_scene_info": {...}, "merchant_shortname": "..."})
+            await client.v3.ecommerce.applyments.submitAccountHostingApplyment.post(json={"out_request_no": "...", "organization_type": "2401", "account_info": {...}, "contact_info": {...}, "sales_scene_info": {...}, "merchant_shortname": "..."})
         """
 
 class N_v3_ecommerce_applyments_submit_sign_verify_info(Node[R]):
@@ -17207,7 +17207,7 @@ class N_v3_ecommerce_applyments_Pempty(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v3.ecommerce.applyments._empty_.post(json={"out_request_no": "...", "organization_type": 2401, "account_info": {...}, "contact_info": {...}, "sales_scene_info": {...}, "merchant_shortname": "..."})
+            await client.v3.ecommerce.applyments._empty_.post(json={"out_request_no": "...", "organization_type": "2401", "account_info": {...}, "contact_info": {...}, "sales_scene_info": {...}, "merchant_shortname": "..."})
         """
 
 class N_v3_ecommerce_bill(Node[R]):
@@ -27968,7 +27968,7 @@ class N_v3_offlineface_transactions_out_trade_no_Pout_trade_no(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v3.offlineface.transactions.outTradeNo._out_trade_no_.get(out_trade_no="1217752501201407033233368018", query={"sp_mchid": "198798777", "sub_mchid": "3233122121", "business_product_id": 2})
+            await client.v3.offlineface.transactions.outTradeNo._out_trade_no_.get(out_trade_no="1217752501201407033233368018", query={"sp_mchid": "198798777", "sub_mchid": "3233122121", "business_product_id": "2"})
         """
 
 class N_v3_offlinefacemch(Node[R]):
