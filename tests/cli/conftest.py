@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -64,3 +66,12 @@ def run_cli(*args: str, env: Mapping[str, str] = {}) -> subprocess.CompletedProc
         timeout=60,
         check=False,
     )
+
+
+async def stop_sandbox(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM a `wxpay-chain sandbox` subprocess still running, and check it stopped cleanly."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err
+    assert b"stopped" in out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from wxpay_chain import AsyncClient, Client
 from wxpay_chain.__main__ import main
 from wxpay_chain.sandbox import DEMO_APPID, DEMO_OPENIDS, ThreadedSandbox
 
-from .conftest import cli_env, read_env_file, sandbox_env
+from .conftest import cli_env, read_env_file, sandbox_env, stop_sandbox
 
 FRESH = DEMO_OPENIDS[2]
 PARTNER = "v3/marketing/partner/product-coupon/users/{openid}/coupons"
@@ -115,8 +114,4 @@ async def test_notify_url_delivers_a_signed_encrypted_notification_per_coupon(
         report = await line()
         assert re.fullmatch(rf"notification {re.escape(json.loads(raw)['id'])} COUPON.SEND: answered 204\n", report)
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, err
-    assert b"stopped" in out
+        await stop_sandbox(process)

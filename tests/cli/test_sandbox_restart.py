@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import cli_env, read_env_file
+from .conftest import cli_env, read_env_file, stop_sandbox
 
 
 @asynccontextmanager
@@ -40,11 +39,7 @@ async def sandbox_command(*args: str) -> AsyncIterator[str]:
             printed += line
         yield printed
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, err
-    assert b"stopped" in out
+        await stop_sandbox(process)
 
 
 def running_at(printed: str) -> str:
