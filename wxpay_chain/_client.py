@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import ssl
 import time
+import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -154,7 +155,9 @@ class AsyncClient(ClientSignatures):
             config.keys, apiv3_key=config.apiv3_key, refresh=config.certificate_refresh, clock=config.clock
         )
         self._pipeline = Pipeline(config, transport, protocols(self._authorizer, self._verifier, config.apiv2_key))
-        self._derived = False
+        self._derived: AsyncClient | None = None  # in a with_options() copy: its original, kept alive by it
+        # Dropped without aclose(): the signing worker, which holds the private key, stops all the same.
+        weakref.finalize(self, self._authorizer.close).atexit = False
         self._apply(config)
 
     def _apply(self, config: ClientConfig) -> None:
@@ -245,7 +248,7 @@ class AsyncClient(ClientSignatures):
         copy leaves the pool to the original.
         """
         derived = copy.copy(self)
-        derived._derived = True
+        derived._derived = self._derived or self
         for name, value in vars(self).items():
             if isinstance(value, Chain):  # the parent's roots dispatch to the parent
                 del derived.__dict__[name]

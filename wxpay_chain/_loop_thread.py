@@ -3,22 +3,51 @@
 A ``SystemExit`` or ``KeyboardInterrupt`` raised inside a call (by a hook, a transport, a handler of a
 MemoryTransport) leaves ``run_forever`` at once, before the result reaches the thread that waits for
 it. Serving on then hands it over: that caller gets the exception, and the client keeps working.
+A Client collected without close() has its loop stopped and closed here (:func:`stop_when_collected`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-__all__ = ["serve"]
+__all__ = ["serve", "stop_when_collected"]
 
 log = logging.getLogger("wxpay_chain")
+
+_ORPHANED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # loops of Clients never closed
 
 
 def serve(loop: asyncio.AbstractEventLoop) -> None:
     while True:
         try:
             loop.run_forever()
-            return  # stopped by Client.close()
+            if loop in _ORPHANED:  # stopped for a Client collected unclosed: nobody else will close it
+                _ORPHANED.discard(loop)
+                loop.close()
+            return  # stopped by Client.close(), which closes the loop itself
         except BaseException as exc:  # handed to the waiting caller by the next turn of the loop
             log.debug("the client's loop thread goes on after %s", type(exc).__name__)
+
+
+def stop_when_collected(loop: asyncio.AbstractEventLoop, aclose: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """A Client collected without close() (a weakref.finalize): its pool is closed and its loop stopped,
+    so that its thread, connections and signing worker go too. Holds no reference to the Client."""
+    if loop.is_closed():
+        return
+
+    async def finish() -> None:
+        try:
+            await aclose()
+        finally:
+            _ORPHANED.add(loop)  # serve() closes it once stopped
+            loop.stop()
+
+    work = finish()
+    try:
+        asyncio.run_coroutine_threadsafe(work, loop)
+    except RuntimeError:  # the loop closed meanwhile
+        work.close()

@@ -15,6 +15,7 @@ import os
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -30,7 +31,7 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._loop_thread import serve
+from ._loop_thread import serve, stop_when_collected
 from ._process import current_pid
 from ._request import PreparedRequest
 from ._retry import RetryPolicy
@@ -161,6 +162,7 @@ class Client(ClientSignatures):
         self._stopped = threading.Event()  # set once close() has finished, for a second closer to wait on
         self._pid = current_pid()
         self._start_loop()
+        weakref.finalize(self, stop_when_collected, self._loop, self._async.aclose).atexit = False  # never closed
 
     def _start_loop(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -340,10 +342,8 @@ class Client(ClientSignatures):
 
     def close(self) -> None:
         """Close the connection pool and stop the background loop; every call in flight ends with TransportError.
-
-        Idempotent, and safe from any thread: a second caller waits until the first has finished.
-        A copy made by :meth:`with_options` leaves everything to its original.
-        """
+        Idempotent, and safe from any thread: a second caller waits until the first has finished. A copy made
+        by :meth:`with_options` leaves everything to its original."""
         if self._owner is not None:
             return
         if self._pid != current_pid():
