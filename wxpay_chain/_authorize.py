@@ -65,3 +65,8 @@ class Authorizer:
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
+
+    def worker_closer(self) -> Callable[[], None] | None:
+        """What stops the signing worker, holding nothing but the worker (and so no code of the caller's):
+        for a finalizer, which must not keep a client alive."""
+        return None if self._worker is None else self._worker.close

@@ -156,8 +156,12 @@ class AsyncClient(ClientSignatures):
         )
         self._pipeline = Pipeline(config, transport, protocols(self._authorizer, self._verifier, config.apiv2_key))
         self._derived: AsyncClient | None = None  # in a with_options() copy: its original, kept alive by it
-        # Dropped without aclose(): the signing worker, which holds the private key, stops all the same.
-        weakref.finalize(self, self._authorizer.close).atexit = False
+        # Dropped without aclose(), what holds no code of the caller's (a hook, a clock, a transport= could
+        # refer back to the client and keep it alive through a finalizer) is let go of all the same.
+        own_pool = isinstance(transport, AiohttpTransport) and session is None
+        self._leftovers = self._authorizer.worker_closer(), transport if own_pool else None
+        if self._leftovers[0] is not None:  # the signing worker, which holds the private key
+            weakref.finalize(self, self._leftovers[0]).atexit = False
         self._apply(config)
 
     def _apply(self, config: ClientConfig) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._transport import Transport
 
 __all__ = ["serve", "stop_when_collected"]
 
@@ -33,15 +36,27 @@ def serve(loop: asyncio.AbstractEventLoop) -> None:
             log.debug("the client's loop thread goes on after %s", type(exc).__name__)
 
 
-def stop_when_collected(loop: asyncio.AbstractEventLoop, aclose: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """A Client collected without close() (a weakref.finalize): its pool is closed and its loop stopped,
-    so that its thread, connections and signing worker go too. Holds no reference to the Client."""
+def stop_when_collected(
+    client: object, loop: asyncio.AbstractEventLoop, worker_close: Callable[[], None] | None, pool: Transport | None
+) -> weakref.finalize[Any, object]:
+    """When ``client`` (a Client) is collected without close(), stop its signing worker, close its own pool
+    and stop its loop, so that its thread and connections go too. The finalizer holds nothing of the
+    caller's (no hook, clock or transport=), which could refer back to the Client and keep it alive."""
+    collected = weakref.finalize(client, _let_go, loop, worker_close, pool)
+    collected.atexit = False  # at exit the process goes anyway
+    return collected
+
+
+def _let_go(loop: asyncio.AbstractEventLoop, worker_close: Callable[[], None] | None, pool: Transport | None) -> None:
+    if worker_close is not None:
+        worker_close()
     if loop.is_closed():
         return
 
     async def finish() -> None:
         try:
-            await aclose()
+            if pool is not None:
+                await pool.aclose()
         finally:
             _ORPHANED.add(loop)  # serve() closes it once stopped
             loop.stop()

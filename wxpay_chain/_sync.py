@@ -15,7 +15,6 @@ import os
 import ssl
 import threading
 import time
-import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -162,13 +161,15 @@ class Client(ClientSignatures):
         self._stopped = threading.Event()  # set once close() has finished, for a second closer to wait on
         self._pid = current_pid()
         self._start_loop()
-        weakref.finalize(self, stop_when_collected, self._loop, self._async.aclose).atexit = False  # never closed
 
     def _start_loop(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=serve, args=(self._loop,), name="wxpay-chain-loop", daemon=True)
         self._thread.start()
         self._loop_thread: int | None = self._thread.ident
+        if "_collected" in self.__dict__:  # after a fork: the parent's names the parent's loop
+            self.__dict__["_collected"].detach()
+        self._collected = stop_when_collected(self, self._loop, *self._async._leftovers)  # a Client never closed
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Client:
@@ -274,10 +275,8 @@ class Client(ClientSignatures):
             self._pending.discard(future)
 
     def _after_fork(self) -> None:
-        """In a forked child: the loop thread did not come along, so this copy starts a loop of its own.
-
-        The transport then sees another process and loop, and opens fresh connections (see _transport).
-        """
+        """In a forked child: the loop thread did not come along, so this copy starts a loop of its own. The
+        transport then sees another process and loop, and opens fresh connections (see _transport)."""
         with _fork_lock:
             if self._pid == current_pid():
                 return

@@ -4,7 +4,10 @@ private key) and, for the blocking Client, its event loop thread with the pool o
 from __future__ import annotations
 
 import gc
+import os
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -52,3 +55,53 @@ def test_a_blocking_client_dropped_unclosed_stops_its_loop_thread(
     gc.collect()
     loop_thread.join(5)
     assert not loop_thread.is_alive()
+
+
+class Service:
+    """Code that keeps its client and hands it its own methods: the client refers back to it."""
+
+    def __init__(self, make: Callable[..., Any]) -> None:
+        self.seen: list[object] = []
+        self.client = make(on_response=self.seen.append, clock=self.now)
+
+    def now(self) -> float:
+        return time.time()
+
+
+def test_a_client_whose_hooks_refer_back_to_its_owner_is_still_collected(
+    make_client: Callable[..., AsyncClient], merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> None:
+    keys = {PUB_KEY_ID: pem_public(platform_key)}
+    makers: list[Callable[..., Any]] = [
+        lambda **kw: make_client(offload_crypto="always", **kw),
+        lambda **kw: Client(mchid=MCHID, serial=SERIAL, private_key=merchant_key, platform_keys=keys, **kw),
+    ]
+    for make in makers:
+        service = Service(make)
+        gone = weakref.ref(service.client)
+        del service
+        gc.collect()
+        assert gone() is None  # a finalizer that held the hooks would keep it, its key and its thread
+
+
+def test_a_blocking_client_dropped_in_a_forked_child_stops_the_childs_loop_thread(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer
+) -> None:
+    options: dict[str, Any] = {"mchid": MCHID, "serial": SERIAL, "private_key": merchant_key}
+    client = Client(**options, platform_keys={PUB_KEY_ID: pem_public(platform_key)}, transport=peer.transport())
+    client.v3.things.get()
+    pid = os.fork()
+    if pid == 0:  # the child: its own loop thread comes with its first call
+        status = 1
+        try:
+            client.v3.things.get()
+            child_loop = client._thread
+            del client
+            gc.collect()
+            child_loop.join(5)
+            status = 0 if not child_loop.is_alive() else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    client.close()
+    assert os.waitstatus_to_exitcode(status) == 0
