@@ -40,12 +40,20 @@ async def test_an_async_client_dropped_unclosed_stops_its_signing_worker(
     assert not worker.is_alive()
 
 
+def blocking(merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer) -> Client:
+    """A blocking Client over the in-memory peer that has made one call (its loop thread runs)."""
+    keys = {PUB_KEY_ID: pem_public(platform_key)}
+    client = Client(
+        mchid=MCHID, serial=SERIAL, private_key=merchant_key, platform_keys=keys, transport=peer.transport()
+    )
+    client.v3.things.get()
+    return client
+
+
 def test_a_blocking_client_dropped_unclosed_stops_its_loop_thread(
     merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer
 ) -> None:
-    options: dict[str, Any] = {"mchid": MCHID, "serial": SERIAL, "private_key": merchant_key}
-    client = Client(**options, platform_keys={PUB_KEY_ID: pem_public(platform_key)}, transport=peer.transport())
-    client.v3.things.get()
+    client = blocking(merchant_key, platform_key, peer)
     loop_thread = client._thread
     copy = client.with_options(retry=1)
     del client
@@ -87,9 +95,7 @@ def test_a_client_whose_hooks_refer_back_to_its_owner_is_still_collected(
 def test_a_blocking_client_dropped_in_a_forked_child_stops_the_childs_loop_thread(
     merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer
 ) -> None:
-    options: dict[str, Any] = {"mchid": MCHID, "serial": SERIAL, "private_key": merchant_key}
-    client = Client(**options, platform_keys={PUB_KEY_ID: pem_public(platform_key)}, transport=peer.transport())
-    client.v3.things.get()
+    client = blocking(merchant_key, platform_key, peer)
     pid = os.fork()
     if pid == 0:  # the child: its own loop thread comes with its first call
         status = 1
