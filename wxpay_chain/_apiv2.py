@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, SignatureError
-from ._uri import plain_value
+from ._uri import plain_value, unencodable
 
 __all__ = [
     "DECIMAL",
@@ -137,9 +137,7 @@ def utf8_text(field: str, text: str, what: str = "An APIv2 value") -> str:
     """``text``, if UTF-8 can encode it; else InvalidRequestError naming ``field``, worded as v3's check of
     a path or query parameter (_uri)."""
     if not text.isascii() and _SURROGATE.search(text):
-        raise InvalidRequestError(
-            f"{what} is not valid text", [(field, "it holds a lone surrogate, which UTF-8 cannot encode")]
-        )
+        raise unencodable(field, what)
     return text
 
 

@@ -189,9 +189,7 @@ def _segment(name: str, text: str, keeps_reserved: bool) -> str:
     try:
         encoded = _LONE_PERCENT.sub("%25", quote(text, safe=_KEEPS_RESERVED)) if keeps_reserved else _quote(text)
     except UnicodeEncodeError:
-        raise InvalidRequestError(
-            "Path parameter is not valid text", [(name, "it holds a lone surrogate, which UTF-8 cannot encode")]
-        ) from None
+        raise unencodable(name, "Path parameter") from None
     if encoded in ("", ".", "..") or (keeps_reserved and _bad_reserved(encoded)):
         what = "empty" if not encoded or "//" in encoded else "a dot-segment ('.' or '..')"
         raise InvalidRequestError(
@@ -269,10 +267,10 @@ def _query_value(name: str, value: object) -> str:
     )
 
 
-def _unencodable(field: str) -> InvalidRequestError:
-    return InvalidRequestError(
-        "Query parameter is not valid text", [(field, "it holds a lone surrogate, which UTF-8 cannot encode")]
-    )
+def unencodable(field: str, what: str = "Query parameter") -> InvalidRequestError:
+    """The error for text UTF-8 cannot encode (a lone surrogate), wherever a request holds it."""
+    why = "it holds a lone surrogate, which UTF-8 cannot encode"
+    return InvalidRequestError(f"{what} is not valid text", [(field, why)])
 
 
 def encode_query(query: Mapping[str, object] | None) -> str:
@@ -292,7 +290,7 @@ def encode_query(query: Mapping[str, object] | None) -> str:
                 pairs.append(_pair(name, value))
         except UnicodeEncodeError:  # only a str name can get this far
             text = str.__str__(name)
-            raise _unencodable(f"query.{text.encode('utf-8', 'backslashreplace').decode()}") from None
+            raise unencodable(f"query.{text.encode('utf-8', 'backslashreplace').decode()}") from None
     return "&".join(pairs)
 
 
