@@ -176,19 +176,23 @@ class Verifier:
         except WxPayError as exc:
             why = f"downloading WeChat Pay's platform certificates failed ({exc})"
             raise error(f"The {what} cannot be verified: {exc if isinstance(exc, _OutOfTime) else why}") from exc
-        if self._failure is not None and serial not in keys and not serial.startswith(PUB_KEY_ID_PREFIX):
+        if self._failure is not None and self._unknown(serial):
             raise error(
                 f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and the "
                 f"download that could bring it failed less than {REFRESH_INTERVAL:.0f} s ago ({self._failure})"
             )
         return keys
 
+    def _unknown(self, serial: str) -> bool:
+        """A certificate serial no trusted key answers to (a PUB_KEY_ID is configured, never downloaded)."""
+        return not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
+
     async def _keys_for(
         self, serial: str | None, fetch: Fetch, *, deadline: float | None = None, unasked: bool = False
     ) -> KeyStore:
         now = self._clock()
         due = self._auto and (self._certificates_at is None or now - self._certificates_at > self._refresh)
-        unknown = serial is not None and not serial.startswith(PUB_KEY_ID_PREFIX) and serial not in self._keys
+        unknown = serial is not None and self._unknown(serial)
         if not (due or unknown):
             return self._keys
         task = self._refreshing
