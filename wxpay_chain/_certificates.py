@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -17,6 +17,8 @@ from ._crypto import aes_gcm_decrypt, certificate_serial, load_certificate
 from ._errors import ConfigurationError, SignatureError
 
 __all__ = ["PlatformCertificate", "decrypt_certificates"]
+
+_CHINA = timezone(timedelta(hours=8))
 
 
 @attrs.frozen
@@ -47,9 +49,12 @@ def _time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        written = datetime.fromisoformat(value)
     except ValueError:
         return None
+    # WeChat Pay writes its times in China Standard Time; one without an offset compared with an aware time
+    # would raise TypeError.
+    return written if written.tzinfo is not None else written.replace(tzinfo=_CHINA)
 
 
 def decrypt_certificates(body: bytes | Mapping[str, Any], apiv3_key: str | bytes) -> tuple[PlatformCertificate, ...]:

@@ -34,6 +34,7 @@ __all__ = [
     "load_certificate",
     "load_private_key",
     "load_public_key",
+    "load_public_source",
     "make_nonce",
     "rsa_oaep_decrypt",
     "rsa_oaep_encrypt",
@@ -236,6 +237,12 @@ def load_public_key(source: PublicKeySource, what: str = "public key") -> tuple[
 
     Returns the key and, for a certificate, its serial in upper-case hex.
     """
+    key, cert = load_public_source(source, what)
+    return key, None if cert is None else certificate_serial(cert)
+
+
+def load_public_source(source: PublicKeySource, what: str) -> tuple[rsa.RSAPublicKey, x509.Certificate | None]:
+    """:func:`load_public_key`, with the certificate itself when the source is one (its validity counts)."""
     if isinstance(source, rsa.RSAPublicKey):
         return source, None
     if isinstance(source, x509.Certificate):
@@ -272,11 +279,11 @@ def load_public_key(source: PublicKeySource, what: str = "public key") -> tuple[
     return parsed, None
 
 
-def _certificate_key(cert: x509.Certificate, what: str) -> tuple[rsa.RSAPublicKey, str]:
+def _certificate_key(cert: x509.Certificate, what: str) -> tuple[rsa.RSAPublicKey, x509.Certificate]:
     public = cert.public_key()
     if not isinstance(public, rsa.RSAPublicKey):
         raise ConfigurationError(f"{what}: WeChat Pay certificates carry RSA keys")
-    return public, certificate_serial(cert)
+    return public, cert
 
 
 def rsa_sign(key: rsa.RSAPrivateKey, message: bytes) -> str:

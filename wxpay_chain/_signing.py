@@ -15,12 +15,13 @@ import logging
 import string
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from typing import Literal, TypeVar, overload
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._crypto import PublicKeySource, load_public_key, rsa_sign, rsa_verify_bytes
+from ._crypto import PublicKeySource, certificate_serial, load_public_source, rsa_sign, rsa_verify_bytes
 from ._errors import ConfigurationError, SignatureError
 
 __all__ = [
@@ -52,6 +53,8 @@ MAX_SIGNATURE_LENGTH = 1024  # base64 of a 4096-bit RSA signature has 684 charac
 
 log = logging.getLogger("wxpay_chain.signing")
 T = TypeVar("T")
+Validity = tuple[datetime | None, datetime | None]  # a certificate's effective and expire times
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
 def request_message(method: str, path_and_query: str, timestamp: int, nonce: str, body: bytes) -> bytes:
@@ -134,10 +137,13 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
     """
 
     _keys: Mapping[str, rsa.RSAPublicKey] = attrs.field(factory=dict, repr=False, alias="keys")
+    # When each key that came with a certificate is in effect: encrypt() must not pick an expired one.
+    _validity: Mapping[str, Validity] = attrs.field(factory=dict, repr=False, alias="validity")
 
     @classmethod
     def load(cls, sources: Mapping[str, PublicKeySource] | None) -> KeyStore:
         keys: dict[str, rsa.RSAPublicKey] = {}
+        validity: dict[str, Validity] = {}
         for serial, source in (sources or {}).items():
             named = isinstance(serial, str) and (serial.startswith(PUB_KEY_ID_PREFIX) or is_certificate_serial(serial))
             if not named:
@@ -146,7 +152,8 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
                     "key, or the platform certificate's serial (up to 40 hex digits)"
                 )
             what = f"platform_keys[{serial!r}]"
-            key, cert_serial = load_public_key(source, what)
+            key, cert = load_public_source(source, what)
+            cert_serial = None if cert is None else certificate_serial(cert)
             if serial.startswith(PUB_KEY_ID_PREFIX):
                 if cert_serial is not None:
                     raise ConfigurationError(
@@ -161,10 +168,32 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
                         f"{what}: the certificate's serial is {cert_serial}; key each certificate by its own serial"
                     )
                 keys[normalized] = key
-        return cls(keys=keys)
+                if cert is not None:
+                    validity[normalized] = (cert.not_valid_before_utc, cert.not_valid_after_utc)
+        return cls(keys=keys, validity=validity)
 
     def merged(self, other: Mapping[str, rsa.RSAPublicKey]) -> KeyStore:
-        return KeyStore(keys={**self._keys, **{_normalize(k): v for k, v in other.items()}})
+        added = {_normalize(k): v for k, v in other.items()}
+        dates = {_normalize(k): v for k, v in other._validity.items()} if isinstance(other, KeyStore) else {}
+        kept = {k: v for k, v in self._validity.items() if k not in added}  # a replaced key's dates go with it
+        return KeyStore(keys={**self._keys, **added}, validity={**kept, **dates})
+
+    def encryption_serial(self, now: datetime) -> str:
+        """The serial to encrypt a sensitive field for: of the certificates in effect at ``now``, the one
+        that expires last; else a key whose dates are not known (a public key given without a certificate)."""
+        in_effect = [s for s, (begins, ends) in self._validity.items() if (begins or now) <= now < (ends or _NEVER)]
+        if in_effect:
+            return max(in_effect, key=lambda s: self._validity[s][1] or _NEVER)
+        undated = [s for s in self._keys if s not in self._validity]
+        if undated:
+            return undated[0]
+        if not self._keys:
+            raise ConfigurationError("No WeChat Pay key to encrypt with yet: configure platform_keys or download them")
+        periods = ", ".join(f"{s} from {b:%Y-%m-%d} to {e:%Y-%m-%d}" for s, (b, e) in self._validity.items() if b and e)
+        raise ConfigurationError(
+            f"No platform certificate is in effect now ({periods}): WeChat Pay refuses what is encrypted for "
+            "another; configure a current certificate or WeChat Pay's public key (PUB_KEY_ID_...)"
+        )
 
     @property
     def pub_key_ids(self) -> tuple[str, ...]:

@@ -130,17 +130,9 @@ class Verifier:
         return parse_notification(view, raw, keys=keys, apiv3_key=apiv3_key, now=self._clock(), signed=signed)
 
     def encryption_serial(self, pub_key_id: str | None) -> str:
-        """The serial of the key to encrypt a sensitive field with: the public key, else the newest
-        valid certificate."""
-        if pub_key_id:
-            return pub_key_id
-        now = datetime.now(timezone.utc)
-        valid = [c for c in self._certificates if c.valid_at(now)]
-        if valid:
-            return max(valid, key=lambda c: c.expire_time or now).serial
-        if self._keys:
-            return next(iter(self._keys))
-        raise ConfigurationError("No WeChat Pay key to encrypt with yet: configure platform_keys or download them")
+        """The serial of the key to encrypt a sensitive field with: the public key, else the certificate
+        in effect that expires last."""
+        return pub_key_id or self._keys.encryption_serial(datetime.now(timezone.utc))
 
     # -- certificates ----------------------------------------------------------------------------------
     async def download(self, fetch: Fetch) -> tuple[PlatformCertificate, ...]:
@@ -150,7 +142,10 @@ class Verifier:
         apiv3_key = self.apiv3_key("download_certificates")
         response = await fetch()
         certificates = decrypt_certificates(response.body, apiv3_key)
-        carried = KeyStore(keys={c.serial: c.public_key for c in certificates})
+        carried = KeyStore(
+            keys={c.serial: c.public_key for c in certificates},
+            validity={c.serial: (c.effective_time, c.expire_time) for c in certificates},
+        )
         signers = self._keys.merged(carried)
         verify_signed_message(response.headers, response.body, signers, self._clock(), request_id=response.request_id)
         self._certificates = certificates
