@@ -239,12 +239,21 @@ class AiohttpTransport:
             raise TransportError(
                 f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True
             ) from exc
+        except aiohttp.ClientHttpProxyError as exc:
+            # The proxy answered the CONNECT with no tunnel: nothing reached WeChat Pay, and a backup origin may
+            # still be reached. Not chained: the error's request_info holds the Proxy-Authorization header.
+            raise TransportError(
+                f"{_where(request)}: the proxy did not connect to {url.host}:{url.port} ({exc.status} {exc.message}); "
+                "nothing was sent",
+                connect_failed=True,
+            ) from None
         except aiohttp.ClientError as exc:
             if self._closed:
                 raise _closed_on(request) from exc
             doubt = may_have_run(request.method, "may have reached WeChat Pay")
             cut = f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc})"
-            raise TransportError(cut + doubt) from exc
+            # An error about an answer holds the request's headers, a proxy's credentials among them.
+            raise TransportError(cut + doubt) from (None if isinstance(exc, aiohttp.ClientResponseError) else exc)
 
     def _security_context(self, request: Request) -> ssl.SSLContext:
         if self._security is None:

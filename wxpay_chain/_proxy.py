@@ -65,7 +65,8 @@ def parse_proxy(value: object, setting: str = "proxy") -> ProxySetting | None:
     except (ValueError, TypeError):
         raise ConfigurationError(f"{setting} is not a valid URL; expected something like {_EXAMPLE}") from None
     if url.scheme != "http":
-        shown = repr(url.scheme) if url.scheme.isalnum() else "another scheme"
+        # Without "://" what URL reads as a scheme is the user name of user:password@host: never shown.
+        shown = repr(url.scheme) if "://" in value and url.scheme.isalnum() else "no http:// in front"
         raise ConfigurationError(
             f"{setting} must use http:// (it has {shown}): the client speaks plain HTTP to the proxy and "
             f"tunnels TLS to WeChat Pay through it (CONNECT); e.g. {_EXAMPLE}"

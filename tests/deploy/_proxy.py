@@ -2,8 +2,8 @@
 
 It forwards absolute-form requests (``GET http://host:port/path HTTP/1.1``: what a client sends a proxy
 for an http:// URL) and tunnels CONNECT (for https:// URLs), and records each request line and its
-Proxy-Authorization header. With ``credentials`` it answers 407 to any request without them. It shares
-nothing with wxpay_chain or aiohttp's client.
+Proxy-Authorization header. With ``credentials`` it answers 407 to any request without them; a CONNECT
+to a host it cannot reach is answered 502. It shares nothing with wxpay_chain or aiohttp's client.
 """
 
 from __future__ import annotations
@@ -83,7 +83,12 @@ class ForwardProxy:
             return
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
-            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            try:
+                up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            except OSError:  # as squid does: the client learns that no tunnel was made
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                await writer.drain()
+                return
             try:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 await writer.drain()

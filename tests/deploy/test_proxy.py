@@ -306,3 +306,42 @@ async def test_trust_env_tunnels_https_through_https_proxy(
         await client.v3.things.get()
     assert [(p.method, p.target) for p in proxy.seen] == [("CONNECT", f"127.0.0.1:{server.port}")]
     assert [s.signature_ok for s in peer.seen] == [True]
+
+
+async def test_a_tunnel_the_proxy_refuses_sent_nothing_and_keeps_its_credentials_out_of_the_error(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, proxy: ForwardProxy, aiohttp_server: Any
+) -> None:
+    server_tls, client_tls = localhost_tls()
+    server = await aiohttp_server(peer.app(), host="127.0.0.1", ssl=server_tls)
+    proxy.credentials = (USER, PASSWORD)
+    wrong = proxy.url_with(USER, "wrong")
+    async with make_client(base_url=str(server.make_url("/")), proxy=wrong, ssl_context=client_tls, retry=2) as c:
+        with pytest.raises(TransportError) as refused:
+            await c.v3.marketing.things.post(json={"send_request_no": "1"})
+    error = refused.value
+    # A CONNECT answered 407 made no tunnel: nothing reached WeChat Pay, so a POST is not in doubt and is retried.
+    assert error.connect_failed and "407" in str(error) and "nothing was sent" in str(error)
+    assert "may have" not in str(error) and len(error.attempts) == 2
+    assert [p.method for p in proxy.seen] == ["CONNECT", "CONNECT"] and peer.seen == []
+    # aiohttp's error holds the CONNECT's Proxy-Authorization header: it is not chained.
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+async def test_behind_a_proxy_an_unreachable_primary_fails_over_to_the_backup(
+    make_client: Callable[..., AsyncClient], peer: WirePeer, proxy: ForwardProxy, aiohttp_server: Any
+) -> None:
+    server_tls, client_tls = localhost_tls()
+    server = await aiohttp_server(peer.app(), host="127.0.0.1", ssl=server_tls)
+    dead = f"https://127.0.0.1:{free_port()}/"
+    backup = str(server.make_url("/"))
+    async with make_client(base_url=dead, backup_base_url=backup, proxy=proxy.url, ssl_context=client_tls) as c:
+        assert (await c.v3.things.get()).json() == {"ok": True}
+    # The proxy could not reach the primary (502 to its CONNECT): a connection failure, so the backup stands in.
+    assert [p.target for p in proxy.seen] == [dead[8:-1], f"127.0.0.1:{server.port}"]
+
+
+def test_a_proxy_without_its_scheme_never_shows_the_user_name(make_client: Callable[..., AsyncClient]) -> None:
+    # As curl would take it: user:password@host:port. What URL parsing reads as the scheme is the user name.
+    with pytest.raises(ConfigurationError, match="no http:// in front") as bad:
+        make_client(proxy="egress:s3cret@proxy.internal:3128")
+    assert "egress" not in str(bad.value) and "s3cret" not in str(bad.value)
