@@ -13,6 +13,7 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 from ._media import encode as encode_media
+from ._media import refuse_content_type
 from ._request import EncryptedField, PreparedRequest, RequestDefaults, headers_for, timeout_and_origin, to_wire
 from ._roots import is_v2
 from ._typed._check import check_call
@@ -85,6 +86,7 @@ def prepare(
             body, content_type = _encode_body(payload, data)
             if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
                 body, signed, content_type = encode_media(media, template, other=body)
+                refuse_content_type(extra_headers)
             headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload))
         if "timeout" in options or "base_url" in options:
             timeout, origin, prefix = timeout_and_origin(defaults, options)

@@ -130,6 +130,11 @@ async def test_a_file_over_the_documented_limit_is_refused_before_sending(
         ({"media": Media(b"x", filename="a.png", meta={"sha256": "0" * 64})}, "meta.sha256"),
         ({"media": b"raw bytes"}, "media"),
         ({"media": Media(b"x", filename="a.png", meta={"ratio": float("nan")})}, "meta"),  # not JSON
+        # The PHP and Java examples set this; without the boundary WeChat Pay cannot find the parts.
+        (
+            {"media": Media(b"x", filename="a.png"), "headers": {"content-type": "multipart/form-data"}},
+            "headers.'content-type'",
+        ),
     ],
 )
 async def test_bad_uploads_are_refused_before_sending(
