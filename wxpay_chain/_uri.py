@@ -237,6 +237,12 @@ def _hole(
     if is_plain_segment(text):
         return text
     if not text and name == EMPTY_PLACEHOLDER:
+        following = parse_template(template)[0][holes.index((name, keeps)) + 1]
+        if following and not following.startswith("?"):  # mid-path it would write an empty segment ('//')
+            raise InvalidRequestError(
+                f"The path {template!r} has {{empty}} (_empty_) before its end",
+                [(name, "_empty_ writes only a documented trailing slash: put it last, or give the segment")],
+            )
         return ""
     return _segment(name, text, keeps)
 

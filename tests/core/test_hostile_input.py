@@ -77,6 +77,19 @@ async def test_the_empty_placeholder_still_writes_a_trailing_slash(client: Async
     assert peer.seen[0].raw_path == "/v3/applyment4sub/applyment/" and peer.seen[0].signature_ok
 
 
+@pytest.mark.parametrize("style", ["attribute", "chain"])
+async def test_the_empty_placeholder_anywhere_but_the_end_is_refused(
+    memory_client: AsyncClient, peer: WirePeer, style: str
+) -> None:
+    # Mid-path it would write an empty segment ('v3/marketing//coupons'), which names another endpoint.
+    with pytest.raises(InvalidRequestError, match="before its end") as caught:
+        if style == "attribute":
+            await memory_client.v3.marketing._empty_.coupons.get()
+        else:
+            await memory_client.chain("v3/{empty}/{empty}").get()
+    assert [name for name, _ in caught.value.problems] == ["empty"] and peer.seen == []
+
+
 # -- finding 4: enums go on the wire as their value ----------------------------------------------------------
 
 
