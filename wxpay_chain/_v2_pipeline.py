@@ -28,7 +28,7 @@ from ._request import (
 from ._transport import RawResponse
 from ._typed._check import check_call
 from ._unsigned import UNSIGNED_V2_ANSWERS, V2_FILE_ANSWERS
-from ._uri import check_literal, placeholders
+from ._uri import check_literal, expand, placeholders
 
 __all__ = ["V2_OPTIONS", "V2Protocol", "prepare_v2"]
 
@@ -40,7 +40,9 @@ _XML_START = re.compile(rb"[ \t\r\n]*(?:<|\Z)")  # what an XML answer (or an emp
 def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: Mapping[str, Any]) -> PreparedRequest:
     """Check and encode an APIv2 call: the XML with nonce_str, mch_id and sign, as it will be sent."""
     where = f"{method} {template}"
-    unknown = sorted(set(options) - V2_OPTIONS)
+    check_literal(template)
+    named = placeholders(template)  # the PHP docs' form of a path with capitals: ->_addinstitutionsub_
+    unknown = sorted(set(options) - V2_OPTIONS - set(named))
     if unknown:
         raise InvalidRequestError(
             f"Unexpected arguments for the APIv2 call {where}",
@@ -48,9 +50,11 @@ def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: M
         )
     if method != "POST":
         raise InvalidRequestError(f"APIv2 calls are POST requests, not {where}", [("method", "use .post(xml=...)")])
+    if named:  # from here on the call is the literal path it names, as chain("v2/secapi/mch/addInstitutionsub")
+        template = expand(template, options)
+        where = f"{method} {template}"
     path = template[len("v2/") :]
-    check_literal(template)
-    if not path or placeholders(template):
+    if not path:
         raise InvalidRequestError(
             f"{where} names no APIv2 endpoint", [("path", "e.g. v2/mmpaymkttransfers/send_coupon")]
         )

@@ -288,6 +288,8 @@ async def test_typed_models_go_in_as_xml_and_come_out_of_parsed(
         (lambda c: c.v2.mmpaymkttransfers.send_coupon.post(), "xml"),
         (lambda c: c.v2.mmpaymkttransfers.send_coupon.post(xml=COUPON, security="yes"), "security"),
         (lambda c: c.v2.post(xml=COUPON), "endpoint"),
+        (lambda c: c.v2.secapi.mch._addinstitutionsub_.post(xml=COUPON, security=True), "addinstitutionsub"),
+        (lambda c: c.v2.secapi.mch._q_.post({"q": "..", "xml": COUPON}), "q"),  # a value is one segment, as in v3
     ],
 )
 async def test_bad_v2_calls_are_refused_before_sending(
@@ -297,6 +299,27 @@ async def test_bad_v2_calls_are_refused_before_sending(
         with pytest.raises(InvalidRequestError, match=match):
             await call(client)
     assert v2peer.seen == []
+
+
+@pytest.mark.parametrize("style", ["php", "chain"])
+async def test_a_path_with_capitals_is_sent_in_the_php_docs_form_too(
+    make_client: Callable[..., AsyncClient], v2peer: V2Peer, style: str
+) -> None:
+    # The PHP docs write POST /secapi/mch/addInstitutionsub as ->_addinstitutionsub_ with the segment as a value
+    # (an attribute segment turns capitals into dashes); it is the same call as chain("v2/secapi/mch/...").
+    fields = {"app_id": "wx8888888888888888", "sub_mch_id": "20000100"}
+    async with make_client() as client:
+        if style == "php":
+            mch = client.v2.secapi.mch
+            answer = await mch._queryinstitutionsub_.post(
+                {"queryinstitutionsub": "queryInstitutionsub", "xml": fields, "security": True}
+            )
+        else:
+            answer = await client.chain("v2/secapi/mch/queryInstitutionsub").post(xml=fields, security=True)
+    seen = v2peer.seen[0]
+    assert seen.path == "/secapi/mch/queryInstitutionsub" and seen.sign_ok and "queryinstitutionsub" not in seen.fields
+    assert answer.request.template == "v2/secapi/mch/queryInstitutionsub"
+    assert answer.xml()["return_code"] == "SUCCESS"
 
 
 async def test_without_the_apiv2_key_a_v2_call_is_a_configuration_error(
