@@ -209,6 +209,11 @@ class AiohttpTransport:
             ) as response:
                 self._reading.add(response)
                 status, answer = response.status, response.headers
+                if status == 407 and proxy is not None and url.scheme == "http":  # the proxy answered, not WeChat Pay
+                    raise TransportError(
+                        f"{_where(request)}: the proxy refused the request (407, its credentials); nothing was sent",
+                        connect_failed=True,
+                    )
                 ok = 200 <= status < 300
                 if sink is not None and ok:
                     body = await _pipe(response, sink)

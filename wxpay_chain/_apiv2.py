@@ -99,10 +99,12 @@ def check_apiv2_key(key: object) -> str:
     """The APIv2 key as given, if it is one: 32 characters set on the merchant platform."""
     if not isinstance(key, str):
         raise ConfigurationError("apiv2_key must be the 32-character APIv2 key (a str)")
-    if len(key) != 32 or not key.isascii():
+    if len(key) != 32:
         raise ConfigurationError(
             f"apiv2_key must be the 32-character APIv2 key from the merchant platform (got {len(key)} characters)"
         )
+    if not key.isascii():
+        raise ConfigurationError("apiv2_key must be the APIv2 key from the merchant platform: letters and digits only")
     return key
 
 

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._errors import ConfigurationError, InvalidRequestError, SignatureError
+from ._uri import unencodable
 
 __all__ = [
     "KeySource",
@@ -42,6 +43,7 @@ __all__ = [
     "rsa_sign",
     "rsa_verify",
     "rsa_verify_bytes",
+    "secret_bytes",
 ]
 
 KeySource: TypeAlias = Union[str, bytes, Path, rsa.RSAPrivateKey]  # noqa: UP007 (runtime alias on 3.10)
@@ -173,7 +175,7 @@ def load_private_key(source: KeySource, passphrase: str | bytes | None = None) -
         if b"CERTIFICATE" in data or b"PUBLIC KEY" in data:
             raise ConfigurationError(f"{what}: {public_hint}")
         raise ConfigurationError(f"{what}: no PEM private key found (expected '-----BEGIN PRIVATE KEY-----')")
-    password = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    password = None if passphrase is None else secret_bytes(passphrase, "passphrase")
     loader = serialization.load_der_private_key if der else serialization.load_pem_private_key
     key: PrivateKeyTypes | None = None
     try:
@@ -314,7 +316,13 @@ def _oaep() -> padding.OAEP:
 def rsa_oaep_encrypt(key: rsa.RSAPublicKey, plaintext: str) -> str:
     """RSAES-OAEP with SHA-1 and MGF1-SHA-1, base64: WeChat Pay's sensitive-field encryption."""
     try:
-        return base64.b64encode(key.encrypt(plaintext.encode("utf-8"), _oaep())).decode("ascii")
+        data = plaintext.encode("utf-8")
+    except UnicodeEncodeError:
+        data = None
+    if data is None:  # raised outside the handler, which holds the text
+        raise unencodable("text", "The text to encrypt")
+    try:
+        return base64.b64encode(key.encrypt(data, _oaep())).decode("ascii")
     except ValueError:
         raise InvalidRequestError("text is too long to encrypt with RSA-OAEP (at most 214 bytes)") from None
 
@@ -341,7 +349,7 @@ def rsa_oaep_open(key: rsa.RSAPrivateKey, ciphertext: str) -> bytes | None:
 def _aes_key(key: str | bytes) -> bytes:
     if not isinstance(key, (str, bytes)):
         raise ConfigurationError("apiv3_key: must be the 32-character APIv3 key (str or bytes)")
-    raw = key.encode("utf-8") if isinstance(key, str) else key
+    raw = secret_bytes(key, "apiv3_key")
     if len(raw) not in (16, 24, 32):
         raise ConfigurationError(
             f"apiv3_key: must be the 32-character APIv3 key set in the merchant platform (got {len(raw)} bytes)"
@@ -365,6 +373,21 @@ def aes_gcm_decrypt(key: str | bytes, nonce: str | bytes, associated_data: str |
         raise SignatureError(
             "AES-GCM decryption failed: wrong APIv3 key, or the ciphertext, nonce or associated data was altered"
         ) from None
+
+
+def secret_bytes(value: str | bytes, what: str) -> bytes:
+    """A key or passphrase as bytes; ConfigurationError, never quoting it, for text UTF-8 cannot encode."""
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    # Raised outside the handler: the UnicodeEncodeError holds the whole secret.
+    raise ConfigurationError(
+        f"{what} holds text UTF-8 cannot encode (a lone surrogate, such as a byte the environment could not "
+        "decode): set it again as the merchant platform shows it"
+    )
 
 
 def _b(value: str | bytes) -> bytes:

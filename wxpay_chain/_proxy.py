@@ -59,11 +59,10 @@ def parse_proxy(value: object, setting: str = "proxy") -> ProxySetting | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"{setting} must be a URL str like {_EXAMPLE}, or None")
-    try:
-        url = URL(value.strip())
-        host, port = url.host, url.port
-    except (ValueError, TypeError):
-        raise ConfigurationError(f"{setting} is not a valid URL; expected something like {_EXAMPLE}") from None
+    url = _url(value)
+    if url is None:  # raised outside the parser's handler: its error may quote part of the password
+        raise ConfigurationError(f"{setting} is not a valid URL; expected something like {_EXAMPLE}")
+    host, port = url.host, url.port
     if url.scheme != "http":
         # Without "://" what URL reads as a scheme is the user name of user:password@host: never shown.
         shown = repr(url.scheme) if "://" in value and url.scheme.isalnum() else "no http:// in front"
@@ -79,6 +78,15 @@ def parse_proxy(value: object, setting: str = "proxy") -> ProxySetting | None:
     if url.user is None and url.password is None:
         return ProxySetting(address)
     return ProxySetting(address, url.user or "", url.password or "")
+
+
+def _url(value: str) -> URL | None:
+    try:
+        url = URL(value.strip())
+        _ = url.port  # a bad port raises only when read
+    except (ValueError, TypeError):
+        return None
+    return url
 
 
 def proxy_from_environment(scheme: str, host: str) -> ProxySetting | None:

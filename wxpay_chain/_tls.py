@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from ._crypto import KeySource, _read_source, certificate_serial, load_certificate, load_private_key
+from ._crypto import KeySource, _read_source, certificate_serial, load_certificate, load_private_key, secret_bytes
 from ._errors import ConfigurationError
 
 __all__ = [
@@ -101,7 +101,7 @@ def load_client_certificate(
 def _load_p12(
     data: bytes, passphrase: str | bytes | None, fallback: rsa.RSAPrivateKey
 ) -> tuple[x509.Certificate | None, rsa.RSAPrivateKey, str]:
-    password = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    password = None if passphrase is None else secret_bytes(passphrase, "passphrase")
     try:
         key, cert, _ = pkcs12.load_key_and_certificates(data, password)
     except (ValueError, TypeError):

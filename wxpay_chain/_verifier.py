@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 from ._certificates import PlatformCertificate, decrypt_certificates
+from ._crypto import secret_bytes
 from ._errors import ConfigurationError, SignatureError, TransportError, TransportTimeoutError, WxPayError, may_have_run
 from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
@@ -42,7 +43,7 @@ def check_apiv3_key(key: object) -> str | bytes:
     """The APIv3 key as given, if it is one: 32 characters (bytes) from the merchant platform."""
     if not isinstance(key, (str, bytes)):
         raise ConfigurationError("apiv3_key must be the 32-character APIv3 key (str or bytes)")
-    raw = key.encode("utf-8") if isinstance(key, str) else key
+    raw = secret_bytes(key, "apiv3_key")
     if len(raw) != 32:
         raise ConfigurationError(
             f"apiv3_key must be the 32-character APIv3 key from the merchant platform (got {len(raw)} characters)"

@@ -45,6 +45,30 @@ def test_the_passphrase_stays_out_of_errors_and_reprs(
     assert PASSPHRASE not in str(caught.value) and PASSPHRASE[::-1] not in str(caught.value)
 
 
+def test_a_p12_passphrase_with_an_undecodable_byte_is_not_echoed(
+    options: dict[str, Any], pki: Pki, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"x", merchant_key, pki.client, None, serialization.BestAvailableEncryption(PASSPHRASE.encode())
+    )
+    # A byte the environment could not decode becomes a lone surrogate: a UnicodeEncodeError quoted it whole.
+    with pytest.raises(ConfigurationError, match="passphrase holds text UTF-8 cannot encode") as caught:
+        AsyncClient(**{**options, "client_cert": p12, "passphrase": PASSPHRASE + "\udcff"})
+    chain, error = [], caught.value
+    while error is not None:  # (its context is the first try at reading the bytes as a PEM certificate)
+        chain.append(repr(error))
+        error = error.__cause__ or error.__context__
+    assert all(PASSPHRASE not in shown for shown in chain) and "UnicodeEncodeError" not in "".join(chain)
+
+
+def test_an_apiv2_key_of_32_characters_not_all_ascii_is_told_apart_from_a_wrong_length(
+    options: dict[str, Any],
+) -> None:
+    with pytest.raises(ConfigurationError, match="letters and digits only") as caught:
+        AsyncClient(**{**options, "apiv2_key": "秘" + APIV2_KEY[1:]})
+    assert "32 characters" not in str(caught.value)
+
+
 async def test_no_log_line_or_error_of_a_v2_call_carries_the_key(
     make_client: Callable[..., AsyncClient], v2peer: V2Peer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import ApiError, AsyncClient, Client, ConfigurationError, TransportError
+from wxpay_chain import AsyncClient, Client, ConfigurationError, TransportError
 
 from ..core.conftest import MCHID, SERIAL
 from ..core.test_platform_keys import APIV3_KEY, CertPeer
@@ -184,10 +184,11 @@ async def test_the_proxy_credentials_are_never_in_logs_reprs_or_errors(
     async with make_client(base_url=base_url, proxy=QUOTED.format(port=proxy.port), retry=1) as client:
         await client.v3.things.get()
         shown += [repr(client), repr(client._config), str(client._config)]
-    # A wrong password: the proxy refuses (407), an ApiError.
+    # A wrong password: the proxy refuses (407), and the request went no further.
     async with make_client(base_url=base_url, proxy=proxy.url_with(USER, "wrong-" + quoted_password), retry=1) as c:
-        with pytest.raises(ApiError) as refused:
-            await c.v3.things.get()
+        with pytest.raises(TransportError, match=r"the proxy refused the request.*nothing was sent") as refused:
+            await c.v3.things.post(json={"send_request_no": "1"})
+        assert refused.value.connect_failed and "may have" not in str(refused.value)
         shown += [str(refused.value), repr(refused.value)]
     assert proxy.seen[-1].proxy_authorization == basic(USER, "wrong-" + PASSWORD)
     # A proxy that is not there: TransportError, after the retries.
