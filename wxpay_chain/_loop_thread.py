@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,11 +19,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._transport import Transport
 
-__all__ = ["serve", "stop_when_collected"]
+__all__ = ["fork_lock", "keep_inherited", "serve", "stop_when_collected"]
 
 log = logging.getLogger("wxpay_chain")
 
 _ORPHANED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # loops of Clients never closed
+
+# Event loops a forked child inherited from its parent's loop thread. Each shares its epoll set and
+# wake-up pipe with the parent's loop, which still runs: closing one here would unregister the parent's
+# sockets from it. They are kept referenced and never closed (a few descriptors per fork).
+_INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
+_fork_lock = threading.Lock()
+
+
+def fork_lock() -> threading.Lock:
+    """What a forked child's Clients take in turn to start their own loops (made anew in each child)."""
+    return _fork_lock
+
+
+def keep_inherited(loop: asyncio.AbstractEventLoop) -> None:
+    _INHERITED_LOOPS.append(loop)
+
+
+def _after_fork_in_child() -> None:
+    global _fork_lock
+    _fork_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def serve(loop: asyncio.AbstractEventLoop) -> None:

@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from ._config import ClientConfig
-from ._errors import ApiError, ResponseTooLargeError, TLSError, TransportError, TransportTimeoutError, WxPayError
+from ._errors import (
+    ApiError,
+    ResponseTooLargeError,
+    TLSError,
+    TransportError,
+    TransportTimeoutError,
+    WxPayError,
+    may_have_run,
+)
 from ._http import Headers, Request, Response, Timeout
 from ._logs import log_retry, record_attempt, run_hook
 from ._prepare import prepare
@@ -108,6 +116,7 @@ class Pipeline:
             protocol, policy, bodies = self._protocols[prepared.protocol], self._retry, self._bodies
             transport = self.transport
             failures: list[str] = []
+            reached = False  # whether an earlier attempt may have got to WeChat Pay
             origin = prepared.origin
             # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
             total = prepared.timeout.total
@@ -117,8 +126,11 @@ class Pipeline:
                 try:
                     transport.check_open()  # before signing: a closed client's signing worker has stopped
                 except TransportError as closed:
+                    if reached:  # closed during the back-off: the plain "closed" would hide the earlier attempt
+                        doubt = may_have_run(prepared.method, "may have reached WeChat Pay on an earlier attempt")
+                        closed = TransportError(f"{closed} (it closed before attempt #{attempt}){doubt}")
                     closed.attempts = tuple(failures)
-                    raise
+                    raise closed from None
                 if attempt > 1 and deadline is not None:
                     prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
                 request = await protocol.authorize(prepared, origin, in_flight.count > 1)
@@ -131,6 +143,7 @@ class Pipeline:
                     elapsed = time.perf_counter() - started
                     record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
                     failures.append(f"#{attempt} {type(exc).__name__}")
+                    reached = reached or not exc.connect_failed
                     # A connect timeout sent nothing: it is retried and failed over like a refused connection.
                     timed_out = isinstance(exc, TransportTimeoutError) and not exc.connect_failed
                     # An answer too large to read would be too large again, a failed handshake fails again, and a
@@ -166,6 +179,7 @@ class Pipeline:
                     raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
                 )
                 failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
+                reached = True
                 if attempt == attempts or not protocol.resends or not policy.retries_status(raw.status):
                     error.attempts = tuple(failures)
                     raise error

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import os
 import ssl
+import sys
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
@@ -30,7 +30,7 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._loop_thread import serve, stop_when_collected
+from ._loop_thread import fork_lock, keep_inherited, serve, stop_when_collected
 from ._process import current_pid
 from ._request import PreparedRequest
 from ._retry import RetryPolicy
@@ -49,21 +49,6 @@ __all__ = ["Client"]
 log = logging.getLogger("wxpay_chain")
 
 _CLOSE_GRACE = 5.0  # seconds close() gives each stage (cut off, cancel) before it stops the loop anyway
-
-# Event loops a forked child inherited from its parent's loop thread. Each shares its epoll set and
-# wake-up pipe with the parent's loop, which still runs: closing one here would unregister the parent's
-# sockets from it. They are kept referenced and never closed (a few descriptors per fork).
-_INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
-_fork_lock = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    global _fork_lock
-    _fork_lock = threading.Lock()  # another thread may have held it at the fork
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _HOOK_CALL = (
     "The blocking Client was called from the client's own on_request/on_response hook thread; hooks must not "
@@ -155,7 +140,7 @@ class Client(ClientSignatures):
             validate=validate,
         )
         self._owner: Client | None = None  # set on copies made by with_options(): they run on its loop
-        self._lock = threading.Lock()  # orders calls against close()
+        self._lock = threading.RLock()  # orders calls against close(), which a signal handler may call mid-call
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
         self._stopped = threading.Event()  # set once close() has finished, for a second closer to wait on
@@ -259,8 +244,14 @@ class Client(ClientSignatures):
             if self._closed:
                 coro.close()
                 raise TransportError(CLOSED)
-            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            try:
+                future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            except RuntimeError:  # its loop closed meanwhile: close() ran in a signal handler of this thread
+                coro.close()
+                raise TransportError(CLOSED) from None
             self._pending.add(future)
+        if self._stopped.is_set():  # closed meanwhile by a signal handler of this thread, which missed this call
+            future.cancel()
         try:
             return future.result()
         except concurrent.futures.CancelledError:
@@ -277,11 +268,11 @@ class Client(ClientSignatures):
     def _after_fork(self) -> None:
         """In a forked child: the loop thread did not come along, so this copy starts a loop of its own. The
         transport then sees another process and loop, and opens fresh connections (see _transport)."""
-        with _fork_lock:
+        with fork_lock():
             if self._pid == current_pid():
                 return
-            _INHERITED_LOOPS.append(self._loop)
-            self._lock = threading.Lock()
+            keep_inherited(self._loop)
+            self._lock = threading.RLock()
             self._pending = set()  # the parent's calls: its own threads wait for them
             self._stopped = threading.Event()
             self._loop_thread = None
@@ -303,7 +294,7 @@ class Client(ClientSignatures):
                 except StopAsyncIteration:
                     return
         finally:
-            if not (self._owner or self)._closed:
+            if not (self._owner or self)._closed and not sys.is_finalizing():  # at exit the loop thread is gone
                 self._run(pages.aclose())
 
     def download_certificates(self) -> tuple[PlatformCertificate, ...]:
