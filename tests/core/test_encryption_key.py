@@ -8,36 +8,24 @@ import datetime as dt
 import json
 
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.x509.oid import NameOID
 
 from wxpay_chain import AsyncClient, Client, ConfigurationError, MemoryTransport, RawResponse, Request
 from wxpay_chain._certificates import decrypt_certificates
 
 from .conftest import MCHID, SERIAL
+from .test_platform_keys import make_certificate
 from .wire import pem_private
 
 OAEP = padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)
-NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def certificate(begins_days: int, ends_days: int) -> tuple[rsa.RSAPrivateKey, str, str]:
-    """A self-signed platform certificate in effect from NOW + begins_days to NOW + ends_days: key, serial, PEM."""
+    """A platform certificate in effect from begins_days to ends_days from now: key, serial, PEM."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA test")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW + dt.timedelta(days=begins_days))
-        .not_valid_after(NOW + dt.timedelta(days=ends_days))
-        .sign(key, hashes.SHA256())
-    )
+    cert = make_certificate(key, days=ends_days, begins=begins_days)
     return key, format(cert.serial_number, "X"), cert.public_bytes(serialization.Encoding.PEM).decode()
 
 

@@ -38,7 +38,8 @@ from .wire import pem_private
 APIV3_KEY = "0123456789abcdefghijABCDEFGHIJ01"
 
 
-def make_certificate(key: rsa.RSAPrivateKey, days: int = 365) -> x509.Certificate:
+def make_certificate(key: rsa.RSAPrivateKey, days: int = 365, begins: int = -1) -> x509.Certificate:
+    """A self-signed platform certificate in effect from ``begins`` days from now until ``days`` from now."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA test")])
     now = dt.datetime.now(dt.timezone.utc)
     return (
@@ -47,7 +48,7 @@ def make_certificate(key: rsa.RSAPrivateKey, days: int = 365) -> x509.Certificat
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now + dt.timedelta(days=begins))
         .not_valid_after(now + dt.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
