@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -105,60 +105,55 @@ def test_a_process_exits_with_an_open_client_and_a_half_read_paginate(tmp_path: 
     assert done.stdout.strip() == "True" and "Traceback" not in done.stderr
 
 
-def failing_then_holding(calls: list[str]) -> Callable[[Request], Any]:
+def resetting(calls: list[str]) -> MemoryTransport:
     def answer(request: Request) -> Any:
         calls.append(request.target)
         raise ConnectionResetError("reset after the request went out")  # it may have reached WeChat Pay
 
-    return answer
+    return MemoryTransport(answer)
+
+
+# A call whose first attempt fails waits 20 s before the next: the tests close the client in that wait.
+SLOW_RETRY: dict[str, Any] = {"retry": RetryPolicy(attempts=3, backoff=20.0, cap=20.0, jitter=False), "timeout": 60}
+
+
+async def cut_off_in_its_back_off(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, method: str, calls: list[str]
+) -> TransportError:
+    failed = asyncio.Event()
+    async with AsyncClient(
+        mchid=MCHID,
+        serial=SERIAL,
+        private_key=merchant_key,
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        transport=resetting(calls),
+        on_response=lambda attempt: failed.set(),
+        **SLOW_RETRY,
+    ) as client:
+        things = client.v3.things
+        call = asyncio.ensure_future(things.post(json={"send_request_no": "S-1"}) if method == "POST" else things.get())
+        await failed.wait()  # the first attempt failed
+        await client.aclose()
+        with pytest.raises(TransportError, match="closed") as cut:
+            await call
+    return cut.value
 
 
 async def test_a_post_cut_off_in_its_back_off_by_aclose_says_it_may_have_gone_through(
     merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
 ) -> None:
     calls: list[str] = []
-    failed = asyncio.Event()
-    async with AsyncClient(
-        mchid=MCHID,
-        serial=SERIAL,
-        private_key=merchant_key,
-        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
-        transport=MemoryTransport(failing_then_holding(calls)),
-        retry=RetryPolicy(attempts=3, backoff=20.0, cap=20.0, jitter=False),
-        on_response=lambda attempt: failed.set(),
-        timeout=60,
-    ) as client:
-        call = asyncio.ensure_future(client.v3.things.post(json={"send_request_no": "S-1"}))
-        await failed.wait()  # the first attempt failed; the call now waits 20 s before the next
-        await client.aclose()
-        with pytest.raises(TransportError) as cut:
-            await call
-    message = str(cut.value)
-    assert "before attempt #2" in message and "may have reached WeChat Pay on an earlier attempt" in message
-    assert "same request number" in message and calls == ["/v3/things"]
-    assert cut.value.attempts == ("#1 TransportError",)
+    cut = await cut_off_in_its_back_off(merchant_key, platform_key, "POST", calls)
+    assert "before attempt #2" in str(cut) and "may have reached WeChat Pay on an earlier attempt" in str(cut)
+    assert "same request number" in str(cut) and calls == ["/v3/things"]
+    assert cut.attempts == ("#1 TransportError",)
 
 
 async def test_a_get_cut_off_in_its_back_off_is_plainly_closed(
     merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
 ) -> None:
-    failed = asyncio.Event()
-    async with AsyncClient(
-        mchid=MCHID,
-        serial=SERIAL,
-        private_key=merchant_key,
-        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
-        transport=MemoryTransport(failing_then_holding([])),
-        retry=RetryPolicy(attempts=3, backoff=20.0, cap=20.0, jitter=False),
-        on_response=lambda attempt: failed.set(),
-        timeout=60,
-    ) as client:
-        call = asyncio.ensure_future(client.v3.things.get())
-        await failed.wait()
-        await client.aclose()
-        with pytest.raises(TransportError, match="closed") as cut:
-            await call
-    assert "may have" not in str(cut.value)  # a read changes nothing
+    cut = await cut_off_in_its_back_off(merchant_key, platform_key, "GET", [])
+    assert "may have" not in str(cut)  # a read changes nothing
 
 
 def test_the_blocking_client_closed_in_a_post_back_off_says_it_may_have_gone_through(
@@ -168,10 +163,9 @@ def test_the_blocking_client_closed_in_a_post_back_off_says_it_may_have_gone_thr
     client = blocking(
         merchant_key,
         platform_key,
-        transport=MemoryTransport(failing_then_holding([])),
-        retry=RetryPolicy(attempts=3, backoff=20.0, cap=20.0, jitter=False),
+        transport=resetting([]),
         on_response=lambda attempt: failed.set(),
-        timeout=60,
+        **SLOW_RETRY,
     )
     outcome: list[BaseException] = []
 
