@@ -122,13 +122,24 @@ class StructureError(WxPayError, ValueError):
     """A verified JSON document did not fit the model asked for.
 
     ``paths`` lists the failing field paths (``$.data[0].coupon_state``) with their reasons.
+    ``request_id`` is the answer's Request-ID when known (``paginate()`` sets it, and its message names
+    the page and the request that brought it), else None.
     """
 
-    def __init__(self, message: str, paths: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, paths: Iterable[str] = (), *, request_id: str | None = None) -> None:
         self.paths: tuple[str, ...] = tuple(paths)
+        self.request_id = request_id
+        self._summary = message
         if self.paths:
             message = f"{message}: " + "; ".join(self.paths)
+        if request_id:
+            message += f" (Request-ID {_clip(request_id, _MAX_SHOWN_ID)}; quote it to WeChat Pay support)"
         super().__init__(message)
+
+    def on_page(self, number: int, request: str, request_id: str | None) -> StructureError:
+        """The same error, placed on page ``number`` of a listing, the answer to ``request`` (method and target)."""
+        where = f"page {number} of the listing ({_clip(request, _MAX_SHOWN_MESSAGE)}): {self._summary}"
+        return StructureError(where, self.paths, request_id=request_id)
 
 
 class TransportError(WxPayError):

@@ -28,6 +28,7 @@ from wxpay_chain import (
     TransportTimeoutError,
 )
 
+from ..models._seeds import numbered_json_example, seed_text
 from ..protocol import answer_message, authorization_fields, request_message, sign, verifies
 from .conftest import PUB_KEY_ID
 
@@ -159,17 +160,20 @@ async def test_paging_stops_when_a_page_points_back_at_one_already_read(
     make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey, caplog: pytest.LogCaptureFixture
 ) -> None:
     tokens = {"": "A", "A": "B", "B": "A"}  # a server that pages A, B, A, B... for ever
+    coupon = numbered_json_example(seed_text("004"))["user_coupon_list"][0]
 
     def pages(request: Request) -> RawResponse:
         token = request.target.partition("page_token=")[2]
-        body = json.dumps({"user_coupon_list": [], "total_count": 9, "next_page_token": tokens[token]})
+        page = [{**coupon, "coupon_code": token or "first"}]  # not empty: an empty page with a token ends paging
+        body = json.dumps({"user_coupon_list": page, "total_count": 9, "next_page_token": tokens[token]})
         return signed_answer(platform_key, body.encode())
 
     memory = MemoryTransport(pages)
     async with make_client(transport=memory) as client:
         chain = client.v3.marketing.partner.productCoupon.users._openid_.coupons
         query = {"appid": "wx1", "brand_id": "1"}
-        assert [c async for c in chain.paginate(openid="o-1", query=query, max_pages=10)] == []  # 10: no hang
+        codes = [c.coupon_code async for c in chain.paginate(openid="o-1", query=query, max_pages=10)]  # 10: no hang
+        assert codes == ["first", "A", "B"]
     assert [r.target.partition("page_token=")[2] for r in memory.requests] == ["", "A", "B"]
     assert "points back at a page already read" in caplog.text
 

@@ -12,12 +12,16 @@ if TYPE_CHECKING:
 __all__ = ["next_page"]
 
 
-def next_page(spec: EndpointSpec, query: Mapping[str, object], page: object) -> dict[str, Any] | None:
+def next_page(
+    spec: EndpointSpec, query: Mapping[str, object], page: object, seen: int | None = None
+) -> dict[str, Any] | None:
     """The query of the page after ``page`` (a response model or its JSON), or None at the end.
 
-    Offset paging follows the seed: ``offset`` is the page number (分页页码), so it moves on by one and
-    stops on a short or empty page, or once ``(offset + 1) * limit`` reaches ``total_count``. Token
-    paging sends ``next_page_token`` back as ``page_token`` and stops without one.
+    Offset paging follows the seed: ``offset`` is the page number (分页页码), so it moves on by one. When
+    the answer has a ``total_count``, that decides: it goes on until ``seen`` items (those of every page so
+    far, this one's included; without it, estimated from the page number) reach it, as a page may come
+    back shorter than ``limit`` with more to follow. Without a total it stops on a short page. An empty
+    page always ends it. Token paging sends ``next_page_token`` back as ``page_token`` and stops without one.
     """
     if spec.paging is None or spec.items_field is None:
         return None
@@ -30,9 +34,12 @@ def next_page(spec: EndpointSpec, query: Mapping[str, object], page: object) -> 
     number = _as_int(_get(page, "offset"), _as_int(query.get("offset"), 0))
     limit = _as_int(_get(page, "limit"), _as_int(query.get("limit"), len(items)))
     total = _as_int(_get(page, "total_count"), None)
-    if not items or limit <= 0 or len(items) < limit:
+    if not items or limit <= 0:
         return None
-    if total is not None and (number + 1) * limit >= total:
+    if total is None:
+        if len(items) < limit:
+            return None
+    elif (number * limit + len(items) if seen is None else seen) >= total:
         return None
     return {**query, "offset": number + 1, "limit": limit}
 
