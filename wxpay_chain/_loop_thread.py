@@ -9,6 +9,9 @@ A Client collected without close() has its loop stopped and closed here (:func:`
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
+import contextlib
 import logging
 import os
 import threading
@@ -69,15 +72,37 @@ def stop_when_collected(
     and stop its loop, so that its thread and connections go too. The finalizer holds nothing of the
     caller's (no hook, clock or transport=), which could refer back to the Client and keep it alive."""
     collected = weakref.finalize(client, _let_go, loop, worker_close, pool)
-    collected.atexit = False  # at exit the process goes anyway
+    collected.atexit = False  # _let_go_at_exit does it at exit, waiting for the pool
+    if len(_OPEN) >= 64:  # those of clients closed or collected since
+        _OPEN.difference_update([f for f in _OPEN if not f.alive])
+    _OPEN.add(collected)
     return collected
 
 
-def _let_go(loop: asyncio.AbstractEventLoop, worker_close: Callable[[], None] | None, pool: Transport | None) -> None:
+_OPEN: set[weakref.finalize[Any, object]] = set()
+_EXIT_GRACE = 1.0  # seconds each pool still open at exit gets to close
+
+
+@atexit.register
+def _let_go_at_exit() -> None:
+    """At exit, close the pool of each Client never closed (a module-level one, say), or aiohttp logs its
+    session and connector as never closed on every worker restart."""
+    for collected in list(_OPEN):
+        # Not collected(): weakref's own exit hook, which may run first, makes every finalizer a no-op.
+        held = collected.detach()  # None for a client closed or collected since
+        closing = None if held is None else _let_go(*held[2])
+        if closing is not None:
+            with contextlib.suppress(Exception):
+                closing.result(timeout=_EXIT_GRACE)
+
+
+def _let_go(
+    loop: asyncio.AbstractEventLoop, worker_close: Callable[[], None] | None, pool: Transport | None
+) -> concurrent.futures.Future[None] | None:
     if worker_close is not None:
         worker_close()
     if loop.is_closed():
-        return
+        return None
 
     async def finish() -> None:
         try:
@@ -85,10 +110,11 @@ def _let_go(loop: asyncio.AbstractEventLoop, worker_close: Callable[[], None] | 
                 await pool.aclose()
         finally:
             _ORPHANED.add(loop)  # serve() closes it once stopped
-            loop.stop()
+            loop.call_soon(loop.stop)  # after this task hands its result on to whoever waits at exit
 
     work = finish()
     try:
-        asyncio.run_coroutine_threadsafe(work, loop)
+        return asyncio.run_coroutine_threadsafe(work, loop)
     except RuntimeError:  # the loop closed meanwhile
         work.close()
+        return None

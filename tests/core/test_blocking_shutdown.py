@@ -105,6 +105,31 @@ def test_a_process_exits_with_an_open_client_and_a_half_read_paginate(tmp_path: 
     assert done.stdout.strip() == "True" and "Traceback" not in done.stderr
 
 
+def test_a_client_never_closed_closes_its_pool_at_exit(tmp_path: Path) -> None:
+    # The README's Django view keeps one Client per process and never closes it: at each worker's exit aiohttp
+    # logged its session and connector as never closed (two ERROR lines for an error tracker).
+    script = tmp_path / "never_closed.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import logging
+            logging.basicConfig(format="LOGGED %(levelname)s %(message)s")
+            from wxpay_chain.sandbox import Sandbox
+            sandbox = Sandbox.in_thread()
+            sandbox.start()
+            client = sandbox.blocking_client()
+            print(client.v3.certificates.get().status)
+            sandbox.close()
+            """
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "200", done.stderr
+    assert "Unclosed" not in done.stderr and "LOGGED" not in done.stderr, done.stderr
+
+
 def resetting(calls: list[str]) -> MemoryTransport:
     def answer(request: Request) -> Any:
         calls.append(request.target)
