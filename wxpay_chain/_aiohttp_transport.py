@@ -241,8 +241,9 @@ class AiohttpTransport:
         except aiohttp.ClientSSLError as exc:  # before its base class: a handshake that failed fails again
             raise TLSError(f"{_where(request)}: the TLS handshake with {exc.host}:{exc.port} failed ({exc})") from exc
         except aiohttp.ClientConnectorError as exc:
+            reason = str(exc.os_error) or type(exc.os_error).__name__  # a reset in the TLS handshake has no text
             raise TransportError(
-                f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})", connect_failed=True
+                f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({reason})", connect_failed=True
             ) from exc
         except aiohttp.ClientHttpProxyError as exc:
             # The proxy answered the CONNECT with no tunnel: nothing reached WeChat Pay, and a backup origin may

@@ -173,3 +173,24 @@ async def test_an_answer_that_arrives_on_an_idle_connection_is_no_later_calls_an
             await asyncio.sleep(0)
         assert (await client.v3.things.post(json={"send_request_no": "S-000002"})).json() == {"call": 2}
     assert len(server.requests) == 2
+
+
+async def test_a_server_that_hangs_up_in_the_tls_handshake_is_named_as_such(
+    make_client: Callable[..., AsyncClient],
+) -> None:
+    # As a server does that refuses the client certificate over TLS 1.2: the reset has no text of its own,
+    # and the message said "cannot connect to ...: ()".
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)  # the ClientHello arrives; no answer to it
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with make_client(base_url=f"https://127.0.0.1:{port}/", retry=1) as client:
+            with pytest.raises(TransportError) as refused:
+                await client.v3.things.post(json={"send_request_no": "1"})
+    finally:
+        server.close()
+    assert refused.value.connect_failed and "()" not in str(refused.value)
+    assert "ConnectionResetError" in str(refused.value) or "reset" in str(refused.value)
