@@ -133,7 +133,7 @@ async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> in
                 part.unlink(missing_ok=True)
             print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
     except OSError as exc:
-        print(f"cannot write to {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
+        _cli.note(f"cannot write to {str(out)!r}: {exc.strerror or exc}")
         return 1
     print(f"{len(certificates)} certificate(s) verified with the answer's own signature and written to {out}")
     return 0

@@ -4,6 +4,10 @@ A subcommand is a :class:`Command` (help, ``add_arguments(parser)``, ``run(args)
 ``__main__.COMMANDS``. Its ``run`` writes answers to stdout and everything else to stderr, and raises
 instead of printing errors: :func:`run_command` turns an exception into one line on stderr and exit
 code 1 (:class:`UsageError`: 2), and a reader that closed the pipe (``| head``) into silence.
+
+Nothing but the answer ever reaches stdout: status lines go through :func:`note`, which drops them when
+stderr is closed (``2>&-``) rather than letting ``print(file=None)`` send them to stdout; answers are
+written as UTF-8 bytes (JSON is UTF-8 by RFC 8259), whatever the locale says stdout's encoding is.
 """
 
 from __future__ import annotations
@@ -27,15 +31,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Command",
+    "CommandError",
     "UsageError",
     "add_client_arguments",
     "blocking_client",
     "client_options",
     "configure_logging",
+    "note",
     "pairs",
     "path_params",
     "prompt_apiv3_key",
+    "require_stdout",
     "run_command",
+    "stderr_is_terminal",
+    "stdout_bytes",
     "typed_query",
     "write_answer",
 ]
@@ -48,6 +57,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 class UsageError(Exception):
     """The command line itself is wrong (exit code 2)."""
+
+
+class CommandError(Exception):
+    """The command cannot do its work, for a reason its message names with what to do (exit code 1)."""
 
 
 @attrs.frozen
@@ -201,15 +214,65 @@ def write_answer(response: Response, *, include: bool) -> None:
         envelope["body"] = body if text else response.body.decode("utf-8", "replace")
         _print_json(envelope)
         return
-    print(summary, file=sys.stderr, flush=True)
+    note(summary)
     if not text:
-        sys.stdout.buffer.write(response.body)
+        out = stdout_bytes()
+        out.write(response.body)
+        out.flush()
     elif response.body:
         _print_json(body)
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    out = stdout_bytes()
+    out.write((json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    out.flush()
+
+
+def require_stdout(what: str) -> None:
+    """Refuse to start (exit 1) when stdout is closed (``>&-``): before anything is sent, not after."""
+    if sys.stdout is None:
+        raise CommandError(f"stdout is closed, so {what} would have nowhere to go; nothing was sent (use >/dev/null)")
+
+
+class ByteSink(typing.Protocol):
+    def write(self, data: bytes, /) -> object: ...
+    def flush(self) -> object: ...
+
+
+def stdout_bytes() -> ByteSink:
+    """stdout for bytes, with whatever text was written before flushed ahead of them."""
+    require_stdout("the answer")
+    sys.stdout.flush()
+    buffer: ByteSink | None = getattr(sys.stdout, "buffer", None)
+    return _TextSink(sys.stdout) if buffer is None else buffer
+
+
+@attrs.frozen
+class _TextSink:
+    """A text-only stdout (``redirect_stdout(io.StringIO())`` around ``main``) takes the bytes as text."""
+
+    stream: typing.TextIO
+
+    def write(self, data: bytes, /) -> int:
+        return self.stream.write(data.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def note(message: str) -> None:
+    """A status line or an error on stderr; with no stderr (``2>&-``) it is dropped, never sent to stdout."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    with contextlib.suppress(OSError):  # a diagnostic that cannot be written must not change the outcome
+        stream.write(message + "\n")
+        stream.flush()
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -225,6 +288,10 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if sys.stderr is not None:  # with stderr closed the lines are dropped, not sent to stdout
+            super().emit(record)
 
 
 _HANDLER = _Stderr()
@@ -247,7 +314,8 @@ def run_command(name: str, run: Callable[[argparse.Namespace], int], args: argpa
 
     try:
         code = run(args)
-        sys.stdout.flush()  # inside the guard: the reader may have gone before the last buffer was written
+        if sys.stdout is not None:
+            sys.stdout.flush()  # inside the guard: the reader may have gone before the last buffer was written
         return code
     except BrokenPipeError:
         _stdout_to_devnull()
@@ -257,6 +325,9 @@ def run_command(name: str, run: Callable[[argparse.Namespace], int], args: argpa
     except UsageError as exc:
         _error(f"wxpay-chain {name}: error: {exc}")
         return EXIT_USAGE
+    except CommandError as exc:
+        _error(f"wxpay-chain {name}: {exc}")
+        return EXIT_ERROR
     except WxPayError as exc:
         _error(f"{type(exc).__name__}: {exc}")
         return EXIT_ERROR
@@ -271,8 +342,7 @@ def run_command(name: str, run: Callable[[argparse.Namespace], int], args: argpa
 
 
 def _error(message: str) -> None:
-    with contextlib.suppress(BrokenPipeError):
-        print(" ".join(message.split()), file=sys.stderr, flush=True)
+    note(" ".join(message.split()))
 
 
 def _stdout_to_devnull() -> None:
@@ -281,5 +351,5 @@ def _stdout_to_devnull() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-    except (OSError, ValueError):  # no file descriptor (a captured stdout in tests)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a captured stdout in tests)
         pass

@@ -1,15 +1,22 @@
 """``wxpay-chain bill`` and ``wxpay-chain upload``: a day's bill to a file (checked against its hash, with a
-progress bar on a terminal) or to stdout, and one file uploaded to an upload endpoint."""
+progress bar on a terminal) or to stdout, and one file uploaded to an upload endpoint.
+
+A bill for stdout is streamed to a file in a private temporary folder first and copied out only once its
+hash matches, as ``--out`` renames its file only then: a bill of any size, and never an unchecked byte
+on stdout (a script reading it cannot tell a bill cut short from a whole one).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import _cli
 from ._cli import Command, UsageError
@@ -46,17 +53,31 @@ def _bill(args: argparse.Namespace) -> int:
         template, query["account_type"] = "v3/bill/fundflowbill", args.fundflow
     else:
         template, query["bill_type"] = "v3/bill/tradebill", args.type
+    if args.out is not None:
+        progress = _Bar() if _cli.stderr_is_terminal() else None
+        path, hash_type = _download(args, template, query, Path(args.out), progress)
+        if progress is not None:
+            progress.done()
+        _cli.note(f"{path}: {hash_type} checked")
+        return 0
+    _cli.require_stdout("the bill")
+    with tempfile.TemporaryDirectory(prefix="wxpay-chain-bill-") as folder:  # mkdtemp: owner-only
+        path, _ = _download(args, template, query, Path(folder) / "bill.csv", None)
+        with path.open("rb") as file:
+            out = _cli.stdout_bytes()
+            shutil.copyfileobj(file, out, 1024 * 1024)
+            out.flush()
+    return 0
+
+
+def _download(
+    args: argparse.Namespace, template: str, query: dict[str, str], to: Path, progress: _Bar | None
+) -> tuple[Path, str]:
+    """The bill at ``to``, checked against its hash (which kind of hash it was, for the status line)."""
     with _cli.blocking_client(args) as client:
         bill = client.chain(template).get(query=query).json()  # its download_url and hash
-        progress = _Bar() if args.out is not None and sys.stderr.isatty() else None
-        result = client.download(bill, args.out, progress=progress)
-    if progress is not None:
-        progress.done()
-    if isinstance(result, Path):
-        print(f"{result}: {bill['hash_type']} checked", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(result)
-    return 0
+        path = cast(Path, client.download(bill, to, progress=progress))  # given ``to``: where it wrote
+    return path, str(bill["hash_type"])
 
 
 def _check_date(text: str) -> None:
@@ -87,11 +108,12 @@ class _Bar:
             line = f"[{'#' * filled}{'-' * (30 - filled)}] {received * 100 // total:3d}%  {size}"
         else:
             line = f"downloaded {size}"
-        sys.stderr.write("\r" + line)
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.write("\r" + line)
+            sys.stderr.flush()
 
     def done(self) -> None:
-        sys.stderr.write("\n")
+        _cli.note("")
 
 
 def _upload_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +137,7 @@ def _upload(args: argparse.Namespace) -> int:
             raise UsageError("--meta must be a JSON object")
     params = _cli.path_params(args.to, args.param, "extra meta fields go in --meta")
     media = Media.from_file(args.file, meta=meta)
+    _cli.require_stdout("the answer")
     with _cli.blocking_client(args) as client:
         response = client.chain(args.to).post(media=media, **params)
     _cli.write_answer(response, include=False)

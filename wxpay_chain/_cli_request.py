@@ -54,6 +54,7 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _request(args: argparse.Namespace) -> int:
     options = _v2_options(args) if _is_v2(args.template) else _v3_options(args)
+    _cli.require_stdout("the answer")  # a call carried out whose answer is lost would be sent again
     with _cli.blocking_client(args) as client:
         response = getattr(client.chain(args.template), args.method.lower())(**options)
     _cli.write_answer(response, include=args.include)

@@ -1,4 +1,4 @@
-"""``wxpay-chain sandbox``: run the sandbox in the foreground until Ctrl-C or SIGTERM.
+"""``wxpay-chain sandbox``: run the sandbox in the foreground until Ctrl-C, SIGTERM or SIGHUP.
 
 Beside config.json it writes ``wxpay.env`` (the same settings as WXPAY_* variables, for
 ``AsyncClient.from_env()`` and ``wxpay-chain request``); with ``--notify-url`` it prints what became of
@@ -13,17 +13,21 @@ import json
 import shlex
 import shutil
 import signal
-import sys
+import sqlite3
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .._cli import UsageError
+from .._cli import CommandError, UsageError, note
 from ._credentials import write_file
+from ._keys import StateFileError
+from ._persist import STATE_DB
 from ._record import KEEP_REQUESTS
 from ._server import NOTIFY_RETRY_DELAYS, Sandbox
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# SIGHUP too (its terminal closed): every way of stopping must remove the temporary folder of keys.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def serve(
@@ -77,11 +81,17 @@ async def _serve(
             keep_requests=keep_requests,
             notify_url=notify_url,
         )
+    except StateFileError as exc:  # a damaged file of the state dir, not the command line
+        raise CommandError(str(exc)) from None
+    except sqlite3.Error as exc:
+        if state_dir is None:  # an in-memory database: nothing on disk to name
+            raise
+        raise CommandError(database_problem(Path(state_dir) / STATE_DB, exc)) from None
     except ValueError as exc:  # one check_options does not know yet
         raise UsageError(str(exc)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOP_SIGNALS:
         # Windows has no loop signal handlers; Ctrl-C then arrives as KeyboardInterrupt instead.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
@@ -89,7 +99,7 @@ async def _serve(
         await sandbox.start()
     except OSError as exc:
         last = f" (the port {state_dir} was served on last; --port 0 picks a free one)" if saved else ""
-        print(f"wxpay-chain sandbox: cannot listen on {host}:{port}{last}: {exc}", file=sys.stderr, flush=True)
+        note(f"wxpay-chain sandbox: cannot listen on {host}:{port}{last}: {exc}")
         return 1
     # Without --state-dir the keys go to a folder of our own, which must not outlive the sandbox.
     directory = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="wxpay-chain-sandbox-"))
@@ -118,6 +128,21 @@ async def _serve(
             shutil.rmtree(scratch, ignore_errors=True)
     print("sandbox stopped", flush=True)
     return 0
+
+
+def database_problem(path: Path, error: sqlite3.Error) -> str:
+    """One line for a state database SQLite cannot open or read: which file, and what to do."""
+    if isinstance(error, sqlite3.OperationalError):
+        if "locked" in str(error):
+            return f"{path} is locked ({error}): is another sandbox serving this state dir? Stop it first"
+        return (
+            f"cannot open {path} ({error}): the state dir must be writable, for it and the -wal and -shm files "
+            "SQLite keeps beside it (check its permissions, or whether it is on a read-only mount)"
+        )
+    return (
+        f"{path} is damaged ({error}): move it aside, with any {path.name}-wal and -shm files beside it, "
+        "to start again from the demo data, or restore it from a copy"
+    )
 
 
 def saved_port(state_dir: str | None) -> int | None:

@@ -34,6 +34,26 @@ _PEM_FILES = {
 }
 
 
+class StateFileError(ValueError):
+    """A file in a state dir that cannot be read back: the message names it and says what to do.
+
+    A ValueError, as the decoding errors it replaces were; ``path`` is the file.
+    """
+
+    def __init__(self, path: Path, problem: str, remedy: str) -> None:
+        super().__init__(f"{path} {problem}: {remedy}")
+        self.path = path
+
+
+def unreadable(error: Exception) -> str:
+    """What is wrong with a file's contents, in a few words (a decoding error's text names no file)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    if isinstance(error, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    return f"is not in the shape this version writes ({type(error).__name__}: {error})"
+
+
 @attrs.frozen
 class KeySet:
     """Every identifier and key the sandbox needs; private parts stay out of repr."""
@@ -136,14 +156,35 @@ def save_key_set(keys: KeySet, directory: Path) -> None:
 
 
 def load_key_set(directory: Path) -> KeySet | None:
-    """The key set saved in ``directory``, or None when there is none yet."""
+    """The key set saved in ``directory``, or None when there is none yet.
+
+    StateFileError for a key index or key file that is damaged or missing.
+    """
     index = directory / _KEYS_FILE
     if not index.exists():
         return None
-    values = json.loads(index.read_text("utf-8"))
+    remedy = (
+        f"restore it from a copy, or move {_KEYS_FILE} and {_PEM_DIR} aside to start with new keys "
+        "(config.json is then written anew)"
+    )
+    try:
+        values = json.loads(index.read_text("utf-8"))
+        if not isinstance(values, dict):
+            raise TypeError("not a JSON object")
+    except (ValueError, TypeError) as exc:
+        raise StateFileError(index, unreadable(exc), remedy) from None
     for field, filename in _PEM_FILES.items():
-        values[field] = (directory / _PEM_DIR / filename).read_text("ascii")
-    return KeySet(**values)
+        path = directory / _PEM_DIR / filename
+        try:
+            values[field] = path.read_text("ascii")
+        except FileNotFoundError:
+            raise StateFileError(path, "is missing", remedy) from None
+        except UnicodeDecodeError:
+            raise StateFileError(path, "is not a PEM file", remedy) from None
+    try:
+        return KeySet(**values)
+    except TypeError as exc:  # fields missing or unknown
+        raise StateFileError(index, unreadable(exc), remedy) from None
 
 
 def load_or_create_key_set(directory: Path) -> KeySet:

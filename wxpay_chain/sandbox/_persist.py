@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cattrs
+import cattrs.errors
 
+from ._keys import StateFileError, unreadable
 from ._records import BusifavorCoupon, Document, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
 from ._store import SCHEMA_VERSION, Store
 from ._v2_ledger import restore_rows, snapshot_rows
@@ -34,6 +37,7 @@ def prepare(state: SandboxState, state_dir: Path | None, fill: Callable[[Sandbox
     """Fill a new store once: from a legacy JSON snapshot if the state dir has one, else with ``fill``.
 
     One transaction, marked done with the schema version, so a crash half-way fills it again next time.
+    StateFileError (nothing filled) for a legacy snapshot that cannot be read back.
     """
     legacy = state_dir / LEGACY_STATE_FILE if state_dir is not None else None
     migrated = False
@@ -41,7 +45,7 @@ def prepare(state: SandboxState, state_dir: Path | None, fill: Callable[[Sandbox
         if state.store.meta("schema_version") is not None:
             return
         if legacy is not None and legacy.exists():
-            restore(state.store, json.loads(legacy.read_text("utf-8")))
+            _migrate(state.store, legacy)
             migrated = True
         else:
             fill(state)
@@ -49,6 +53,14 @@ def prepare(state: SandboxState, state_dir: Path | None, fill: Callable[[Sandbox
     if migrated and legacy is not None:
         os.replace(legacy, legacy.with_name(legacy.name + ".migrated"))
         _log.warning("migrated the sandbox state in %s to %s", legacy, STATE_DB)
+
+
+def _migrate(store: Store, legacy: Path) -> None:
+    try:
+        restore(store, json.loads(legacy.read_text("utf-8")))
+    except (ValueError, KeyError, TypeError, sqlite3.IntegrityError, cattrs.errors.BaseValidationError) as exc:
+        remedy = f"restore it from a copy, or move it aside to start from the demo data (in {STATE_DB})"
+        raise StateFileError(legacy, unreadable(exc), remedy) from None
 
 
 def snapshot(store: Store) -> Document:
