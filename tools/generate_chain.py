@@ -6,9 +6,11 @@
                                               # re-trim the vendored data from a new schemas.json
 
 The stubs hold one class per path node (children as attributes, spelled as a chain spells them) and one
-method per verb: path placeholders as required keyword-only arguments, ``query=``/``json=``/``xml=`` as
-TypedDicts (required keys, ``Literal`` enums, nested objects), the seed endpoints' attrs models accepted
-too, and the docstring :func:`wxpay_chain._typed._data.doc` gives at run time.
+method per verb: the template's placeholders as required keyword-only arguments (what the SDK expands,
+:func:`wxpay_chain._typed._data.as_sent`), ``query=``/``json=``/``xml=`` as TypedDicts (required keys,
+``Literal`` enums, nested objects), the seed endpoints' attrs models accepted too, and the docstring
+:func:`wxpay_chain._typed._data.doc` gives at run time. ``paginate`` only on the nodes whose GET has known
+paging (``Paged``), as ``dir()`` shows at run time.
 """
 
 from __future__ import annotations
@@ -147,12 +149,15 @@ class Node(Generic[R]):
     def template(self) -> str: ...
     def chain(self, path: str) -> Chain[R]: ...
     def __getitem__(self, path: str) -> Chain[R]: ...
+
+class Paged(Node[R]):
+    """A node whose GET has known paging: ``paginate()`` iterates over the items of every page."""
     @overload
     def paginate(
-        self: Node[Coroutine[Any, Any, Response]], *args: Mapping[str, Any], **kwargs: Any
+        self: Paged[Coroutine[Any, Any, Response]], *args: Mapping[str, Any], **kwargs: Any
     ) -> AsyncIterator[Any]: ...
     @overload
-    def paginate(self: Node[Response], *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Any]: ...
+    def paginate(self: Paged[Response], *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Any]: ...
 '''
 
 _PY = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
@@ -283,7 +288,8 @@ class Generator:
         names = {template: self._unique(_class_name(template)) for template in tree}
         classes: list[str] = []
         for template, node in tree.items():
-            lines = [f"class {names[template]}(Node[R]):" if template else "class Roots(Generic[R]):"]
+            base = "Paged" if "GET" in node.verbs and _data.pages(template) else "Node"
+            lines = [f"class {names[template]}({base}[R]):" if template else "class Roots(Generic[R]):"]
             for attr, child in node.children.items():
                 lines.append(f"    {attr}: {names[child]}[R]")
             verb_segment = template.rsplit("/", 1)[-1]

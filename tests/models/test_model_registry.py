@@ -216,7 +216,7 @@ def test_favor_needs_both_path_params_and_appid() -> None:
             BUSIFAVOR,
             {"appid": "wx1", "coupon_state": "sended"},
             None,
-            [("query.coupon_state", "must be one of SENDED, USED, EXPIRED; got 'sended'")],
+            [("query.coupon_state", "must be one of SENDED, USED, EXPIRED, DELETED, DEACTIVATED; got 'sended'")],
         ),
         (
             "GET",
@@ -226,7 +226,8 @@ def test_favor_needs_both_path_params_and_appid() -> None:
             [
                 (
                     "query.coupon_state",
-                    "must be one of SENDED, USED, EXPIRED; got 'EFFECTIVE'",  # the text it would be sent as
+                    # the text it would be sent as
+                    "must be one of SENDED, USED, EXPIRED, DELETED, DEACTIVATED; got 'EFFECTIVE'",
                 )
             ],
         ),
@@ -413,7 +414,7 @@ def test_nested_objects_and_lists_name_the_item_and_the_field() -> None:
         validate_request(orders, {}, None, {"items": "x", "state": True})
     assert list(caught.value.problems) == [
         ("json.items", "must be a list, got the string 'x'"),
-        ("json.state", "must be one of SENDED, USED, EXPIRED; got True"),
+        ("json.state", "must be one of SENDED, USED, EXPIRED, DELETED, DEACTIVATED; got True"),
     ]
 
 

@@ -170,6 +170,9 @@ def _value_check(schema: Mapping[str, Any]) -> ValueCheck:
     return check
 
 
+_ONE_TEXT = "one text, as every query value is (WeChat Pay's page lists several values here: send them in one)"
+
+
 def _text_fields_check(body: Mapping[str, Any], *, booleans: bool = False) -> ValueCheck:
     """The ``"types"`` check of flat text on the wire (an APIv2 body, a query): a string field takes text or
     a whole number, an integer one a whole number or its text, a number one decimal text too, and an enum
@@ -188,6 +191,8 @@ def _text_fields_check(body: Mapping[str, Any], *, booleans: bool = False) -> Va
         # The data writes some members as JSON true/false: on the wire they are the text "true"/"false".
         values = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in schema.get("enum") or ()]
         rule = rules.get(kind) if isinstance(kind, str) else None
+        if schema.get("list"):  # a list in the data, one text on the wire (_data.as_sent)
+            rule = (is_text, _ONE_TEXT)
         shown = ", ".join(values[:12]) + (", ..." if len(values) > 12 else "")
         if rule is not None or values:
             fields[name] = (rule, frozenset(values) if values else None, shown)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._roots import ROOTS, body_option, is_v2
-from .._uri import normalize_segment
+from .._uri import EMPTY_PLACEHOLDER, normalize_segment, placeholders
 
 __all__ = [
     "VERBS",
@@ -29,6 +29,7 @@ __all__ = [
     "node",
     "operation",
     "operations",
+    "pages",
     "verb_doc",
 ]
 
@@ -86,12 +87,57 @@ def _drop(op: Operation, where: str) -> None:
 
 @functools.cache
 def operations() -> dict[tuple[str, str], Operation]:
-    """Every known operation by (method, template), overlay applied; loaded once."""
-    ops = apply_overlay(_read("operations.json")["operations"], _read("overlay.json"))
+    """Every known operation by (method, template), overlay applied, shaped as the SDK sends it; loaded once."""
+    vendored = [as_sent(op) for op in _read("operations.json")["operations"]]
+    ops = apply_overlay(vendored, _read("overlay.json"))
     for (_, template), op in ops.items():
+        as_sent(op)  # an operation the overlay added has a template of its own
         if is_v2(template):
             _sdk_fills_v2(op)
     return ops
+
+
+def as_sent(op: Operation) -> Operation:
+    """``op`` (changed in place) as the SDK sends it: the template's placeholders are its path arguments, and a
+    list the data puts in the query is one text (a query value is text, :func:`wxpay_chain._uri.encode_query`).
+
+    The data sometimes names a placeholder otherwise (``use_id`` for ``{user_id}``), files it under the query
+    (``{service_id}``) or the body, or leaves it out; the URI the SDK expands is the template, so the template
+    wins and the data only lends a matching entry its type and label. Idempotent."""
+    names = [n for n in placeholders(op["template"]) if n != EMPTY_PLACEHOLDER]  # {empty} may be left out
+    given = op.get("path", [])
+    by_name = {p["name"]: p for p in given}
+    query = {p["name"]: p for p in op.get("query", ())}
+    body = (op.get("body") or {}).get("properties") or {}
+    misnamed = [p for p in given if p["name"] not in names]
+    unnamed = [n for n in names if n not in by_name and n not in query and n not in body]
+    path = []
+    for name in names:
+        entry = by_name.get(name) or query.get(name)
+        if entry is None:
+            # As many misnamed entries as placeholders without one: the same places, spelled otherwise.
+            lent = body.get(name) or (misnamed[unnamed.index(name)] if len(misnamed) == len(unnamed) else {})
+            entry = {k: lent[k] for k in ("type", "label", "enum") if k in lent}
+        path.append({**entry, "name": name, "required": True})
+    if path or "path" in op:
+        op["path"] = path
+    if op.get("query"):
+        op["query"] = [_one_text(p) for p in op["query"] if p["name"] not in names]
+        if not op["query"]:
+            del op["query"]
+    return op
+
+
+def _one_text(param: dict[str, Any]) -> dict[str, Any]:
+    """A list in a query: the SDK sends text, so the caller sends the list's values as WeChat Pay's page says."""
+    if param.get("type") != "array":
+        return param
+    items = param.get("items") or {}
+    values = "|".join(map(str, items.get("enum", ())))
+    label = param.get("label", "")
+    note = "a list: send its values as one text" + (f"; values {values}" if values else "")
+    out = {k: v for k, v in param.items() if k not in ("type", "items", "example", "enum", "label")}
+    return {**out, "type": "string", "label": f"{label} ({note})".strip(), "list": True}
 
 
 # What the SDK writes into every APIv2 call (_apiv2.fill_payload): never the caller's to give, or optional.
@@ -244,13 +290,22 @@ def doc(op: Operation) -> str:
 # --- what a chain shows at run time -------------------------------------------------------------------
 
 
+def pages(template: str) -> bool:
+    """Whether a GET of ``template`` has known paging (a registered spec's), so ``paginate()`` can page it."""
+    from ..models import lookup
+
+    spec = lookup("GET", template)
+    return spec is not None and spec.paging is not None
+
 
 def listing(template: str) -> list[str]:
-    """``dir(chain)``: its methods, its known children and its known verbs (every verb where none is known)."""
+    """``dir(chain)``: its methods, its known children and its known verbs (every verb where none is known);
+    ``paginate`` only where paging is known, since anywhere else it raises."""
+    methods = [m for m in _METHODS if m != "paginate" or pages(template)]
     known = node(template)
     if known is None:
-        return sorted((*_METHODS, *(v.lower() for v in VERBS)))
-    return sorted({*_METHODS, *known.children, *(v.lower() for v in known.verbs)})
+        return sorted((*methods, *(v.lower() for v in VERBS)))
+    return sorted({*methods, *known.children, *(v.lower() for v in known.verbs)})
 
 
 def verb_doc(method: str, template: str) -> str | None:

@@ -43,12 +43,15 @@ class Node(Generic[R]):
     def template(self) -> str: ...
     def chain(self, path: str) -> Chain[R]: ...
     def __getitem__(self, path: str) -> Chain[R]: ...
+
+class Paged(Node[R]):
+    """A node whose GET has known paging: ``paginate()`` iterates over the items of every page."""
     @overload
     def paginate(
-        self: Node[Coroutine[Any, Any, Response]], *args: Mapping[str, Any], **kwargs: Any
+        self: Paged[Coroutine[Any, Any, Response]], *args: Mapping[str, Any], **kwargs: Any
     ) -> AsyncIterator[Any]: ...
     @overload
-    def paginate(self: Node[Response], *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Any]: ...
+    def paginate(self: Paged[Response], *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Any]: ...
 
 class N_brand_marketing_product_coupon_users_Popenid_coupons_GET_query(TypedDict, total=False):
     product_coupon_id: str
@@ -2055,13 +2058,6 @@ class N_v3_bank_transfer_batches_POST_json(TypedDict, total=False):
     transfer_detail_list: list[TransferDetailList]
 
 class N_v3_bank_transfer_batches_batch_id_Pbatch_id_GET_query(TypedDict, total=False):
-    need_query_detail: Required[bool]
-    offset: int
-    limit: int
-    detail_state: Literal['ALL', 'SUCCESS', 'FAIL']
-
-class N_v3_bank_transfer_batches_out_batch_no_Pout_batch_no_GET_query(TypedDict, total=False):
-    out_batch_no: Required[str]
     need_query_detail: Required[bool]
     offset: int
     limit: int
@@ -5056,7 +5052,7 @@ class N_v3_marketing_busifavor_subsidy_return_receipts_POST_json(TypedDict, tota
 class N_v3_marketing_busifavor_users_Popenid_coupons_GET_query(TypedDict, total=False):
     appid: Required[str]
     stock_id: str
-    coupon_state: Literal['SENDED', 'USED', 'EXPIRED'] | BusifavorCouponState
+    coupon_state: Literal['SENDED', 'USED', 'EXPIRED', 'DELETED', 'DEACTIVATED'] | BusifavorCouponState
     creator_merchant: str
     belong_merchant: str
     sender_merchant: str
@@ -6587,7 +6583,6 @@ class N_v3_merchant_fund_withdraw_POST_json(TypedDict, total=False):
     notify_url: str
 
 class N_v3_merchant_fund_withdraw_bill_type_Pbill_type_GET_query(TypedDict, total=False):
-    bill_type: Literal['NO_SUCC']
     bill_date: Required[str]
     tar_type: Literal['GZIP']
 
@@ -6902,7 +6897,7 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse_P
 class N_v3_new_tax_control_fapiao_fapiaomerchant_getspinviteurl_GET_query(TypedDict, total=False):
     operation_type: Required[Literal['AUTH_BINDING']]
     fapiao_mode: Required[Literal['THIRD_OR_SELF_FAPIAO', 'TENCENT_DIGITAL_TAX']]
-    fapiao_ability_type_list: list[Literal['BASE_ABILITY', 'REAL_ESTATE_ABILITY', 'PASSENGER_TRANSPORT_ABILITY', 'REFINED_OIL_ABILITY']]
+    fapiao_ability_type_list: str
     invite_channel: str
     operate_user: str
     invite_code: Required[str]
@@ -8999,10 +8994,6 @@ class N_v3_payscore_user_service_state_GET_query(TypedDict, total=False):
     service_id: Required[str]
     openid: Required[str]
 
-class N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_query(TypedDict, total=False):
-    openid: Required[str]
-    service_id: Required[str]
-
 class N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_json(TypedDict, total=False):
     appid: Required[str]
     reason: Required[str]
@@ -9876,7 +9867,7 @@ class N_brand_marketing_product_coupon_users(Node[R]):
 class N_brand_marketing_product_coupon_users_Popenid(Node[R]):
     coupons: N_brand_marketing_product_coupon_users_Popenid_coupons[R]
 
-class N_brand_marketing_product_coupon_users_Popenid_coupons(Node[R]):
+class N_brand_marketing_product_coupon_users_Popenid_coupons(Paged[R]):
     def get(self, *, openid: str, query: N_brand_marketing_product_coupon_users_Popenid_coupons_GET_query | BrandUserProductCouponQuery, **options: Unpack[Options]) -> R:
         """指定券状态查询用户商品券列表（品牌API）
 
@@ -14644,14 +14635,15 @@ class N_v3_bank_transfer_batches_out_batch_no(Node[R]):
 
 class N_v3_bank_transfer_batches_out_batch_no_Pout_batch_no(Node[R]):
     details: N_v3_bank_transfer_batches_out_batch_no_Pout_batch_no_details[R]
-    def get(self, *, query: N_v3_bank_transfer_batches_out_batch_no_Pout_batch_no_GET_query, **options: Unpack[Options]) -> R:
+    def get(self, *, out_batch_no: str, query: N_v3_bank_transfer_batches_batch_id_Pbatch_id_GET_query, **options: Unpack[Options]) -> R:
         """银行批次单号查询批次单API
 
         GET v3/bank-transfer/batches/out-batch-no/{out_batch_no}
         https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter4_2_4.shtml
 
-        query=:
+        path:
             out_batch_no (str, required) 银行批次单号
+        query=:
             need_query_detail (bool, required) 是否查询转账明细单
             offset (int) 请求资源起始位置
             limit (int) 最大资源条数
@@ -14659,7 +14651,7 @@ class N_v3_bank_transfer_batches_out_batch_no_Pout_batch_no(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v3.bankTransfer.batches.outBatchNo._out_batch_no_.get(query={"out_batch_no": "plfk2020042013", "need_query_detail": False})
+            await client.v3.bankTransfer.batches.outBatchNo._out_batch_no_.get(out_batch_no="plfk2020042013", query={"need_query_detail": False})
         """
 
 class N_v3_bank_transfer_batches_out_batch_no_Pout_batch_no_details(Node[R]):
@@ -20152,12 +20144,14 @@ class N_v3_global_merchants_Psub_mchid(Node[R]):
 
             await client.v3.global_.merchants._sub_mchid_.get(sub_mchid="20000100", query={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001"})
         """
-    def patch(self, *, json: N_v3_global_merchants_Psub_mchid_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    def patch(self, *, sub_mchid: str, json: N_v3_global_merchants_Psub_mchid_PATCH_json, **options: Unpack[BodyOptions]) -> R:
         """修改子商户（融合钱包）
 
         PATCH v3/global/merchants/{sub_mchid}
 
 
+        path:
+            sub_mchid (str, required) 子商户号
         json=:
             sp_appid (str, required) 机构appid
             sp_mchid (str, required) 机构商户号
@@ -20182,7 +20176,7 @@ class N_v3_global_merchants_Psub_mchid(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v3.global_.merchants._sub_mchid_.patch(json={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001", "name": "Merchant name", "sub_mchid": "示例值: 20000100", "shortname": "Merchant shortname", "office_phone": "075586010000", ...})
+            await client.v3.global_.merchants._sub_mchid_.patch(sub_mchid="...", json={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001", "name": "Merchant name", "sub_mchid": "示例值: 20000100", "shortname": "Merchant shortname", "office_phone": "075586010000", ...})
         """
 
 class N_v3_global_micropay(Node[R]):
@@ -20519,20 +20513,20 @@ class N_v3_global_papay_transactions_out_trade_no(Node[R]):
 
 class N_v3_global_papay_transactions_out_trade_no_Pout_trade_no(Node[R]):
     reverse: N_v3_global_papay_transactions_out_trade_no_Pout_trade_no_reverse[R]
-    def get(self, *, transaction_id: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
+    def get(self, *, out_trade_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """查询订单(商户订单号)
 
         GET v3/global/papay/transactions/out-trade-no/{out_trade_no}
         https://pay.weixin.qq.com/wiki/doc/api_external/ch/apis/chapter5_1_8.shtml
 
         path:
-            transaction_id (str, required) 商户订单号
+            out_trade_no (str, required) 商户订单号
         query=:
             sub_mchid (str, required) 子商户号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.global_.papay.transactions.outTradeNo._out_trade_no_.get(transaction_id="1217752501201407033233368018", query={"sub_mchid": "1900000109"})
+            await client.v3.global_.papay.transactions.outTradeNo._out_trade_no_.get(out_trade_no="...", query={"sub_mchid": "1900000109"})
         """
 
 class N_v3_global_papay_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
@@ -23260,7 +23254,7 @@ class N_v3_marketing_busifavor_users(Node[R]):
 class N_v3_marketing_busifavor_users_Popenid(Node[R]):
     coupons: N_v3_marketing_busifavor_users_Popenid_coupons[R]
 
-class N_v3_marketing_busifavor_users_Popenid_coupons(Node[R]):
+class N_v3_marketing_busifavor_users_Popenid_coupons(Paged[R]):
     _coupon_code_: N_v3_marketing_busifavor_users_Popenid_coupons_Pcoupon_code[R]
     def get(self, *, openid: str, query: N_v3_marketing_busifavor_users_Popenid_coupons_GET_query | BusifavorCouponQuery, **options: Unpack[Options]) -> R:
         """根据过滤条件查询用户券API
@@ -23273,7 +23267,7 @@ class N_v3_marketing_busifavor_users_Popenid_coupons(Node[R]):
         query=:
             appid (str, required) 公众账号ID
             stock_id (str) 批次号
-            coupon_state (str SENDED|USED|EXPIRED) 券状态
+            coupon_state (str SENDED|USED|EXPIRED|DELETED|DEACTIVATED) 券状态
             creator_merchant (str) 创建批次的商户号
             belong_merchant (str) 批次归属商户号
             sender_merchant (str) 批次发放商户号
@@ -23292,20 +23286,20 @@ class N_v3_marketing_busifavor_users_Popenid_coupons_Pcoupon_code_appids(Node[R]
     _appid_: N_v3_marketing_busifavor_users_Popenid_coupons_Pcoupon_code_appids_Pappid[R]
 
 class N_v3_marketing_busifavor_users_Popenid_coupons_Pcoupon_code_appids_Pappid(Node[R]):
-    def get(self, *, coupon_code: str, appid: str, openid: str, **options: Unpack[Options]) -> R:
+    def get(self, *, openid: str, coupon_code: str, appid: str, **options: Unpack[Options]) -> R:
         """查询用户单张券详情API
 
         GET v3/marketing/busifavor/users/{openid}/coupons/{coupon_code}/appids/{appid}
         https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/marketing/busifavor/chapter3_5.shtml
 
         path:
+            openid (str, required) 用户标识
             coupon_code (str, required) 券code
             appid (str, required) 公众账号ID
-            openid (str, required) 用户标识
 
         Example (the blocking Client: without await)::
 
-            await client.v3.marketing.busifavor.users._openid_.coupons._coupon_code_.appids._appid_.get(coupon_code="...", appid="...", openid="...")
+            await client.v3.marketing.busifavor.users._openid_.coupons._coupon_code_.appids._appid_.get(openid="...", coupon_code="...", appid="...")
         """
 
 class N_v3_marketing_favor(Node[R]):
@@ -25260,7 +25254,7 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_c
             await client.v3.marketing.partner.productCoupon.users._openid_.couponBundles._user_coupon_bundle_id_.deactivate.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", user_coupon_bundle_id="123446565767", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_bundle_id": "100232301", "appid": "wx233544546545989", "out_request_no": "34657_20250101_123456", "deactivate_reason": "商品已下线，使用户商品券失效"})
         """
 
-class N_v3_marketing_partner_product_coupon_users_Popenid_coupons(Node[R]):
+class N_v3_marketing_partner_product_coupon_users_Popenid_coupons(Paged[R]):
     _coupon_code_: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code[R]
     def get(self, *, openid: str, query: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_GET_query | UserProductCouponQuery, **options: Unpack[Options]) -> R:
         """指定券状态查询用户商品券列表
@@ -27190,20 +27184,21 @@ class N_v3_merchant_fund_withdraw_bill_type(Node[R]):
     _bill_type_: N_v3_merchant_fund_withdraw_bill_type_Pbill_type[R]
 
 class N_v3_merchant_fund_withdraw_bill_type_Pbill_type(Node[R]):
-    def get(self, *, query: N_v3_merchant_fund_withdraw_bill_type_Pbill_type_GET_query, **options: Unpack[Options]) -> R:
+    def get(self, *, bill_type: str, query: N_v3_merchant_fund_withdraw_bill_type_Pbill_type_GET_query, **options: Unpack[Options]) -> R:
         """按日下载提现异常文件API
 
         GET v3/merchant/fund/withdraw/bill-type/{bill_type}
         https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter4_1_24.shtml
 
+        path:
+            bill_type (str NO_SUCC, required) 账单类型
         query=:
-            bill_type (str NO_SUCC) 账单类型
             bill_date (str, required) 账单日期
             tar_type (str GZIP) 压缩类型
 
         Example (the blocking Client: without await)::
 
-            await client.v3.merchant.fund.withdraw.billType._bill_type_.get(query={"bill_date": "2019-06-11"})
+            await client.v3.merchant.fund.withdraw.billType._bill_type_.get(bill_type="NO_SUCC", query={"bill_date": "2019-06-11"})
         """
 
 class N_v3_merchant_fund_withdraw_out_request_no(Node[R]):
@@ -27631,7 +27626,7 @@ class N_v3_new_tax_control_fapiao_fapiaomerchant_getspinviteurl(Node[R]):
         query=:
             operation_type (str AUTH_BINDING, required) 操作类型
             fapiao_mode (str THIRD_OR_SELF_FAPIAO|TENCENT_DIGITAL_TAX, required) 开票模式
-            fapiao_ability_type_list (list) 发票能力类型
+            fapiao_ability_type_list (str) 发票能力类型 (a list: send its values as one text; values BASE_ABILITY|REAL_ESTATE_ABILITY|PASSENGER_TRANSPORT_ABILITY|REFINED_OIL_ABILITY)
             invite_channel (str) 服务商邀请渠道
             operate_user (str) 操作人员
             invite_code (str, required) 服务商邀请code
@@ -28046,7 +28041,7 @@ class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id(
     terminateContract: N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id_terminate_contract[R]
 
 class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id_terminate_contract(Node[R]):
-    def post(self, *, organization_id: str, use_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, organization_id: str, user_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
         """解除刷脸用户签约关系接口
 
         POST v3/offlinefacemch/organizations/{organization_id}/users/user-id/{user_id}/terminate-contract
@@ -28054,11 +28049,11 @@ class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id_
 
         path:
             organization_id (str, required) 机构ID
-            use_id (str, required) 刷脸用户ID
+            user_id (str, required) 刷脸用户ID
 
         Example (the blocking Client: without await)::
 
-            await client.v3.offlinefacemch.organizations._organization_id_.users.userId._user_id_.terminateContract.post(organization_id="...", use_id="...")
+            await client.v3.offlinefacemch.organizations._organization_id_.users.userId._user_id_.terminateContract.post(organization_id="...", user_id="...")
         """
 
 class N_v3_offlinefacemch_tokens(Node[R]):
@@ -28208,22 +28203,22 @@ class N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_pe
         """
 
 class N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_period_id_Ppolicy_period_id_schedule(Node[R]):
-    def post(self, *, policy_period_id: str | int, contract_id: str, json: N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_period_id_Ppolicy_period_id_schedule_POST_json, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, contract_id: str, policy_period_id: str | int, json: N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_period_id_Ppolicy_period_id_schedule_POST_json, **options: Unpack[BodyOptions]) -> R:
         """保险商户预约保险自动续费API
 
         POST v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule
         https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/schedule/schedule-policy-period.html
 
         path:
-            policy_period_id (float, required) 保单的扣费周期编号
             contract_id (str, required) 委托代扣协议ID
+            policy_period_id (float, required) 保单的扣费周期编号
         json=:
             appid (str, required) 应用ID
             scheduled_amount (dict, required) 预约扣费金额信息
 
         Example (the blocking Client: without await)::
 
-            await client.v3.papay.insurancePay.policyPeriods.contractId._contract_id_.policyPeriodId._policy_period_id_.schedule.post(policy_period_id=1, contract_id="...", json={"appid": "wxd678efh567hg6787", "scheduled_amount": {...}})
+            await client.v3.papay.insurancePay.policyPeriods.contractId._contract_id_.policyPeriodId._policy_period_id_.schedule.post(contract_id="...", policy_period_id=1, json={"appid": "wxd678efh567hg6787", "scheduled_amount": {...}})
         """
 
 class N_v3_papay_insurance_pay_transactions(Node[R]):
@@ -28298,19 +28293,19 @@ class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code(Nod
 
 class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code(Node[R]):
     terminate: N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate[R]
-    def get(self, *, out_contract_code: str, plan_id: str | int, **options: Unpack[Options]) -> R:
+    def get(self, *, plan_id: str | int, out_contract_code: str, **options: Unpack[Options]) -> R:
         """保险商户查询保险自动续费协议
 
         GET v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}
 
 
         path:
-            out_contract_code (str, required) 商户签约协议号
             plan_id (float, required) 委托代扣模板ID
+            out_contract_code (str, required) 商户签约协议号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.papay.insuranceSign.contracts.planId._plan_id_.outContractCode._out_contract_code_.get(out_contract_code="wxwtdk20200910100000", plan_id=12535)
+            await client.v3.papay.insuranceSign.contracts.planId._plan_id_.outContractCode._out_contract_code_.get(plan_id=12535, out_contract_code="wxwtdk20200910100000")
         """
 
 class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
@@ -28522,22 +28517,22 @@ class N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_out_contract_cod
     _out_contract_code_: N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_out_contract_code_Pout_contract_code[R]
 
 class N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_out_contract_code_Pout_contract_code(Node[R]):
-    def get(self, *, out_contract_code: str, plan_id: str | int, query: N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_out_contract_code_Pout_contract_code_GET_query = ..., **options: Unpack[Options]) -> R:
+    def get(self, *, plan_id: str | int, out_contract_code: str, query: N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_out_contract_code_Pout_contract_code_GET_query = ..., **options: Unpack[Options]) -> R:
         """保险商户查询保险扣费周期列表API
 
         GET v3/papay/insurance-sign/policy_periods/plan-id/{plan_id}/out-contract-code/{out_contract_code}
         https://pay.weixin.qq.com/docs/merchant/apis/insurance-entrusted-payment/insurance/query-policy-periods-by-code.html
 
         path:
-            out_contract_code (str, required) 商户签约协议号
             plan_id (float, required) 委托代扣模板ID
+            out_contract_code (str, required) 商户签约协议号
         query=:
             limit (float) 分页大小
             offset (float) 分页开始位置
 
         Example (the blocking Client: without await)::
 
-            await client.v3.papay.insuranceSign.policy_periods.planId._plan_id_.outContractCode._out_contract_code_.get(out_contract_code="wxwtdk20200910100000", plan_id=12535)
+            await client.v3.papay.insuranceSign.policy_periods.planId._plan_id_.outContractCode._out_contract_code_.get(plan_id=12535, out_contract_code="wxwtdk20200910100000")
         """
 
 class N_v3_papay_pay(Node[R]):
@@ -28950,19 +28945,19 @@ class N_v3_papay_sign_contracts_harmony_plan_id_Pplan_id_out_contract_code(Node[
     _out_contract_code_: N_v3_papay_sign_contracts_harmony_plan_id_Pplan_id_out_contract_code_Pout_contract_code[R]
 
 class N_v3_papay_sign_contracts_harmony_plan_id_Pplan_id_out_contract_code_Pout_contract_code(Node[R]):
-    def get(self, *, out_contract_code: str, plan_id: str | int, **options: Unpack[Options]) -> R:
+    def get(self, *, plan_id: str | int, out_contract_code: str, **options: Unpack[Options]) -> R:
         """通过商户协议号查询委托代扣签约协议
 
         GET v3/papay/sign/contracts/harmony-plan-id/{plan_id}/out-contract-code/{out_contract_code}
 
 
         path:
-            out_contract_code (str, required) 商户签约协议号
             plan_id (float, required) 委托代扣模板ID
+            out_contract_code (str, required) 商户签约协议号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.papay.sign.contracts.harmonyPlanId._plan_id_.outContractCode._out_contract_code_.get(out_contract_code="wxwtdk20200910100000", plan_id=12535)
+            await client.v3.papay.sign.contracts.harmonyPlanId._plan_id_.outContractCode._out_contract_code_.get(plan_id=12535, out_contract_code="wxwtdk20200910100000")
         """
 
 class N_v3_papay_sign_contracts_plan_id(Node[R]):
@@ -28976,19 +28971,19 @@ class N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code(Node[R]):
 
 class N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code(Node[R]):
     terminate: N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate[R]
-    def get(self, *, out_contract_code: str, plan_id: str | int, **options: Unpack[Options]) -> R:
+    def get(self, *, plan_id: str | int, out_contract_code: str, **options: Unpack[Options]) -> R:
         """通过商户协议号查询委托代扣签约协议API
 
         GET v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}
         https://pay.weixin.qq.com/docs/merchant/apis/entrusted-payment/normal/normal-get-contract-by-code.html
 
         path:
-            out_contract_code (str, required) 商户签约协议号
             plan_id (float, required) 委托代扣模板ID
+            out_contract_code (str, required) 商户签约协议号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.papay.sign.contracts.planId._plan_id_.outContractCode._out_contract_code_.get(out_contract_code="wxwtdk20200910100000", plan_id=12535)
+            await client.v3.papay.sign.contracts.planId._plan_id_.outContractCode._out_contract_code_.get(plan_id=12535, out_contract_code="wxwtdk20200910100000")
         """
 
 class N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
@@ -29050,21 +29045,21 @@ class N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code(Node[
 
 class N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code(Node[R]):
     terminate: N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate[R]
-    def get(self, *, out_contract_code: str, plan_id: str | int, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
+    def get(self, *, plan_id: str | int, out_contract_code: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """通过商户协议号查询委托代扣签约协议API
 
         GET v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}
         https://pay.weixin.qq.com/docs/partner/apis/entrusted-payment/partner/partner-get-contract-by-code.html
 
         path:
-            out_contract_code (str, required) 商户签约协议号
             plan_id (float, required) 委托代扣模板ID
+            out_contract_code (str, required) 商户签约协议号
         query=:
             sub_mchid (str, required) 子商户号商户号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.papay.sign.partner.contracts.planId._plan_id_.outContractCode._out_contract_code_.get(out_contract_code="wxwtdk20200910100000", plan_id=12535, query={"sub_mchid": "1900000109"})
+            await client.v3.papay.sign.partner.contracts.planId._plan_id_.outContractCode._out_contract_code_.get(plan_id=12535, out_contract_code="wxwtdk20200910100000", query={"sub_mchid": "1900000109"})
         """
 
 class N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
@@ -29644,19 +29639,19 @@ class N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contrac
 
 class N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contract_code_Pout_contract_code(Node[R]):
     terminate: N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contract_code_Pout_contract_code_terminate[R]
-    def get(self, *, out_contract_code: str, service_id: str | int, **options: Unpack[Options]) -> R:
+    def get(self, *, service_id: str | int, out_contract_code: str, **options: Unpack[Options]) -> R:
         """商户通过商户协议号查询协议API
 
         GET v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}
         https://pay.weixin.qq.com/docs/merchant/apis/password-free-contract/contracts/get-by-code.html
 
         path:
-            out_contract_code (str, required) 商户签约协议号
             service_id (float, required) 免密支付服务ID
+            out_contract_code (str, required) 商户签约协议号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.passwordExemptContract.contracts.serviceId._service_id_.outContractCode._out_contract_code_.get(out_contract_code="wxwtdk20200910100000", service_id=12535)
+            await client.v3.passwordExemptContract.contracts.serviceId._service_id_.outContractCode._out_contract_code_.get(service_id=12535, out_contract_code="wxwtdk20200910100000")
         """
 
 class N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
@@ -32752,13 +32747,13 @@ class N_v3_payscore_users_Popenid_permissions_Pservice_id(Node[R]):
     terminate: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate[R]
 
 class N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate(Node[R]):
-    def post(self, *, query: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_query, json: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, openid: str, service_id: str, json: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
         """商户解除用户授权关系API
 
         POST v3/payscore/users/{openid}/permissions/{service_id}/terminate
         https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/payscore/chapter9_1.shtml
 
-        query=:
+        path:
             openid (str, required) 用户标识
             service_id (str, required) 公众账号ID
         json=:
@@ -32767,7 +32762,7 @@ class N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v3.payscore.users._openid_.permissions._service_id_.terminate.post(query={"openid": "...", "service_id": "..."}, json={"appid": "...", "reason": "..."})
+            await client.v3.payscore.users._openid_.permissions._service_id_.terminate.post(openid="...", service_id="...", json={"appid": "...", "reason": "..."})
         """
 
 class N_v3_platsolution(Node[R]):
@@ -35312,19 +35307,19 @@ class N_v3_transfer_batches_out_batch_no_Pout_batch_no_details_out_detail_no(Nod
     _out_detail_no_: N_v3_transfer_batches_out_batch_no_Pout_batch_no_details_out_detail_no_Pout_detail_no[R]
 
 class N_v3_transfer_batches_out_batch_no_Pout_batch_no_details_out_detail_no_Pout_detail_no(Node[R]):
-    def get(self, *, out_detail_no: str, out_batch_no: str, **options: Unpack[Options]) -> R:
+    def get(self, *, out_batch_no: str, out_detail_no: str, **options: Unpack[Options]) -> R:
         """商家明细单号查询明细单API
 
         GET v3/transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}
         https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/pay/transfer/chapter3_5.shtml
 
         path:
-            out_detail_no (str, required) 商家明细单号
             out_batch_no (str, required) 商家批次单号
+            out_detail_no (str, required) 商家明细单号
 
         Example (the blocking Client: without await)::
 
-            await client.v3.transfer.batches.outBatchNo._out_batch_no_.details.outDetailNo._out_detail_no_.get(out_detail_no="x23zy545Bd5436", out_batch_no="plfk2020042013")
+            await client.v3.transfer.batches.outBatchNo._out_batch_no_.details.outDetailNo._out_detail_no_.get(out_batch_no="plfk2020042013", out_detail_no="x23zy545Bd5436")
         """
 
 class N_v3_transfer_bill_receipt(Node[R]):

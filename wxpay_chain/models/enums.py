@@ -58,11 +58,14 @@ class BackgroundColor(str, enum.Enum):
 
 
 class BusifavorCouponState(str, enum.Enum):
-    """State of a busifavor user coupon (coupon_state)."""
+    """State of a busifavor user coupon (coupon_state). Seeds 000/001 list the first three; WeChat Pay's
+    current page also lists DELETED and DEACTIVATED, which a coupon list may be filtered by."""
 
     SENDED = "SENDED"
     USED = "USED"
     EXPIRED = "EXPIRED"
+    DELETED = "DELETED"
+    DEACTIVATED = "DEACTIVATED"
 
 
 class BusifavorStockType(str, enum.Enum):

@@ -21,7 +21,7 @@ from ._clock import rfc3339
 from ._failures import no_auth, not_found, param_error
 from ._keys import KeySet
 from ._params import ID_CHARSET, Body, Query, path_value, placeholder_values
-from ._records import BUSIFAVOR_STATES, USER_COUPON_STATES, IssuedCoupon
+from ._records import BUSIFAVOR_QUERY_STATES, USER_COUPON_STATES, IssuedCoupon
 from ._render import render_busifavor, render_favor
 from ._state import SandboxState
 
@@ -222,7 +222,7 @@ class Handlers:
         appid = query.required_text("appid", max_length=32)
         filters = {
             "stock_id": query.text("stock_id"),
-            "coupon_state": query.enum("coupon_state", BUSIFAVOR_STATES),
+            "coupon_state": query.enum("coupon_state", BUSIFAVOR_QUERY_STATES),
             "creator_merchant": query.text("creator_merchant", max_length=32),
             "belong_merchant": query.text("belong_merchant", max_length=32),
             "sender_merchant": query.text("sender_merchant", max_length=32),

@@ -27,7 +27,8 @@ def blocking_mistakes(client: Client) -> None:
     client.hk.v3.nonexistent.get()  # error: attr-defined
     client.v3.marketing.busifavor.users._openid_.coupons.get(openid="o", query={"appid": 1})  # error: arg-type
     coupons.get(openid="o", query={"appid": "w", "limit": "9"})  # error: arg-type
-    coupons.get(openid="o", query={"appid": "w", "coupon_state": "DELETED"})  # error: arg-type
+    coupons.get(openid="o", query={"appid": "w", "coupon_state": "GONE"})  # error: arg-type
+    client.v3.marketing.favor.stocks.paginate()  # error: attr-defined
     group = client.v2.mmpaymkttransfers.sendgroupredpack  # APIv2 never sends a float: 150 or "150"
     group.post(xml={"mch_billno": "1", "wxappid": "wx", "send_name": "s", "re_openid": "o", "total_num": 3,
                     "total_amount": 1.5,  # error: typeddict-item

@@ -71,4 +71,12 @@ def blocking_styles(client: Client) -> list[Response]:
     )
     pages: Iterator[Any] = coupons.paginate(openid="o-1")
     assert pages
-    return [first, item, chained, brand, v2, packet, removed]
+    deleted: Response = coupons.get(openid="o-1", query={"appid": "wx1", "coupon_state": "DELETED"})
+    ended: Response = client.v3.payscore.users._openid_.permissions._service_id_.terminate.post(  # the path's names
+        openid="o-1", service_id="s", json={"appid": "wx1", "reason": "r"}
+    )
+    invite: Response = client.v3.newTaxControlFapiao.fapiaomerchant.getspinviteurl.get(  # a list sent as one text
+        query={"operation_type": "AUTH_BINDING", "fapiao_mode": "THIRD_OR_SELF_FAPIAO", "invite_code": "c",
+               "fapiao_ability_type_list": "BASE_ABILITY"}
+    )
+    return [first, item, chained, brand, v2, packet, removed, deleted, ended, invite]
