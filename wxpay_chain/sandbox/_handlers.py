@@ -23,7 +23,7 @@ from ._keys import KeySet
 from ._params import ID_CHARSET, Body, Query, path_value, placeholder_values
 from ._records import BUSIFAVOR_QUERY_STATES, USER_COUPON_STATES, IssuedCoupon
 from ._render import render_busifavor, render_favor
-from ._state import SandboxState
+from ._state import SandboxState, WalletQuery
 
 CERTIFICATES = "/v3/certificates"
 PARTNER_USER_COUPONS = "/v3/marketing/partner/product-coupon/users/{openid}/coupons"
@@ -195,21 +195,23 @@ class Handlers:
             )
         ).hexdigest()[:12]
         after = 0 if page_token is None else _read_token(page_token, fingerprint)
-        matching = state.user_coupons_for(
+        wallet = WalletQuery(
             openid=openid,
             brand_id=brand_id,
             appid=appid,
             product_coupon_id=product_coupon_id,
             stock_id=stock_id,
             coupon_state=coupon_state,
-            now=call.now,
         )
-        rest = [c for c in matching if c.seq > after]
-        page: list[IssuedCoupon] = rest[:page_size]
         payload: dict[str, Any] = {}
-        if page_token is None:
-            payload["total_count"] = len(matching)
-        payload["user_coupon_list"] = [state.render_user_coupon(c, call.now) for c in page]
+        # One snapshot: the page, its total_count and its stocks' counts agree. The page is one row more
+        # than asked for, which says whether there is a next one.
+        with state.store.reading():
+            rest = state.user_coupons_for(**wallet, now=call.now, after=after, limit=page_size + 1)
+            page: list[IssuedCoupon] = rest[:page_size]
+            if page_token is None:
+                payload["total_count"] = state.count_user_coupons(**wallet, now=call.now)
+            payload["user_coupon_list"] = state.render_user_coupons(page, call.now)
         if len(rest) > page_size:
             payload["next_page_token"] = _make_token(page[-1].seq, fingerprint)
         return Reply(payload)

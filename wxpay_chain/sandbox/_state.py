@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _persist, _render, _rules
 from ._clock import china_day
@@ -28,7 +28,10 @@ from ._records import (
     ProductCoupon,
     Stock,
 )
-from ._store import Store
+from ._store import Store, WalletQuery
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "BUSIFAVOR_STATES",
@@ -39,6 +42,7 @@ __all__ = [
     "ProductCoupon",
     "SandboxState",
     "Stock",
+    "WalletQuery",
 ]
 
 
@@ -281,41 +285,49 @@ class SandboxState:
         return self.store.all_coupons()
 
     def user_coupons_for(
-        self,
-        *,
-        openid: str,
-        brand_id: str,
-        appid: str,
-        product_coupon_id: str | None,
-        stock_id: str | None,
-        coupon_state: str | None,
-        now: float,
+        self, *, now: float, after: int | None = None, limit: int | None = None, **query: Unpack[WalletQuery]
     ) -> list[IssuedCoupon]:
-        wallet = self.store.wallet(
-            openid=openid, brand_id=brand_id, appid=appid, product_coupon_id=product_coupon_id, stock_id=stock_id
-        )
-        # The state moves with the clock (PENDING -> EFFECTIVE -> EXPIRED), so it is filtered here, not in SQL.
-        return [c for c in wallet if coupon_state is None or c.state_at(now) == coupon_state]
+        """A user's coupons in issue order after seq ``after`` (at most ``limit``), in the state shown at ``now``."""
+        return self.store.wallet(now=now, after=after, limit=limit, **query)
+
+    def count_user_coupons(self, *, now: float, **query: Unpack[WalletQuery]) -> int:
+        """How many coupons :meth:`user_coupons_for` returns without ``after`` and ``limit``."""
+        return self.store.wallet_count(now=now, **query)
 
     def render_user_coupon(self, coupon: IssuedCoupon, now: float) -> Document:
         """The user coupon as the seeds show it, product coupon and stock included."""
-        with self.lock:
-            product = self.product_coupon(coupon.product_coupon_id)
-            stock = self._stock_or_key_error(coupon.stock_id)
-            if product is None:
-                raise KeyError(coupon.product_coupon_id)
-            return _render.render_user_coupon(
-                coupon, now, product=self.render_product_coupon(product), stock=self.render_stock(stock, now)
-            )
+        return self.render_user_coupons([coupon], now)[0]
+
+    def render_user_coupons(self, coupons: Iterable[IssuedCoupon], now: float) -> list[Document]:
+        """Each as :meth:`render_user_coupon` shows it, reading each stock (and its counts) and product coupon
+        once for the whole answer: a page costs a few queries per stock on it, not per coupon."""
+        stocks: dict[str, Callable[[], Document]] = {}
+        products: dict[str, ProductCoupon] = {}
+        out = []
+        with self.store.reading():
+            for c in coupons:
+                if c.stock_id not in stocks:
+                    stocks[c.stock_id] = self._stock_renderer(self._stock_or_key_error(c.stock_id), now)
+                product = products.get(c.product_coupon_id) or self.product_coupon(c.product_coupon_id)
+                if product is None:
+                    raise KeyError(c.product_coupon_id)
+                products[c.product_coupon_id] = product
+                # Rendered afresh for each coupon: no two share a dict, as when each was rendered alone.
+                rendered = self.render_product_coupon(product)
+                out.append(_render.render_user_coupon(c, now, product=rendered, stock=stocks[c.stock_id]()))
+        return out
 
     def render_product_coupon(self, product: ProductCoupon) -> Document:
         return _render.render_product_coupon(product)
 
     def render_stock(self, stock: Stock, now: float) -> Document:
+        return self._stock_renderer(stock, now)()
+
+    def _stock_renderer(self, stock: Stock, now: float) -> Callable[[], Document]:
         with self.lock:
             sent, today, _ = self.store.sent_counts(stock.stock_id, china_day(now))
             used = self.store.uploads_used(stock.stock_id) if stock.coupon_code_mode == "UPLOAD" else 0
-        return _render.render_stock(stock, sent=sent, sent_today=today, uploaded_used=used)
+        return lambda: _render.render_stock(stock, sent=sent, sent_today=today, uploaded_used=used)
 
     def busifavor_for(
         self,

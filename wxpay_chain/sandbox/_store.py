@@ -14,68 +14,18 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._clock import china_day
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
+from ._schema import SCHEMA_VERSION, connect
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS product_coupons (
-    product_coupon_id TEXT PRIMARY KEY,
-    brand_id TEXT NOT NULL, state TEXT NOT NULL, type TEXT NOT NULL, usage_mode TEXT NOT NULL,
-    document TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS stocks (
-    stock_id TEXT PRIMARY KEY,
-    product_coupon_id TEXT NOT NULL, brand_id TEXT NOT NULL, state TEXT NOT NULL, coupon_code_mode TEXT NOT NULL,
-    max_count INTEGER NOT NULL, max_count_per_day INTEGER, max_count_per_user INTEGER,
-    document TEXT NOT NULL,
-    uploaded_codes TEXT NOT NULL  -- a JSON array, in upload order
-);
-CREATE TABLE IF NOT EXISTS user_coupons (
-    seq INTEGER PRIMARY KEY,
-    openid TEXT NOT NULL, appid TEXT NOT NULL, brand_id TEXT NOT NULL,
-    product_coupon_id TEXT NOT NULL, stock_id TEXT NOT NULL,
-    coupon_code TEXT NOT NULL, send_request_no TEXT NOT NULL, send_channel TEXT NOT NULL, state TEXT NOT NULL,
-    receive_time REAL NOT NULL, valid_begin REAL NOT NULL, valid_end REAL NOT NULL,
-    receive_day TEXT NOT NULL,  -- the China calendar day of receive_time, for max_count_per_day
-    attach TEXT, issued_by TEXT NOT NULL, extra TEXT NOT NULL,
-    UNIQUE (brand_id, send_request_no),  -- idempotency: one coupon per send_request_no and brand
-    UNIQUE (stock_id, coupon_code)       -- a code is issued once per stock
-);
-CREATE INDEX IF NOT EXISTS user_coupons_by_day ON user_coupons (stock_id, receive_day);
-CREATE INDEX IF NOT EXISTS user_coupons_by_user ON user_coupons (stock_id, openid);
-CREATE INDEX IF NOT EXISTS user_coupons_wallet ON user_coupons (openid, brand_id, appid, seq);
-CREATE TABLE IF NOT EXISTS busifavor_coupons (
-    id INTEGER PRIMARY KEY,
-    openid TEXT NOT NULL, appid TEXT NOT NULL, stock_id TEXT NOT NULL, coupon_state TEXT NOT NULL,
-    creator_merchant TEXT NOT NULL, belong_merchant TEXT NOT NULL, sender_merchant TEXT NOT NULL,
-    document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS busifavor_wallet ON busifavor_coupons (openid, appid, id);
-CREATE TABLE IF NOT EXISTS favor_coupons (
-    id INTEGER PRIMARY KEY,
-    openid TEXT NOT NULL, appid TEXT NOT NULL, coupon_id TEXT NOT NULL, document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS favor_wallet ON favor_coupons (openid, appid, coupon_id, id);
-CREATE TABLE IF NOT EXISTS v2_coupons (  -- APIv2 代金券: one row per send_coupon that issued one
-    seq INTEGER PRIMARY KEY,
-    partner_trade_no TEXT NOT NULL UNIQUE,  -- idempotency: one coupon per partner_trade_no
-    coupon_id TEXT NOT NULL UNIQUE, stock_id TEXT NOT NULL, openid TEXT NOT NULL,
-    request TEXT NOT NULL, answer TEXT NOT NULL, coupon TEXT NOT NULL  -- JSON
-);
-CREATE INDEX IF NOT EXISTS v2_coupons_by_user ON v2_coupons (stock_id, openid);
-CREATE TABLE IF NOT EXISTS v2_redpacks (
-    seq INTEGER PRIMARY KEY,
-    mch_billno TEXT NOT NULL UNIQUE,  -- idempotency: one red packet per mch_billno
-    request TEXT NOT NULL, answer TEXT NOT NULL  -- JSON
-);
-"""
+__all__ = ["SCHEMA_VERSION", "V2_TABLES", "Store", "WalletQuery"]
 
-_V3_TABLES = ("product_coupons", "stocks", "user_coupons", "busifavor_coupons", "favor_coupons")
+_V3_TABLES = ("product_coupons", "stocks", "user_coupons", "sent_counts", "busifavor_coupons", "favor_coupons")
 # The APIv2 ledger's tables: each one's request-number column, and every column in insert order.
 V2_COLUMNS = {
     "v2_coupons": ("seq", "partner_trade_no", "coupon_id", "stock_id", "openid", "request", "answer", "coupon"),
@@ -84,6 +34,18 @@ V2_COLUMNS = {
 V2_TABLES = tuple(V2_COLUMNS)
 _V2_NUMBER = {"v2_coupons": "partner_trade_no", "v2_redpacks": "mch_billno"}
 _V2_JSON = ("request", "answer", "coupon")
+
+
+class WalletQuery(TypedDict):
+    """What a list query picks a user's coupons by."""
+
+    openid: str
+    brand_id: str
+    appid: str
+    product_coupon_id: str | None
+    stock_id: str | None
+    coupon_state: str | None
+
 
 _COUPON_COLUMNS = (
     "seq, openid, appid, brand_id, product_coupon_id, stock_id, coupon_code, send_request_no, send_channel, "
@@ -104,18 +66,6 @@ def _decode(row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
     for column in json_columns:
         out[column] = json.loads(out[column])
     return out
-
-
-def connect(path: Path | None) -> sqlite3.Connection:
-    """A connection with the schema; ``None`` is a private in-memory database."""
-    # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT), not the module's guesses.
-    conn = sqlite3.connect(":memory:" if path is None else path, isolation_level=None, check_same_thread=False)
-    if path is not None:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.row_factory = sqlite3.Row
-    conn.executescript(SCHEMA)
-    return conn
 
 
 class Store:
@@ -155,6 +105,23 @@ class Store:
                 self._conn.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads that see one committed state (a page and its total_count agree); inside a
+        transaction they are part of it."""
+        with self.lock:
+            if self._depth:
+                yield
+                return
+            # Deferred: no write lock, so other processes' sends go on; WAL keeps this snapshot meanwhile.
+            self._conn.execute("BEGIN DEFERRED")
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+                self._conn.execute("COMMIT")
 
     def _one(self, sql: str, *args: Any) -> Any:
         with self.lock:
@@ -286,8 +253,9 @@ class Store:
             china_day(c.receive_time),
         )
 
-    def _coupons(self, where: str, *args: Any) -> list[IssuedCoupon]:
-        rows = self._all(f"SELECT {_COUPON_COLUMNS} FROM user_coupons {where} ORDER BY seq", *args)
+    def _coupons(self, where: str, *args: Any, limit: int | None = None) -> list[IssuedCoupon]:
+        page = "" if limit is None else f" LIMIT {int(limit)}"
+        rows = self._all(f"SELECT {_COUPON_COLUMNS} FROM user_coupons {where} ORDER BY seq{page}", *args)
         return [IssuedCoupon(**_decode(row, "extra")) for row in rows]
 
     def all_coupons(self) -> list[IssuedCoupon]:
@@ -298,14 +266,19 @@ class Store:
         return found[0] if found else None
 
     def wallet(
-        self, *, openid: str, brand_id: str, appid: str, product_coupon_id: str | None, stock_id: str | None
+        self, *, now: float, after: int | None = None, limit: int | None = None, **query: Unpack[WalletQuery]
     ) -> list[IssuedCoupon]:
-        where, args = "WHERE openid = ? AND brand_id = ? AND appid = ?", [openid, brand_id, appid]
-        if product_coupon_id is not None:
-            where, args = where + " AND product_coupon_id = ?", [*args, product_coupon_id]
-        if stock_id is not None:
-            where, args = where + " AND stock_id = ?", [*args, stock_id]
-        return self._coupons(where, *args)
+        """A user's coupons in issue order, filtered as a list query is (its state as shown at ``now``): those
+        after seq ``after`` (if given), at most ``limit`` of them."""
+        where, args = _wallet_where(query, now)
+        if after is not None:
+            args.append(after)
+            where += f" AND seq > ?{len(args)}"
+        return self._coupons(where, *args, limit=limit)
+
+    def wallet_count(self, *, now: float, **query: Unpack[WalletQuery]) -> int:
+        where, args = _wallet_where(query, now)
+        return int(self._one(f"SELECT COUNT(*) FROM user_coupons {where}", *args))
 
     def code_used(self, stock_id: str, code: str) -> bool:
         found = self._one("SELECT 1 FROM user_coupons WHERE stock_id = ? AND coupon_code = ?", stock_id, code)
@@ -329,12 +302,11 @@ class Store:
         )
 
     def sent_counts(self, stock_id: str, day: str, openid: str | None = None) -> tuple[int, int, int]:
-        """``(all, on day, to openid)`` coupons of a stock, from its indexes."""
-        count = "SELECT COUNT(*) FROM user_coupons WHERE stock_id = ?"
-        sent = int(self._one(count, stock_id))
-        on_day = int(self._one(count + " AND receive_day = ?", stock_id, day))
-        to_user = 0 if openid is None else int(self._one(count + " AND openid = ?", stock_id, openid))
-        return sent, on_day, to_user
+        """``(all, on day, to openid)`` coupons of a stock, from the counters the schema's triggers keep."""
+        with self.lock:
+            row = self._conn.execute(_SENT_COUNTS, (stock_id, day, "" if openid is None else openid)).fetchone()
+        sent, on_day, to_user = (int(n or 0) for n in row)
+        return sent, on_day, 0 if openid is None else to_user
 
     # -- busifavor and favor ------------------------------------------------------------------------
 
@@ -371,3 +343,33 @@ class Store:
         columns = "openid, appid, coupon_id, document"
         rows = self._all(f"SELECT {columns} FROM favor_coupons{where} ORDER BY id", *(key or ()))
         return [FavorCoupon(**_decode(row, "document")) for row in rows]
+
+
+# Each count found by its whole key (a stock has a row per day and per user it sent to).
+_SENT_COUNTS = "SELECT " + ", ".join(
+    f"(SELECT sent FROM sent_counts WHERE stock_id = ?1 AND scope = '{scope}' AND key = {key})"
+    for scope, key in (("all", "''"), ("day", "?2"), ("user", "?3"))
+)
+
+# The SQL of IssuedCoupon.state_at (``_records.window_state``): stored PENDING and EFFECTIVE coupons move
+# with the clock, the others keep their state. A test holds the two to the same answers at the boundaries.
+_STATE_AT = (
+    "CASE WHEN state NOT IN ('PENDING', 'EFFECTIVE') THEN state WHEN ?1 < valid_begin THEN 'PENDING'"
+    " WHEN ?1 > valid_end THEN 'EXPIRED' ELSE 'EFFECTIVE' END"
+)
+
+
+def _wallet_where(query: WalletQuery, now: float) -> tuple[str, list[Any]]:
+    # ?1 is the clock, so every other value is numbered after it.
+    where, args = (
+        "WHERE openid = ?2 AND brand_id = ?3 AND appid = ?4",
+        [now, query["openid"], query["brand_id"], query["appid"]],
+    )
+    for column in ("product_coupon_id", "stock_id"):
+        if query[column] is not None:
+            args.append(query[column])
+            where += f" AND {column} = ?{len(args)}"
+    if query["coupon_state"] is not None:
+        args.append(query["coupon_state"])
+        where += f" AND {_STATE_AT} = ?{len(args)}"
+    return where, args
