@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ._crypto import aes_gcm_decrypt, certificate_serial, load_certificate
 from ._errors import ConfigurationError, SignatureError
 
-__all__ = ["PlatformCertificate", "decrypt_certificates"]
+__all__ = ["PlatformCertificate", "decrypt_certificates", "in_effect"]
 
 _CHINA = timezone(timedelta(hours=8))
 
@@ -41,8 +41,12 @@ class PlatformCertificate:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     def valid_at(self, now: datetime) -> bool:
-        starts = self.effective_time is None or self.effective_time <= now
-        return starts and (self.expire_time is None or now < self.expire_time)
+        return in_effect(self.effective_time, self.expire_time, now)
+
+
+def in_effect(begins: datetime | None, ends: datetime | None, now: datetime) -> bool:
+    """Whether ``now`` falls in a certificate's validity (an unknown bound does not bound it)."""
+    return (begins is None or begins <= now) and (ends is None or now < ends)
 
 
 def _time(value: object) -> datetime | None:

@@ -7,6 +7,7 @@ transport, the signing worker, the verifier) with the original.
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -146,6 +147,9 @@ class ClientConfig:
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
         _validate(validate)
+        refresh = certificate_refresh
+        if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or not 0 <= refresh < math.inf:
+            raise ConfigurationError("certificate_refresh must be a number of seconds, 0 or more (default 12 hours)")
         if offload_crypto not in OFFLOAD_MODES:
             raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')
         if not isinstance(trust_env, bool) or not isinstance(log_bodies, bool):

@@ -21,6 +21,7 @@ from typing import Literal, TypeVar, overload
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ._certificates import in_effect
 from ._crypto import PublicKeySource, certificate_serial, load_public_source, rsa_sign, rsa_verify_bytes
 from ._errors import ConfigurationError, SignatureError
 
@@ -181,9 +182,9 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
     def encryption_serial(self, now: datetime) -> str:
         """The serial to encrypt a sensitive field for: of the certificates in effect at ``now``, the one
         that expires last; else a key whose dates are not known (a public key given without a certificate)."""
-        in_effect = [s for s, (begins, ends) in self._validity.items() if (begins or now) <= now < (ends or _NEVER)]
-        if in_effect:
-            return max(in_effect, key=lambda s: self._validity[s][1] or _NEVER)
+        current = [serial for serial, period in self._validity.items() if in_effect(*period, now)]
+        if current:
+            return max(current, key=lambda serial: self._validity[serial][1] or _NEVER)
         undated = [s for s in self._keys if s not in self._validity]
         if undated:
             return undated[0]

@@ -348,6 +348,7 @@ class Client(ClientSignatures):
         try:
             self._shutdown()
         finally:
+            self._collected.detach()  # closed: neither collection nor exit has anything left to let go of
             self._stopped.set()
 
     def _shutdown(self) -> None:

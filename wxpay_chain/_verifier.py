@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from functools import partial
 
-from ._certificates import PlatformCertificate, decrypt_certificates
+from ._certificates import PlatformCertificate, decrypt_certificates, in_effect
 from ._crypto import secret_bytes
 from ._errors import ConfigurationError, SignatureError, TransportError, TransportTimeoutError, WxPayError, may_have_run
 from ._http import Request, Response
@@ -133,7 +133,7 @@ class Verifier:
     def encryption_serial(self, pub_key_id: str | None) -> str:
         """The serial of the key to encrypt a sensitive field with: the public key, else the certificate
         in effect that expires last."""
-        return pub_key_id or self._keys.encryption_serial(datetime.now(timezone.utc))
+        return pub_key_id or self._keys.encryption_serial(datetime.fromtimestamp(self._clock(), timezone.utc))
 
     # -- certificates ----------------------------------------------------------------------------------
     async def download(self, fetch: Fetch) -> tuple[PlatformCertificate, ...]:
@@ -142,16 +142,25 @@ class Verifier:
         to it, signs this answer), and trust them from now on in place of those the last download listed."""
         apiv3_key = self.apiv3_key("download_certificates")
         response = await fetch()
-        certificates = decrypt_certificates(response.body, apiv3_key)
+        listed = decrypt_certificates(response.body, apiv3_key)
+        now = datetime.fromtimestamp(self._clock(), timezone.utc)
+        certificates = tuple(c for c in listed if in_effect(*_period(c), now))
+        for c in listed:  # expired, or not yet in effect: trusted by a later download once it is
+            if c not in certificates:
+                log.warning("platform certificate %s is valid only from %s to %s: not trusted", c.serial, *_period(c))
+        if not certificates:  # trusting none would refuse every answer: the last good set is kept
+            raise SignatureError(
+                f"The v3/certificates answer lists no certificate in effect now ({len(listed)} listed): not trusted"
+            )
         carried = KeyStore(
-            keys={c.serial: c.public_key for c in certificates},
-            validity={c.serial: (c.effective_time, c.expire_time) for c in certificates},
+            keys={c.serial: c.public_key for c in certificates}, validity={c.serial: _period(c) for c in certificates}
         )
         signers = self._keys.merged(carried)
         verify_signed_message(response.headers, response.body, signers, self._clock(), request_id=response.request_id)
         self._certificates = certificates
         self._certificates_at = self._clock()
         self._keys = self._configured.merged(carried)  # a certificate WeChat Pay no longer lists is dropped
+        self._failure = self._fruitless_at = None  # a download by hand counts as much as one asked for
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates
 
@@ -198,6 +207,9 @@ class Verifier:
             fruitless = self._fruitless_at
             if fruitless is not None and 0 <= now - fruitless < REFRESH_INTERVAL:
                 return self._keys  # verification then fails on the unknown serial, as it should
+        if not unknown and self._keys:  # only the schedule: the keys in hand verify while it runs behind the call
+            self._download_task("schedule", fetch)
+            return self._keys
         await self._refresh_once("unknown serial " + str(serial)[:64] if unknown else "schedule", fetch, deadline)
         if unknown and serial not in self._keys:  # WeChat Pay does not list it: a forger's serial, most likely
             self._fruitless_at = now
@@ -209,11 +221,7 @@ class Verifier:
         The download is a task of its own: a caller that gives up (cancelled, or out of time) leaves it to
         the others. One left by another event loop (closed, or the parent's before a fork) never finishes here.
         """
-        loop = asyncio.get_running_loop()
-        task = self._refreshing
-        if task is None or task.done() or task.get_loop() is not loop:
-            task = self._refreshing = loop.create_task(self._download_and_log(reason, fetch))
-            task.add_done_callback(_retrieved)
+        task = self._download_task(reason, fetch)
         left = None if deadline is None else max(deadline - time.monotonic(), 0)
         try:
             await asyncio.wait_for(asyncio.shield(task), left)
@@ -224,15 +232,28 @@ class Verifier:
                 "WeChat Pay's platform certificates were still being downloaded when the call's timeout ran out"
             ) from None
 
+    def _download_task(self, reason: str, fetch: Fetch) -> asyncio.Task[None]:
+        """The one download in flight on this loop, started if there is none."""
+        loop = asyncio.get_running_loop()
+        task = self._refreshing
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = self._refreshing = loop.create_task(self._download_and_log(reason, fetch))
+            task.add_done_callback(_retrieved)
+        return task
+
     async def _download_and_log(self, reason: str, fetch: Fetch) -> None:
         try:
             await self.download(fetch)
-            self._failure = None
         except Exception as exc:
             self._failure, self._fruitless_at = str(exc)[:300], self._clock()
             if not self._keys:
                 raise
             log.warning("platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
+
+
+def _period(certificate: PlatformCertificate) -> tuple[datetime, datetime]:
+    """When a certificate is in effect, by its own (signed) dates."""
+    return certificate.certificate.not_valid_before_utc, certificate.certificate.not_valid_after_utc
 
 
 class _OutOfTime(TransportTimeoutError):
