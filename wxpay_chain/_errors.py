@@ -66,6 +66,24 @@ def may_have_run(method: str, how: str) -> str:
     )
 
 
+def note_earlier_attempt(error: WxPayError, method: str) -> None:
+    """A call's last attempt failed after an earlier one may have reached WeChat Pay: the last attempt's
+    own words ("nothing was sent", a plain 4xx) must not speak for the whole call."""
+    if isinstance(error, TransportError):
+        if not error.connect_failed:
+            return  # its own message says it may have arrived
+        error.connect_failed = False
+    elif isinstance(error, ApiError) and (error.status >= 500 or error.code in _IN_DOUBT):
+        return  # its own message says it may have been carried out
+    error.earlier = may_have_run(method, "may have reached WeChat Pay on an earlier attempt")
+
+
+def not_json(error: ValueError) -> str:
+    """The words for text that ``json.loads`` refused (a JSONDecodeError or UnicodeDecodeError), with where."""
+    where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+    return f"is not valid JSON{where}"
+
+
 class WxPayError(Exception):
     """Base class of every error raised by wxpay_chain.
 
@@ -73,9 +91,10 @@ class WxPayError(Exception):
     """
 
     attempts: tuple[str, ...] = ()
+    earlier = ""  # set by note_earlier_attempt: what an earlier attempt means for the call
 
     def __str__(self) -> str:
-        text = super().__str__()
+        text = super().__str__() + self.earlier
         if len(self.attempts) > 1:
             made = sum(1 for reason in self.attempts if reason.startswith("#"))  # not the notes between them
             text += f" [{made} attempt{'s' if made != 1 else ''}: " + "; ".join(self.attempts) + "]"

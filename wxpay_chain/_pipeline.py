@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ._config import ClientConfig
 from ._errors import (
@@ -23,6 +23,7 @@ from ._errors import (
     TransportTimeoutError,
     WxPayError,
     may_have_run,
+    note_earlier_attempt,
 )
 from ._http import Headers, Request, Response, Timeout
 from ._logs import log_retry, record_attempt, run_hook
@@ -33,6 +34,8 @@ from ._transport import RawResponse, Transport, send_streamed
 from ._unsigned import must_verify
 
 __all__ = ["Pipeline", "StreamSink"]
+
+E = TypeVar("E", bound=WxPayError)
 
 
 class StreamSink(Protocol):
@@ -123,6 +126,7 @@ class Pipeline:
             deadline = None if total is None else time.monotonic() + total
             attempts = policy.attempts
             for attempt in range(1, attempts + 1):
+                before = reached  # an error that ends the call speaks for every attempt, not only the last
                 try:
                     transport.check_open()  # before signing: a closed client's signing worker has stopped
                 except TransportError as closed:
@@ -152,12 +156,12 @@ class Pipeline:
                     final = final or (timed_out and not policy.retry_timeouts)
                     final = final or not (protocol.resends or exc.connect_failed)  # APIv2: only if never sent
                     if attempt == attempts or transport.closed or final:
-                        exc.attempts = tuple(failures)
+                        _ending(exc, tuple(failures), before, prepared.method)
                         raise
                     if exc.connect_failed and self._backup_origin is not None and origin == self._primary_origin:
                         origin = self._backup_origin
                     if not await _back_off(policy.delay(attempt), deadline, request, failures[-1], in_flight):
-                        exc.attempts = (*failures, "no time left for another attempt")
+                        _ending(exc, (*failures, "no time left for another attempt"), before, prepared.method)
                         raise
                     continue
                 status, headers = raw.status, raw.headers
@@ -181,15 +185,22 @@ class Pipeline:
                 failures.append(f"#{attempt} {raw.status} {error.code or ''}".rstrip())
                 reached = True
                 if attempt == attempts or not protocol.resends or not policy.retries_status(raw.status):
-                    error.attempts = tuple(failures)
-                    raise error
+                    raise _ending(error, tuple(failures), before, prepared.method)
                 delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())
                 if not await _back_off(delay, deadline, request, failures[-1], in_flight):
-                    error.attempts = (*failures, "no time left for another attempt")
-                    raise error
+                    raise _ending(error, (*failures, "no time left for another attempt"), before, prepared.method)
             raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
             in_flight.count -= 1
+
+
+def _ending(error: E, attempts: tuple[str, ...], earlier_reached: bool, method: str) -> E:
+    """The error that ends a call, with why each attempt failed, and in doubt if an earlier attempt may have
+    got through (the last one's "nothing was sent" or plain 4xx is then not the whole story)."""
+    error.attempts = attempts
+    if earlier_reached:
+        note_earlier_attempt(error, method)
+    return error
 
 
 def _remaining(timeout: Timeout, deadline: float) -> Timeout:
