@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 
 import aiohttp
@@ -27,6 +29,20 @@ async def test_reset_before_drops_the_connection_and_issues_nothing(sandbox: San
     assert "reset-before" not in _numbers(sandbox)
     record = sandbox.received[-1]
     assert (record.status, record.fault) == (None, "reset")
+
+
+@pytest.mark.parametrize("fault", [Fault.reset(), Fault.http_status(503)], ids=["reset", "503"])
+async def test_a_request_a_fault_answers_before_any_route_still_has_its_body_recorded(
+    sandbox: Sandbox, merchant: Wire, fault: Fault
+) -> None:
+    # A test that every retry carried the same send_request_no reads it from here: the faulted attempt looked empty.
+    sandbox.faults.script(fault, **SEND)
+    body = send_body("recorded-before")
+    with contextlib.suppress(aiohttp.ClientConnectionError):
+        await merchant.send("POST", partner(FRESH), body)
+    record = sandbox.received[-1]
+    assert record.fault == fault.kind and json.loads(record.body) == body
+    assert record.body_length == len(record.body)
 
 
 async def test_reset_after_issues_then_drops_and_a_retry_returns_the_same_coupon(

@@ -13,13 +13,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._answer import read_body
 from ._auth import SCHEME_NAMES, AnswerSigner
 from ._bills import BILL_ROUTES
 from ._exchange import Exchange, start_exchange
-from ._failures import json_bytes
+from ._failures import ApiFailure, json_bytes
 from ._faults import Fault, FaultInjector
 from ._handlers import TEMPLATES
-from ._media import IMAGE_DOWNLOADS, UPLOAD_ROUTES
+from ._media import IMAGE_DOWNLOADS, MAX_UPLOAD, UPLOAD_ROUTES
 from ._params import split_target
 from ._record import ReceivedRequest, RequestLog
 from ._v2 import COUPON_PAGES, REQUIRED
@@ -114,6 +115,8 @@ class FaultGate:
         """Apply ``fault`` if it is due now: wait, or drop the connection, or answer instead of the route."""
         if fault is None or fault.when != when:
             return None
+        if when == "before" and fault.kind in ("reset", "status"):  # no route reads the body: read it for the record
+            exchange.body = await _arrived(request)
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "reset":
@@ -150,6 +153,14 @@ class FaultGate:
         elif fault.kind == "truncate":
             return await _truncated(request, answer, answer.body)
         return answer
+
+
+async def _arrived(request: web.Request) -> bytes:
+    """What came of a request's body, as far as it can be read (``sb.received`` shows every attempt's)."""
+    try:
+        return await read_body(request, MAX_UPLOAD)
+    except ApiFailure:  # too large, or broken off: the record keeps none of it
+        return b""
 
 
 async def _truncated(request: web.Request, answer: web.Response, body: bytes) -> web.StreamResponse:
