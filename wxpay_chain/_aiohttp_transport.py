@@ -245,21 +245,15 @@ class AiohttpTransport:
             raise TransportError(
                 f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({reason})", connect_failed=True
             ) from exc
-        except aiohttp.ClientHttpProxyError as exc:
-            # The proxy answered the CONNECT with no tunnel: nothing reached WeChat Pay, and a backup origin may
-            # still be reached. Not chained: the error's request_info holds the Proxy-Authorization header.
-            raise TransportError(
-                f"{_where(request)}: the proxy did not connect to {url.host}:{url.port} ({exc.status} {exc.message}); "
-                "nothing was sent",
-                connect_failed=True,
-            ) from None
+        except aiohttp.ClientResponseError as exc:  # a proxy's refused CONNECT, among others
+            # Its request_info holds the request's headers, a proxy's credentials among them: the error is
+            # raised below, outside this handler, so that not even its context keeps it.
+            unchained = _about_an_answer(request, url, exc, self._closed)
         except aiohttp.ClientError as exc:
             if self._closed:
                 raise _closed_on(request) from exc
-            doubt = may_have_run(request.method, "may have reached WeChat Pay")
-            cut = f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc})"
-            # An error about an answer holds the request's headers, a proxy's credentials among them.
-            raise TransportError(cut + doubt) from (None if isinstance(exc, aiohttp.ClientResponseError) else exc)
+            raise _cut_off(request, exc) from exc
+        raise unchained  # reached only from the ClientResponseError handler: every other path returns or raises
 
     def _security_context(self, request: Request) -> ssl.SSLContext:
         if self._security is None:
@@ -378,6 +372,21 @@ def _proxied(
     """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
     https:// one carries them on its CONNECT only (``proxy_headers``)."""
     return (*headers, *proxy_headers.items()) if url.scheme == "http" else headers
+
+
+def _about_an_answer(request: Request, url: URL, exc: aiohttp.ClientResponseError, closed: bool) -> TransportError:
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # no tunnel: nothing reached WeChat Pay; a backup may
+        return TransportError(
+            f"{_where(request)}: the proxy did not connect to {url.host}:{url.port} ({exc.status} {exc.message}); "
+            "nothing was sent",
+            connect_failed=True,
+        )
+    return _closed_on(request) if closed else _cut_off(request, exc)
+
+
+def _cut_off(request: Request, exc: aiohttp.ClientError) -> TransportError:
+    cut = f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc})"
+    return TransportError(cut + may_have_run(request.method, "may have reached WeChat Pay"))
 
 
 def _where(request: Request) -> str:

@@ -325,7 +325,7 @@ async def test_a_tunnel_the_proxy_refuses_sent_nothing_and_keeps_its_credentials
     assert "may have" not in str(error) and len(error.attempts) == 2
     assert [p.method for p in proxy.seen] == ["CONNECT", "CONNECT"] and peer.seen == []
     # aiohttp's error holds the CONNECT's Proxy-Authorization header: it is not chained.
-    assert error.__cause__ is None and error.__suppress_context__
+    assert error.__cause__ is None and error.__context__ is None
 
 
 async def test_behind_a_proxy_an_unreachable_primary_fails_over_to_the_backup(
