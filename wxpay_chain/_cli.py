@@ -216,16 +216,18 @@ def write_answer(response: Response, *, include: bool) -> None:
         return
     note(summary)
     if not text:
-        out = stdout_bytes()
-        out.write(response.body)
-        out.flush()
+        _write_stdout(response.body)
     elif response.body:
         _print_json(body)
 
 
 def _print_json(value: Any) -> None:
+    _write_stdout((json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+
+def _write_stdout(data: bytes) -> None:
     out = stdout_bytes()
-    out.write((json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    out.write(data)
     out.flush()
 
 

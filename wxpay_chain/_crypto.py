@@ -315,11 +315,8 @@ def _oaep() -> padding.OAEP:
 
 def rsa_oaep_encrypt(key: rsa.RSAPublicKey, plaintext: str) -> str:
     """RSAES-OAEP with SHA-1 and MGF1-SHA-1, base64: WeChat Pay's sensitive-field encryption."""
-    try:
-        data = plaintext.encode("utf-8")
-    except UnicodeEncodeError:
-        data = None
-    if data is None:  # raised outside the handler, which holds the text
+    data = _utf8(plaintext)
+    if data is None:  # raised outside the handler, whose UnicodeEncodeError holds the text
         raise unencodable("text", "The text to encrypt")
     try:
         return base64.b64encode(key.encrypt(data, _oaep())).decode("ascii")
@@ -377,17 +374,22 @@ def aes_gcm_decrypt(key: str | bytes, nonce: str | bytes, associated_data: str |
 
 def secret_bytes(value: str | bytes, what: str) -> bytes:
     """A key or passphrase as bytes; ConfigurationError, never quoting it, for text UTF-8 cannot encode."""
-    if isinstance(value, bytes):
-        return value
-    try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
+    raw = value if isinstance(value, bytes) else _utf8(value)
+    if raw is not None:
+        return raw
     # Raised outside the handler: the UnicodeEncodeError holds the whole secret.
     raise ConfigurationError(
         f"{what} holds text UTF-8 cannot encode (a lone surrogate, such as a byte the environment could not "
         "decode): set it again as the merchant platform shows it"
     )
+
+
+def _utf8(text: str) -> bytes | None:
+    """``text`` in UTF-8, or None for a lone surrogate (the caller raises its own error, without this one's)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def _b(value: str | bytes) -> bytes:

@@ -19,7 +19,7 @@ import attrs
 
 from ._errors import InvalidRequestError
 
-__all__ = ["CONTENT_TYPES", "UPLOADS", "Media", "UploadRule", "encode", "refuse_content_type", "rule_for"]
+__all__ = ["CONTENT_TYPES", "UPLOADS", "Media", "UploadRule", "encode", "rule_for"]
 
 IMAGES = ("jpg", "jpeg", "png", "bmp")
 VIDEOS = ("avi", "wmv", "mpeg", "mp4", "mov", "mkv", "flv", "f4v", "m4v", "rmvb")
@@ -194,15 +194,3 @@ def encode(media: object, template: str, other: bytes = b"", boundary: str | Non
         )
     )
     return body, meta_bytes, f"multipart/form-data; boundary={mark[2:].decode('ascii')}"
-
-
-def refuse_content_type(headers: object) -> None:
-    """An upload's Content-Type carries the boundary that frames its parts: a caller's would break them
-    (``multipart/form-data`` alone, as examples in other languages set it, has none)."""
-    if isinstance(headers, Mapping):
-        for name in headers:
-            if isinstance(name, str) and name.lower() == "content-type":
-                raise InvalidRequestError(
-                    "An upload's Content-Type carries its multipart boundary: the SDK sets it",
-                    [(f"headers.{name!r}"[:60], "remove it")],
-                )

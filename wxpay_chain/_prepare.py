@@ -13,8 +13,15 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 from ._media import encode as encode_media
-from ._media import refuse_content_type
-from ._request import EncryptedField, PreparedRequest, RequestDefaults, headers_for, timeout_and_origin, to_wire
+from ._request import (
+    UPLOAD_OWNS,
+    EncryptedField,
+    PreparedRequest,
+    RequestDefaults,
+    headers_for,
+    timeout_and_origin,
+    to_wire,
+)
 from ._roots import is_v2
 from ._typed._check import check_call
 from ._uri import check_literal, encode_query, expand, placeholders
@@ -86,8 +93,8 @@ def prepare(
             body, content_type = _encode_body(payload, data)
             if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
                 body, signed, content_type = encode_media(media, template, other=body)
-                refuse_content_type(extra_headers)
-            headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload))
+            owned = None if media is None else UPLOAD_OWNS
+            headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload), owned)
         if "timeout" in options or "base_url" in options:
             timeout, origin, prefix = timeout_and_origin(defaults, options)
         else:

@@ -24,6 +24,7 @@ from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "UPLOAD_OWNS",
     "USER_AGENT",
     "EncryptedField",
     "PreparedRequest",
@@ -134,8 +135,17 @@ class RequestDefaults:
     )
 
 
+# An upload's Content-Type carries the boundary that frames its parts: a caller's would break them
+# (``multipart/form-data`` alone, as examples in other languages set it, has none).
+UPLOAD_OWNS = {"content-type": "An upload's Content-Type carries its multipart boundary: the SDK sets it"}
+
+
 def headers_for(
-    defaults: RequestDefaults, content_type: str | None, extra: object, encrypted_for: str | None = None
+    defaults: RequestDefaults,
+    content_type: str | None,
+    extra: object,
+    encrypted_for: str | None = None,
+    owned: Mapping[str, str] | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """The headers of a call (Authorization aside): the SDK's own, then the caller's, checked."""
     headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -144,11 +154,14 @@ def headers_for(
     serial = encrypted_for or defaults.pub_key_id
     if serial:
         headers["Wechatpay-Serial"] = serial
-    return with_caller_headers(headers, extra)
+    return with_caller_headers(headers, extra, owned)
 
 
-def with_caller_headers(own: dict[str, str], extra: object) -> tuple[tuple[str, str], ...]:
-    """``own`` headers with the caller's ``headers=`` checked and put over them (names compared in any case)."""
+def with_caller_headers(
+    own: dict[str, str], extra: object, owned: Mapping[str, str] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """``own`` headers with the caller's ``headers=`` checked and put over them (names compared in any case),
+    but for those ``owned`` (lower-case name: why the caller may not set it) for this call."""
     if extra is None:
         return tuple(own.items())
     if not isinstance(extra, Mapping):
@@ -157,6 +170,8 @@ def with_caller_headers(own: dict[str, str], extra: object) -> tuple[tuple[str, 
     lower = {k.lower(): k for k in headers}
     for item in extra.items():
         name, value = check_header(*item)
+        if owned and name.lower() in owned:
+            raise InvalidRequestError(owned[name.lower()], [(f"headers.{name!r}"[:60], "remove it")])
         headers.pop(lower.get(name.lower(), name), None)
         headers[name] = value
     return tuple(headers.items())

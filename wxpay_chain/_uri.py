@@ -212,11 +212,11 @@ def expand(template: str, values: Mapping[str, object]) -> str:
     if not holes:
         return template
     out = literals[0]
-    for index, (name, keeps_reserved) in enumerate(holes, 1):
-        value = values.get(name, _MISSING)
+    for index, (name, keeps) in enumerate(holes, 1):
+        value, following = values.get(name, _MISSING), literals[index]
         # Most ids (``o-1``, ``9856000``) have nothing to encode or refuse: this runs on every call.
-        text = value if is_plain_segment(value) else _hole(template, holes, values, name, keeps_reserved, value)
-        out += text + literals[index]
+        text = value if is_plain_segment(value) else _hole(template, holes, values, name, keeps, value, following)
+        out += text + following
     return out
 
 
@@ -227,8 +227,10 @@ def _hole(
     name: str,
     keeps: bool,
     value: object,
+    following: str,
 ) -> str:
-    """A placeholder's text when it is not a plain id: missing, empty, another type, or to be encoded."""
+    """A placeholder's text when it is not a plain id: missing, empty, another type, or to be encoded
+    (``following`` is the template text after it)."""
     if value is _MISSING:
         if name != EMPTY_PLACEHOLDER:
             raise _missing(template, holes, values)
@@ -237,7 +239,6 @@ def _hole(
     if is_plain_segment(text):
         return text
     if not text and name == EMPTY_PLACEHOLDER:
-        following = parse_template(template)[0][holes.index((name, keeps)) + 1]
         if following and not following.startswith("?"):  # mid-path it would write an empty segment ('//')
             raise InvalidRequestError(
                 f"The path {template!r} has {{empty}} (_empty_) before its end",

@@ -111,3 +111,17 @@ def test_a_blocking_client_dropped_in_a_forked_child_stops_the_childs_loop_threa
     _, status = os.waitpid(pid, 0)
     client.close()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_closed_client_leaves_nothing_for_collection_or_exit_to_let_go_of(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer
+) -> None:
+    # Its finalizer would otherwise stop the signing worker a second time at exit, and keep the loop, the
+    # worker and the pool referenced for as long as the client itself is.
+    from wxpay_chain import _loop_thread
+
+    client = blocking(merchant_key, platform_key, peer)
+    finalizer = client._collected
+    assert finalizer.alive and finalizer in _loop_thread._OPEN
+    client.close()
+    assert not finalizer.alive
