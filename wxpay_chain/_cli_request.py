@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _cli
 from ._cli import Command, UsageError
+from ._errors import not_json
 
 __all__ = ["REQUEST"]
 
@@ -102,8 +103,7 @@ def _json_body(text: str, option: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise UsageError(f"{source} is not valid JSON{where}") from None
+        raise UsageError(f"{source} {not_json(exc)}") from None
 
 
 REQUEST = Command(

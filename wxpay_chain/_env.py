@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._apiv2 import check_apiv2_key
 from ._config import check_id, check_serial
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, not_json
 from ._request import parse_base_url
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore
 from ._tls import load_merchant_key
@@ -110,8 +110,7 @@ def options_from_config(
         reason = exc.strerror or type(exc).__name__
         raise ConfigurationError(f"cannot read the config file {str(config)!r}: {reason}") from None
     except ValueError as exc:  # a JSONDecodeError or a UnicodeDecodeError
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ConfigurationError(f"the config file {str(config)!r} is not valid JSON{where}") from None
+        raise ConfigurationError(f"the config file {str(config)!r} {not_json(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"the config file {str(config)!r} must hold a JSON object of settings")
     folder = config.resolve().parent

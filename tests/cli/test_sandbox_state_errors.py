@@ -60,10 +60,11 @@ def test_a_state_database_that_is_no_database_is_named(state_dir: Path, capsys: 
     assert f"{db} is damaged" in err and "move it aside" in err
 
 
-def test_a_state_database_that_cannot_be_opened_asks_for_permissions(
+def test_a_folder_where_the_state_database_should_be_is_named_with_what_to_check(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A folder where the file should be: SQLite cannot open it, as on a read-only mount (root ignores chmod).
+    # SQLite cannot open a folder. This is the one such failure a test run as root can make (chmod does not
+    # stop root), so it stands for the others (no permission, a read-only mount) that get the same message.
     db = state_dir / "sandbox-state.sqlite3"
     for path in state_dir.glob("sandbox-state.sqlite3*"):
         path.unlink()
@@ -96,7 +97,7 @@ def test_a_legacy_snapshot_of_another_shape_is_named(state_dir: Path, capsys: py
 
 
 def test_the_library_raises_a_value_error_that_names_the_file(state_dir: Path) -> None:
-    from wxpay_chain.sandbox._keys import StateFileError
+    from wxpay_chain.sandbox._persist import StateFileError
 
     (state_dir / "sandbox-keys.json").write_text("[]")
     with pytest.raises(StateFileError) as caught:

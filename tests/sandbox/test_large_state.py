@@ -108,7 +108,9 @@ def _expected_pages(state: SandboxState, query: dict[str, str], page_size: int) 
         {"coupon_state": "EXPIRED"},
         {"coupon_state": "PENDING"},
         {"coupon_state": "USED"},
+        {"coupon_state": "DELETED"},
         {"stock_id": "1000000015001"},
+        {"product_coupon_id": "1000000015"},
         {"product_coupon_id": "1000000018", "coupon_state": "EFFECTIVE"},
         {"product_coupon_id": "1000000013", "stock_id": "1000000013001", "coupon_state": "PENDING"},
     ],
@@ -191,48 +193,111 @@ async def test_a_page_costs_the_same_statements_for_2_or_20_coupons_and_none_sca
     assert len(seen) <= 30, seen
 
 
-async def test_counts_follow_every_writer_of_the_ledger(tmp_path: Path) -> None:
+SECOND_STOCK = "1000000013778"
+_RAW_COLUMNS = (
+    "seq, openid, appid, brand_id, product_coupon_id, stock_id, coupon_code, send_request_no,"
+    " send_channel, state, receive_time, valid_begin, valid_end, receive_day, issued_by, extra"
+)
+
+
+def _raw_insert(conn: sqlite3.Connection, seq: int, *, verb: str = "INSERT", openid: str = "o-count") -> None:
+    """A coupon of FRESH_STOCK written straight into the file, as another process (or version) may."""
+    conn.execute(
+        f"{verb} INTO user_coupons ({_RAW_COLUMNS}) VALUES (?, ?, 'a', ?, '1000000013', ?,"
+        " ?, ?, 'API', 'EFFECTIVE', ?, 0, 0, ?, 'seed', '{}')",
+        (seq, openid, BRAND_ID, FRESH_STOCK, f"RAW{seq}", f"raw-{seq}", NOW, china_day(NOW)),
+    )
+
+
+def _counted(state: SandboxState, stock_id: str, day: str, openid: str) -> tuple[int, int, int]:
+    return state.store.sent_counts(stock_id, day, openid)
+
+
+def _recounted(state: SandboxState, stock_id: str, day: str, openid: str) -> tuple[int, int, int]:
+    """The same counts, from the ledger itself (its receive_day column: a raw writer may set it apart)."""
+    rows = state.store._conn.execute("SELECT receive_day, openid FROM user_coupons WHERE stock_id = ?", (stock_id,))
+    ledger = [tuple(row) for row in rows]
+    return len(ledger), sum(d == day for d, _ in ledger), sum(o == openid for _, o in ledger)
+
+
+def _stored_state(tmp_path: Path) -> Sandbox:
     sb = Sandbox(state_dir=tmp_path, keys=default_key_set())
-    sb.add_stock(stock_document(FRESH_STOCK, "1000000013", max_count=100))
-    store = sb.state.store
+    for stock in (FRESH_STOCK, SECOND_STOCK):
+        sb.add_stock(stock_document(stock, "1000000013", max_count=100))
+    return sb
 
-    def counted(stock_id: str, day: str, openid: str) -> tuple[int, int, int]:
-        return store.sent_counts(stock_id, day, openid)
 
-    def recounted(stock_id: str, day: str, openid: str) -> tuple[int, int, int]:
-        rows = store._conn.execute("SELECT receive_day, openid FROM user_coupons WHERE stock_id = ?", (stock_id,))
-        ledger = [tuple(row) for row in rows]
-        return len(ledger), sum(d == day for d, _ in ledger), sum(o == openid for _, o in ledger)
+async def test_counts_follow_every_writer_of_the_ledger(tmp_path: Path) -> None:
+    sb = _stored_state(tmp_path)
+    state = sb.state
+
+    def agree(stock_id: str, day: str, openid: str) -> tuple[int, int, int]:
+        counted = _counted(state, stock_id, day, openid)
+        assert counted == _recounted(state, stock_id, day, openid), (stock_id, day, openid)
+        return counted
 
     day = china_day(NOW)
     sb.add_user_coupon(openid="o-count", stock_id=FRESH_STOCK, appid=DEMO_APPID, receive_time=NOW)
-    assert counted(FRESH_STOCK, day, "o-count") == recounted(FRESH_STOCK, day, "o-count")
+    assert agree(FRESH_STOCK, day, "o-count") == (1, 1, 1)
     # Another process (or an earlier version) writing the same file: the schema's triggers count for it.
     other = sqlite3.connect(tmp_path / STATE_DB, isolation_level=None)
     try:
-        columns = "seq, openid, appid, brand_id, product_coupon_id, stock_id, coupon_code, send_request_no"
-        rest = "send_channel, state, receive_time, valid_begin, valid_end, receive_day, issued_by, extra"
-        other.execute(
-            f"INSERT INTO user_coupons ({columns}, {rest}) VALUES (90001, 'o-count', 'a', ?, '1000000013', ?,"
-            " 'RAW1', 'raw-1', 'API', 'EFFECTIVE', ?, 0, 0, ?, 'seed', '{}')",
-            (BRAND_ID, FRESH_STOCK, NOW, day),
-        )
-        assert counted(FRESH_STOCK, day, "o-count") == recounted(FRESH_STOCK, day, "o-count") == (2, 2, 2)
+        _raw_insert(other, 90001)
+        assert agree(FRESH_STOCK, day, "o-count") == (2, 2, 2)
         other.execute("UPDATE user_coupons SET openid = 'o-moved', receive_day = 'x' WHERE seq = 90001")
-        assert counted(FRESH_STOCK, day, "o-count") == recounted(FRESH_STOCK, day, "o-count") == (2, 1, 1)
-        assert counted(FRESH_STOCK, "x", "o-moved") == recounted(FRESH_STOCK, "x", "o-moved") == (2, 1, 1)
+        assert agree(FRESH_STOCK, day, "o-count") == (2, 1, 1)
+        assert agree(FRESH_STOCK, "x", "o-moved") == (2, 1, 1)
+        # Moved to another stock: counted there, on its day and for its user, and no longer in the first.
+        other.execute(f"UPDATE user_coupons SET stock_id = '{SECOND_STOCK}' WHERE seq = 90001")
+        assert agree(FRESH_STOCK, "x", "o-moved") == (1, 0, 0)
+        assert agree(SECOND_STOCK, "x", "o-moved") == (1, 1, 1)
+        assert agree(FRESH_STOCK, day, "o-count") == (1, 1, 1)
         other.execute("DELETE FROM user_coupons WHERE seq = 90001")
-        assert counted(FRESH_STOCK, "x", "o-moved") == recounted(FRESH_STOCK, "x", "o-moved") == (1, 0, 0)
+        assert agree(SECOND_STOCK, "x", "o-moved") == (0, 0, 0)
+        assert agree(FRESH_STOCK, day, "o-count") == (1, 1, 1)
     finally:
         other.close()
     # A restore replaces the counts with the snapshot's, and an emptied ledger counts nothing.
-    snapshot = sb.state.snapshot()
+    snapshot = state.snapshot()
     sb.add_user_coupon(openid="o-count", stock_id=FRESH_STOCK, appid=DEMO_APPID, receive_time=NOW)
-    sb.state.restore(snapshot)
-    assert counted(FRESH_STOCK, day, "o-count") == recounted(FRESH_STOCK, day, "o-count") == (1, 1, 1)
-    sb.state.restore({**snapshot, "user_coupons": []})
-    assert counted(FRESH_STOCK, day, "o-count") == (0, 0, 0)
-    sb.state.close()
+    state.restore(snapshot)
+    assert agree(FRESH_STOCK, day, "o-count") == (1, 1, 1)
+    state.restore({**snapshot, "user_coupons": []})
+    assert _counted(state, FRESH_STOCK, day, "o-count") == (0, 0, 0)
+    state.close()
+
+
+# The triggers' statements used to take the writer's conflict clause: under OR REPLACE a stock's count went
+# back to 1 on every coupon, under OR ABORT (or FAIL, ROLLBACK) the second coupon of a stock failed.
+@pytest.mark.parametrize(
+    "verb", ["INSERT", "INSERT OR REPLACE", "REPLACE", "INSERT OR ABORT", "INSERT OR FAIL", "INSERT OR ROLLBACK"]
+)
+def test_counts_follow_a_writer_whatever_conflict_clause_it_inserts_with(tmp_path: Path, verb: str) -> None:
+    state = _stored_state(tmp_path).state
+    other = sqlite3.connect(tmp_path / STATE_DB, isolation_level=None)
+    try:
+        for n in range(3):
+            _raw_insert(other, 90001 + n, verb=verb, openid=f"o-writer-{n % 2}")
+    finally:
+        other.close()
+    day = china_day(NOW)
+    assert _counted(state, FRESH_STOCK, day, "o-writer-0") == _recounted(state, FRESH_STOCK, day, "o-writer-0")
+    assert _counted(state, FRESH_STOCK, day, "o-writer-0") == (3, 3, 2)
+    state.close()
+
+
+def test_a_write_inside_a_read_is_refused_and_nothing_of_it_is_kept() -> None:
+    # A write joining a read would run without the write lock, and the read's COMMIT would keep it half done.
+    state = SandboxState()
+    with state.store.reading():
+        with pytest.raises(RuntimeError, match=r"transaction\(\) inside Store.reading\(\)"):
+            state.store.set_meta("written-in-a-read", "yes")
+        assert state.store.meta("written-in-a-read") is None
+    assert state.store.meta("written-in-a-read") is None
+    with state.store.transaction(), state.store.reading():  # a read inside a write still joins it
+        state.store.set_meta("written", "yes")
+    assert state.store.meta("written") == "yes"
+    state.close()
 
 
 def _as_first_schema(state_dir: Path) -> None:
@@ -279,10 +344,15 @@ def test_a_state_dir_of_the_first_schema_gets_its_counters_and_indexes_on_open(t
     with pytest.raises(ApiFailure) as in_all:
         _send(state, "old-over", openid="o-newer", stock_id=FRESH_STOCK, now=now)
     assert in_all.value.detail is not None and in_all.value.detail["issue"] == "max_count"
+    assert state.store.sent_counts(FRESH_STOCK, china_day(now), "o-new") == (5, 5, 1)
     state.close()
-    # Opening it again leaves the counters as they are (they are filled once, not on every open).
+    # Opening it again leaves the counters as they are (filled once, not on every open): a count set wrong
+    # by hand is still wrong after, where filling them again would have put it right.
+    conn = sqlite3.connect(tmp_path / STATE_DB, isolation_level=None)
+    conn.execute("UPDATE sent_counts SET sent = 99 WHERE stock_id = ? AND scope = 'all'", (FRESH_STOCK,))
+    conn.close()
     again = SandboxState(path=tmp_path / STATE_DB)
-    assert again.store.sent_counts(FRESH_STOCK, china_day(now), "o-new") == (5, 5, 1)
+    assert again.store.sent_counts(FRESH_STOCK, china_day(now), "o-new") == (99, 5, 1)
     again.close()
 
 

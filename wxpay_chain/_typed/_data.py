@@ -53,7 +53,7 @@ def apply_overlay(ops: list[Operation], overlay: dict[str, Any]) -> dict[tuple[s
         op.update({k: v for k, v in added.items() if k in ("method", "template", "title", "doc_url")})
         for where in added.get("drop", ()):
             _drop(op, where)
-        by_key[(op["method"], op["template"])] = op
+        by_key[(op["method"], op["template"])] = as_sent(op)  # a template of its own: its own placeholders
     for fix in overlay.get("fix", ()):
         field = _field(by_key[(fix["method"], fix["template"])], fix["field"])
         unset = fix.get("unset", [])
@@ -91,7 +91,6 @@ def operations() -> dict[tuple[str, str], Operation]:
     vendored = [as_sent(op) for op in _read("operations.json")["operations"]]
     ops = apply_overlay(vendored, _read("overlay.json"))
     for (_, template), op in ops.items():
-        as_sent(op)  # an operation the overlay added has a template of its own
         if is_v2(template):
             _sdk_fills_v2(op)
     return ops

@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 
 from .._cli import CommandError, UsageError, note
 from ._credentials import write_file
-from ._keys import StateFileError
-from ._persist import STATE_DB
+from ._persist import STATE_DB, StateFileError
 from ._record import KEEP_REQUESTS
 from ._server import NOTIFY_RETRY_DELAYS, Sandbox
 

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from ._persist import StateFileError, unreadable
+
 DEFAULT_MCHID = "1900000001"
 DEFAULT_BRAND_ID = "120344"
 
@@ -32,26 +34,6 @@ _PEM_FILES = {
     "platform_public_key": "platform_public_key.pem",
     "platform_certificate": "platform_certificate.pem",
 }
-
-
-class StateFileError(ValueError):
-    """A file in a state dir that cannot be read back: the message names it and says what to do.
-
-    A ValueError, as the decoding errors it replaces were; ``path`` is the file.
-    """
-
-    def __init__(self, path: Path, problem: str, remedy: str) -> None:
-        super().__init__(f"{path} {problem}: {remedy}")
-        self.path = path
-
-
-def unreadable(error: Exception) -> str:
-    """What is wrong with a file's contents, in a few words (a decoding error's text names no file)."""
-    if isinstance(error, json.JSONDecodeError):
-        return f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
-    if isinstance(error, UnicodeDecodeError):
-        return "is not UTF-8 text"
-    return f"is not in the shape this version writes ({type(error).__name__}: {error})"
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import cattrs
 import cattrs.errors
 
-from ._keys import StateFileError, unreadable
+from .._errors import not_json
 from ._records import BusifavorCoupon, Document, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
 from ._store import SCHEMA_VERSION, Store
 from ._v2_ledger import restore_rows, snapshot_rows
@@ -31,6 +31,24 @@ LEGACY_STATE_FILE = "sandbox-state.json"
 
 _log = logging.getLogger("wxpay_chain.sandbox")
 _converter = cattrs.Converter()
+
+
+class StateFileError(ValueError):
+    """A file in a state dir (keys, a legacy snapshot) that cannot be read back: the message names it and
+    says what to do. A ValueError, as the decoding errors it replaces were; ``path`` is the file."""
+
+    def __init__(self, path: Path, problem: str, remedy: str) -> None:
+        super().__init__(f"{path} {problem}: {remedy}")
+        self.path = path
+
+
+def unreadable(error: Exception) -> str:
+    """What is wrong with a file's contents, in a few words (a decoding error's text names no file)."""
+    if isinstance(error, json.JSONDecodeError):
+        return not_json(error)
+    if isinstance(error, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    return f"is not in the shape this version writes ({type(error).__name__}: {error})"
 
 
 def prepare(state: SandboxState, state_dir: Path | None, fill: Callable[[SandboxState], None]) -> None:

@@ -2,7 +2,9 @@
 
 A stock's sent counts (in all, per China day, per user) are counters kept by triggers, so they are
 written in the transaction of the insert that changes them, whichever process or version inserts, and
-reading them costs the same with ten coupons or a million.
+reading them costs the same with ten coupons or a million. The one miss: a coupon that an outside
+``REPLACE`` deletes to make room stays counted, since SQLite fires no delete trigger for that unless
+recursive triggers are on (the sandbox itself never replaces a coupon).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 SCHEMA_VERSION = 1
+MIN_SQLITE = (3, 24)  # ON CONFLICT ... DO UPDATE, in the counters' triggers (python.org builds ship newer)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,36 +66,53 @@ CREATE TABLE IF NOT EXISTS v2_redpacks (
 );
 """
 
-# A stock's counts are rows of sent_counts: ('all', ''), ('day', <China day>) and ('user', <openid>).
-_SCOPES = (("'all'", "''"), ("'day'", "{row}.receive_day"), ("'user'", "{row}.openid"))
+# A stock's counts are rows of sent_counts, one per (scope, key): ('all', ''), ('day', a coupon's receive_day)
+# and ('user', its openid). None: the scope's one key is ''.
+_SCOPES = (("all", None), ("day", "receive_day"), ("user", "openid"))
 
 
-def _count(row: str, step: str) -> str:
-    """Trigger statements moving ``row``'s three counts by ``step``, each one found by its whole key."""
-    keys = [(scope, key.format(row=row)) for scope, key in _SCOPES]
-    create = ", ".join(f"({row}.stock_id, {scope}, {key}, 0)" for scope, key in keys)
-    updates = " ".join(
-        f"UPDATE sent_counts SET sent = sent {step}"
-        f" WHERE stock_id = {row}.stock_id AND scope = {scope} AND key = {key};"
-        for scope, key in keys
+def _key(column: str | None, value: str) -> str:
+    return "''" if column is None else value
+
+
+def _count(row: str, step: int) -> str:
+    """Trigger statements moving ``row``'s three counts by ``step``.
+
+    Upserts, not INSERT OR IGNORE then UPDATE: a trigger's OR clause gives way to the writer's, so under
+    ``INSERT OR REPLACE INTO user_coupons`` it would replace a count with a new one, under ``INSERT OR ABORT``
+    fail on the second coupon; ON CONFLICT ... DO UPDATE stays what it says whatever the writer uses.
+    """
+    return " ".join(
+        f"INSERT INTO sent_counts VALUES ({row}.stock_id, '{scope}', {_key(column, f'{row}.{column}')}, {step})"
+        " ON CONFLICT (stock_id, scope, key) DO UPDATE SET sent = sent + excluded.sent;"
+        for scope, column in _SCOPES
     )
-    return (f"INSERT OR IGNORE INTO sent_counts VALUES {create}; " if step == "+ 1" else "") + updates
+
+
+# A stock's (all, on day, to openid) counts, NULL where none; run with a dict of stock_id, receive_day and
+# openid. Named, not ?NNN: Python 3.12.0-3.12.3 warn that a sequence bound to ?1 binds a named parameter.
+SENT_COUNTS = "SELECT " + ", ".join(
+    f"(SELECT sent FROM sent_counts WHERE stock_id = :stock_id AND scope = '{scope}'"
+    f" AND key = {_key(column, f':{column}')})"
+    for scope, column in _SCOPES
+)
 
 
 # Added after the first version: one statement each, run in one write transaction by upgrade().
 LATER = (
     "CREATE TABLE IF NOT EXISTS sent_counts (stock_id TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,"
     " sent INTEGER NOT NULL, PRIMARY KEY (stock_id, scope, key)) WITHOUT ROWID",
-    f"CREATE TRIGGER IF NOT EXISTS user_coupons_counted AFTER INSERT ON user_coupons BEGIN {_count('NEW', '+ 1')} END",
-    "CREATE TRIGGER IF NOT EXISTS user_coupons_uncounted AFTER DELETE ON user_coupons"
-    f" BEGIN {_count('OLD', '- 1')} END",
+    f"CREATE TRIGGER IF NOT EXISTS user_coupons_counted AFTER INSERT ON user_coupons BEGIN {_count('NEW', 1)} END",
+    f"CREATE TRIGGER IF NOT EXISTS user_coupons_uncounted AFTER DELETE ON user_coupons BEGIN {_count('OLD', -1)} END",
     "CREATE TRIGGER IF NOT EXISTS user_coupons_recounted AFTER UPDATE OF stock_id, receive_day, openid ON user_coupons"
-    f" BEGIN {_count('OLD', '- 1')} {_count('NEW', '+ 1')} END",
+    f" BEGIN {_count('OLD', -1)} {_count('NEW', 1)} END",
     # The counts of the coupons already there (a state dir of an earlier version); empty for a new one.
     "DELETE FROM sent_counts",
-    "INSERT INTO sent_counts SELECT stock_id, 'all', '', COUNT(*) FROM user_coupons GROUP BY stock_id",
-    "INSERT INTO sent_counts SELECT stock_id, 'day', receive_day, COUNT(*) FROM user_coupons GROUP BY 1, 3",
-    "INSERT INTO sent_counts SELECT stock_id, 'user', openid, COUNT(*) FROM user_coupons GROUP BY 1, 3",
+    *(
+        f"INSERT INTO sent_counts SELECT stock_id, '{scope}', {_key(column, str(column))}, COUNT(*)"
+        " FROM user_coupons GROUP BY 1, 3"
+        for scope, column in _SCOPES
+    ),
     # A wallet page: the first three columns pick the user's coupons, seq orders them, and the rest
     # answer every list filter from the index alone (total_count never reads the table).
     "CREATE INDEX IF NOT EXISTS user_coupons_listing ON user_coupons"
@@ -127,12 +147,21 @@ def upgrade(conn: sqlite3.Connection) -> None:
 
 def connect(path: Path | None) -> sqlite3.Connection:
     """A connection with the schema; ``None`` is a private in-memory database."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:  # else a bare "syntax error" creating the triggers
+        raise RuntimeError(
+            f"the sandbox's state needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later (for upserts);"
+            f" this Python has SQLite {sqlite3.sqlite_version}"
+        )
     # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT), not the module's guesses.
     conn = sqlite3.connect(":memory:" if path is None else path, isolation_level=None, check_same_thread=False)
-    if path is not None:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.row_factory = sqlite3.Row
-    conn.executescript(SCHEMA)
-    upgrade(conn)
+    try:
+        if path is not None:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.row_factory = sqlite3.Row
+        conn.executescript(SCHEMA)
+        upgrade(conn)
+    except BaseException:
+        conn.close()  # a file SQLite cannot open or upgrade: Python 3.13 warns of a connection left open
+        raise
     return conn

@@ -301,33 +301,36 @@ class SandboxState:
     def render_user_coupons(self, coupons: Iterable[IssuedCoupon], now: float) -> list[Document]:
         """Each as :meth:`render_user_coupon` shows it, reading each stock (and its counts) and product coupon
         once for the whole answer: a page costs a few queries per stock on it, not per coupon."""
-        stocks: dict[str, Callable[[], Document]] = {}
+        stocks: dict[str, tuple[Stock, dict[str, int]]] = {}
         products: dict[str, ProductCoupon] = {}
         out = []
         with self.store.reading():
             for c in coupons:
                 if c.stock_id not in stocks:
-                    stocks[c.stock_id] = self._stock_renderer(self._stock_or_key_error(c.stock_id), now)
+                    stock = self._stock_or_key_error(c.stock_id)
+                    stocks[c.stock_id] = stock, self._stock_counts(stock, now)
                 product = products.get(c.product_coupon_id) or self.product_coupon(c.product_coupon_id)
                 if product is None:
                     raise KeyError(c.product_coupon_id)
                 products[c.product_coupon_id] = product
+                stock, counts = stocks[c.stock_id]
                 # Rendered afresh for each coupon: no two share a dict, as when each was rendered alone.
-                rendered = self.render_product_coupon(product)
-                out.append(_render.render_user_coupon(c, now, product=rendered, stock=stocks[c.stock_id]()))
+                shown = {"product": self.render_product_coupon(product), "stock": _render.render_stock(stock, **counts)}
+                out.append(_render.render_user_coupon(c, now, **shown))
         return out
 
     def render_product_coupon(self, product: ProductCoupon) -> Document:
         return _render.render_product_coupon(product)
 
     def render_stock(self, stock: Stock, now: float) -> Document:
-        return self._stock_renderer(stock, now)()
+        return _render.render_stock(stock, **self._stock_counts(stock, now))
 
-    def _stock_renderer(self, stock: Stock, now: float) -> Callable[[], Document]:
+    def _stock_counts(self, stock: Stock, now: float) -> dict[str, int]:
+        """The counts :func:`_render.render_stock` shows beside the stock's own fields, at ``now``."""
         with self.lock:
             sent, today, _ = self.store.sent_counts(stock.stock_id, china_day(now))
             used = self.store.uploads_used(stock.stock_id) if stock.coupon_code_mode == "UPLOAD" else 0
-        return lambda: _render.render_stock(stock, sent=sent, sent_today=today, uploaded_used=used)
+        return {"sent": sent, "sent_today": today, "uploaded_used": used}
 
     def busifavor_for(
         self,

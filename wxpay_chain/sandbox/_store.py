@@ -14,11 +14,11 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from ._clock import china_day
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
-from ._schema import SCHEMA_VERSION, connect
+from ._schema import SCHEMA_VERSION, SENT_COUNTS, connect
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -75,7 +75,7 @@ class Store:
         self.lock = threading.RLock()
         self.path = path
         self._conn = connect(path)
-        self._depth = 0
+        self._open: Literal["write", "read"] | None = None  # the transaction the connection is in
         # Closed with its owner, so no connection outlives the state it belongs to (no ResourceWarning).
         self._finalizer = weakref.finalize(self, self._conn.close)
 
@@ -84,18 +84,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic change; nested uses join the outer transaction."""
+        """One atomic change; nested uses join the outer transaction. Not inside :meth:`reading`."""
         with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
+            if self._open == "read":
+                # Joining would write without the write lock, and the read's COMMIT would keep a half-done change.
+                raise RuntimeError("Store.transaction() inside Store.reading(): open the transaction first")
+            if self._open == "write":
+                yield
                 return
             # IMMEDIATE takes the write lock up front: another process's check-then-insert waits for ours.
             self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            self._open = "write"
             try:
                 yield
             except BaseException:
@@ -104,23 +103,23 @@ class Store:
             else:
                 self._conn.execute("COMMIT")
             finally:
-                self._depth = 0
+                self._open = None
 
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Several reads that see one committed state (a page and its total_count agree); inside a
-        transaction they are part of it."""
+        transaction (or another read) they are part of it."""
         with self.lock:
-            if self._depth:
+            if self._open is not None:
                 yield
                 return
             # Deferred: no write lock, so other processes' sends go on; WAL keeps this snapshot meanwhile.
             self._conn.execute("BEGIN DEFERRED")
-            self._depth = 1
+            self._open = "read"
             try:
                 yield
             finally:
-                self._depth = 0
+                self._open = None
                 self._conn.execute("COMMIT")
 
     def _one(self, sql: str, *args: Any) -> Any:
@@ -273,7 +272,7 @@ class Store:
         where, args = _wallet_where(query, now)
         if after is not None:
             args.append(after)
-            where += f" AND seq > ?{len(args)}"
+            where += " AND seq > ?"
         return self._coupons(where, *args, limit=limit)
 
     def wallet_count(self, *, now: float, **query: Unpack[WalletQuery]) -> int:
@@ -286,8 +285,9 @@ class Store:
 
     def first_unused_upload(self, stock_id: str) -> str | None:
         value = self._one(
-            "SELECT u.value FROM stocks s, json_each(s.uploaded_codes) u WHERE s.stock_id = ?1 AND NOT EXISTS"
-            " (SELECT 1 FROM user_coupons c WHERE c.stock_id = ?1 AND c.coupon_code = u.value) ORDER BY u.key LIMIT 1",
+            "SELECT u.value FROM stocks s, json_each(s.uploaded_codes) u WHERE s.stock_id = ? AND NOT EXISTS"
+            " (SELECT 1 FROM user_coupons c WHERE c.stock_id = ? AND c.coupon_code = u.value) ORDER BY u.key LIMIT 1",
+            stock_id,
             stock_id,
         )
         return None if value is None else str(value)
@@ -295,8 +295,9 @@ class Store:
     def uploads_used(self, stock_id: str) -> int:
         return int(
             self._one(
-                "SELECT COUNT(*) FROM stocks s, json_each(s.uploaded_codes) u WHERE s.stock_id = ?1 AND EXISTS"
-                " (SELECT 1 FROM user_coupons c WHERE c.stock_id = ?1 AND c.coupon_code = u.value)",
+                "SELECT COUNT(*) FROM stocks s, json_each(s.uploaded_codes) u WHERE s.stock_id = ? AND EXISTS"
+                " (SELECT 1 FROM user_coupons c WHERE c.stock_id = ? AND c.coupon_code = u.value)",
+                stock_id,
                 stock_id,
             )
         )
@@ -304,7 +305,8 @@ class Store:
     def sent_counts(self, stock_id: str, day: str, openid: str | None = None) -> tuple[int, int, int]:
         """``(all, on day, to openid)`` coupons of a stock, from the counters the schema's triggers keep."""
         with self.lock:
-            row = self._conn.execute(_SENT_COUNTS, (stock_id, day, "" if openid is None else openid)).fetchone()
+            keys = {"stock_id": stock_id, "receive_day": day, "openid": "" if openid is None else openid}
+            row = self._conn.execute(SENT_COUNTS, keys).fetchone()
         sent, on_day, to_user = (int(n or 0) for n in row)
         return sent, on_day, 0 if openid is None else to_user
 
@@ -345,31 +347,23 @@ class Store:
         return [FavorCoupon(**_decode(row, "document")) for row in rows]
 
 
-# Each count found by its whole key (a stock has a row per day and per user it sent to).
-_SENT_COUNTS = "SELECT " + ", ".join(
-    f"(SELECT sent FROM sent_counts WHERE stock_id = ?1 AND scope = '{scope}' AND key = {key})"
-    for scope, key in (("all", "''"), ("day", "?2"), ("user", "?3"))
-)
-
 # The SQL of IssuedCoupon.state_at (``_records.window_state``): stored PENDING and EFFECTIVE coupons move
 # with the clock, the others keep their state. A test holds the two to the same answers at the boundaries.
 _STATE_AT = (
-    "CASE WHEN state NOT IN ('PENDING', 'EFFECTIVE') THEN state WHEN ?1 < valid_begin THEN 'PENDING'"
-    " WHEN ?1 > valid_end THEN 'EXPIRED' ELSE 'EFFECTIVE' END"
+    "CASE WHEN state NOT IN ('PENDING', 'EFFECTIVE') THEN state WHEN ? < valid_begin THEN 'PENDING'"
+    " WHEN ? > valid_end THEN 'EXPIRED' ELSE 'EFFECTIVE' END"
 )
 
 
 def _wallet_where(query: WalletQuery, now: float) -> tuple[str, list[Any]]:
-    # ?1 is the clock, so every other value is numbered after it.
-    where, args = (
-        "WHERE openid = ?2 AND brand_id = ?3 AND appid = ?4",
-        [now, query["openid"], query["brand_id"], query["appid"]],
-    )
+    # Plain ? in order, not ?NNN: Python 3.12.0-3.12.3 warn that a sequence bound to ?1 binds a named parameter.
+    where = "WHERE openid = ? AND brand_id = ? AND appid = ?"
+    args: list[Any] = [query["openid"], query["brand_id"], query["appid"]]
     for column in ("product_coupon_id", "stock_id"):
         if query[column] is not None:
             args.append(query[column])
-            where += f" AND {column} = ?{len(args)}"
+            where += f" AND {column} = ?"
     if query["coupon_state"] is not None:
-        args.append(query["coupon_state"])
-        where += f" AND {_STATE_AT} = ?{len(args)}"
+        args += [now, now, query["coupon_state"]]  # _STATE_AT reads the clock twice
+        where += f" AND {_STATE_AT} = ?"
     return where, args
