@@ -54,6 +54,12 @@ def xml_of(fields: dict[str, str]) -> bytes:
     return ("<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>").encode()
 
 
+_CA_USAGE = x509.KeyUsage(
+    digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+    key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+)
+
+
 def _cert(
     subject: str, public: object, issuer_key: object, issuer: str, ca: bool, sans: list[x509.GeneralName]
 ) -> x509.Certificate:
@@ -67,7 +73,15 @@ def _cert(
         .not_valid_before(now - timedelta(hours=1))
         .not_valid_after(now + timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        # Python 3.13 verifies with VERIFY_X509_STRICT: RFC 5280's key identifiers, and a CA's key usage.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),  # type: ignore[attr-defined]
+            critical=False,
+        )
     )
+    if ca:
+        builder = builder.add_extension(_CA_USAGE, critical=True)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]

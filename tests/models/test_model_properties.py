@@ -39,6 +39,7 @@ _offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
 _text = st.text(max_size=6)
+_WHOLE_MAX = 10**32 - 1
 
 
 def strategy(tp: Any, meta: typing.Mapping[str, Any] | None = None, required: bool = False) -> Any:
@@ -56,7 +57,8 @@ def strategy(tp: Any, meta: typing.Mapping[str, Any] | None = None, required: bo
     if tp is bool:
         return st.booleans()
     if tp is int:
-        low, high = (meta or {}).get("minimum"), (meta or {}).get("maximum")
+        # A query sends an int as text of at most 32 digits (10**32 is refused), so unbounded ints stop there.
+        low, high = (meta or {}).get("minimum", -_WHOLE_MAX), (meta or {}).get("maximum", _WHOLE_MAX)
         return st.integers(min_value=low, max_value=high)
     if tp is datetime:
         return st.datetimes(timezones=_offsets)

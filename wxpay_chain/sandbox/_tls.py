@@ -84,6 +84,9 @@ def _issue(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=5 * 365))
+        # Python 3.13's default contexts verify with VERIFY_X509_STRICT, which wants RFC 5280's key identifiers.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
     )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
@@ -93,7 +96,15 @@ def _issue(
 def _make(keys: KeySet) -> SandboxTls:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("wxpay-chain sandbox CA")
-    ca = _issue(ca_name, ca_key.public_key(), ca_key, ca_name, [(x509.BasicConstraints(ca=True, path_length=0), True)])
+    ca_usage = x509.KeyUsage(
+        digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+    )
+    ca_extensions: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (ca_usage, True),  # VERIFY_X509_STRICT refuses a CA certificate without one
+    ]
+    ca = _issue(ca_name, ca_key.public_key(), ca_key, ca_name, ca_extensions)
     server_key = ec.generate_private_key(ec.SECP256R1())
     names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     names.append(x509.IPAddress(ipaddress.ip_address("::1")))
