@@ -203,10 +203,12 @@ class AiohttpTransport:
             options["ssl"] = self._security_context(request)
         elif self._trust is not True:
             options["ssl"] = self._trust
+        answered: aiohttp.ClientResponse | None = None  # once the answer's head is in: its Request-ID helps support
         try:
             async with session.request(
                 request.method, url, headers=headers, timeout=timeout, allow_redirects=False, **options
             ) as response:
+                answered = response
                 self._reading.add(response)
                 status, answer = response.status, response.headers
                 if status == 407 and proxy is not None and url.scheme == "http":  # the proxy answered, not WeChat Pay
@@ -237,7 +239,9 @@ class AiohttpTransport:
                 ) from None
             took = _seconds(limits.total)
             doubt = may_have_run(request.method, "may have reached WeChat Pay")
-            raise TransportTimeoutError(f"{_where(request)} timed out after {took}{doubt}") from None
+            raise TransportTimeoutError(
+                f"{_where(request)} timed out after {took}{doubt}", request_id=_request_id(answered)
+            ) from None
         except aiohttp.ClientSSLError as exc:  # before its base class: a handshake that failed fails again
             raise TLSError(f"{_where(request)}: the TLS handshake with {exc.host}:{exc.port} failed ({exc})") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -245,15 +249,14 @@ class AiohttpTransport:
             raise TransportError(
                 f"{_where(request)}: cannot connect to {exc.host}:{exc.port} ({reason})", connect_failed=True
             ) from exc
-        except aiohttp.ClientResponseError as exc:  # a proxy's refused CONNECT, among others
-            # Its request_info holds the request's headers, a proxy's credentials among them: the error is
-            # raised below, outside this handler, so that not even its context keeps it.
-            unchained = _about_an_answer(request, url, exc, self._closed)
         except aiohttp.ClientError as exc:
-            if self._closed:
-                raise _closed_on(request) from exc
-            raise _cut_off(request, exc) from exc
-        raise unchained  # reached only from the ClientResponseError handler: every other path returns or raises
+            failed = _failed(request, url, exc, self._closed, _request_id(answered))
+            # An error about an answer (a proxy's refused CONNECT, among others) holds the request's headers,
+            # a proxy's credentials among them: it is raised below, outside this handler, so that not even
+            # its context keeps it.
+            if not isinstance(exc, aiohttp.ClientResponseError):
+                raise failed from exc
+        raise failed  # reached only for an error about an answer: every other path returns or raises
 
     def _security_context(self, request: Request) -> ssl.SSLContext:
         if self._security is None:
@@ -374,19 +377,21 @@ def _proxied(
     return (*headers, *proxy_headers.items()) if url.scheme == "http" else headers
 
 
-def _about_an_answer(request: Request, url: URL, exc: aiohttp.ClientResponseError, closed: bool) -> TransportError:
+def _request_id(answer: aiohttp.ClientResponse | None) -> str | None:
+    return None if answer is None else answer.headers.get("Request-ID")
+
+
+def _failed(request: Request, url: URL, exc: aiohttp.ClientError, closed: bool, answer: str | None) -> TransportError:
     if isinstance(exc, aiohttp.ClientHttpProxyError):  # no tunnel: nothing reached WeChat Pay; a backup may
         return TransportError(
             f"{_where(request)}: the proxy did not connect to {url.host}:{url.port} ({exc.status} {exc.message}); "
             "nothing was sent",
             connect_failed=True,
         )
-    return _closed_on(request) if closed else _cut_off(request, exc)
-
-
-def _cut_off(request: Request, exc: aiohttp.ClientError) -> TransportError:
+    if closed:
+        return _closed_on(request)
     cut = f"{_where(request)} failed before a complete answer arrived ({type(exc).__name__}: {exc})"
-    return TransportError(cut + may_have_run(request.method, "may have reached WeChat Pay"))
+    return TransportError(cut + may_have_run(request.method, "may have reached WeChat Pay"), request_id=answer)
 
 
 def _where(request: Request) -> str:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ._crypto import aes_gcm_decrypt, certificate_serial, load_certificate
 from ._errors import ConfigurationError, SignatureError
 
-__all__ = ["PlatformCertificate", "decrypt_certificates", "in_effect"]
+__all__ = ["PlatformCertificate", "decrypt_certificates", "in_effect", "period"]
 
 _CHINA = timezone(timedelta(hours=8))
 
@@ -42,6 +42,11 @@ class PlatformCertificate:
 
     def valid_at(self, now: datetime) -> bool:
         return in_effect(self.effective_time, self.expire_time, now)
+
+
+def period(certificate: x509.Certificate) -> tuple[datetime, datetime]:
+    """When a certificate is in effect, by its own (signed) dates."""
+    return certificate.not_valid_before_utc, certificate.not_valid_after_utc
 
 
 def in_effect(begins: datetime | None, ends: datetime | None, now: datetime) -> bool:

@@ -230,6 +230,7 @@ class AsyncClient(ClientSignatures):
         """
         if self._derived:
             return
+        self._verifier.closing()
         try:
             await self._transport.aclose()
             self._pipeline.closing()

@@ -7,7 +7,6 @@ transport, the signing worker, the verifier) with the original.
 
 from __future__ import annotations
 
-import math
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -20,7 +19,7 @@ from ._errors import ConfigurationError
 from ._http import Attempt, Request, Timeout
 from ._proxy import ProxySetting, parse_proxy
 from ._request import RequestDefaults, V2Settings, client_timeout, parse_base_url
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, finite_seconds
 from ._signing import KeyStore, Signer, is_certificate_serial
 from ._tls import ClientCertificate, ClientCertSource, load_client_certificate, load_merchant_key
 from ._typed._check import VALIDATE_MODES, Validate
@@ -147,8 +146,7 @@ class ClientConfig:
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
         _validate(validate)
-        refresh = certificate_refresh
-        if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or not 0 <= refresh < math.inf:
+        if not finite_seconds(certificate_refresh):
             raise ConfigurationError("certificate_refresh must be a number of seconds, 0 or more (default 12 hours)")
         if offload_crypto not in OFFLOAD_MODES:
             raise ConfigurationError('offload_crypto must be "auto", "always", "never" or "process"')

@@ -73,7 +73,7 @@ def note_earlier_attempt(error: WxPayError, method: str) -> None:
         if not error.connect_failed:
             return  # its own message says it may have arrived
         error.connect_failed = False
-    elif isinstance(error, ApiError) and (error.status >= 500 or error.code in _IN_DOUBT):
+    elif isinstance(error, ApiError) and error.in_doubt:
         return  # its own message says it may have been carried out
     error.earlier = may_have_run(method, "may have reached WeChat Pay on an earlier attempt")
 
@@ -165,10 +165,17 @@ class TransportError(WxPayError):
     """No usable HTTP answer arrived. The request may or may not have reached WeChat Pay.
 
     ``connect_failed`` is true when no connection was made, so the request surely was not sent.
+    ``request_id`` is the Request-ID of an answer cut off after its headers arrived (quote it to WeChat Pay
+    support), else None.
     """
 
-    def __init__(self, message: str, *, connect_failed: bool = False) -> None:
+    request_id: str | None = None
+
+    def __init__(self, message: str, *, connect_failed: bool = False, request_id: str | None = None) -> None:
         self.connect_failed = connect_failed
+        self.request_id = request_id
+        if request_id:
+            message += f" (Request-ID {_clip(request_id, _MAX_SHOWN_ID)}; the answer had begun)"
         super().__init__(message)
 
 
@@ -207,7 +214,8 @@ class ApiError(WxPayError):
 
     ``code``, ``message`` and ``detail`` come from the JSON error body when there is one;
     ``request_id`` is the Request-ID header to quote to WeChat Pay support. ``body`` keeps at most
-    MAX_ERROR_BODY bytes of the raw body; ``body_truncated`` says whether more arrived.
+    MAX_ERROR_BODY bytes of the raw body; ``body_truncated`` says whether more arrived. ``in_doubt`` says
+    whether the call may have been carried out all the same (a 5xx, an APIv2 SYSTEMERROR or PROCESSING).
     """
 
     def __init__(
@@ -234,7 +242,9 @@ class ApiError(WxPayError):
         where = f" for {method} {path}" if method else ""
         shown = _clip(message, _MAX_SHOWN_MESSAGE) if message else "(no message)"
         text = f"WeChat Pay answered {status} {_clip(code, 64) if code else '(no code)'}{where}: {shown}"
-        if method and (status >= 500 or code in _IN_DOUBT):  # a server fault: the call may be done all the same
+        # A server fault: the call may have been carried out all the same.
+        self.in_doubt = status >= 500 or code in _IN_DOUBT
+        if method and self.in_doubt:
             text += may_have_run(method, "may have been carried out")
         if request_id:
             text += f" (Request-ID {_clip(request_id, _MAX_SHOWN_ID)}; quote it to WeChat Pay support)"

@@ -76,7 +76,10 @@ def run_hook(hook: Callable[[Any], None], value: object, name: str) -> None:
     """``hook(value)``; what it raises is logged, never handed to the call (see the module docstring)."""
     try:
         hook(value)
-    except Exception:
+    except Exception as exc:
+        # Not the context it was raised in (a failed attempt's error, which names the path with its values:
+        # those belong at DEBUG only); its own cause, if it has one, still shows.
+        exc.__suppress_context__ = True
         log.exception("the %s hook raised; the call goes on without it", name)
 
 

@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
 
+import attrs
+
 from ._config import ClientConfig
 from ._errors import (
     ApiError,
@@ -36,6 +38,7 @@ from ._unsigned import must_verify
 __all__ = ["Pipeline", "StreamSink"]
 
 E = TypeVar("E", bound=WxPayError)
+_SIGNING_SLACK = 0.01  # seconds of signing a call's timeout need not be cut for
 
 
 class StreamSink(Protocol):
@@ -138,14 +141,18 @@ class Pipeline:
                 if attempt > 1 and deadline is not None:
                     prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
                 request = await protocol.authorize(prepared, origin, in_flight.count > 1)
+                given = request.timeout.total  # what this attempt was prepared with, before it was signed
+                if deadline is not None and given is not None and time.monotonic() - _SIGNING_SLACK > deadline - given:
+                    # It waited for its signature (a busy signing worker): that wait comes out of its timeout too.
+                    request = attrs.evolve(request, timeout=_remaining(request.timeout, deadline))
                 if self._on_request is not None:
                     run_hook(self._on_request, request, "on_request")
                 started = time.perf_counter()
                 try:
                     raw = await (transport.send(request) if sink is None else send_streamed(transport, request, sink))
                 except TransportError as exc:
-                    elapsed = time.perf_counter() - started
-                    record_attempt(self._on_response, request, attempt, None, None, elapsed, exc, None, bodies)
+                    elapsed, cut_id = time.perf_counter() - started, exc.request_id  # an answer cut off has one
+                    record_attempt(self._on_response, request, attempt, None, cut_id, elapsed, exc, None, bodies)
                     failures.append(f"#{attempt} {type(exc).__name__}")
                     reached = reached or not exc.connect_failed
                     # A connect timeout sent nothing: it is retried and failed over like a refused connection.
@@ -169,16 +176,23 @@ class Pipeline:
                 elapsed = time.perf_counter() - started
                 # A streamed 2xx body went to the sink: the log has no body to show for it.
                 answer = raw.body if sink is None or not 200 <= status < 300 else None
-                record_attempt(self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies)
                 if 200 <= status < 300:
+                    unverified: WxPayError | None = None
                     if verify and must_verify(request.method, prepared.template, headers):
                         checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
                         try:  # a certificate download it waits for is waited for within what is left of the call
                             await protocol.verify(request, checked, request_id, self.certificates, deadline)
                         except WxPayError as exc:
-                            exc.attempts = (*failures, f"#{attempt} {type(exc).__name__}")
-                            raise
+                            unverified = exc
+                    # Recorded once verified: an answer that fails its checks is a failed attempt for metrics too.
+                    record_attempt(
+                        self._on_response, request, attempt, status, request_id, elapsed, unverified, answer, bodies
+                    )
+                    if unverified is not None:
+                        unverified.attempts = (*failures, f"#{attempt} {type(unverified).__name__}")
+                        raise unverified
                     return Response(status, headers, raw.body, request)
+                record_attempt(self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies)
                 error = ApiError.from_parts(
                     raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
                 )

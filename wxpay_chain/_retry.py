@@ -19,7 +19,7 @@ import attrs
 
 from ._errors import ConfigurationError
 
-__all__ = ["BACKUP_BASE_URL", "MAX_ATTEMPTS", "RetryPolicy"]
+__all__ = ["BACKUP_BASE_URL", "MAX_ATTEMPTS", "RetryPolicy", "finite_seconds"]
 
 BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com/"
 MAX_ATTEMPTS = 10
@@ -39,14 +39,18 @@ def _shown(value: object) -> str:
     return text if len(text) <= 64 else text[:64] + "…"
 
 
+def finite_seconds(value: object) -> bool:
+    """Whether ``value`` is a finite number of seconds, 0 or more (not a bool, nor an int past float range)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:  # an int past float range
+        return False
+
+
 def _check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        try:
-            ok = math.isfinite(value) and value >= 0  # type: ignore[arg-type, operator]
-        except OverflowError:  # an int past float range
-            ok = False
-    if not ok:
+    if not finite_seconds(value):
         raise ConfigurationError(
             f"RetryPolicy.{attribute.name} must be a finite number of seconds >= 0, got {_shown(value)}"
         )

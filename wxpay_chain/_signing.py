@@ -21,7 +21,7 @@ from typing import Literal, TypeVar, overload
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._certificates import in_effect
+from ._certificates import in_effect, period
 from ._crypto import PublicKeySource, certificate_serial, load_public_source, rsa_sign, rsa_verify_bytes
 from ._errors import ConfigurationError, SignatureError
 
@@ -170,7 +170,7 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
                     )
                 keys[normalized] = key
                 if cert is not None:
-                    validity[normalized] = (cert.not_valid_before_utc, cert.not_valid_after_utc)
+                    validity[normalized] = period(cert)
         return cls(keys=keys, validity=validity)
 
     def merged(self, other: Mapping[str, rsa.RSAPublicKey]) -> KeyStore:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxpay_chain import ApiError, AsyncClient, ResponseTooLargeError, TransportError
+from wxpay_chain import ApiError, AsyncClient, Attempt, ResponseTooLargeError, TransportError
 
 from ..protocol import answer_message, sign
 from .conftest import PUB_KEY_ID
@@ -194,3 +195,44 @@ async def test_a_server_that_hangs_up_in_the_tls_handshake_is_named_as_such(
         server.close()
     assert refused.value.connect_failed and "()" not in str(refused.value)
     assert "ConnectionResetError" in str(refused.value) or "reset" in str(refused.value)
+
+
+async def test_an_answer_cut_off_after_its_head_keeps_its_request_id(
+    make_client: Callable[..., AsyncClient], raw_server: Callable[..., Awaitable[RawServer]]
+) -> None:
+    async def half(head: bytes, writer: asyncio.StreamWriter) -> None:
+        whole = answer(200, [("Request-ID", "r-cut-1"), ("Content-Type", "application/json")], b'{"a":' + b"1" * 64)
+        writer.write(whole[: len(whole) - 40])  # the head and part of the body, then the connection ends
+        await writer.drain()
+        writer.close()
+
+    server = await raw_server(half)
+    seen: list[Attempt] = []
+    async with make_client(base_url=f"http://127.0.0.1:{server.port}/", on_response=seen.append, retry=1) as client:
+        with pytest.raises(TransportError) as cut:
+            await client.v3.things.post(json={"send_request_no": "1"})
+    assert cut.value.request_id == "r-cut-1" and "r-cut-1" in str(cut.value)  # what WeChat Pay support asks for
+    assert seen[0].request_id == "r-cut-1" and seen[0].error is cut.value
+
+
+async def test_a_raising_hook_is_logged_without_the_failed_calls_values(
+    make_client: Callable[..., AsyncClient],
+    raw_server: Callable[..., Awaitable[RawServer]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def hang_up(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.close()  # the request arrived; no answer comes
+
+    def broken_metrics(attempt: Attempt) -> None:
+        raise RuntimeError("metrics backend down")
+
+    server = await raw_server(hang_up)
+    caplog.set_level(logging.ERROR, logger="wxpay_chain")
+    openid = "oh-394z-SecretOpenid000001"
+    base_url = f"http://127.0.0.1:{server.port}/"
+    async with make_client(base_url=base_url, on_response=broken_metrics, retry=1) as client:
+        with pytest.raises(TransportError) as failed:
+            await client.v3.users._openid_.coupons.get(openid=openid)
+    assert openid in str(failed.value)  # the call's own error names it: the caller's to log or not
+    assert "metrics backend down" in caplog.text  # the hook's own failure, with its traceback
+    assert openid not in caplog.text  # the path with its values belongs at DEBUG only
