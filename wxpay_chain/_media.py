@@ -134,7 +134,8 @@ class Media:
         try:
             content = file.read_bytes()
         except OSError as exc:
-            raise InvalidRequestError("Cannot read the file to upload", [("path", exc.strerror or str(exc))]) from None
+            why = exc.strerror or type(exc).__name__
+            raise InvalidRequestError(f"Cannot read the file to upload, {str(file)!r}", [("path", why)]) from None
         return cls(content, file.name, meta)
 
     @property

@@ -56,6 +56,17 @@ def test_it_ends_with_what_to_run_next(output: str) -> None:
     assert output.rstrip().splitlines()[-1].startswith(tuple("0123456789"))  # "N signed requests ... done"
 
 
+def test_what_to_run_next_names_the_command_as_it_was_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README runs it as .venv/bin/wxpay-chain without activating the venv: a bare name would not be found.
+    monkeypatch.setattr(sys, "argv", [".venv/bin/wxpay-chain", "demo"])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert run_demo() == 0
+    tail = out.getvalue().split("== What to run next", 1)[1]
+    assert "  .venv/bin/wxpay-chain sandbox --state-dir" in tail and "  .venv/bin/wxpay-chain request GET" in tail
+    assert "{openid}/coupons" in tail
+
+
 def test_a_step_added_to_steps_runs_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     async def uploads(demo: Demo) -> None:  # as another issue's story would join
         demo.section("Uploads")

@@ -168,8 +168,9 @@ def test_media_from_file_and_repr(tmp_path: Path) -> None:
     media = Media.from_file(path, meta={"k": "v"})
     assert (media.filename, media.content, media.meta) == ("logo.png", PNG, {"k": "v"})
     assert repr(media) == f"Media(filename='logo.png', content=<{len(PNG)} bytes>)"
-    with pytest.raises(InvalidRequestError, match="Cannot read"):
+    with pytest.raises(InvalidRequestError, match="Cannot read") as unreadable:
         Media.from_file(tmp_path / "missing.png")
+    assert "missing.png" in str(unreadable.value)  # the file the caller named, not the word "path"
 
 
 def test_prepared_upload_signs_the_meta_bytes_it_sends() -> None:

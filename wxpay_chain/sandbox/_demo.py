@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import sys
 import textwrap
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ApiError, InvalidRequestError, SignatureError
@@ -188,9 +190,9 @@ async def signtest(demo: Demo) -> None:
 STEPS: tuple[Step, ...] = (styles, idempotency, paging, errors, signtest, show_files, show_v2)
 
 NEXT = (
-    "wxpay-chain sandbox --state-dir ./sandbox-state",
+    "{prog} sandbox --state-dir ./sandbox-state",
     "    a sandbox to point your own code at: it writes config.json and wxpay.env there",
-    "wxpay-chain request GET 'v3/marketing/busifavor/users/{openid}/coupons' \\",
+    "{prog} request GET 'v3/marketing/busifavor/users/{{openid}}/coupons' \\",
     f"    --config ./sandbox-state/config.json --param openid={RICH} \\",
     f"    --query appid={DEMO_APPID}",
     "README.md, 'Testing your own code against it': pytest fixtures with a fresh sandbox per test",
@@ -213,8 +215,10 @@ def run_demo() -> int:
         asyncio.run(_run_steps(sb))
         calls = sb.received.total_count
     section("What to run next")
+    # As it was called (.venv/bin/wxpay-chain in the README): a bare name needs the venv activated.
+    prog = sys.argv[0] if Path(sys.argv[0]).name == "wxpay-chain" else "wxpay-chain"
     for line in NEXT:
-        print("  " + line)
+        print("  " + (line.format(prog=prog) if "{prog}" in line else line))
     say(
         f"{calls} signed requests checked by the sandbox, every answer verified; "
         f"done in {time.perf_counter() - started:.1f} s.",
