@@ -27,9 +27,10 @@ BUSIFAVOR_ARGS = ["request", "GET", BUSIFAVOR, "--param", f"openid={DEMO_OPENIDS
 POSIX = pytest.mark.skipif(os.name != "posix", reason="closes a standard stream before exec")
 
 
-def _today(sandbox: ThreadedSandbox) -> str:
+def _billed_day(sandbox: ThreadedSandbox) -> str:
+    # Two days ago in China: its bill is made (WeChat Pay's come after 10:00 the next day), with a seed coupon.
     china = datetime.timezone(datetime.timedelta(hours=8))
-    return datetime.datetime.fromtimestamp(sandbox.now(), china).date().isoformat()
+    return (datetime.datetime.fromtimestamp(sandbox.now(), china) - datetime.timedelta(days=2)).date().isoformat()
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_a_bill_larger_than_the_response_cap_goes_to_stdout_whole(
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     config = str(wxpay_sandbox.write_config(tmp_path))
-    day = _today(wxpay_sandbox)
+    day = _billed_day(wxpay_sandbox)
     assert main(["bill", "--date", day, "--config", config, "--out", str(tmp_path / "bill.csv")]) == 0
     whole = (tmp_path / "bill.csv").read_bytes()
     assert len(whole) > small_cap  # the case that failed: more than the client keeps in memory
@@ -80,7 +81,7 @@ def test_a_bill_cut_short_puts_nothing_on_stdout_and_leaves_no_copy(
 ) -> None:
     config = str(wxpay_sandbox.write_config(tmp_path))
     wxpay_sandbox.faults.script(*[Fault.truncate()] * 5, path="v3/billdownload/file")
-    assert main(["bill", "--date", _today(wxpay_sandbox), "--config", config]) == 1
+    assert main(["bill", "--date", _billed_day(wxpay_sandbox), "--config", config]) == 1
     out, err = capsysbinary.readouterr()
     assert out == b""  # not the part that came: a reader cannot tell it from a whole bill
     assert b"IntegrityError" in err

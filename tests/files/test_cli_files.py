@@ -13,12 +13,11 @@ from wxpay_chain.bills import parse_bill
 from wxpay_chain.sandbox import ThreadedSandbox
 
 
-def _today(sandbox: ThreadedSandbox) -> str:
-    return (
-        datetime.datetime.fromtimestamp(sandbox.now(), datetime.timezone(datetime.timedelta(hours=8)))
-        .date()
-        .isoformat()
-    )
+def _billed_day(sandbox: ThreadedSandbox) -> str:
+    """Two days ago in China: its bill is made (the command signs by this machine's clock, so the sandbox's
+    stays put), with the seed's coupon of "$now-2d" in it."""
+    china = datetime.timezone(datetime.timedelta(hours=8))
+    return (datetime.datetime.fromtimestamp(sandbox.now(), china) - datetime.timedelta(days=2)).date().isoformat()
 
 
 def test_bill_to_a_file_and_to_stdout(
@@ -26,10 +25,10 @@ def test_bill_to_a_file_and_to_stdout(
 ) -> None:
     config = str(wxpay_sandbox.write_config(tmp_path / "sandbox"))
     out = tmp_path / "trade.csv"
-    assert main(["bill", "--date", _today(wxpay_sandbox), "--out", str(out), "--config", config]) == 0
+    assert main(["bill", "--date", _billed_day(wxpay_sandbox), "--out", str(out), "--config", config]) == 0
     assert parse_bill(out).kind == "trade"
     assert b"SHA1 checked" in capsysbinary.readouterr().err
-    assert main(["bill", "--date", _today(wxpay_sandbox), "--fundflow", "basic", "--config", config]) == 0
+    assert main(["bill", "--date", _billed_day(wxpay_sandbox), "--fundflow", "basic", "--config", config]) == 0
     assert parse_bill(capsysbinary.readouterr().out).kind == "fundflow"
     sent = [r.raw_path for r in wxpay_sandbox.received if r.raw_path.startswith("/v3/bill/")]
     assert "tar_type=GZIP" in sent[-1] and "account_type=BASIC" in sent[-1]

@@ -19,7 +19,8 @@ import pytest
 from wxpay_chain import ApiError, Media
 from wxpay_chain.bills import parse_bill
 from wxpay_chain.models import EncryptedBillList, MediaUrl
-from wxpay_chain.sandbox import DEMO_APPID, Sandbox, product_coupon_document, stock_document
+from wxpay_chain.sandbox import DEMO_APPID, Sandbox, ThreadedSandbox, product_coupon_document, stock_document
+from wxpay_chain.sandbox._bills import bill_ready_time
 
 from ..sandbox._wire import Identity, Wire
 
@@ -155,7 +156,7 @@ async def _issue(sandbox: Sandbox, n: int) -> None:
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons.post(openid=f"o-bill-{i}", json=body)
 
 
-def _today(sandbox: Sandbox) -> str:
+def _today(sandbox: Sandbox | ThreadedSandbox) -> str:
     return (
         datetime.datetime.fromtimestamp(sandbox.now(), datetime.timezone(datetime.timedelta(hours=8)))
         .date()
@@ -163,12 +164,19 @@ def _today(sandbox: Sandbox) -> str:
     )
 
 
+def _billed_today(sandbox: Sandbox | ThreadedSandbox, clock: Clock) -> str:
+    """Today's day, its bill made: the clock moved on to 10:00 (China time) the next day."""
+    day = _today(sandbox)
+    clock.now = bill_ready_time(day)
+    return day
+
+
 @pytest.mark.parametrize("tar_type", [None, "GZIP"])
 async def test_trade_and_fund_flow_bills_round_trip_from_the_ledger(
-    sandbox: Sandbox, tar_type: str | None, tmp_path: Path
+    sandbox: Sandbox, clock: Clock, tar_type: str | None, tmp_path: Path
 ) -> None:
     await _issue(sandbox, 2)
-    query = {"bill_date": _today(sandbox), **({"tar_type": tar_type} if tar_type else {})}
+    query = {"bill_date": _billed_today(sandbox, clock), **({"tar_type": tar_type} if tar_type else {})}
     async with sandbox.client() as client:
         trade = parse_bill(await client.download(await client.v3.bill.tradebill.get(query=query)))
         fund = await client.v3.bill.fundflowbill.get(query={**query, "account_type": "BASIC"})
@@ -181,10 +189,10 @@ async def test_trade_and_fund_flow_bills_round_trip_from_the_ledger(
     assert fund_bill.rows[-1]["业务凭证号"] == "BILL-1"
 
 
-async def test_the_encrypted_sub_merchant_bill_round_trips(sandbox: Sandbox) -> None:
+async def test_the_encrypted_sub_merchant_bill_round_trips(sandbox: Sandbox, clock: Clock) -> None:
     await _issue(sandbox, 1)
     query = {
-        "bill_date": _today(sandbox),
+        "bill_date": _billed_today(sandbox, clock),
         "sub_mchid": "1900000109",
         "account_type": "BASIC",
         "algorithm": "AEAD_AES_256_GCM",
@@ -199,8 +207,10 @@ async def test_the_encrypted_sub_merchant_bill_round_trips(sandbox: Sandbox) -> 
 
 
 async def test_an_expired_token_is_refused_and_leaves_nothing(sandbox: Sandbox, clock: Clock, tmp_path: Path) -> None:
+    await _issue(sandbox, 1)
+    day = _billed_today(sandbox, clock)
     async with sandbox.client(clock=clock) as client:
-        bill = (await client.v3.bill.tradebill.get(query={"bill_date": _today(sandbox)})).json()
+        bill = (await client.v3.bill.tradebill.get(query={"bill_date": day})).json()
         clock.now += 301
         with pytest.raises(ApiError, match="expired") as caught:
             await client.download(bill, to=tmp_path / "bill.csv")
@@ -210,9 +220,10 @@ async def test_an_expired_token_is_refused_and_leaves_nothing(sandbox: Sandbox, 
 
 async def test_the_blocking_client_uploads_and_downloads(tmp_path: Path) -> None:
     def run() -> tuple[Any, ...]:
-        with Sandbox.in_thread() as sb, sb.blocking_client() as client:
+        clock = Clock()  # the seed's coupons of today are billed from 10:00 tomorrow
+        with Sandbox.in_thread(clock=clock) as sb, sb.blocking_client() as client:
             media = client.v3.merchant.media.upload.post(media=Media(PNG, filename="a.png")).json()
-            day = datetime.date.fromtimestamp(sb.now()).isoformat()
+            day = _billed_today(sb, clock)
             bill = client.v3.bill.tradebill.get(query={"bill_date": day, "tar_type": "GZIP"})
             return media, client.download(bill.json(), to=tmp_path / "b.csv")
 

@@ -9,7 +9,7 @@ import logging
 import socket
 import ssl
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 import aiohttp
 import pytest
@@ -23,8 +23,9 @@ V2_QUERY = "/mmpaymkttransfers/query_coupon_stock"
 XML = b"<xml><coupon_stock_id>1757</coupon_stock_id></xml>"
 
 
-def _today() -> str:
-    return datetime.fromtimestamp(time.time() + 8 * 3600).strftime("%Y-%m-%d")  # China time, no DST
+def _billed_day() -> str:
+    # Two days ago in China (no DST): its bill is made, with the seed's coupon of "$now-2d" in it.
+    return datetime.fromtimestamp(time.time() + 8 * 3600 - 2 * 86400, timezone.utc).strftime("%Y-%m-%d")
 
 
 async def test_a_path_is_one_rule_with_or_without_its_leading_slash(sandbox: Sandbox, merchant: Wire) -> None:
@@ -56,7 +57,7 @@ def test_a_path_no_route_serves_is_refused(sandbox: Sandbox) -> None:
 
 
 async def test_a_method_only_fault_fires_on_a_bill_download(sandbox: Sandbox, merchant: Wire) -> None:
-    offer = await merchant.send("GET", f"/v3/bill/tradebill?bill_date={_today()}")
+    offer = await merchant.send("GET", f"/v3/bill/tradebill?bill_date={_billed_day()}")
     assert offer.status == 200
     target = "/" + offer.json()["download_url"].split("/", 3)[3]
     sandbox.faults.script(Fault.http_status(500), method="GET")
@@ -88,14 +89,14 @@ async def test_a_reset_after_the_handler_on_an_upload_route_drops_the_answer(
 
 async def test_drop_signature_applies_to_a_signed_file_route_answer(sandbox: Sandbox, merchant: Wire) -> None:
     sandbox.faults.script(Fault.drop_signature(), path="v3/bill/tradebill")
-    answer = await merchant.send("GET", f"/v3/bill/tradebill?bill_date={_today()}")
+    answer = await merchant.send("GET", f"/v3/bill/tradebill?bill_date={_billed_day()}")
     assert answer.status == 200
     assert not [name for name in answer.headers if name.lower().startswith("wechatpay-")]
 
 
 async def test_stale_timestamp_on_a_file_route_is_validly_signed_but_old(sandbox: Sandbox, merchant: Wire) -> None:
     sandbox.faults.script(Fault.stale_timestamp(900), path="v3/bill/tradebill")
-    answer = await merchant.send("GET", f"/v3/bill/tradebill?bill_date={_today()}")
+    answer = await merchant.send("GET", f"/v3/bill/tradebill?bill_date={_billed_day()}")
     assert answer.signature_verifies(sandbox.credentials.platform_certificate)
     assert sandbox.now() - int(answer.headers["Wechatpay-Timestamp"]) >= 899
 

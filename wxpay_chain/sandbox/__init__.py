@@ -24,6 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._bills import bill_ready_time
     from ._credentials import CONFIG_KEYS, SandboxCredentials
     from ._documents import busifavor_document, favor_document, product_coupon_document, stock_document
     from ._faults import Fault, FaultInjector, InjectedFault
@@ -81,6 +82,7 @@ _WHERE = {
     "SandboxState": "._state",
     "Stock": "._records",
     "ThreadedSandbox": "._threaded",
+    "bill_ready_time": "._bills",
     "busifavor_document": "._documents",
     "default_key_set": "._keys",
     "favor_document": "._documents",
@@ -129,6 +131,7 @@ __all__ = [
     "SandboxState",
     "Stock",
     "ThreadedSandbox",
+    "bill_ready_time",
     "busifavor_document",
     "default_key_set",
     "favor_document",

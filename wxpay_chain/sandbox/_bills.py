@@ -5,18 +5,23 @@ one 0.01 yuan trade (a SUCCESS row of the trade bill) and one income row of the 
 of the plain file; ``v3/bill/sub-merchant-fundflowbill`` with one encrypted file (AES-256-GCM under a
 fresh key, RSA-OAEP encrypted for the merchant). ``GET v3/billdownload/file?token=`` serves the file
 unsigned, gzip when the bill was asked with ``tar_type=GZIP``, while its token is fresh (``TOKEN_LIFE``).
+
+As WeChat Pay's, a day's bill is there from 10:00 China time the next day (``400 STATEMENT_CREATING``
+before), for three months (``400 INVALID_REQUEST`` beyond), and a day without trades, or without fund
+movements in the account asked for, has none (``400 NO_STATEMENT_EXIST``). All by the sandbox clock.
 """
 
 from __future__ import annotations
 
 import base64
+import calendar
 import gzip
 import hashlib
 import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import attrs
 from aiohttp import web
@@ -27,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ._answer import Answer
 from ._auth import Caller, _load_private
 from ._clock import CHINA, china_day
-from ._failures import invalid_request, json_bytes, not_found, param_error
+from ._failures import ApiFailure, invalid_request, json_bytes, not_found, param_error
 from ._keys import KeySet
 from ._media import FileEndpoints, MediaEndpoints
 from ._params import Query, split_target
@@ -35,6 +40,8 @@ from ._records import IssuedCoupon
 from ._state import SandboxState
 
 TOKEN_LIFE = 300.0  # seconds a download_url stays valid
+BILL_READY_HOUR = 10  # WeChat Pay generates a day's bills after 10:00 (China time) the next day
+KEEP_MONTHS = 3  # and serves them for three months
 KEEP_FILES = 32
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TRADE_COLUMNS = (
@@ -63,6 +70,38 @@ BILL_ROUTES = (
 class BillFile:
     content: bytes = attrs.field(repr=False)
     expires: float
+
+
+def bill_ready_time(day: str) -> float:
+    """The Unix time the bills of ``day`` (``YYYY-MM-DD``, China time) can be asked for."""
+    ready = datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), CHINA)
+    return ready.replace(hour=BILL_READY_HOUR).timestamp()
+
+
+def _months_before(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def check_bill_day(day: str, now: float) -> None:
+    """Raise the answer WeChat Pay gives for a bill of ``day`` asked at ``now``, unless it has one to give."""
+    today = date.fromisoformat(china_day(now))
+    asked = date.fromisoformat(day)
+    if asked > today:
+        raise invalid_request(f"账单日期不能晚于今天 (no bill for {day} yet)")
+    if asked < _months_before(today, KEEP_MONTHS):
+        raise invalid_request(
+            f"参数错误: bill_date 仅支持三个月内的账单 (bills are kept for three months: {day} is older)"
+        )
+    if now < bill_ready_time(day):
+        raise ApiFailure(
+            400, "STATEMENT_CREATING", f"账单生成中 (the bills of {day} are ready after 10:00 China time the next day)"
+        )
+
+
+def no_statement(what: str) -> ApiFailure:
+    return ApiFailure(400, "NO_STATEMENT_EXIST", f"请求的账单文件不存在 ({what})")
 
 
 def _row(values: Sequence[str]) -> str:
@@ -167,10 +206,9 @@ class BillEndpoints:
             caller = self._plumbing.verify(request, "merchant", body)
             query = Query(split_target(request.raw_path)[1])
             day = query.required_text("bill_date", max_length=10)
-            if not _DATE.fullmatch(day):
+            if not _DATE.fullmatch(day) or not _is_date(day):
                 raise param_error("bill_date", "must be YYYY-MM-DD", location="query", value=day)
-            if day > china_day(self._plumbing.clock()):
-                raise invalid_request(f"账单日期不能晚于今天 (no bill for {day} yet)")
+            check_bill_day(day, self._plumbing.clock())
             return Answer(200, json_bytes(build(request, query, day)), scheme="merchant"), caller
 
         return work
@@ -178,14 +216,24 @@ class BillEndpoints:
     def _coupons(self, day: str) -> list[IssuedCoupon]:
         return [c for c in self._state.issued() if china_day(c.receive_time) == day]
 
+    def _fund_movements(self, day: str, account: str) -> list[IssuedCoupon]:
+        # Every sandbox trade lands in the BASIC account; the other accounts never move.
+        moved = self._coupons(day) if account == "BASIC" else []
+        if not moved:
+            raise no_statement(f"no fund movements in the {account} account on {day}")
+        return moved
+
     def _trade(self, request: web.Request, query: Query, day: str) -> dict[str, object]:
         bill_type = query.enum("bill_type", ("ALL", "SUCCESS", "REFUND")) or "ALL"
-        plain = trade_bill(self._coupons(day), self._keys.mchid, bill_type)
+        coupons = self._coupons(day)
+        if not coupons:
+            raise no_statement(f"no trades on {day}")
+        plain = trade_bill(coupons, self._keys.mchid, bill_type)
         return self._offer(request, plain, self._gzip(query, plain))
 
     def _fund_flow(self, request: web.Request, query: Query, day: str) -> dict[str, object]:
         account = query.enum("account_type", ("BASIC", "OPERATION", "FEES")) or "BASIC"
-        plain = fund_flow_bill(self._coupons(day), account)
+        plain = fund_flow_bill(self._fund_movements(day, account), account)
         return self._offer(request, plain, self._gzip(query, plain))
 
     def _sub_merchant(self, request: web.Request, query: Query, day: str) -> dict[str, object]:
@@ -196,7 +244,7 @@ class BillEndpoints:
             raise param_error("account_type" if account is None else "algorithm", "is required", location="query")
         if algorithm != "AEAD_AES_256_GCM":
             raise invalid_request("沙箱只支持 AEAD_AES_256_GCM (the sandbox encrypts bills with AEAD_AES_256_GCM only)")
-        plain = fund_flow_bill(self._coupons(day), account)
+        plain = fund_flow_bill(self._fund_movements(day, account), account)
         key, nonce = secrets.token_bytes(32), secrets.token_hex(8)
         sealed = AESGCM(key).encrypt(nonce.encode("ascii"), self._gzip(query, plain), None)
         merchant = _load_private(self._keys.merchant_private_key).public_key()
@@ -229,6 +277,14 @@ class BillEndpoints:
             self.files.pop(token, None)
             raise invalid_request("下载地址已过期 (the download_url has expired: ask for the bill again)")
         return Answer(200, file.content, content_type="application/octet-stream"), caller  # a file: unsigned
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 class FileRoutes:

@@ -70,6 +70,7 @@ async def _serve(
     host: str, port: int | None, state_dir: str | None, probe_rate: float, keep_requests: int, notify_url: str | None
 ) -> int:
     saved = saved_port(state_dir) if port is None else None
+    saved_https = saved_port(state_dir, "https_base_url") if port is None else None  # kept too, when free
     port = saved or port or 0
     try:
         sandbox = Sandbox(
@@ -79,6 +80,7 @@ async def _serve(
             probe_rate=probe_rate,
             keep_requests=keep_requests,
             notify_url=notify_url,
+            https_port=saved_https or 0,
         )
     except StateFileError as exc:  # a damaged file of the state dir, not the command line
         raise CommandError(str(exc)) from None
@@ -109,6 +111,9 @@ async def _serve(
         if host not in _LOOPBACK:
             print(f"warning: listening on {host}, so anyone who can reach it can use this sandbox", flush=True)
         print(f"WeChat Pay sandbox running at {sandbox.base_url}", flush=True)
+        https_url = sandbox.credentials.https_base_url
+        if saved_https and urlsplit(https_url).port != saved_https:
+            print(f"note: HTTPS port {saved_https} of last time is taken: APIv2 is on {https_url} now", flush=True)
         print(f"config.json (credentials for clients): {config}", flush=True)
         print(f"the same as WXPAY_* variables: set -a; . {shlex.quote(str(env_file))}; set +a", flush=True)
         if notify_url:
@@ -144,12 +149,12 @@ def database_problem(path: Path, error: sqlite3.Error) -> str:
     )
 
 
-def saved_port(state_dir: str | None) -> int | None:
-    """The port in the base_url of ``state_dir``'s config.json, if it has one."""
+def saved_port(state_dir: str | None, key: str = "base_url") -> int | None:
+    """The port in the base_url (or another URL ``key``) of ``state_dir``'s config.json, if it has one."""
     if not state_dir:
         return None
     try:
-        base_url = json.loads((Path(state_dir) / "config.json").read_text("utf-8"))["base_url"]
+        base_url = json.loads((Path(state_dir) / "config.json").read_text("utf-8"))[key]
         return urlsplit(str(base_url)).port
     except (OSError, ValueError, KeyError, TypeError):  # none yet, or not one this command wrote
         return None

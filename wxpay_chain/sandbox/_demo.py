@@ -54,12 +54,27 @@ def section(title: str) -> None:
     say(f"== {title}", indent=0)
 
 
-class Demo:
-    """What each step gets: the sandbox, a merchant ``AsyncClient`` on the steps' loop, and the output."""
+class DemoClock:
+    """The demo sandbox's clock: the system's, until a step moves it on (never back)."""
 
-    def __init__(self, sandbox: ThreadedSandbox, client: AsyncClient) -> None:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def move_to(self, when: float) -> None:
+        self.offset = max(self.offset, when - time.time())
+
+
+class Demo:
+    """What each step gets: the sandbox, a merchant ``AsyncClient`` on the steps' loop, the sandbox's clock
+    (which the sandbox's clients sign by), and the output."""
+
+    def __init__(self, sandbox: ThreadedSandbox, client: AsyncClient, clock: DemoClock | None = None) -> None:
         self.sandbox = sandbox
         self.client = client
+        self.clock = clock or DemoClock()
 
     section = staticmethod(section)
     say = staticmethod(say)
@@ -199,20 +214,21 @@ NEXT = (
 )
 
 
-async def _run_steps(sb: ThreadedSandbox) -> None:
+async def _run_steps(sb: ThreadedSandbox, clock: DemoClock) -> None:
     async with sb.client() as client:
-        demo = Demo(sb, client)
+        demo = Demo(sb, client, clock)
         for step in STEPS:
             await step(demo)
 
 
 def run_demo() -> int:
     started = time.perf_counter()
-    with Sandbox.in_thread() as sb:
+    clock = DemoClock()
+    with Sandbox.in_thread(clock=clock) as sb:
         creds = sb.credentials
         say(f"wxpay_chain demo against a WeChat Pay sandbox at {sb.base_url} (offline)", indent=0)
         say(f"merchant {creds.mchid} signs; answers are verified with {creds.pub_key_id}", indent=0)
-        asyncio.run(_run_steps(sb))
+        asyncio.run(_run_steps(sb, clock))
         calls = sb.received.total_count
     section("What to run next")
     # As it was called (.venv/bin/wxpay-chain in the README): a bare name needs the venv activated.

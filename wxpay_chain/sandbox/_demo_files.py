@@ -2,18 +2,20 @@
 and checked against its SHA1, then parsed; a wrong hash shows the error it raises.
 
 ``show_files`` is a demo step (``async def step(demo) -> None``): ``demo`` has ``client`` (a merchant
-AsyncClient of the sandbox), ``section`` and ``say``.
+AsyncClient of the sandbox), ``clock`` (the sandbox's, to move on), ``section`` and ``say``.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from .._errors import IntegrityError
+from .._errors import ApiError, IntegrityError
 from .._media import Media
 from ..bills import parse_bill
-from ._clock import china_day
+from ._bills import bill_ready_time
+from ._clock import CHINA, china_day
 
 __all__ = ["show_files"]
 
@@ -36,9 +38,18 @@ async def show_files(demo: Any) -> None:
         f"not the {len(uploaded.request.body)}-byte multipart body)",
         indent=4,
     )
-    day = china_day(demo.sandbox.now())  # the day the sandbox's ledger files its coupons under
+    day = china_day(demo.sandbox.now())  # today's trades: the coupons this demo sent
+    query = {"bill_date": day, "tar_type": "GZIP"}
     demo.say(f'bill = await client.v3.bill.tradebill.get(query={{"bill_date": "{day}", "tar_type": "GZIP"}})')
-    bill = (await client.v3.bill.tradebill.get(query={"bill_date": day, "tar_type": "GZIP"})).json()
+    try:
+        await client.v3.bill.tradebill.get(query=query)
+    except ApiError as exc:  # as WeChat Pay: today's bill is not made yet
+        demo.say(f"→ {exc.status} {exc.code}: a day's bill is made after 10:00 (China time) the next day", indent=4)
+    ready = bill_ready_time(day)
+    demo.clock.move_to(ready)
+    when = datetime.fromtimestamp(ready, CHINA).strftime("%Y-%m-%d %H:%M")
+    demo.say(f"the sandbox clock moves on to {when} (China time), and the same call answers 200", indent=4)
+    bill = (await client.v3.bill.tradebill.get(query=query)).json()
     demo.say("csv = await client.download(bill)")
     data = await client.download(bill)
     parsed = parse_bill(data)

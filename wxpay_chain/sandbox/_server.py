@@ -26,6 +26,7 @@ from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon,
 from ._seed import seed_demo_data
 from ._server_log import server_logger
 from ._state import SandboxState
+from ._tls_state import keep_tls
 from ._v2 import V2Service
 
 if TYPE_CHECKING:  # for annotations only: the sandbox never imports the client to run
@@ -85,7 +86,8 @@ class Sandbox:
     ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue),
     ``keep_requests`` (how many requests ``received`` and ``faults.injected`` keep, default 1,000) and
     ``keep_body_bytes`` (the request bodies ``received`` keeps in all, default 16 MiB): see
-    :class:`~wxpay_chain.sandbox.RequestLog`.
+    :class:`~wxpay_chain.sandbox.RequestLog`; ``https_port``, the HTTPS port (APIv2) to listen on when it is
+    free, else any free one (default 0: any free one; ``credentials.https_base_url`` says which).
     """
 
     def __init__(
@@ -106,9 +108,12 @@ class Sandbox:
         demo_data: bool = True,
         keep_requests: int = KEEP_REQUESTS,
         keep_body_bytes: int = KEEP_BODY_BYTES,
+        https_port: int = 0,
     ) -> None:
         if not 0.0 <= probe_rate <= 1.0:
             raise ValueError("probe_rate must be within [0, 1]")
+        if not 0 <= https_port <= 65535:
+            raise ValueError("https_port must be 0-65535 (0 picks a free port)")
         if answer_mode not in ("pubkey", "certificate"):
             raise ValueError("answer_mode must be 'pubkey' or 'certificate'")
         if rate_limit is not None and rate_limit <= 0:
@@ -117,6 +122,7 @@ class Sandbox:
             raise ValueError("notify_retry_delays must not be negative")
         self._host = host
         self._port = port
+        self._https_port = https_port
         self._probe_rate = probe_rate
         self._answer_mode: AnswerMode = answer_mode
         self._rate_limit = rate_limit
@@ -124,6 +130,8 @@ class Sandbox:
         self._clock: Clock = clock or system_clock
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self.keys = self._load_keys(keys)
+        if self._state_dir is not None:  # the same CA and apiclient_cert.pem after a restart, as the same keys
+            keep_tls(self.keys, self._state_dir)
         self.state = self._load_state(seed, demo_data)
         self.received = RequestLog(keep_requests, keep_body_bytes)
         self.faults = FaultInjector(SERVED_TEMPLATES, apiv2=APIV2_CALLS, keep=keep_requests)
@@ -195,7 +203,7 @@ class Sandbox:
             site = web.TCPSite(runner, self._host, self._port)
             await site.start()
             # The same app over HTTPS with the sandbox's own CA: APIv2 security calls need a client certificate.
-            https_port = await self.v2.listen(runner, self._host)
+            https_port = await self.v2.listen(runner, self._host, self._https_port)
         except BaseException:
             await runner.cleanup()
             raise

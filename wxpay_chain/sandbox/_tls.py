@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from ._auth import _load_private
 from ._keys import KeySet
 
-__all__ = ["SandboxTls", "apiv2_key_of", "peer_is_merchant", "tls_for"]
+__all__ = ["SandboxTls", "adopt", "apiv2_key_of", "peer_is_merchant", "tls_for"]
 
 
 @attrs.frozen
@@ -141,6 +141,13 @@ def tls_for(keys: KeySet) -> SandboxTls:
         if found is None:
             found = _made[keys.merchant_private_key] = _make(keys)
         return found
+
+
+def adopt(keys: KeySet, tls: SandboxTls) -> SandboxTls:
+    """Use ``tls`` (kept in a state dir) for ``keys`` in this process, unless it made or adopted one already:
+    returns the one in use."""
+    with _lock:
+        return _made.setdefault(keys.merchant_private_key, tls)
 
 
 def peer_is_merchant(peer_der: bytes | None, keys: KeySet) -> bool:

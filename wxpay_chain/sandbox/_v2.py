@@ -92,10 +92,17 @@ class V2Service:
         router.add_get(h5_page, self._h5_page)
         router.add_post(plugin_page, self._plugin)
 
-    async def listen(self, runner: web.AppRunner, host: str) -> int:
-        """Serve ``runner``'s app over HTTPS too; returns the port."""
-        site = web.TCPSite(runner, host, 0, ssl_context=self.tls.server_context())
-        await site.start()
+    async def listen(self, runner: web.AppRunner, host: str, port: int = 0) -> int:
+        """Serve ``runner``'s app over HTTPS too, on ``port`` if it is free, else on any free one; returns
+        the port it listens on."""
+        site = web.TCPSite(runner, host, port, ssl_context=self.tls.server_context())
+        try:
+            await site.start()
+        except OSError:
+            if port == 0:
+                raise
+            await site.stop()  # a site that failed to start stays registered with the runner
+            return await self.listen(runner, host, 0)
         return int(runner.addresses[-1][1])
 
     # -- XML calls --------------------------------------------------------------------------------------
