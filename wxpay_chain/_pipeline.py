@@ -126,7 +126,8 @@ class Pipeline:
             origin = prepared.origin
             # The call's timeout holds through its retries and their back-off: each attempt gets what is left.
             total = prepared.timeout.total
-            deadline = None if total is None else time.monotonic() + total
+            called = time.monotonic()
+            deadline = None if total is None else called + total
             attempts = policy.attempts
             for attempt in range(1, attempts + 1):
                 before = reached  # an error that ends the call speaks for every attempt, not only the last
@@ -138,12 +139,10 @@ class Pipeline:
                         closed = TransportError(f"{closed} (it closed before attempt #{attempt}){doubt}")
                     closed.attempts = tuple(failures)
                     raise closed from None
-                if attempt > 1 and deadline is not None:
-                    prepared = prepared._replace(timeout=_remaining(prepared.timeout, deadline))
                 request = await protocol.authorize(prepared, origin, in_flight.count > 1)
-                given = request.timeout.total  # what this attempt was prepared with, before it was signed
-                if deadline is not None and given is not None and time.monotonic() - _SIGNING_SLACK > deadline - given:
-                    # It waited for its signature (a busy signing worker): that wait comes out of its timeout too.
+                # Each attempt gets what is left of the call's timeout: after the back-off of a retry, and after
+                # a wait for its signature (a busy signing worker) on the first attempt too.
+                if deadline is not None and (attempt > 1 or time.monotonic() - called > _SIGNING_SLACK):
                     request = attrs.evolve(request, timeout=_remaining(request.timeout, deadline))
                 if self._on_request is not None:
                     run_hook(self._on_request, request, "on_request")
@@ -184,6 +183,11 @@ class Pipeline:
                             await protocol.verify(request, checked, request_id, self.certificates, deadline)
                         except WxPayError as exc:
                             unverified = exc
+                        except BaseException:  # cancelled while it waited for certificates, say: recorded all the same
+                            record_attempt(
+                                self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies
+                            )
+                            raise
                     # Recorded once verified: an answer that fails its checks is a failed attempt for metrics too.
                     record_attempt(
                         self._on_response, request, attempt, status, request_id, elapsed, unverified, answer, bodies

@@ -52,3 +52,21 @@ async def test_a_wait_for_the_signature_comes_out_of_the_calls_timeout(
         await client.v3.things.get()
     sent = memory.requests[-1].timeout.total
     assert sent is not None and sent <= 30 - 0.25  # what was left of the 30 s once it had its signature
+
+
+async def test_an_attempt_cancelled_while_its_answer_waits_for_certificates_is_still_recorded(
+    merchant_key: Any,
+) -> None:
+    from .test_certificate_listing import Listing, client, listed
+
+    current = listed()
+    listing = Listing([current], signer=current, hold=asyncio.Event())
+    seen: list[Attempt] = []
+    async with client(merchant_key, listing, on_response=seen.append) as c:
+        call = asyncio.ensure_future(c.v3.things.get())  # its answer needs the first certificate download
+        await listing.started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        listing.hold.set()
+    assert [(a.request.target, a.status) for a in seen if a.request.target == "/v3/things"] == [("/v3/things", 200)]

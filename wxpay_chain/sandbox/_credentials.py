@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import ssl
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +149,16 @@ class SandboxCredentials:
 
 def write_file(path: Path, text: str, *, private: bool) -> None:
     """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it); ``private``: mode 0600."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    # A name of its own (mkstemp: created 0600, never an existing file or link): two sandboxes on one state
+    # dir, or a file left by a crash, cannot share it or lend it their mode.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        if not private:
+            os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
