@@ -17,7 +17,15 @@ from functools import partial
 
 from ._certificates import PlatformCertificate, decrypt_certificates, period
 from ._crypto import secret_bytes
-from ._errors import ConfigurationError, SignatureError, TransportError, TransportTimeoutError, WxPayError, may_have_run
+from ._errors import (
+    ApiError,
+    ConfigurationError,
+    SignatureError,
+    TransportError,
+    TransportTimeoutError,
+    WxPayError,
+    may_have_run,
+)
 from ._http import Request, Response
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
 from ._transport import RawResponse
@@ -76,6 +84,7 @@ class Verifier:
         self._certificates_at: float | None = None
         self._fruitless_at: float | None = None
         self._closing = False  # the client is closing: a refresh still running then fails, as expected
+        self._none_issued = False  # the last download said WeChat Pay lists no certificates for this merchant
         self._failure: str | None = None  # why the last download failed, until one succeeds
         self._refreshing: asyncio.Task[None] | None = None
 
@@ -159,6 +168,7 @@ class Verifier:
         self._certificates_at = self._clock()
         self._keys = self._configured.merged(carried)  # a certificate WeChat Pay no longer lists is dropped
         self._failure = self._fruitless_at = None  # a download by hand counts as much as one asked for
+        self._none_issued = False
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates
 
@@ -180,6 +190,11 @@ class Verifier:
             why = f"downloading WeChat Pay's platform certificates failed ({exc})"
             raise error(f"The {what} cannot be verified: {exc if isinstance(exc, _OutOfTime) else why}") from exc
         if self._failure is not None and self._unknown(serial):
+            if self._none_issued:  # a certificate WeChat Pay never issued this merchant: not genuine (401)
+                raise SignatureError(
+                    f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and WeChat "
+                    f"Pay issues this merchant no platform certificates ({self._failure})"
+                )
             raise error(
                 f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and the "
                 f"download that could bring it failed less than {REFRESH_INTERVAL:.0f} s ago ({self._failure})"
@@ -248,6 +263,8 @@ class Verifier:
             await self.download(fetch)
         except Exception as exc:
             self._failure, self._fruitless_at = str(exc)[:300], self._clock()
+            # 404: a merchant on WeChat Pay's public key has no certificates to list (not an outage to wait out).
+            self._none_issued = isinstance(exc, ApiError) and exc.status == 404
             if not self._keys:
                 raise
             level = logging.DEBUG if self._closing else logging.WARNING

@@ -193,3 +193,37 @@ def test_certificate_refresh_must_be_a_number_of_seconds(merchant_key: rsa.RSAPr
     current = listed()
     with pytest.raises(ConfigurationError, match="certificate_refresh"):
         client(merchant_key, Listing([current], signer=current), certificate_refresh=value)
+
+
+async def test_in_public_key_mode_a_notification_naming_a_certificate_is_refused_as_forged(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey
+) -> None:
+    # WeChat Pay answers v3/certificates 404 RESOURCE_NOT_EXISTS to a merchant on its public key: that merchant
+    # has no certificates, so a notification naming one is a stranger's (401), not the merchant's outage (500,
+    # an ERROR line a stranger could cause once a minute for ever).
+    from .conftest import PUB_KEY_ID
+    from .test_platform_keys import CertPeer, notification
+    from .wire import pem_public
+
+    downloads: list[str] = []
+
+    def no_certificates(request: Request) -> RawResponse:
+        downloads.append(request.target)
+        body = b'{"code":"RESOURCE_NOT_EXISTS","message":"no platform certificates: use the public key"}'
+        return RawResponse(404, Headers({"Content-Type": "application/json"}), body)
+
+    async def callback(note: Any) -> None:
+        raise AssertionError("a forged notification reached the callback")
+
+    stranger = CertPeer(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    async with AsyncClient(
+        mchid=MCHID,
+        serial=SERIAL,
+        private_key=pem_private(merchant_key),
+        platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        apiv3_key=APIV3_KEY,
+        transport=MemoryTransport(no_certificates),
+        retry=1,
+    ) as c:
+        answers = [(await c.handle_notification(*notification(stranger), callback))[0] for _ in range(3)]
+    assert answers == [401, 401, 401] and downloads == ["/v3/certificates"]  # one download a minute at most
