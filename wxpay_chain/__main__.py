@@ -7,6 +7,7 @@ stdout, status lines and errors to stderr; exit codes are 0, 1 (an error) and 2 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -108,7 +109,7 @@ def _certificates(args: argparse.Namespace) -> int:
 
 async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> int:
     from ._client import DEFAULT_BASE_URL, AsyncClient
-    from ._files import keep_mode
+    from ._files import temporary_beside
 
     out = Path(args.output)
     async with AsyncClient(
@@ -124,13 +125,15 @@ async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> in
         out.mkdir(parents=True, exist_ok=True)
         for cert in certificates:
             path = out / f"wechatpay_{cert.serial}.pem"
-            part = path.with_name(f".{path.name}.part")
+            # As download(to=): a new name nobody could plant a link at, the umask's mode or the replaced file's.
+            handle, part = temporary_beside(path)
             try:
-                part.write_text(cert.pem, "ascii")
-                keep_mode(path, part)  # as download(to=): the umask's mode, or the replaced file's
+                with os.fdopen(handle, "w", encoding="ascii") as file:
+                    file.write(cert.pem)
                 os.replace(part, path)  # a server reading the folder never sees half a certificate
             finally:
-                part.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(part)
             print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
     except OSError as exc:
         _cli.note(f"cannot write to {str(out)!r}: {exc.strerror or exc}")

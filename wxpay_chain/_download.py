@@ -343,6 +343,8 @@ async def download(
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "is a folder: name the file to write")
+        if path.exists() and not path.is_file():  # renamed over, a pipe or device (/dev/stdout) would be replaced
+            raise OSError(22, "is not a regular file (a pipe or a device): name a file, or take the bytes without to=")
         handle, temporary = temporary_beside(path)  # the umask's mode, or the replaced file's: not mkstemp's 0600
     except OSError as exc:
         raise InvalidRequestError("Cannot write the download there", [("to", exc.strerror or str(exc))]) from None

@@ -235,7 +235,9 @@ def test_certificates_reads_everything_from_the_environment(
     creds = certificate_sandbox.credentials
     written = f"wechatpay_{creds.platform_serial}.pem"
     assert (tmp_path / "certs" / written).read_text() == creds.platform_certificate
-    assert replaced == [f".{written}.part"] and os.listdir(tmp_path / "certs") == [written]  # renamed into place
+    # Renamed into place from a new name of its own, which nobody could have planted a link at.
+    assert len(replaced) == 1 and replaced[0].startswith(f".{written}.") and replaced[0].endswith(".part")
+    assert os.listdir(tmp_path / "certs") == [written]
     monkeypatch.setattr(os, "replace", real_replace)
     capsys.readouterr()
 
@@ -308,3 +310,19 @@ def test_the_config_error_for_a_missing_brand_section(
         from wxpay_chain._env import options_from_config
 
         options_from_config(tmp_path / "m.json", {}, brand=True)
+
+
+def test_certificates_write_past_a_link_planted_at_the_old_temporary_name(
+    certificate_sandbox: ThreadedSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in sandbox_env(certificate_sandbox, tmp_path / "sb").items():
+        monkeypatch.setenv(name, value)
+    certs, victim = tmp_path / "certs", tmp_path / "victim.txt"
+    certs.mkdir()
+    victim.write_text("untouched", encoding="utf-8")
+    written = f"wechatpay_{certificate_sandbox.credentials.platform_serial}.pem"
+    (certs / f".{written}.part").symlink_to(victim)  # the fixed name the command used to write through
+    assert main(["certificates", "-o", str(certs)]) == 0
+    assert victim.read_text(encoding="utf-8") == "untouched"
+    assert not (certs / written).is_symlink()
+    assert (certs / written).read_text() == certificate_sandbox.credentials.platform_certificate

@@ -8,6 +8,8 @@ import base64
 import gzip
 import hashlib
 import logging
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,6 +191,20 @@ async def test_bad_download_requests_are_refused_before_sending(
             await client.download({**answer(base_url), **given})
     assert field in [p for p, _ in caught.value.problems]
     assert peer.seen == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+async def test_a_pipe_or_device_at_to_is_refused_not_replaced(
+    peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, tmp_path: Path
+) -> None:
+    # Renamed over, a pipe (or /dev/stdout, /dev/null for root) became a regular file, and its reader got nothing.
+    pipe = tmp_path / "bill.pipe"
+    os.mkfifo(pipe)
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError, match="not a regular file") as caught:
+            await client.download(answer(base_url), to=pipe)
+    assert [p for p, _ in caught.value.problems] == ["to"] and peer.seen == []
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
 def test_only_the_listed_download_paths_skip_answer_verification() -> None:

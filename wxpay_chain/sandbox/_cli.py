@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .._cli import CommandError, UsageError, note
-from ._credentials import write_file
+from ._keys import write_file
 from ._persist import STATE_DB, StateFileError
 from ._record import KEEP_REQUESTS
 from ._server import NOTIFY_RETRY_DELAYS, Sandbox

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import ssl
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ._keys import KeySet
+from ._keys import KeySet, write_file
 from ._tls import apiv2_key_of, tls_for
 
 CONFIG_KEYS = (
@@ -145,20 +143,3 @@ class SandboxCredentials:
             if not text.startswith("-----BEGIN"):
                 values[field] = (config.parent / text).read_text("ascii")
         return cls(**{key: values[key] for key in CONFIG_KEYS if key in values})
-
-
-def write_file(path: Path, text: str, *, private: bool) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it); ``private``: mode 0600."""
-    # A name of its own (mkstemp: created 0600, never an existing file or link): two sandboxes on one state
-    # dir, or a file left by a crash, cannot share it or lend it their mode.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        if not private:
-            os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -6,10 +6,12 @@ process; a ``state_dir`` keeps its own set on disk so restarts keep working with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import string
+import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -133,8 +135,8 @@ def save_key_set(keys: KeySet, directory: Path) -> None:
     pem_dir.mkdir(parents=True, exist_ok=True)
     values = attrs.asdict(keys)
     for field, filename in _PEM_FILES.items():
-        _write_private(pem_dir / filename, values.pop(field))
-    _write_private(directory / _KEYS_FILE, json.dumps(values, indent=2, sort_keys=True) + "\n")
+        write_file(pem_dir / filename, values.pop(field), private=True)
+    write_file(directory / _KEYS_FILE, json.dumps(values, indent=2, sort_keys=True) + "\n", private=True)
 
 
 def load_key_set(directory: Path) -> KeySet | None:
@@ -178,10 +180,18 @@ def load_or_create_key_set(directory: Path) -> KeySet:
     return keys
 
 
-def _write_private(path: Path, text: str) -> None:
-    # Written atomically and owner-only: these files hold private keys and the APIv3 key.
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def write_file(path: Path, text: str, *, private: bool) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it); ``private``: mode 0600."""
+    # A name of its own (mkstemp: created 0600, never an existing file or link): two sandboxes on one state
+    # dir, or a file left by a crash, cannot share it or lend it their mode.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        if not private:
+            os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

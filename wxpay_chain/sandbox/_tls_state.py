@@ -17,8 +17,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ._credentials import write_file
-from ._keys import KeySet
+from ._keys import KeySet, write_file
 from ._tls import SandboxTls, adopt, peer_is_merchant, tls_for
 
 __all__ = ["TLS_FILE", "keep_tls"]
