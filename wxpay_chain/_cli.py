@@ -18,9 +18,11 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -45,6 +47,7 @@ __all__ = [
     "run_command",
     "stderr_is_terminal",
     "stdout_bytes",
+    "terminated_as_interrupted",
     "typed_query",
     "write_answer",
 ]
@@ -355,3 +358,21 @@ def _stdout_to_devnull() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no file descriptor (a captured stdout in tests)
         pass
+
+
+@contextlib.contextmanager
+def terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (``timeout``, systemd, cron's kill) ends the command as Ctrl-C does, through every ``finally``:
+    a download's temporary file is removed instead of left behind. Exit status 143, as if killed by it."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -42,7 +42,7 @@ def _bill_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ACCOUNT",
         help="the fund flow bill of this account (BASIC, OPERATION, FEES) instead",
     )
-    parser.add_argument("--out", default=None, metavar="FILE", help="write the CSV here (default: stdout)")
+    parser.add_argument("--out", default=None, metavar="FILE", help="write the CSV here (default, or -: stdout)")
     _cli.add_client_arguments(parser)
 
 
@@ -53,7 +53,7 @@ def _bill(args: argparse.Namespace) -> int:
         template, query["account_type"] = "v3/bill/fundflowbill", args.fundflow
     else:
         template, query["bill_type"] = "v3/bill/tradebill", args.type
-    if args.out is not None:
+    if args.out is not None and args.out != "-":  # "-" is stdout, as for curl -o
         progress = _Bar() if _cli.stderr_is_terminal() else None
         path, hash_type = _download(args, template, query, Path(args.out), progress)
         if progress is not None:
@@ -74,7 +74,7 @@ def _download(
     args: argparse.Namespace, template: str, query: dict[str, str], to: Path, progress: _Bar | None
 ) -> tuple[Path, str]:
     """The bill at ``to``, checked against its hash (which kind of hash it was, for the status line)."""
-    with _cli.blocking_client(args) as client:
+    with _cli.terminated_as_interrupted(), _cli.blocking_client(args) as client:
         bill = client.chain(template).get(query=query).json()  # its download_url and hash
         path = cast(Path, client.download(bill, to, progress=progress))  # given ``to``: where it wrote
     return path, str(bill["hash_type"])

@@ -135,7 +135,9 @@ def _read_source(source: str | bytes | Path, what: str, kind: str) -> tuple[byte
         return der, True
     if text.startswith("file://"):
         parsed = urlparse(text)
-        return _classify(_read_file(Path(unquote(parsed.netloc + parsed.path)), what))
+        if parsed.netloc not in ("", "localhost"):  # RFC 8089: file://host/path; this machine only
+            raise ConfigurationError(f"{what}: a file:// URL names a file on this machine: file:///path/to/key.pem")
+        return _classify(_read_file(Path(unquote(parsed.path)), what))
     if _APIV3_LIKE.fullmatch(text) and not os.path.isfile(text):
         raise ConfigurationError(f"{what}: this looks like a 32-character APIv3 key, not a {kind}; {_FORMS}")
     if "\n" not in text and len(text) < 4096:

@@ -120,3 +120,16 @@ def test_no_secret_in_repr(make_client: Callable[..., AsyncClient], merchant_key
     text = repr(client) + repr(client._config.signer)
     assert "PRIVATE" not in text and str(merchant_key.private_numbers().d)[:12] not in text
     assert "key=" not in repr(client._config.signer)
+
+
+def test_a_file_url_names_a_file_on_this_machine(merchant_key: rsa.RSAPrivateKey, tmp_path: Path) -> None:
+    # RFC 8089: file://localhost/path is file:///path (curl reads it); another host is no file here. Before,
+    # the host was glued onto the path: file://localhost/... was not found, file://etc/... was read from ./etc.
+    pem = merchant_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "apiclient_key.pem").write_bytes(pem)
+    loaded = load_private_key(f"file://localhost{tmp_path}/apiclient_key.pem")
+    assert loaded.private_numbers() == merchant_key.private_numbers()
+    with pytest.raises(ConfigurationError, match="names a file on this machine"):
+        load_private_key(f"file://fileserver{tmp_path}/apiclient_key.pem")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,19 @@ def test_bill_to_a_file_and_to_stdout(
     assert parse_bill(capsysbinary.readouterr().out).kind == "fundflow"
     sent = [r.raw_path for r in wxpay_sandbox.received if r.raw_path.startswith("/v3/bill/")]
     assert "tar_type=GZIP" in sent[-1] and "account_type=BASIC" in sent[-1]
+
+
+def test_bill_out_dash_is_stdout_as_for_curl(
+    wxpay_sandbox: ThreadedSandbox,
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = str(wxpay_sandbox.write_config(tmp_path / "sandbox"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["bill", "--date", _billed_day(wxpay_sandbox), "--out", "-", "--config", config]) == 0
+    assert parse_bill(capsysbinary.readouterr().out).kind == "trade"
+    assert not (tmp_path / "-").exists()  # no file named "-"
 
 
 def test_bill_refuses_a_bad_date(
@@ -68,3 +83,21 @@ def test_the_progress_bar_counts_to_the_total(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert "[###############---------------]  50%" in err and "[" + "#" * 30 + "] 100%" in err
     assert err.endswith("\n")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="no SIGTERM here")
+def test_sigterm_ends_a_bill_download_through_its_cleanup() -> None:
+    # `timeout 2 wxpay-chain bill --out F` left the download's .part file: SIGTERM skipped every finally.
+    from wxpay_chain._cli import terminated_as_interrupted
+
+    cleaned: list[str] = []
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as ended, terminated_as_interrupted():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000_000):  # the handler runs at the next bytecode; this loop never ends by itself
+                pass
+        finally:
+            cleaned.append("temporary file removed")
+    assert ended.value.code == 128 + signal.SIGTERM and cleaned == ["temporary file removed"]
+    assert signal.getsignal(signal.SIGTERM) == before
