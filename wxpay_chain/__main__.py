@@ -7,7 +7,6 @@ stdout, status lines and errors to stderr; exit codes are 0, 1 (an error) and 2 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -109,7 +108,7 @@ def _certificates(args: argparse.Namespace) -> int:
 
 async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> int:
     from ._client import DEFAULT_BASE_URL, AsyncClient
-    from ._files import temporary_beside
+    from ._files import replace_whole
 
     out = Path(args.output)
     async with AsyncClient(
@@ -125,15 +124,9 @@ async def _download_certificates(args: argparse.Namespace, apiv3_key: str) -> in
         out.mkdir(parents=True, exist_ok=True)
         for cert in certificates:
             path = out / f"wechatpay_{cert.serial}.pem"
-            # As download(to=): a new name nobody could plant a link at, the umask's mode or the replaced file's.
-            handle, part = temporary_beside(path)
-            try:
-                with os.fdopen(handle, "w", encoding="ascii") as file:
-                    file.write(cert.pem)
-                os.replace(part, path)  # a server reading the folder never sees half a certificate
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(part)
+            # As download(to=): a server reading the folder never sees half a certificate, and the file gets
+            # the umask's mode or the replaced file's.
+            replace_whole(path, cert.pem.encode("ascii"))
             print(f"{cert.serial}  valid {cert.effective_time} .. {cert.expire_time}  -> {path}")
     except OSError as exc:
         _cli.note(f"cannot write to {str(out)!r}: {exc.strerror or exc}")

@@ -9,7 +9,7 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["keep_mode", "temporary_beside"]
+__all__ = ["keep_mode", "replace_whole", "temporary_beside"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -44,3 +44,20 @@ def temporary_beside(path: Path) -> tuple[int, str]:
             raise
         return handle, name
     raise FileExistsError(17, "no free temporary name beside the file", str(path))
+
+
+def replace_whole(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a new file beside it, renamed over it. ``mode``: these
+    permission bits (0o600 for a secret, set before anything is written), else the umask's or the replaced
+    file's."""
+    handle, temporary = temporary_beside(path)
+    try:
+        if mode is not None:
+            os.chmod(temporary, mode)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

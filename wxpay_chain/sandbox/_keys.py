@@ -6,12 +6,9 @@ process; a ``state_dir`` keeps its own set on disk so restarts keep working with
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
 import string
-import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from .._files import replace_whole
 from ._persist import StateFileError, unreadable
 
 DEFAULT_MCHID = "1900000001"
@@ -181,17 +179,6 @@ def load_or_create_key_set(directory: Path) -> KeySet:
 
 
 def write_file(path: Path, text: str, *, private: bool) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed over it); ``private``: mode 0600."""
-    # A name of its own (mkstemp: created 0600, never an existing file or link): two sandboxes on one state
-    # dir, or a file left by a crash, cannot share it or lend it their mode.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        if not private:
-            os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` whole or not at all; ``private``: mode 0600. Through a new name of its own,
+    so that a link or a file a crash left at a fixed name is neither followed nor lends its mode."""
+    replace_whole(path, text.encode("utf-8"), 0o600 if private else 0o644)
