@@ -177,21 +177,19 @@ class Pipeline:
                 answer = raw.body if sink is None or not 200 <= status < 300 else None
                 if 200 <= status < 300:
                     unverified: WxPayError | None = None
-                    if verify and must_verify(request.method, prepared.template, headers):
-                        checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
-                        try:  # a certificate download it waits for is waited for within what is left of the call
-                            await protocol.verify(request, checked, request_id, self.certificates, deadline)
-                        except WxPayError as exc:
-                            unverified = exc
-                        except BaseException:  # cancelled while it waited for certificates, say: recorded all the same
-                            record_attempt(
-                                self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies
-                            )
-                            raise
-                    # Recorded once verified: an answer that fails its checks is a failed attempt for metrics too.
-                    record_attempt(
-                        self._on_response, request, attempt, status, request_id, elapsed, unverified, answer, bodies
-                    )
+                    # Recorded once verified, whatever ends it (cancelled while it waits for certificates, say): an
+                    # answer that fails its checks is a failed attempt for metrics too.
+                    try:
+                        if verify and must_verify(request.method, prepared.template, headers):
+                            checked = raw if sink is None else RawResponse(status, headers, sink.signed_body)
+                            try:  # a certificate download it waits for is waited for within what is left of the call
+                                await protocol.verify(request, checked, request_id, self.certificates, deadline)
+                            except WxPayError as exc:
+                                unverified = exc
+                    finally:
+                        record_attempt(
+                            self._on_response, request, attempt, status, request_id, elapsed, unverified, answer, bodies
+                        )
                     if unverified is not None:
                         unverified.attempts = (*failures, f"#{attempt} {type(unverified).__name__}")
                         raise unverified
