@@ -84,8 +84,9 @@ class Verifier:
         self._certificates_at: float | None = None
         self._fruitless_at: float | None = None
         self._closing = False  # the client is closing: a refresh still running then fails, as expected
-        self._none_issued = False  # the last download said WeChat Pay lists no certificates for this merchant
-        self._failure: str | None = None  # why the last download failed, until one succeeds
+        # Why the last download failed, until one succeeds, and whether WeChat Pay said it has no certificates
+        # for this merchant (kept as text: the error itself would hold its traceback's frames).
+        self._failed: tuple[str, bool] | None = None
         self._refreshing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -167,8 +168,7 @@ class Verifier:
         self._certificates = certificates
         self._certificates_at = self._clock()
         self._keys = self._configured.merged(carried)  # a certificate WeChat Pay no longer lists is dropped
-        self._failure = self._fruitless_at = None  # a download by hand counts as much as one asked for
-        self._none_issued = False
+        self._failed = self._fruitless_at = None  # a download by hand counts as much as one asked for
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates
 
@@ -189,15 +189,16 @@ class Verifier:
         except WxPayError as exc:
             why = f"downloading WeChat Pay's platform certificates failed ({exc})"
             raise error(f"The {what} cannot be verified: {exc if isinstance(exc, _OutOfTime) else why}") from exc
-        if self._failure is not None and self._unknown(serial):
-            if self._none_issued:  # a certificate WeChat Pay never issued this merchant: not genuine (401)
+        if self._failed is not None and self._unknown(serial):
+            why, none_issued = self._failed
+            if none_issued:  # a certificate WeChat Pay never issued this merchant: not genuine (401)
                 raise SignatureError(
                     f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and WeChat "
-                    f"Pay issues this merchant no platform certificates ({self._failure})"
+                    f"Pay issues this merchant no platform certificates ({why})"
                 )
             raise error(
                 f"The {what} cannot be verified: it names the platform certificate {serial[:64]!r}, and the "
-                f"download that could bring it failed less than {REFRESH_INTERVAL:.0f} s ago ({self._failure})"
+                f"download that could bring it failed less than {REFRESH_INTERVAL:.0f} s ago ({why})"
             )
         return keys
 
@@ -262,9 +263,9 @@ class Verifier:
         try:
             await self.download(fetch)
         except Exception as exc:
-            self._failure, self._fruitless_at = str(exc)[:300], self._clock()
             # 404: a merchant on WeChat Pay's public key has no certificates to list (not an outage to wait out).
-            self._none_issued = isinstance(exc, ApiError) and exc.status == 404
+            self._failed = (str(exc)[:300], isinstance(exc, ApiError) and exc.status == 404)
+            self._fruitless_at = self._clock()
             if not self._keys:
                 raise
             level = logging.DEBUG if self._closing else logging.WARNING
