@@ -24,7 +24,6 @@ from ._errors import (
     TransportError,
     TransportTimeoutError,
     WxPayError,
-    may_have_run,
     note_earlier_attempt,
 )
 from ._http import Headers, Request, Response, Timeout
@@ -135,10 +134,8 @@ class Pipeline:
                     transport.check_open()  # before signing: a closed client's signing worker has stopped
                 except TransportError as closed:
                     if reached:  # closed during the back-off: the plain "closed" would hide the earlier attempt
-                        doubt = may_have_run(prepared.method, "may have reached WeChat Pay on an earlier attempt")
-                        closed = TransportError(f"{closed} (it closed before attempt #{attempt}){doubt}")
-                    closed.attempts = tuple(failures)
-                    raise closed from None
+                        closed = TransportError(f"{closed} (it closed before attempt #{attempt})", connect_failed=True)
+                    raise _ending(closed, tuple(failures), reached, prepared.method) from None
                 request = await protocol.authorize(prepared, origin, in_flight.count > 1)
                 # Each attempt gets what is left of the call's timeout: after the back-off of a retry, and after
                 # a wait for its signature (a busy signing worker) on the first attempt too.
