@@ -98,6 +98,8 @@ def _certificates(args: argparse.Namespace) -> int:
     ):
         if not value:
             raise UsageError(f"{option} is required (or set {variable})")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):  # known before the download, not after
+        raise UsageError(f"-o/--output names a folder for the certificates; {args.output!r} is a file")
     key = args.key or os.environ.get("WXPAY_APIV3_KEY") or None
     if key is None:
         if not _cli._interactive():

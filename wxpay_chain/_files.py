@@ -11,6 +11,7 @@ from pathlib import Path
 
 __all__ = ["keep_mode", "replace_whole", "temporary_beside"]
 
+_NAME_MAX = 255
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
@@ -29,8 +30,12 @@ def temporary_beside(path: Path) -> tuple[int, str]:
     """A new file (descriptor, name) in ``path``'s folder, to be renamed onto ``path``: created 0666, so the
     process umask and any default ACL apply (reading the umask would change it, for every thread), then
     given the mode of the file it replaces."""
+    base = path.name
+    # A name is at most 255 bytes on most file systems: a long one leaves room for the 15 added here.
+    while len(os.fsencode(base)) > _NAME_MAX - 15 and len(base) > 1:
+        base = base[:-1]
     for _ in range(100):
-        name = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.part"))
+        name = str(path.with_name(f".{base}.{secrets.token_hex(4)}.part"))
         try:
             handle = os.open(name, _FLAGS, 0o666)
         except FileExistsError:

@@ -326,3 +326,20 @@ def test_certificates_write_past_a_link_planted_at_the_old_temporary_name(
     assert victim.read_text(encoding="utf-8") == "untouched"
     assert not (certs / written).is_symlink()
     assert (certs / written).read_text() == certificate_sandbox.credentials.platform_certificate
+
+
+def test_certificates_into_a_file_is_a_usage_error_before_anything_is_downloaded(
+    certificate_sandbox: ThreadedSandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in sandbox_env(certificate_sandbox, tmp_path / "sb").items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "certs.pem").write_text("mine")
+    asked = len(certificate_sandbox.received)
+    assert main(["certificates", "-o", str(tmp_path / "certs.pem")]) == 2
+    error = one_line_error(capsys)
+    assert "names a folder" in error and "certs.pem' is a file" in error
+    assert (tmp_path / "certs.pem").read_text() == "mine"
+    assert len(certificate_sandbox.received) == asked  # refused before any request

@@ -151,3 +151,16 @@ def test_the_certificates_command_writes_files_the_same_way(
     capsys.readouterr()
     assert mode(tmp_path / "new" / written) == 0o640
     assert (tmp_path / "kept" / written).read_text() != "old" and mode(tmp_path / "kept" / written) == 0o640
+
+
+@pytest.mark.parametrize("length", [241, 255], ids=["241", "255"])
+async def test_a_bill_file_with_a_name_near_the_limit_is_written(
+    length: int, peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, tmp_path: Path
+) -> None:
+    # The temporary file beside it must fit in the file system's 255 bytes a name, as the bill's own name does.
+    target = tmp_path / ("b" * (length - 4) + ".csv")
+    serve(peer, BILL)
+    async with make_client() as client:
+        path = await client.download(url(base_url), hash_type="SHA1", hash_value=SHA1, to=target)
+    assert Path(path) == target and target.read_bytes() == BILL
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
