@@ -87,14 +87,16 @@ def prepare(
         data = options.get("data")
         extra_headers = options.get("headers")
         media, signed = options.get("media"), None
-        if payload is None and data is None and extra_headers is None and media is None:
+        # A sensitive field is sent with the serial of the key it was encrypted for, wherever it goes.
+        encrypted_for = _encryption_serial(payload, query, getattr(media, "meta", None))
+        if payload is None and data is None and extra_headers is None and media is None and encrypted_for is None:
             body, headers = b"", defaults.plain_headers
         else:
             body, content_type = _encode_body(payload, data)
             if media is not None:  # an upload: a multipart body, whose signature covers only its meta JSON
                 body, signed, content_type = encode_media(media, template, other=body)
             owned = None if media is None else UPLOAD_OWNS
-            headers = headers_for(defaults, content_type, extra_headers, _encryption_serial(payload), owned)
+            headers = headers_for(defaults, content_type, extra_headers, encrypted_for, owned)
         if "timeout" in options or "base_url" in options:
             timeout, origin, prefix = timeout_and_origin(defaults, options)
         else:
@@ -113,12 +115,17 @@ def prepare(
         ) from None
 
 
-def _encryption_serial(payload: object) -> str | None:
-    """The serial every encrypted field of ``payload`` was made for (they must agree)."""
-    if payload is None:
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _encryption_serial(*parts: object) -> str | None:
+    """The serial every encrypted field of the JSON body, the query and an upload's meta was made for (they
+    must agree)."""
+    # A flat dict of plain values (the usual query) is passed over in C: an EncryptedField is no plain str.
+    stack = [p for p in parts if p is not None and not (type(p) is dict and _PLAIN.issuperset(map(type, p.values())))]
+    if not stack:
         return None
     found: set[str] = set()
-    stack = [payload]
     while stack:
         item = stack.pop()
         if isinstance(item, EncryptedField):

@@ -24,7 +24,18 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from wxpay_chain import AsyncClient, ConfigurationError, Headers, MemoryTransport, RawResponse, Request, SignatureError
+from wxpay_chain import (
+    AsyncClient,
+    ConfigurationError,
+    EncryptedField,
+    Headers,
+    InvalidRequestError,
+    Media,
+    MemoryTransport,
+    RawResponse,
+    Request,
+    SignatureError,
+)
 from wxpay_chain._signing import KeyStore
 from wxpay_chain._verifier import REFRESH_INTERVAL
 from wxpay_chain.models import BusifavorCouponSendEvent
@@ -278,6 +289,29 @@ async def test_sensitive_fields_are_encrypted_for_the_key_whose_serial_is_sent(
         )
     ).decode()
     assert client.decrypt(theirs) == "13800138000"
+
+
+async def test_an_encrypted_value_in_the_query_or_an_uploads_meta_is_sent_with_its_serial(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer
+) -> None:
+    # WeChat Pay needs Wechatpay-Serial to decrypt a sensitive field wherever it is sent (a bank account
+    # number in a GET's query, a phone number in an upload's meta), not only in a JSON body.
+    peer = certs
+    async with auto_client() as client:
+        await client.download_certificates()
+        await client.v3.things.get(query={"account_number": client.encrypt("6222000000000000")})
+        assert peer.last_headers["Wechatpay-Serial"] == peer.serial
+        await client.v3.things.post(media=Media(b"\x89PNG\r\n", "a.png", meta={"phone": client.encrypt("138")}))
+        assert peer.last_headers["Wechatpay-Serial"] == peer.serial
+        await client.v3.things.get(query={"account_number": "plain"})
+        assert "Wechatpay-Serial" not in peer.last_headers  # certificate mode: only an encrypted field names one
+
+
+async def test_encrypted_values_for_two_keys_in_one_call_are_refused(auto_client: Callable[..., AsyncClient]) -> None:
+    async with auto_client() as client:
+        with pytest.raises(InvalidRequestError, match="different WeChat Pay keys"):
+            options = {"json": {"a": EncryptedField("x", "AAAA")}, "query": {"b": EncryptedField("y", "BBBB")}}
+            client.prepare("POST", "v3/things", (), options)
 
 
 def test_published_notification_vector_parses() -> None:
