@@ -35,7 +35,9 @@ log = logging.getLogger("wxpay_chain.signing")
 
 _WORKER = str(Path(__file__).with_name("_sign_worker.py"))
 # The child gets the parent's import path so it finds the same cryptography, and runs the worker file
-# directly so that it never imports this package (and its HTTP stack) for nothing.
+# directly so that it never imports this package (and its HTTP stack) for nothing. It runs isolated (-I):
+# `-c` alone would put the working directory first on its path, and a runpy.py planted there (where runpy
+# is not frozen: Python 3.10, or -X frozen_modules=off) would be handed the private key.
 _BOOT = "import runpy, sys; sys.path[:] = sys.argv[2:]; runpy.run_path(sys.argv[1], run_name='__main__')"
 
 # A forked process's view of its parent's signing child: never waited for nor killed here, and kept
@@ -183,7 +185,7 @@ class SigningProcess:
         )
         try:
             self._process = subprocess.Popen(
-                [self._executable, "-c", _BOOT, _WORKER, *sys.path],
+                [self._executable, "-I", "-c", _BOOT, _WORKER, *sys.path],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 bufsize=0,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -155,3 +157,24 @@ async def test_messages_larger_than_the_pipe_go_through_in_pieces(
     signatures = await asyncio.wait_for(asyncio.gather(*(signer.sign(m) for m in big)), 15)
     assert signatures == [rsa_sign(merchant_key, m) for m in big]
     assert signer.failed is None and not signer._outbox and not signer._writer_on
+
+
+async def test_the_child_imports_nothing_from_the_working_directory(
+    merchant_key: rsa.RSAPrivateKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The child is handed the private key. A runpy.py in the working directory must not run in it, even
+    # where runpy is not frozen (Python 3.10; here: -X frozen_modules=off).
+    planted = tmp_path / "cwd"
+    planted.mkdir()
+    stolen = tmp_path / "stolen"
+    (planted / "runpy.py").write_text(f"open({str(stolen)!r}, 'w').close()\nraise SystemExit(3)\n")
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -X frozen_modules=off "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.chdir(planted)
+    signer = SigningProcess(merchant_key, executable=str(wrapper))
+    try:
+        assert await signer.sign(MESSAGES[0]) == rsa_sign(merchant_key, MESSAGES[0])
+        assert signer.failed is None and not stolen.exists()
+    finally:
+        signer.close()
