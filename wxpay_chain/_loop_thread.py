@@ -16,15 +16,18 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._pipeline import ABANDONED
 
 if TYPE_CHECKING:
     from ._transport import Transport
 
-__all__ = ["fork_lock", "keep_inherited", "serve", "stop_when_collected"]
+__all__ = ["fork_lock", "keep_inherited", "serve", "stop_when_collected", "submit"]
 
 log = logging.getLogger("wxpay_chain")
+T = TypeVar("T")
 
 _ORPHANED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # loops of Clients never closed
 
@@ -118,3 +121,41 @@ def _let_go(
     except RuntimeError:  # the loop closed meanwhile
         work.close()
         return None
+
+
+def submit(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], future: concurrent.futures.Future[T]) -> None:
+    """Run ``coro`` on ``loop`` (another thread's), its outcome going to ``future``, which the caller made
+    and holds before this is called: a signal that interrupts the caller at any point then still reaches the
+    call through ``future.cancel()`` (asyncio.run_coroutine_threadsafe hands its future back only once the
+    call is queued). RuntimeError if ``loop`` is closed."""
+    loop.call_soon_threadsafe(_start, loop, coro, future)
+
+
+def _start(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], future: concurrent.futures.Future[T]) -> None:
+    if future.cancelled():  # given up on before it started: it never runs
+        coro.close()
+        return
+    task = loop.create_task(_for_caller(coro, future.cancelled))
+
+    def outcome(done: asyncio.Task[T]) -> None:
+        if future.cancelled() or not future.set_running_or_notify_cancel():
+            return
+        if done.cancelled():
+            future.set_exception(concurrent.futures.CancelledError())
+        elif (error := done.exception()) is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(done.result())
+
+    def given_up(_: concurrent.futures.Future[T]) -> None:
+        if future.cancelled():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the task went with it
+                loop.call_soon_threadsafe(task.cancel)
+
+    task.add_done_callback(outcome)
+    future.add_done_callback(given_up)
+
+
+async def _for_caller(coro: Coroutine[Any, Any, T], abandoned: Callable[[], bool]) -> T:
+    ABANDONED.set(abandoned)  # in this task's own context
+    return await coro

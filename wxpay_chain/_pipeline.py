@@ -10,6 +10,7 @@ WeChat Pay is ever sent again) live in ``_protocols``; the unsigned downloads in
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
@@ -34,10 +35,14 @@ from ._request import PreparedRequest
 from ._transport import RawResponse, Transport, send_streamed
 from ._unsigned import must_verify
 
-__all__ = ["Pipeline", "StreamSink"]
+__all__ = ["ABANDONED", "Pipeline", "StreamSink"]
 
 E = TypeVar("E", bound=WxPayError)
 _SIGNING_SLACK = 0.01  # seconds of signing a call's timeout need not be cut for
+
+#: Set in a call run for a blocking caller (the Client's loop thread): whether that caller gave up on it
+#: (Ctrl-C, a time limit). Asked before each attempt goes out: nothing is sent for a caller already stopped.
+ABANDONED: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar("abandoned", default=None)
 
 
 class StreamSink(Protocol):
@@ -108,7 +113,12 @@ class Pipeline:
     async def fetch_certificates(self) -> Response:
         """GET v3/certificates, unverified here: the verifier checks it with the certificates it carries.
         It takes the client's own timeout: the calls waiting for it each wait within their own."""
-        return await self.call(prepare(self._defaults, "GET", "v3/certificates"), verify=False)
+        # Shared by every call waiting for it: not given up when the blocking caller that started it is.
+        token = ABANDONED.set(None)
+        try:
+            return await self.call(prepare(self._defaults, "GET", "v3/certificates"), verify=False)
+        finally:
+            ABANDONED.reset(token)
 
     async def call(self, prepared: PreparedRequest, *, verify: bool = True, sink: StreamSink | None = None) -> Response:
         """The answer to ``prepared``, verified; ApiError for a non-2xx answer, TransportError when none came.
@@ -143,6 +153,8 @@ class Pipeline:
                     request = attrs.evolve(request, timeout=_remaining(request.timeout, deadline))
                 if self._on_request is not None:
                     run_hook(self._on_request, request, "on_request")
+                if (abandoned := ABANDONED.get()) is not None and abandoned():
+                    raise asyncio.CancelledError  # its caller was interrupted: this attempt never goes out
                 started = time.perf_counter()
                 try:
                     raw = await (transport.send(request) if sink is None else send_streamed(transport, request, sink))

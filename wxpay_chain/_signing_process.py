@@ -167,8 +167,10 @@ class SigningProcess:
         self._loop = None
         self._to_child = self._from_child = -1
         self._jobs = {}
-        self._outbox.clear()
-        self._received.clear()
+        # New buffers, not cleared ones: a fork during the parent's os.write() copies the buffer with an
+        # export that is never released here, and such a bytearray can never be resized again.
+        self._outbox = bytearray()
+        self._received = bytearray()
         self._flush_pending = self._writer_on = False
         self._watchdog = None
 

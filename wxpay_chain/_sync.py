@@ -30,7 +30,7 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._loop_thread import fork_lock, keep_inherited, serve, stop_when_collected
+from ._loop_thread import fork_lock, keep_inherited, serve, stop_when_collected, submit
 from ._process import current_pid
 from ._request import PreparedRequest
 from ._retry import RetryPolicy
@@ -240,19 +240,21 @@ class Client(ClientSignatures):
         if threading.get_ident() == self._loop_thread:
             coro.close()
             raise InvalidRequestError(_HOOK_CALL)
-        with self._lock:
-            if self._closed:
-                coro.close()
-                raise TransportError(CLOSED)
-            try:
-                future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-            except RuntimeError:  # its loop closed meanwhile: close() ran in a signal handler of this thread
-                coro.close()
-                raise TransportError(CLOSED) from None
-            self._pending.add(future)
-        if self._stopped.is_set():  # closed meanwhile by a signal handler of this thread, which missed this call
-            future.cancel()
+        # Made and held before the call is queued: an interrupt anywhere from here on reaches it (below).
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         try:
+            with self._lock:
+                if self._closed:
+                    coro.close()
+                    raise TransportError(CLOSED)
+                self._pending.add(future)
+                try:
+                    submit(self._loop, coro, future)
+                except RuntimeError:  # its loop closed meanwhile: close() ran in a signal handler of this thread
+                    coro.close()
+                    raise TransportError(CLOSED) from None
+            if self._stopped.is_set():  # closed meanwhile by a signal handler of this thread, which missed this call
+                future.cancel()
             return future.result()
         except concurrent.futures.CancelledError:
             if not self._closed:

@@ -255,3 +255,81 @@ def test_an_interrupted_blocking_call_sends_no_later_attempt(
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _signal_client(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, transport: Any, **options: Any
+) -> Client:
+    return Client(
+        mchid=MCHID, serial=SERIAL, private_key=merchant_key, platform_keys={PUB_KEY_ID: pem_public(platform_key)},
+        transport=transport, **options,
+    )
+
+
+def test_a_call_interrupted_as_it_is_queued_never_goes_out(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signal landing just after the call was handed to the loop thread, before the caller had anything
+    # to cancel it by, let the call (and its retries) run on behind the caller's back.
+    import wxpay_chain._sync as sync_module
+
+    def interrupted_after(real: Callable[..., Any]) -> Callable[..., Any]:
+        def queue(*args: Any) -> Any:
+            queued = real(*args)
+            raise _TimeLimit  # the signal strikes as the call is queued
+            return queued
+
+        return queue
+
+    with _signal_client(merchant_key, platform_key, peer.transport(), validate="off") as client:
+        once = {"armed": True}
+        for name in ("submit", "run_coroutine_threadsafe"):  # today's name, and the one before it
+            target = sync_module if name == "submit" else sync_module.asyncio
+            if hasattr(target, name):
+                real = getattr(target, name)
+                monkeypatch.setattr(target, name, lambda *a, real=real: (
+                    interrupted_after(real)(*a) if once.pop("armed", False) else real(*a)
+                ))
+        with pytest.raises(_TimeLimit):
+            client.v3.first.post(json={"send_request_no": "S-000001"})
+        monkeypatch.undo()
+        client.v3.second.get()  # the loop runs its queue in order: the first would have gone out by now
+    assert [seen.raw_path for seen in peer.seen] == ["/v3/second"]
+
+
+def test_a_call_interrupted_just_before_it_goes_out_is_not_sent(
+    merchant_key: rsa.RSAPrivateKey, platform_key: rsa.RSAPrivateKey, peer: WirePeer
+) -> None:
+    # The caller's cancel reaches the loop thread on its next turn; an attempt about to go out in the
+    # current one asks first whether its caller is still there.
+    import signal
+
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+
+    def time_limit(signum: int, frame: Any) -> None:
+        raise _TimeLimit
+
+    client_box: list[Client] = []
+
+    def on_request(request: Any) -> None:  # on the loop thread, just before the attempt goes out
+        if request.target != "/v3/first":
+            return
+        (waiting,) = client_box[0]._pending
+        given_up = threading.Event()
+        waiting.add_done_callback(lambda _: given_up.set())
+        signal.pthread_kill(main, signal.SIGUSR1)  # the caller's time limit strikes now
+        assert given_up.wait(10)  # the caller has cancelled its call
+
+    previous = signal.signal(signal.SIGUSR1, time_limit)
+    try:
+        with _signal_client(
+            merchant_key, platform_key, peer.transport(), validate="off", on_request=on_request
+        ) as client:
+            client_box.append(client)
+            with pytest.raises(_TimeLimit):
+                client.v3.first.post(json={"send_request_no": "S-000001"})
+            client.v3.second.get()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert [seen.raw_path for seen in peer.seen] == ["/v3/second"]

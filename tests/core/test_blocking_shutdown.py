@@ -46,17 +46,14 @@ def test_close_from_a_signal_handler_of_the_calling_thread_ends_the_call(
     # A SIGTERM handler that closes the client may run on the very thread that is handing a call to the loop:
     # close() then ran inside that call's locked section, and waited for its lock for good.
     client = blocking(merchant_key, platform_key, transport=peer.transport())
-    real = asyncio.run_coroutine_threadsafe
+    real = sync_module.submit  # hands a call to the loop thread
 
-    def handing_over(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> Any:
-        if getattr(coro, "__name__", "") == "_finish":  # close()'s own step
-            return real(coro, loop)
+    def handing_over(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], future: Any) -> None:
         if when.startswith("before"):
             client.close()  # as a signal handler would, between two bytecodes of this thread
-            return real(coro, loop)
-        future = real(coro, loop)
+            return real(loop, coro, future)
+        real(loop, coro, future)
         client.close()
-        return future
 
     outcome: list[BaseException | None] = []
 
@@ -67,7 +64,7 @@ def test_close_from_a_signal_handler_of_the_calling_thread_ends_the_call(
         except BaseException as exc:  # the test reports what the call ended with
             outcome.append(exc)
 
-    monkeypatch.setattr(sync_module.asyncio, "run_coroutine_threadsafe", handing_over)
+    monkeypatch.setattr(sync_module, "submit", handing_over)
     worker = threading.Thread(target=call, daemon=True)
     worker.start()
     worker.join(30)  # a bound for the deadlock this guards against, not a synchronisation

@@ -178,3 +178,22 @@ async def test_the_child_imports_nothing_from_the_working_directory(
         assert signer.failed is None and not stolen.exists()
     finally:
         signer.close()
+
+
+async def test_a_fork_during_the_parents_write_leaves_the_child_buffers_it_can_use(
+    merchant_key: rsa.RSAPrivateKey,
+) -> None:
+    # A fork while the parent's loop thread was inside os.write(outbox) gave the child a copy of the
+    # buffer with an export that is never released: every later call there failed with BufferError.
+    signer = SigningProcess(merchant_key, stall_after=30)
+    try:
+        await signer.sign(MESSAGES[0])
+        held = memoryview(signer._outbox)  # what the parent's write held when the fork came
+        signer._pid = -1  # as seen from the forked child
+        signer._forget_parent()
+        signer._outbox += b"next job"  # resizing the buffer: it raised BufferError
+        held.release()
+        assert signer._outbox == b"next job" and signer._received == b""
+    finally:
+        signer._pid = os.getpid()
+        signer.close()
