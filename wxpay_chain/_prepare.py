@@ -6,7 +6,9 @@ encoded once, the body is serialised once; nothing here signs, sends or reads a 
 
 from __future__ import annotations
 
+import decimal
 import json as _json
+import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -26,6 +28,7 @@ from ._roots import is_v2
 from ._typed._check import check_call
 from ._uri import check_literal, encode_query, expand, placeholders
 from ._v2_pipeline import prepare_v2
+from .models._validation import RAW_BODY
 
 __all__ = ["OPTIONS", "merge_arguments", "prepare"]
 
@@ -36,11 +39,31 @@ OPTIONS = frozenset({"query", "json", "data", "headers", "timeout", "base_url", 
 def _template(template: str) -> tuple[bool, tuple[str, ...], frozenset[str], bool]:
     """What a call's checks need of its template alone, worked out once: whether it is APIv2, its path
     placeholders, every argument name a call may pass, and whether it is a brand API path."""
+    if not isinstance(template, str):
+        raise _not_a_path(template)
     if is_v2(template):
         return True, (), OPTIONS, False
     check_literal(template)
     names = placeholders(template)
     return False, names, OPTIONS.union(names), template.startswith("brand/")
+
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def _method(method: object) -> str:
+    """A method given in another case, upper-cased as it is sent (and signed); anything else refused."""
+    upper = method.upper() if isinstance(method, str) else None
+    if upper not in METHODS:
+        shown = repr(method)[:40] if isinstance(method, str) else type(method).__name__
+        raise InvalidRequestError("Unknown HTTP method", [("method", f"{shown}: use GET, POST, PUT, PATCH or DELETE")])
+    return upper
+
+
+def _not_a_path(template: object) -> InvalidRequestError:
+    return InvalidRequestError(
+        "The path must be text", [("path", f"got {type(template).__name__}; name the endpoint, e.g. 'v3/certificates'")]
+    )
 
 
 def prepare(
@@ -53,7 +76,12 @@ def prepare(
     """Check and encode a call without sending it; every local error is raised here. Pure."""
     try:
         options = merge_arguments(args, kwargs or {}) if args else kwargs or {}
-        v2, names, allowed, brand = _template(template)
+        if method not in METHODS:
+            method = _method(method)
+        try:
+            v2, names, allowed, brand = _template(template)
+        except TypeError:  # unhashable: no cache lookup
+            raise _not_a_path(template) from None
         if v2:
             return prepare_v2(defaults, method, template, options)
         if brand and defaults.mode != "brand":
@@ -102,7 +130,8 @@ def prepare(
         else:
             timeout, (origin, prefix) = defaults.timeout, defaults.origin_prefix
         if defaults.validate != "off":
-            check_call(defaults.validate, method, template, options, query, payload)  # reads path values by name
+            # A data= body is sent as it is: only json= is judged (path values are read by name from options).
+            check_call(defaults.validate, method, template, options, query, payload if data is None else RAW_BODY)
         target = prefix + expand(template, options)
         encoded_query = encode_query(query)
         if encoded_query:
@@ -172,7 +201,8 @@ def _encode_body(payload: object, data: object) -> tuple[bytes, str | None]:
                 "json= holds text UTF-8 cannot encode", [("json", "a string has a lone surrogate")]
             ) from None
         except (TypeError, ValueError) as exc:
-            raise InvalidRequestError("json= is not serialisable as JSON", [("json", str(exc)[:200])]) from None
+            where, why = _unsendable(payload) or ("json", str(exc)[:200])
+            raise InvalidRequestError("json= is not serialisable as JSON", [(where, why)]) from None
     if data is None:
         return b"", None
     if isinstance(data, str):
@@ -185,3 +215,23 @@ def _encode_body(payload: object, data: object) -> tuple[bytes, str | None]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data), "application/json"
     raise InvalidRequestError("data= must be str or bytes (a raw body, sent as is)", [("data", type(data).__name__)])
+
+
+def _unsendable(payload: object) -> tuple[str, str] | None:
+    """Where in ``payload`` the first value JSON cannot carry is, and what it is (only for an error)."""
+    stack: list[tuple[object, str]] = [(payload, "json")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, Mapping):
+            for key in item:
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    return f"{where}.{key!r}"[:80], f"a {type(key).__name__} key; keys are text"
+            stack.extend((value, f"{where}.{key}") for key, value in list(item.items())[::-1])
+        elif isinstance(item, (list, tuple)):
+            stack.extend((value, f"{where}[{index}]") for index, value in reversed(list(enumerate(item))))
+        elif isinstance(item, float) and not math.isfinite(item):
+            return where, f"{item!r} has no JSON form"
+        elif item is not None and not isinstance(item, (str, int, float)):
+            hint = "; send amounts as whole fen (int)" if isinstance(item, decimal.Decimal) else ""
+            return where, f"a {type(item).__name__} has no JSON form{hint}"
+    return None

@@ -111,7 +111,9 @@ def check_literal(template: str) -> None:
         raise InvalidRequestError("The path is empty", [("path", "name the endpoint, e.g. 'v3/certificates'")])
     if question and not query:  # the HTTP layer drops an empty query, so it would not be sent as signed
         raise InvalidRequestError(f"The path {template!r} ends with '?'", [("path", "remove it; use query=")])
-    if "//" in path or path.startswith("/"):
+    if path.startswith("/"):  # relative to base_url, as every template is
+        raise InvalidRequestError(f"The path {template!r} starts with '/'", [("path", "remove it: 'v3/...'")])
+    if "//" in path:
         raise InvalidRequestError(f"The path {template!r} has an empty segment", [("path", "remove the '//'")])
     if any(_dot_segment(segment) for segment in path.split("/")):
         raise InvalidRequestError(

@@ -34,7 +34,7 @@ from .._uri import is_plain_segment, path_value_problem, plain_value
 if TYPE_CHECKING:
     from ._spec import EndpointSpec
 
-__all__ = ["RequestCheck", "model_check", "rejection_title", "request_check", "validate_request"]
+__all__ = ["RAW_BODY", "RequestCheck", "model_check", "rejection_title", "request_check", "validate_request"]
 
 Problems = list[tuple[str, str]]
 # A value's check: None when it is good, else (where below the value, why) pairs. "where" is "" for the
@@ -44,6 +44,8 @@ Check = Callable[[Any], "Problems | None"]
 RequestCheck = Callable[[Mapping[str, object], object, object], "Problems | None"]
 
 _NOTHING_GIVEN: Mapping[str, object] = types.MappingProxyType({})
+#: The ``json`` a check is given for a call with a raw ``data=`` body: sent as it is, so not judged.
+RAW_BODY: object = object()
 
 
 def validate_request(
@@ -92,7 +94,7 @@ def request_check(spec: EndpointSpec) -> RequestCheck:
             found = query_fields(query) if type(query) is dict else _part(query_model, query_fields, query)
             if found is not None:
                 problems = [*(problems or ()), *(("query" + below, why) for below, why in found)]
-        if json_fields is not None:
+        if json_fields is not None and json is not RAW_BODY:
             found = json_fields(json) if type(json) is dict else _part(json_model, json_fields, json)
             if found is not None:
                 problems = [*(problems or ()), *((body_name + below, why) for below, why in found)]
