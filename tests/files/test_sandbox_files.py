@@ -89,9 +89,10 @@ async def test_the_sandbox_takes_the_clients_uploads(sandbox: Sandbox) -> None:
 async def test_an_upload_is_named_by_its_suffix_and_a_name_without_one_is_bin(
     sandbox: Sandbox, filename: str, suffix: str
 ) -> None:
-    async with sandbox.client() as client:
-        upload = client.v3.global_.merchantStorage.file.upload
-        file_id = (await upload.post(media=Media(PNG, filename=filename))).json()["file_id"]
+    async with sandbox.client() as client:  # the due-diligence upload takes any suffix
+        upload = client.v3.mchOperationManage.enhancedDueDiligence._due_diligence_id_.upload
+        answer = await upload.post(due_diligence_id="D1", media=Media(PNG, filename=filename))
+        file_id = answer.json()["file_id"]
     assert file_id.startswith("SBX_MEDIA_") and file_id.endswith(suffix) and file_id.count(".") == 1
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 from aiohttp import web
+from cryptography.hazmat.primitives import hashes
 
 from ._answer import Answer, error_answer, read_body
 from ._auth import AnswerSigner, Caller, RequestVerifier, Scheme
@@ -33,7 +34,9 @@ _DISPOSITION = re.compile(r'(\w+)="([^"]*)"')
 
 @attrs.frozen
 class UploadRoute:
-    """One upload endpoint as its documentation describes it."""
+    """One upload endpoint as its documentation describes it: the meta names the file (``name_key``, or the
+    file part does), carries its ``digest`` in ``digest_key``, ``fixed`` values and ``required`` keys, and
+    ``type_key`` its type; ``fields`` are plain form parts beside meta."""
 
     path: str
     scheme: Scheme
@@ -41,8 +44,13 @@ class UploadRoute:
     limit: int | None = None
     suffixes: tuple[str, ...] | None = None
     file_field: str = "file"
-    name_key: str = "filename"
+    name_key: str | None = "filename"
     digest_key: str = "sha256"
+    digest: str = "sha256"  # or "sm3"
+    type_key: str | None = None
+    fixed: tuple[tuple[str, str], ...] = ()
+    required: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
 
 
 UPLOAD_ROUTES = (
@@ -53,17 +61,50 @@ UPLOAD_ROUTES = (
     UploadRoute("/brand/marketing/product-coupon/media/upload-image", "brand", "image_url", 2 * MiB, _IMAGES),
     UploadRoute("/v3/merchant-service/images/upload", "merchant", "media_id", 2 * MiB, _IMAGES),
     UploadRoute("/v3/global/merchant-service/images/upload", "merchant", "media_id", 2 * MiB, _IMAGES),
-    UploadRoute("/v3/ecommerce/account/cancel-applications/media", "merchant", "media_id", None, _IMAGES),
-    UploadRoute("/v3/global/merchant-storage/file/upload", "merchant", "file_id"),
-    UploadRoute("/v3/marketing/shopping-receipt/shoppingreceipts", "merchant", "receipt", 200 * 1024, _IMAGES[:3]),
+    UploadRoute(
+        "/v3/ecommerce/account/cancel-applications/media",
+        "merchant",
+        "media_id",
+        2 * MiB,
+        _IMAGES,
+        name_key="file_name",
+        digest_key="file_digest",
+    ),
+    UploadRoute(
+        "/v3/global/merchant-storage/file/upload",
+        "merchant",
+        "file_id",
+        5 * MiB,
+        ("pdf", "jpg", "bmp", "png"),
+        digest_key="digest",
+    ),
+    UploadRoute(
+        "/v3/marketing/shopping-receipt/shoppingreceipts", "merchant", "receipt", 200 * 1024, _IMAGES[:3], name_key=None
+    ),
     UploadRoute(
         "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file",
         "merchant",
         "fapiao_media_id",
         2 * MiB,
         ("pdf", "ofd"),
+        name_key=None,
+        digest_key="digest",
+        digest="sm3",
+        type_key="file_type",
+        fixed=(("digest_alogrithm", "SM3"),),
     ),
-    UploadRoute("/v3/taxi-invoice/cards/upload-file", "merchant", "fapiao_media_id"),
+    UploadRoute(
+        "/v3/taxi-invoice/cards/upload-file",
+        "merchant",
+        "fapiao_media_id",
+        2 * MiB,
+        ("pdf",),
+        name_key=None,
+        digest_key="digest",
+        digest="sm3",
+        fixed=(("digest_algorithm", "DIGEST_ALGORITHM_SM3"),),
+        required=("company_mchid", "region_id"),
+    ),
     UploadRoute(
         "/v3/mch-manage/submission-files/sub-mchid/{sub_mchid}/upload",
         "merchant",
@@ -71,6 +112,7 @@ UPLOAD_ROUTES = (
         file_field="submission_file",
         name_key="file_name",
         digest_key="file_digest",
+        fields=("item_id",),
     ),
     UploadRoute(
         "/v3/mch-operation-manage/enhanced-due-diligence/{due_diligence_id}/upload",
@@ -237,18 +279,33 @@ class MediaEndpoints:
         file = parts.get(route.file_field)
         if file is None or not file.data:
             raise param_error(route.file_field, "is required (the file part)", location="body")
-        name, digest = meta.get(route.name_key), meta.get(route.digest_key)
-        if not isinstance(name, str) or not name:
-            raise param_error(f"meta.{route.name_key}", "is required", location="body")
-        if not isinstance(digest, str) or digest.lower() != hashlib.sha256(file.data).hexdigest():
-            raise invalid_request(
-                f"meta.{route.digest_key} 与文件的 SHA-256 不一致 (the digest does not match the file sent)"
-            )
+        name: Any = file.filename or ""  # when the meta names no file, the file part does
+        if route.name_key is not None:
+            name = meta.get(route.name_key)
+            if not isinstance(name, str) or not name:
+                raise param_error(f"meta.{route.name_key}", "is required", location="body")
         suffix = name.rpartition(".")[2].lower() if "." in name else ""
+        digest, algorithm = meta.get(route.digest_key), "SM3" if route.digest == "sm3" else "SHA-256"
+        if not isinstance(digest, str) or digest.lower() != _digest(file.data, route.digest):
+            raise invalid_request(
+                f"meta.{route.digest_key} 与文件的 {algorithm} 不一致 (the digest does not match the file sent)"
+            )
         if route.suffixes is not None and suffix not in route.suffixes:
             raise invalid_request(f"文件格式不支持 (only {', '.join(route.suffixes)}; got {clean_text(name)})")
         if route.limit is not None and len(file.data) > route.limit:
             raise invalid_request(f"文件大小超过限制 (the file is {len(file.data)} bytes, over {route.limit})")
+        expected = dict(route.fixed)
+        if route.type_key is not None:
+            expected[route.type_key] = suffix.upper()
+        for key in (*expected, *route.required):
+            if meta.get(key) in (None, ""):
+                raise param_error(f"meta.{key}", "is required", location="body")
+        for key, value in expected.items():
+            if meta[key] != value:
+                raise param_error(f"meta.{key}", f"must be {value}", location="body")
+        for field in route.fields:
+            if field not in parts:
+                raise param_error(field, "is required (a form field of its own)", location="body")
         stored = self.store.add(file.data, suffix, file.content_type)
         if route.answer == "receipt":
             payload: dict[str, Any] = {"receipt": _receipt(meta, stored, digest)}
@@ -264,6 +321,14 @@ class MediaEndpoints:
         if stored is None:
             raise not_found("图片不存在 (no uploaded image has that media_id)")
         return Answer(200, stored.content, content_type=stored.content_type), caller  # a file: unsigned
+
+
+def _digest(content: bytes, algorithm: str) -> str:
+    if algorithm == "sm3":
+        sm3 = hashes.Hash(hashes.SM3())
+        sm3.update(content)
+        return sm3.finalize().hex()
+    return hashlib.sha256(content).hexdigest()
 
 
 def _receipt(meta: Mapping[str, Any], stored: Stored, digest: str) -> dict[str, Any]:
