@@ -26,6 +26,7 @@ from ._notifier import Notifier
 from ._params import Query, split_target
 from ._rate_limit import RateLimiter
 from ._record import RequestLog
+from ._relay import Relay
 from ._state import SandboxState
 from ._v2 import V2Service
 
@@ -72,13 +73,17 @@ class SandboxApp:
         )
         self.files = FileRoutes(keys=keys, state=state, plumbing=plumbing)  # uploads and bills
 
-    def build(self) -> web.Application:
-        # The gate first: faults and the request log cover every route below, on both listeners.
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._gate.middleware])
-        self.files.register(app)  # before the catch-all: these read files, and answer them unsigned
-        self._v2.register(app.router)  # APIv2 and the coupon pages, also ahead of the APIv3 catch-all
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
-        return app
+    def build(self) -> tuple[web.Application, Relay]:
+        """The app to serve, and the relay it reaches this app through: ``drop()`` it once the app stops."""
+        # Served through a relay: aiohttp's app-wide middleware cache keeps the app (and all it holds) after close.
+        relay = Relay(self._gate.middleware)  # the gate first: faults and the request log cover every route
+        scratch = web.Application()
+        self.files.register(scratch)  # before the catch-all: these read files, and answer them unsigned
+        self._v2.register(scratch.router)  # APIv2 and the coupon pages, also ahead of the APIv3 catch-all
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[relay.middleware])
+        relay.serve(scratch.router, into=app.router)
+        app.router.add_route("*", "/{tail:.*}", relay.forward(self.dispatch))
+        return app, relay
 
     def answer_serial(self, scheme: Scheme) -> str:
         return self._merchant_serial if scheme == "merchant" else self._keys.pub_key_id

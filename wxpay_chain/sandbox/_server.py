@@ -23,6 +23,7 @@ from ._notifier import NotificationRecord, Notifier
 from ._persist import STATE_DB, prepare
 from ._record import KEEP_BODY_BYTES, KEEP_REQUESTS, RequestLog
 from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
+from ._relay import Relay
 from ._seed import seed_demo_data
 from ._server_log import server_logger
 from ._state import SandboxState
@@ -151,6 +152,7 @@ class Sandbox:
             else None
         )
         self._runner: web.AppRunner | None = None
+        self._relay: Relay | None = None
         self._base_url: str | None = None
         self._https_base_url = ""
 
@@ -181,7 +183,7 @@ class Sandbox:
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("this sandbox is already running")
-        app = SandboxApp(
+        app, relay = SandboxApp(
             keys=self.keys,
             state=self.state,
             faults=self.faults,
@@ -206,8 +208,9 @@ class Sandbox:
             https_port = await self.v2.listen(runner, self._host, self._https_port)
         except BaseException:
             await runner.cleanup()
+            relay.drop()
             raise
-        self._runner = runner
+        self._runner, self._relay = runner, relay
         port = runner.addresses[0][1]
         self._base_url = f"http://{_url_host(self._host)}:{port}/"
         self._https_base_url = f"https://{_url_host(self._host)}:{https_port}/"
@@ -220,6 +223,11 @@ class Sandbox:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self._relay is not None:
+            relay, self._relay = self._relay, None
+            relay.drop()  # what aiohttp still caches of the app no longer reaches this sandbox
+        if self._state_dir is not None:  # no descriptor onto the SQLite files outlives close() (reopened on use)
+            self.state.close()
 
     async def __aenter__(self) -> Sandbox:
         await self.start()

@@ -74,13 +74,25 @@ class Store:
     def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.path = path
-        self._conn = connect(path)
+        self._connection = connect(path)
         self._open: Literal["write", "read"] | None = None  # the transaction the connection is in
         # Closed with its owner, so no connection outlives the state it belongs to (no ResourceWarning).
-        self._finalizer = weakref.finalize(self, self._conn.close)
+        self._finalizer = weakref.finalize(self, self._connection.close)
 
     def close(self) -> None:
-        self._finalizer()
+        """Close the connection (its file descriptors); the next use opens it again (in memory: empty)."""
+        with self.lock:  # not under a transaction another thread is in
+            self._finalizer()
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        # Reopened on use: a closed sandbox restarts, and its ledger can still be read after close().
+        if not self._finalizer.alive:
+            with self.lock:
+                if not self._finalizer.alive:
+                    self._connection = connect(self.path)
+                    self._finalizer = weakref.finalize(self, self._connection.close)
+        return self._connection
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
