@@ -120,7 +120,16 @@ def _upload_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="the image, video or document to upload")
     parser.add_argument("--to", required=True, metavar="ENDPOINT", help="e.g. v3/merchant/media/upload")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="path placeholder")
-    parser.add_argument("--meta", default=None, metavar="JSON", help="extra meta fields, e.g. '{\"item_id\": 5}'")
+    parser.add_argument(
+        "--meta", default=None, metavar="JSON", help='extra meta fields, e.g. \'{"sub_mchid": "1900000109"}\''
+    )
+    parser.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a documented form field sent as a part of its own, e.g. item_id=56 (submission files)",
+    )
     _cli.add_client_arguments(parser)
 
 
@@ -136,7 +145,15 @@ def _upload(args: argparse.Namespace) -> int:
         if not isinstance(meta, dict):
             raise UsageError("--meta must be a JSON object")
     params = _cli.path_params(args.to, args.param, "extra meta fields go in --meta")
-    media = Media.from_file(args.file, meta=meta)
+    fields: dict[str, str] = {}
+    for pair in args.field:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise UsageError(f"--field takes NAME=VALUE, not {pair!r}")
+        if name in fields:
+            raise UsageError(f"--field {name} is given twice")
+        fields[name] = value
+    media = Media.from_file(args.file, meta=meta, fields=fields or None)
     _cli.require_stdout("the answer")
     with _cli.blocking_client(args) as client:
         response = client.chain(args.to).post(media=media, **params)

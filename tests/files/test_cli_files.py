@@ -101,3 +101,20 @@ def test_sigterm_ends_a_bill_download_through_its_cleanup() -> None:
             cleaned.append("temporary file removed")
     assert ended.value.code == 128 + signal.SIGTERM and cleaned == ["temporary file removed"]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_upload_sends_a_documented_form_field_as_a_part_of_its_own(
+    wxpay_sandbox: ThreadedSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The submission-files upload needs item_id beside meta, as a form part of its own.
+    config = str(wxpay_sandbox.write_config(tmp_path / "sandbox"))
+    image = tmp_path / "filea.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0....")
+    upload = ["upload", str(image), "--to", "v3/mch-manage/submission-files/sub-mchid/{sub_mchid}/upload"]
+    assert main([*upload, "--param", "sub_mchid=1900000109", "--field", "item_id=56", "--config", config]) == 0
+    assert capsys.readouterr().out.strip()
+    seen = wxpay_sandbox.received[-1]
+    assert b'name="item_id"' in seen.body and b"\r\n\r\n56\r\n" in seen.body
+    for bad in (["--field", "item_id"], ["--field", "item_id=1", "--field", "item_id=2"]):
+        assert main([*upload, "--param", "sub_mchid=1900000109", *bad, "--config", config]) == 2
+        assert "--field" in capsys.readouterr().err
