@@ -155,14 +155,14 @@ def _encryption_serial(*parts: object) -> str | None:
     if not stack:
         return None
     found: set[str] = set()
+    walked: set[int] = set()  # a container that holds itself is walked once (json= refuses it later)
     while stack:
         item = stack.pop()
         if isinstance(item, EncryptedField):
             found.add(item.serial)
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+        elif isinstance(item, (Mapping, list, tuple)) and id(item) not in walked:
+            walked.add(id(item))
+            stack.extend(item.values() if isinstance(item, Mapping) else item)
     if len(found) > 1:
         raise InvalidRequestError(
             "Sensitive fields were encrypted with different WeChat Pay keys; encrypt them all with one client",
@@ -220,8 +220,13 @@ def _encode_body(payload: object, data: object) -> tuple[bytes, str | None]:
 def _unsendable(payload: object) -> tuple[str, str] | None:
     """Where in ``payload`` the first value JSON cannot carry is, and what it is (only for an error)."""
     stack: list[tuple[object, str]] = [(payload, "json")]
+    walked: set[int] = set()
     while stack:
         item, where = stack.pop()
+        if isinstance(item, (Mapping, list, tuple)):
+            if id(item) in walked:  # shared, or holding itself (json's own message then says which)
+                continue
+            walked.add(id(item))
         if isinstance(item, Mapping):
             for key in item:
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
