@@ -18,6 +18,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -135,6 +136,8 @@ def pairs(items: Sequence[str], option: str) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise UsageError(f"{option} takes NAME=VALUE, got {item!r}")
+        if name in out:  # the last one would be sent, silently
+            raise UsageError(f"{option} {name} is given twice; give each name once")
         out[name] = value
     return out
 
@@ -165,6 +168,9 @@ def path_params(template: str, items: Sequence[str], elsewhere: str) -> dict[str
     return values
 
 
+_WHOLE = re.compile(r"-?[0-9]+").fullmatch
+
+
 def typed_query(method: str, template: str, query: Mapping[str, str]) -> dict[str, Any]:
     """Query text from a shell, converted where the endpoint's typed model declares a number or a boolean.
 
@@ -180,10 +186,9 @@ def typed_query(method: str, template: str, query: Mapping[str, str]) -> dict[st
     for name, text in query.items():
         kinds = set(typing.get_args(declared.get(name))) or {declared.get(name)}
         if int in kinds and bool not in kinds:
-            try:
-                out[name] = int(text)
-            except ValueError:
-                raise UsageError(f"--query {name}: {spec.query.__name__} declares a whole number") from None
+            if not _WHOLE(text):  # int() would also take " 0", "5_0" and "١٢", and send another text than typed
+                raise UsageError(f"--query {name}: {spec.query.__name__} declares a whole number (digits, as 12)")
+            out[name] = int(text)
         elif bool in kinds:
             if text.lower() not in ("true", "false"):
                 raise UsageError(f"--query {name}: {spec.query.__name__} declares true or false")

@@ -97,9 +97,12 @@ def _v2_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _json_body(text: str, option: str) -> Any:
     source = option
-    if text.startswith("@"):
-        source = "stdin" if text == "@-" else text[1:]
-        text = sys.stdin.read() if text == "@-" else Path(text[1:]).read_text("utf-8")
+    try:
+        if text.startswith("@"):
+            source = "stdin" if text == "@-" else text[1:]
+            text = sys.stdin.read() if text == "@-" else Path(text[1:]).read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{option}: {source} is not UTF-8 (at byte offset {exc.start}); save it as UTF-8") from None
     try:
         return json.loads(text)
     except ValueError as exc:

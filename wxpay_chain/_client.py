@@ -25,15 +25,13 @@ from ._config import ClientConfig, Offload
 from ._crypto import KeySource, PublicKeySource, make_nonce, rsa_oaep_decrypt, rsa_oaep_encrypt
 from ._download import Downloadable, Progress, Target, download
 from ._env import options_from_env
-from ._errors import (
-    ConfigurationError,
-)
+from ._errors import ConfigurationError, InvalidRequestError
 from ._http import Attempt, Request, Response, Timeout
 from ._paging import paginate
 from ._pipeline import Pipeline
 from ._prepare import prepare as prepare_call
 from ._protocols import protocols
-from ._request import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
+from ._request import DEFAULT_BASE_URL, EncryptedField, PreparedRequest, parse_base_url
 from ._retry import RetryPolicy
 from ._signing import (
     KeyStore,
@@ -279,7 +277,7 @@ class AsyncClient(ClientSignatures):
 
     def sign(self, prepared: PreparedRequest, origin: str | None = None) -> Request:
         """Sign a prepared call now (fresh timestamp and nonce): the Request that goes on the wire."""
-        return self._authorizer.sign(prepared, origin)
+        return self._authorizer.sign(prepared, None if origin is None else _origin(origin))
 
     def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncGenerator[Any, None]:
         return paginate(self._dispatch, template, args, kwargs)
@@ -313,11 +311,17 @@ class AsyncClient(ClientSignatures):
         The result remembers which key it was made for: a request carrying it in ``json=`` sends the
         matching ``Wechatpay-Serial`` by itself.
         """
+        if not isinstance(text, str):
+            why = f"a str, not {type(text).__name__}"
+            raise InvalidRequestError("encrypt() takes the field's text", [("text", why)])
         serial = self._verifier.encryption_serial(self._defaults.pub_key_id)
         return EncryptedField(rsa_oaep_encrypt(self._verifier.keys[serial], text), serial)
 
     def decrypt(self, ciphertext: str) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
+        if not isinstance(ciphertext, (str, bytes)):
+            why = f"its base64 text, not {type(ciphertext).__name__}"
+            raise InvalidRequestError("decrypt() takes the field's ciphertext", [("ciphertext", why)])
         return rsa_oaep_decrypt(self._config.signer.key, ciphertext)
 
     async def download(
@@ -337,6 +341,8 @@ class AsyncClient(ClientSignatures):
 
 def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, given: Transport | None) -> Transport:
     if given is None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(f"session must be an aiohttp.ClientSession, not {type(session).__name__}")
         return AiohttpTransport(
             session,
             pool_limit=config.pool_limit,
@@ -355,3 +361,14 @@ def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, 
     if not isinstance(given, Transport):
         raise ConfigurationError("transport must have closed, check_open(), open(), send() and aclose()")
     return BorrowedTransport(given)  # the caller's: aclose() leaves it open
+
+
+def _origin(origin: object) -> str:
+    """sign()'s ``origin=``: scheme://host[:port], parsed as base_url is; the path is the prepared call's."""
+    try:
+        given, path = parse_base_url(origin, name="origin")
+    except ConfigurationError as exc:
+        raise InvalidRequestError("Bad origin", [("origin", str(exc))]) from None
+    if path != "/":
+        raise InvalidRequestError("Bad origin", [("origin", f"no path ({path!r}): the prepared call's target has it")])
+    return given

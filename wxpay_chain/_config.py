@@ -7,6 +7,7 @@ transport, the signing worker, the verifier) with the original.
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -14,7 +15,7 @@ from typing import Literal
 import attrs
 
 from ._apiv2 import check_apiv2_key
-from ._crypto import KeySource, PublicKeySource
+from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._errors import ConfigurationError
 from ._http import Attempt, Request, Timeout
 from ._proxy import ProxySetting, parse_proxy
@@ -117,6 +118,11 @@ class ClientConfig:
         identity = mchid if mchid is not None else brand_id
         mode: Literal["merchant", "brand"] = "merchant" if mchid is not None else "brand"
         identity, serial = check_id("mchid" if mode == "merchant" else "brand_id", identity), check_serial(serial)
+        if passphrase is not None and not isinstance(passphrase, (str, bytes)):  # never repeated: it is a secret
+            raise ConfigurationError(
+                f'passphrase must be text, not {type(passphrase).__name__}: e.g. "1900000001" (a .p12 from '
+                "WeChat Pay is locked with the merchant id)"
+            )
         key = load_merchant_key(private_key, passphrase, client_cert is not None)
         keys = KeyStore.load(platform_keys)
         if apiv3_key is not None:
@@ -145,6 +151,12 @@ class ClientConfig:
             )
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ConfigurationError("max_response_bytes must be a positive number of bytes (default 16 MiB)")
+        if isinstance(pool_limit, bool) or not isinstance(pool_limit, int) or pool_limit < 1:
+            raise ConfigurationError(  # aiohttp reads 0 as "no limit": refused, as a pool of 0 reads as none
+                "pool_limit must be a whole number of connections, 1 or more (default 100; for no cap pass a large one)"
+            )
+        _callbacks(clock=clock, nonce_factory=nonce_factory, on_request=on_request, on_response=on_response)
+        nonces = _checked(nonce_factory)
         _validate(validate)
         if not finite_seconds(certificate_refresh):
             raise ConfigurationError("certificate_refresh must be a number of seconds, 0 or more (default 12 hours)")
@@ -169,7 +181,7 @@ class ClientConfig:
                 origin_prefix=parse_base_url(base_url),
                 timeout=client_timeout(timeout),
                 apiv2=V2Settings(
-                    mch_id=mchid, key=apiv2_key, certificate=cert is not None, nonce=nonce_factory
+                    mch_id=mchid, key=apiv2_key, certificate=cert is not None, nonce=nonces
                 ),
                 validate=validate,
             ),
@@ -179,7 +191,7 @@ class ClientConfig:
             on_request=on_request,
             on_response=on_response,
             clock=clock,
-            nonce_factory=nonce_factory,
+            nonce_factory=nonces,
             pool_limit=pool_limit,
             max_response_bytes=max_response_bytes,
         )
@@ -195,6 +207,7 @@ class ClientConfig:
         validate: Validate | None = None,
     ) -> ClientConfig:
         """This configuration with other defaults for calls (``with_options()``), checked like build()."""
+        _callbacks(on_request=on_request, on_response=on_response)
         defaults = self.defaults
         if validate is not None:
             defaults = attrs.evolve(defaults, validate=_validate(validate))
@@ -220,7 +233,7 @@ def _backup_origin(backup_base_url: str | None, base_url: str) -> str | None:
     backup must serve the same path as the base URL."""
     if not backup_base_url:
         return None
-    origin, prefix = parse_base_url(backup_base_url)
+    origin, prefix = parse_base_url(backup_base_url, name="backup_base_url")
     if prefix != parse_base_url(base_url)[1]:
         raise ConfigurationError(
             f"backup_base_url has the path {prefix!r} and base_url {parse_base_url(base_url)[1]!r}: a failed-over "
@@ -233,3 +246,35 @@ def _validate(validate: object) -> Validate:
     if validate not in VALIDATE_MODES:
         raise ConfigurationError('validate must be "strict" (default), "types" or "off"')
     return validate
+
+
+_CALLS = {
+    "clock": "returning the time in seconds since the epoch, e.g. time.time",
+    "nonce_factory": "returning 1-32 characters of [0-9A-Za-z], e.g. wxpay_chain.crypto.make_nonce",
+    "on_request": "called with each Request, or None",
+    "on_response": "called with each Attempt, or None",
+}
+_NONCE = re.compile(r"[0-9A-Za-z]{1,32}").fullmatch
+
+
+def _callbacks(**given: object) -> None:
+    """The functions a client calls back, checked when it is built rather than found out on every call."""
+    for name, value in given.items():
+        if not callable(value) and (value is not None or name in ("clock", "nonce_factory")):
+            raise ConfigurationError(f"{name} must be a function {_CALLS[name]}, not {type(value).__name__}")
+
+
+def _checked(nonce_factory: Callable[[], str]) -> Callable[[], str]:
+    """The nonce factory, each of its nonces checked before it is signed and sent as it is: a cost only a
+    factory of one's own pays (make_nonce's are 32 hex digits)."""
+    if nonce_factory is make_nonce:
+        return nonce_factory
+
+    def nonce() -> str:
+        value = nonce_factory()
+        if not isinstance(value, str) or not _NONCE(value):
+            shown = repr(value)[:40] if isinstance(value, str) else f"a {type(value).__name__}"
+            raise ConfigurationError(f"nonce_factory returned {shown}: a nonce is 1-32 characters of [0-9A-Za-z]")
+        return value
+
+    return nonce

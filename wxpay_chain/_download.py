@@ -97,6 +97,8 @@ def _source(answer: object, hash_type: str | None, hash_value: str | None) -> _S
             fields[name] = given
     problems = [
         (name, "missing: a bill answer carries it; pass hash_type= and hash_value= with a bare URL")
+        if _blank(fields.get(name))
+        else (name, f"text, not {type(fields[name]).__name__}")
         for name in _FIELDS[:3]
         if not isinstance(fields.get(name), str) or not fields[name]
     ]
@@ -111,8 +113,14 @@ def _source(answer: object, hash_type: str | None, hash_value: str | None) -> _S
     if not (len(expected) == digits and expected.isascii() and all(c in string.hexdigits for c in expected)):
         raise InvalidRequestError("Bad hash_value", [("hash_value", f"a {kind} hash is {digits} hex digits")])
     encrypted = [fields.get(name) for name in ("encrypt_key", "nonce")]
-    if any(encrypted) and not all(isinstance(v, str) and v for v in encrypted):
-        raise InvalidRequestError("An encrypted bill needs both encrypt_key and nonce", [("nonce", "missing")])
+    if not all(_blank(v) for v in encrypted):  # each named for itself: missing, or not text
+        problems = [
+            (name, "missing" if _blank(v) else f"text, not {type(v).__name__}")
+            for name, v in zip(("encrypt_key", "nonce"), encrypted, strict=True)
+            if not (isinstance(v, str) and v)
+        ]
+        if problems:
+            raise InvalidRequestError("An encrypted bill needs both encrypt_key and nonce", problems)
     if encrypted[1] and not 8 <= len(encrypted[1].encode("utf-8", "surrogatepass")) <= 128:
         raise InvalidRequestError("Bad nonce", [("nonce", "an encrypted bill's nonce is 8 to 128 bytes")])
     return _Source(fields["download_url"], kind, fields["hash_value"], encrypted[0] or None, encrypted[1] or None)
@@ -126,7 +134,7 @@ def _locate(config: ClientConfig, url: str) -> tuple[str, str, str]:
         scheme_host_end = url.find("/", url.index("://") + 3)
         head, rest = (url, "/") if scheme_host_end < 0 else (url[:scheme_host_end], url[scheme_host_end:])
         try:
-            given = split_base_url(head + "/")[0]
+            given = split_base_url(head + "/", "download_url")[0]
         except ConfigurationError as exc:
             raise InvalidRequestError("Bad download_url", [("download_url", str(exc))]) from None
         if given not in (origin, config.backup_origin):
@@ -339,8 +347,8 @@ async def download(
 
         await fetch(keep, kept.clear)
         return bytes(kept)
-    path = Path(to)
     try:
+        path = Path(to)
         if path.is_dir():
             raise IsADirectoryError(21, "is a folder: name the file to write")
         if path.exists() and not path.is_file():  # renamed over, a pipe or device (/dev/stdout) would be replaced
@@ -348,6 +356,9 @@ async def download(
         handle, temporary = temporary_beside(path)  # the umask's mode, or the replaced file's: not mkstemp's 0600
     except OSError as exc:
         raise InvalidRequestError("Cannot write the download there", [("to", exc.strerror or str(exc))]) from None
+    except (TypeError, ValueError) as exc:  # not a path (5, bytes), or one no file can have (a NUL, a lone surrogate)
+        why = f"a path (str or os.PathLike), not {type(to).__name__}" if isinstance(exc, TypeError) else _unnamable(exc)
+        raise InvalidRequestError("Cannot write the download there", [("to", why)]) from None
     try:
         with os.fdopen(handle, "wb") as file:
             await fetch(file.write)
@@ -359,3 +370,13 @@ async def download(
             os.unlink(temporary)
         raise
     return path
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value)
+
+
+def _unnamable(exc: ValueError) -> str:
+    if isinstance(exc, UnicodeError):
+        return "the path has text the file system cannot encode (a lone surrogate)"
+    return "the path has a NUL character"

@@ -50,14 +50,15 @@ USER_AGENT = (
 )
 
 
-def parse_base_url(base_url: object, option: bool = False) -> tuple[str, str]:
+def parse_base_url(base_url: object, option: bool = False, name: str = "base_url") -> tuple[str, str]:
     """Split a base URL into its origin and its path prefix (always ending with ``/``).
 
-    A bad client setting is a ConfigurationError; a bad per-call ``base_url=`` an InvalidRequestError."""
+    A bad client setting (named ``name``) is a ConfigurationError; a bad per-call ``base_url=`` an
+    InvalidRequestError."""
     try:
         if not isinstance(base_url, str):
-            raise ConfigurationError(f"base_url must be a str like {DEFAULT_BASE_URL!r}")
-        return split_base_url(base_url)
+            raise ConfigurationError(f"{name} must be a str like {DEFAULT_BASE_URL!r}")
+        return split_base_url(base_url, name)
     except ConfigurationError as exc:
         if not option:
             raise

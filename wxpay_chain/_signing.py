@@ -143,6 +143,11 @@ class KeyStore(Mapping[str, rsa.RSAPublicKey]):
 
     @classmethod
     def load(cls, sources: Mapping[str, PublicKeySource] | None) -> KeyStore:
+        if sources is not None and not isinstance(sources, Mapping):  # a str, a list of pairs: not a falsy "none"
+            raise ConfigurationError(
+                f"platform_keys must be a dict {{Wechatpay-Serial: key}}, not {type(sources).__name__}: e.g. "
+                "{'PUB_KEY_ID_...': 'pub_key.pem'}, or None when apiv3_key= downloads the certificates"
+            )
         keys: dict[str, rsa.RSAPublicKey] = {}
         validity: dict[str, Validity] = {}
         for serial, source in (sources or {}).items():

@@ -330,8 +330,9 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 @lru_cache(maxsize=64)
-def split_base_url(base_url: str) -> tuple[str, str]:
-    """``(origin, path prefix ending with "/")`` of an http(s) base URL, or ConfigurationError saying why.
+def split_base_url(base_url: str, name: str = "base_url") -> tuple[str, str]:
+    """``(origin, path prefix ending with "/")`` of an http(s) base URL, or ConfigurationError saying why
+    (and naming the setting ``name``: ``backup_base_url``, ``download_url``...).
 
     The prefix keeps a gateway's path (``http://gateway/wxpay/``): the signature covers the full path sent.
     """
@@ -346,17 +347,17 @@ def split_base_url(base_url: str) -> tuple[str, str]:
             why = "must be plain ASCII with no spaces, backslashes or control characters"
         else:
             why = f"must be an http(s) URL like {example!r}"
-        raise ConfigurationError(f"base_url {why}")
+        raise ConfigurationError(f"{name} {why}")
     scheme, host, port = match["scheme"].lower(), match["host"].lower(), match["port"]
     if port is not None and not 0 < int(port) < 65536:
-        raise ConfigurationError("base_url has a port outside 1-65535")
+        raise ConfigurationError(f"{name} has a port outside 1-65535")
     if ".." in host:  # an empty DNS label
-        raise ConfigurationError("base_url has a malformed host name")
+        raise ConfigurationError(f"{name} has a malformed host name")
     path = match["path"] or "/"
     if not path.endswith("/"):
         path += "/"
     segments = path[1:-1].split("/") if path != "/" else []
     if any(not segment or _dot_segment(segment) for segment in segments):
-        raise ConfigurationError("base_url's path must not have empty or dot-segments ('//', '.', '..')")
+        raise ConfigurationError(f"{name}'s path must not have empty or dot-segments ('//', '.', '..')")
     origin = f"{scheme}://{host}" + (f":{int(port)}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
     return origin, path

@@ -247,6 +247,13 @@ def _refused(exc: WxPayError) -> tuple[int, bytes]:
     return _fail(400, "malformed notification")
 
 
+def _check_recent(recent: object) -> None:
+    """``recent=`` is refused before the notification is read, not by an AttributeError once it verified."""
+    if recent is not None and not all(callable(getattr(recent, name, None)) for name in ("claim", "add", "release")):
+        kind = type(recent).__name__
+        raise ConfigurationError(f"recent must be a RecentNotifications() kept for the process, or None; got {kind}")
+
+
 def _claim(notification: Notification, recent: RecentNotifications | None) -> tuple[int, bytes] | None:
     """The answer to a notification handled lately or being handled now; None when the callback is to run."""
     if recent is None or not notification.id:
@@ -300,6 +307,7 @@ async def handle_notification(
     With ``recent``, a notification handled successfully a moment ago is answered 204 without calling the
     callback again.
     """
+    _check_recent(recent)
     try:
         notification = await client.parse_notification(headers, body)
     except WxPayError as exc:
@@ -334,6 +342,7 @@ def handle_notification_sync(
     thread, so it may use the database and the client itself. It must be a plain function: an ``async
     def`` callback is a type error, and raises TypeError (use AsyncClient in an async application).
     """
+    _check_recent(recent)
     try:
         notification = client.parse_notification(headers, body)
     except WxPayError as exc:
@@ -366,6 +375,8 @@ def aiohttp_handler(
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp.web handler: ``app.router.add_post("/wxpay/notify", aiohttp_handler(client, on_event))``."""
     from aiohttp import web
+
+    _check_recent(recent)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         try:

@@ -101,6 +101,10 @@ def test_typed_query_converts_only_declared_numbers_and_booleans() -> None:
     assert typed_query("GET", "v3/untyped/thing", {"count": "10"}) == {"count": "10"}
     with pytest.raises(UsageError, match="limit"):
         typed_query("GET", BUSIFAVOR, {"limit": "ten"})
+    assert typed_query("GET", BUSIFAVOR, {"limit": "-1", "offset": "007"}) == {"limit": -1, "offset": 7}
+    for text in ("١٢", "5_0", " 0", "0 ", "+5", "１２"):  # int() takes each; only ASCII digits are a number
+        with pytest.raises(UsageError, match="limit"):
+            typed_query("GET", BUSIFAVOR, {"limit": text})
 
 
 def test_a_json_body_from_text_or_a_file(
@@ -173,6 +177,40 @@ def test_usage_errors_exit_with_2(
 ) -> None:
     assert main([*BUSIFAVOR_ARGS, *extra]) == 2
     assert expected in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # int() took each of these and sent another text than was typed: limit=12, limit=50, offset=0.
+        (["--query", "limit=١٢"], "--query limit: BusifavorCouponQuery declares a whole number"),
+        (["--query", "limit=5_0"], "--query limit: BusifavorCouponQuery declares a whole number"),
+        (["--query", "offset= 0"], "--query offset: BusifavorCouponQuery declares a whole number"),
+        (["--query", "limit=+5"], "--query limit: BusifavorCouponQuery declares a whole number"),
+        # The last of a repeated name was sent, silently.
+        (["--param", "openid=o-2"], "--param openid is given twice; give each name once"),
+        (["--query", "appid=wx2"], "--query appid is given twice; give each name once"),
+    ],
+)
+def test_query_numbers_are_digits_and_a_name_is_given_once(
+    wxpay_env: dict[str, str], wxpay_sandbox: ThreadedSandbox, capsys: pytest.CaptureFixture[str], extra: list[str],
+    expected: str,
+) -> None:
+    assert main([*BUSIFAVOR_ARGS, *extra]) == 2
+    assert expected in one_line_error(capsys)
+    assert wxpay_sandbox.received.total_count == 0
+
+
+def test_a_json_file_that_is_not_utf8_is_a_usage_error_naming_it(
+    wxpay_env: dict[str, str], wxpay_sandbox: ThreadedSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It was "unexpected UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff ...".
+    body = tmp_path / "send.json"
+    body.write_bytes(b'{"stock_id": "\xff\xfe"}')
+    assert main(["request", "POST", PARTNER, "--param", f"openid={FRESH}", "--json", f"@{body}"]) == 2
+    error = one_line_error(capsys)
+    assert f"--json: {body} is not UTF-8 (at byte offset 14); save it as UTF-8" in error
+    assert "unexpected" not in error and wxpay_sandbox.received.total_count == 0
 
 
 def test_argparse_usage_errors_exit_with_2(capsys: pytest.CaptureFixture[str]) -> None:

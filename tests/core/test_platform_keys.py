@@ -613,6 +613,33 @@ async def test_recent_notifications_call_the_callback_once_per_id(
     assert handled == ["EV-1"]
 
 
+@pytest.mark.parametrize("recent", [5, "recent", {}, [], True])
+async def test_a_recent_that_is_not_a_store_is_refused_before_the_notification_is_read(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, recent: Any
+) -> None:
+    # It escaped as AttributeError, and only once a notification had verified (after its callback was due).
+    from wxpay_chain.notifications import handle_notification_sync
+
+    class NotRead:
+        def parse_notification(self, headers: Any, body: Any) -> Any:
+            raise AssertionError("the notification was read before recent= was checked")
+
+    handled: list[Any] = []
+    expected = "recent must be a RecentNotifications"
+    async with auto_client() as client:
+        await client.download_certificates()
+        headers, body = notification(certs)
+        with pytest.raises(ConfigurationError, match=expected):
+            await client.handle_notification(headers, body, handled.append, recent=recent)
+        with pytest.raises(ConfigurationError, match=expected):
+            await handle_notification(NotRead(), headers, body, handled.append, recent=recent)
+        with pytest.raises(ConfigurationError, match=expected):
+            handle_notification_sync(NotRead(), headers, body, handled.append, recent=recent)
+        with pytest.raises(ConfigurationError, match=expected):
+            aiohttp_handler(client, handled.append, recent=recent)  # when the app is set up, not per request
+    assert handled == []
+
+
 async def test_the_same_notification_delivered_ten_times_at_once_runs_the_callback_once(
     auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:

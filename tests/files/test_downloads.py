@@ -175,7 +175,7 @@ async def test_a_bare_url_takes_the_hash_as_keywords(
         ({"download_url": "v3/billdownload/file#x"}, "download_url"),
         ({"hash_type": "MD5"}, "hash_type"),
         ({"download_bill_count": 2, "download_bill_list": [{}, {}]}, "answer"),
-        ({"nonce": "abc"}, "nonce"),
+        ({"nonce": "abc"}, "encrypt_key"),  # the one missing (this said "nonce: missing")
         ({"encrypt_key": "a2V5", "nonce": "short"}, "nonce"),
         ({"download_bill_list": 5}, "answer"),
         ({"hash_value": "é" * 40}, "hash_value"),
@@ -427,3 +427,58 @@ def test_both_clients_take_the_same_download_arguments() -> None:
 
     assert keywords(AsyncClient.download) == keywords(Client.download)
     assert [name for name, _ in keywords(Client.download)] == ["answer", "to", "hash_type", "hash_value", "progress"]
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        # Each was named by another setting or field: "download_url: base_url must be...", "nonce: missing"
+        # for an encrypt_key that is there, "hash_type: missing" for one given as bytes.
+        (
+            {"download_url": "ftp://x/v3/billdownload/file"},
+            ("download_url", "download_url must be an http(s) URL like 'https://api.mch.weixin.qq.com/'"),
+        ),
+        ({"download_url": "https:// x/v3/billdownload/file"}, ("download_url", "download_url must be plain ASCII"
+                                                                 " with no spaces, backslashes or control characters")),
+        ({"encrypt_key": 5, "nonce": "a8607ef79034c49c"}, ("encrypt_key", "text, not int")),
+        ({"encrypt_key": "a2V5", "nonce": 12345678}, ("nonce", "text, not int")),
+        ({"encrypt_key": "a2V5"}, ("nonce", "missing")),
+        ({"hash_type": b"SHA1"}, ("hash_type", "text, not bytes")),
+        ({"hash_value": SHA1.encode()}, ("hash_value", "text, not bytes")),
+    ],
+)
+async def test_a_download_field_of_the_wrong_kind_is_named_for_itself(
+    given: dict[str, Any], problem: tuple[str, str], peer: FilePeer, make_client: Callable[..., AsyncClient],
+    base_url: str,
+) -> None:
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            await client.download({**answer(base_url), **given})
+        assert caught.value.problems == (problem,)
+        with pytest.raises(InvalidRequestError) as caught:  # a bare URL with the hash as keywords: the same
+            await client.download(base_url + TOKEN_PATH[1:], hash_type=b"SHA1", hash_value=SHA1)  # type: ignore[arg-type]
+        assert caught.value.problems == (("hash_type", "text, not bytes"),)
+    assert peer.seen == []
+
+
+@pytest.mark.parametrize(
+    ("to", "why"),
+    [
+        (5, "a path (str or os.PathLike), not int"),
+        (b"bill.csv", "a path (str or os.PathLike), not bytes"),
+        ("bill\x00.csv", "the path has a NUL character"),
+        ("\ud800bill.csv", "the path has text the file system cannot encode (a lone surrogate)"),
+    ],
+)
+async def test_a_to_no_file_can_be_written_at_is_an_invalid_request(
+    to: object, why: str, peer: FilePeer, make_client: Callable[..., AsyncClient], base_url: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # They escaped as TypeError, ValueError ("embedded null byte") and UnicodeEncodeError.
+    monkeypatch.chdir(tmp_path)
+    serve(peer, BILL)
+    async with make_client() as client:
+        with pytest.raises(InvalidRequestError, match="Cannot write the download there") as caught:
+            await client.download(answer(base_url), to=to)  # type: ignore[arg-type]
+    assert caught.value.problems == (("to", why),) and peer.seen == []
+    assert list(tmp_path.iterdir()) == []
