@@ -219,7 +219,7 @@ def _digest(content: bytes, rule: UploadRule) -> str:
     return sm3.finalize().hex()
 
 
-def _meta(media: Media, rule: UploadRule, template: str, suffix: str) -> dict[str, Any]:
+def _meta(media: Media, content: bytes, rule: UploadRule, template: str, suffix: str) -> dict[str, Any]:
     """The meta JSON object: what the SDK fills in, then the caller's ``Media.meta``."""
     ours: dict[str, str] = {}
     if rule.name_key is not None:
@@ -227,7 +227,7 @@ def _meta(media: Media, rule: UploadRule, template: str, suffix: str) -> dict[st
     if rule.type_key is not None:
         ours[rule.type_key] = suffix.upper()
     ours.update(rule.fixed)
-    ours[rule.digest_key] = _digest(bytes(media.content), rule)
+    ours[rule.digest_key] = _digest(content, rule)
     meta: dict[str, Any] = dict(ours)
     for key, value in (media.meta or {}).items():
         key = str(key)
@@ -289,7 +289,7 @@ def encode(media: object, template: str, other: bytes = b"", boundary: str | Non
             f"The file is too large for {template}",
             [("content", f"{len(content)} bytes; at most {rule.limit} ({rule.limit / MiB:g} MiB) are accepted")],
         )
-    meta = _meta(media, rule, template, suffix)
+    meta = _meta(media, content, rule, template, suffix)
     fields = _fields(media, rule, template)
     try:
         meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
