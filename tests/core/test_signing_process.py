@@ -71,7 +71,8 @@ async def test_a_child_killed_with_signatures_owed_loses_none(
 
 
 async def test_a_stalled_child_is_given_up_and_its_work_signed_here(merchant_key: rsa.RSAPrivateKey) -> None:
-    signer = SigningProcess(merchant_key, stall_after=0.2)
+    # The watchdog covers the child's start too: 1 s leaves a loaded machine time to start it.
+    signer = SigningProcess(merchant_key, stall_after=1.0)
     await signer.sign(MESSAGES[0])
     child = signer._process
     assert child is not None
