@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import ssl
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from ._errors import (
 )
 from ._http import Request, multidict_view, plain_encoding
 from ._process import current_pid
-from ._proxy import ProxySetting, proxy_from_environment
+from ._proxy import ProxySetting, Route, proxied, proxy_from_environment, route
 from ._tls import ClientCertificate, security_context
 from ._transport import CLOSED, RawResponse, Sink
 
@@ -74,9 +75,9 @@ class AiohttpTransport:
         # Every request names its proxy (certificate downloads too): proxy=, or with trust_env the one the
         # environment gives its origin, read once per origin (see _proxy). Credentials travel only in the
         # Proxy-Authorization header, never in a URL aiohttp could quote in an error.
-        self._proxy = _route(proxy)
+        self._proxy = route(proxy)
         self._from_env = trust_env and proxy is None
-        self._env_routes: dict[tuple[str, str], _Route] = {}
+        self._env_routes: dict[tuple[str, str], Route] = {}
         # ssl_context: whom every connection trusts. APIv2 security calls present the merchant certificate
         # from a second context (made on first use); aiohttp pools connections per context, so none is shared.
         self._trust: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
@@ -90,6 +91,7 @@ class AiohttpTransport:
         # Where the session lives: a session passed in is bound to the loop of its first use.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = current_pid()
+        self._making, self._making_in = threading.Lock(), current_pid()
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()  # answers being read now
 
@@ -112,6 +114,14 @@ class AiohttpTransport:
                 self._ensure_session()
 
     def _ensure_session(self) -> aiohttp.ClientSession:
+        # Two threads' loops making a fresh client's pool at once: one makes it, the other is told it
+        # belongs to another loop (not given a second pool that nothing would close).
+        if self._making_in != current_pid():  # a fork copies the lock as it was: held by a thread now gone
+            self._making, self._making_in = threading.Lock(), current_pid()
+        with self._making:
+            return self._bound_session()
+
+    def _bound_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise TransportError(CLOSED)
         loop = asyncio.get_running_loop()
@@ -190,7 +200,7 @@ class AiohttpTransport:
         proxy, proxy_headers = self._env_route(url) if self._from_env else self._proxy
         headers = request.headers.items_list()
         if proxy_headers is not None:
-            headers = _proxied(headers, url, proxy_headers)
+            headers = proxied(headers, url, proxy_headers)
         body = request.body
         # Only what differs from aiohttp's defaults: every keyword goes through two **kwargs dicts on its way
         # to the request, and a call without a body, proxy or TLS setting (the common one) needs none.
@@ -268,14 +278,14 @@ class AiohttpTransport:
             self._security = security_context(self._client_cert, trust)
         return self._security
 
-    def _env_route(self, url: URL) -> _Route:
+    def _env_route(self, url: URL) -> Route:
         key = (url.scheme, url.host or "")
-        route = self._env_routes.get(key)
-        if route is None:
-            route = _route(proxy_from_environment(*key))
+        found = self._env_routes.get(key)
+        if found is None:
+            found = route(proxy_from_environment(*key))
             if len(self._env_routes) < 64:  # a client talks to a handful of origins
-                self._env_routes[key] = route
-        return route
+                self._env_routes[key] = found
+        return found
 
     async def aclose(self) -> None:
         self._closed = True
@@ -357,24 +367,6 @@ async def _pipe(response: aiohttp.ClientResponse, sink: Sink) -> bytes:
     async for chunk in response.content.iter_chunked(_CHUNK):
         write(chunk)
     return b""
-
-
-_Route = tuple[URL | None, dict[str, str] | None]  # the proxy, and the headers its CONNECT carries
-
-
-def _route(proxy: ProxySetting | None) -> _Route:
-    if proxy is None:
-        return None, None
-    credentials = proxy.authorization
-    return URL(proxy.url), None if credentials is None else {"Proxy-Authorization": credentials}
-
-
-def _proxied(
-    headers: tuple[tuple[str, str], ...], url: URL, proxy_headers: dict[str, str]
-) -> tuple[tuple[str, str], ...]:
-    """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
-    https:// one carries them on its CONNECT only (``proxy_headers``)."""
-    return (*headers, *proxy_headers.items()) if url.scheme == "http" else headers
 
 
 def _request_id(answer: aiohttp.ClientResponse | None) -> str | None:

@@ -20,7 +20,7 @@ from yarl import URL
 
 from ._errors import ConfigurationError
 
-__all__ = ["ProxySetting", "parse_proxy", "proxy_from_environment"]
+__all__ = ["ProxySetting", "Route", "parse_proxy", "proxied", "proxy_from_environment", "route"]
 
 _EXAMPLE = "http://proxy.internal:3128 or http://user:password@proxy.internal:3128"
 
@@ -96,3 +96,22 @@ def proxy_from_environment(scheme: str, host: str) -> ProxySetting | None:
         return None
     value = urllib.request.getproxies().get(scheme)
     return parse_proxy(value, f"{scheme.upper()}_PROXY") if value else None
+
+
+Route = tuple[URL | None, dict[str, str] | None]  # the proxy, and the headers its CONNECT carries
+
+
+def route(proxy: ProxySetting | None) -> Route:
+    """Where the transport sends a request through ``proxy``: its address, and its credentials' header."""
+    if proxy is None:
+        return None, None
+    credentials = proxy.authorization
+    return URL(proxy.url), None if credentials is None else {"Proxy-Authorization": credentials}
+
+
+def proxied(
+    headers: tuple[tuple[str, str], ...], url: URL, proxy_headers: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """An http:// request goes to the proxy itself (absolute-form), so it carries the credentials; an
+    https:// one carries them on its CONNECT only (``proxy_headers``)."""
+    return (*headers, *proxy_headers.items()) if url.scheme == "http" else headers

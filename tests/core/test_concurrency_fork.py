@@ -459,6 +459,79 @@ def test_an_async_client_used_from_two_running_loops_at_once_says_what_to_do(opt
         loop.close()
 
 
+def test_two_running_loops_first_calls_at_once_make_one_pool_and_the_other_is_told(
+    options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh client's first calls from two threads' loops at the same moment: one makes the pool, the
+    other gets the "one client per event loop" error a later call would get, and no second pool is made
+    (and left unclosed)."""
+    import wxpay_chain._aiohttp_transport as transport_module
+
+    client = AsyncClient(**options)
+    transport: Any = client._pipeline.transport
+    both_started, both_done = threading.Barrier(2, timeout=GUARD), threading.Barrier(2, timeout=GUARD)
+    entered: list[str] = []
+    both_entered = threading.Event()
+    made: list[str] = []
+
+    class Connector(transport_module._Connector):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(threading.current_thread().name)
+            both_entered.wait(GUARD)  # the other call is on its way to make a pool too
+            super().__init__(*args, **kwargs)
+
+    ensure = transport._ensure_session
+
+    def ensure_session() -> Any:
+        entered.append(threading.current_thread().name)
+        if len(entered) == 2:
+            both_entered.set()
+        return ensure()
+
+    monkeypatch.setattr(transport_module, "_Connector", Connector)
+    monkeypatch.setattr(transport, "_ensure_session", ensure_session)
+    outcomes: dict[str, str] = {}
+
+    def call(name: str) -> None:
+        async def main() -> str:
+            both_started.wait()
+            try:
+                return str(await _aecho(client, name))
+            except TransportError as exc:
+                return str(exc)
+            finally:
+                both_done.wait()  # neither loop closes before both calls have ended
+
+        outcomes[name] = asyncio.run(main())
+
+    threads = [threading.Thread(target=call, args=(name,), name=name) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(GUARD)
+    assert len(made) == 1, made  # one pool, made by the call that came first
+    maker, other = made[0], "two" if made[0] == "one" else "one"
+    assert outcomes[maker] == maker
+    assert "one client per event loop" in outcomes[other]
+    monkeypatch.undo()
+    asyncio.run(client.aclose())  # the pool's loop is closed: let go without I/O
+    gc.collect()  # any finalizer that warns (an unclosed second pool) fails the test (filterwarnings = error)
+
+
+@needs_fork
+def test_a_child_forked_while_a_pool_was_being_made_makes_its_own(options: dict[str, Any]) -> None:
+    client = AsyncClient(**options)
+    making: Any = client._pipeline.transport._making
+    with making:  # another thread of the parent is making the pool as the child is forked
+
+        def child() -> Any:
+            return asyncio.run(_aecho(client, "child"))
+
+        assert _run_in_child(child) == "child"  # not stuck on a lock no thread of the child holds
+    assert asyncio.run(_aecho(client, "parent")) == "parent"
+    asyncio.run(client.aclose())
+
+
 # -- letting a pool go without I/O: TLS --------------------------------------------------------------
 
 
