@@ -187,8 +187,10 @@ async def test_a_fork_during_the_parents_write_leaves_the_child_buffers_it_can_u
     # A fork while the parent's loop thread was inside os.write(outbox) gave the child a copy of the
     # buffer with an export that is never released: every later call there failed with BufferError.
     signer = SigningProcess(merchant_key, stall_after=30)
+    child = None
     try:
         await signer.sign(MESSAGES[0])
+        child = signer._process  # forgotten below, as a forked child forgets its parent's: reaped here
         held = memoryview(signer._outbox)  # what the parent's write held when the fork came
         signer._pid = -1  # as seen from the forked child
         signer._forget_parent()
@@ -198,3 +200,6 @@ async def test_a_fork_during_the_parents_write_leaves_the_child_buffers_it_can_u
     finally:
         signer._pid = os.getpid()
         signer.close()
+        if child is not None:
+            child.kill()
+            child.wait(10)
