@@ -21,7 +21,7 @@ from ._authorize import Authorizer
 from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._client_signs import ClientSignatures
-from ._config import ClientConfig, Offload
+from ._config import UNCHANGED, ClientConfig, Offload, Unchanged
 from ._crypto import KeySource, PublicKeySource, make_nonce, rsa_oaep_decrypt, rsa_oaep_encrypt
 from ._download import Downloadable, Progress, Target, download
 from ._env import options_from_env
@@ -93,7 +93,7 @@ class AsyncClient(ClientSignatures):
         private_key: KeySource,
         platform_keys: Mapping[str, PublicKeySource] | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         passphrase: str | bytes | None = None,
         session: aiohttp.ClientSession | None = None,
         pool_limit: int = 100,
@@ -238,17 +238,18 @@ class AsyncClient(ClientSignatures):
     def with_options(
         self,
         *,
-        timeout: float | Timeout | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | int | None = None,
-        on_request: Callable[[Request], None] | None = None,
-        on_response: Callable[[Attempt], None] | None = None,
-        validate: Validate | None = None,
+        timeout: float | Timeout | Unchanged | None = UNCHANGED,
+        base_url: str | Unchanged = UNCHANGED,
+        retry: RetryPolicy | int | Unchanged | None = UNCHANGED,
+        on_request: Callable[[Request], None] | Unchanged | None = UNCHANGED,
+        on_response: Callable[[Attempt], None] | Unchanged | None = UNCHANGED,
+        validate: Validate | Unchanged = UNCHANGED,
     ) -> AsyncClient:
         """A copy with other defaults that shares this client's keys and connection pool.
 
         ``client.with_options(timeout=5, retry=1).v3...`` never changes ``client`` itself; closing the
-        copy leaves the pool to the original.
+        copy leaves the pool to the original. A setting given means what it means to the constructor
+        (``timeout=None``: no limit; ``on_request=None``: no hook); one left out stays as it is.
         """
         derived = copy.copy(self)
         derived._derived = self._derived or self

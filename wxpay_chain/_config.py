@@ -7,6 +7,7 @@ transport, the signing worker, the verifier) with the original.
 
 from __future__ import annotations
 
+import enum
 import re
 import ssl
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ from ._tls import ClientCertificate, ClientCertSource, load_client_certificate, 
 from ._typed._check import VALIDATE_MODES, Validate
 from ._verifier import check_apiv3_key
 
-__all__ = ["OFFLOAD_MODES", "ClientConfig", "Offload"]
+__all__ = ["OFFLOAD_MODES", "UNCHANGED", "ClientConfig", "Offload", "Unchanged"]
 
 Offload = Literal["auto", "always", "never", "process"]
 OFFLOAD_MODES: tuple[Offload, ...] = ("auto", "always", "never", "process")
@@ -53,6 +54,19 @@ def check_serial(serial: object) -> str:
             "serial must be the API certificate's serial number: up to 40 hex digits (openssl x509 -noout -serial)"
         )
     return serial.strip()
+
+
+class Unchanged(enum.Enum):
+    """``with_options()``'s default for a setting left out: it stays as the client has it. (None cannot
+    say that: ``timeout=None`` means no limit, ``retry=None`` the default policy, ``on_request=None`` no hook.)"""
+
+    UNCHANGED = "unchanged"
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 @attrs.frozen
@@ -91,7 +105,7 @@ class ClientConfig:
         private_key: KeySource,
         platform_keys: Mapping[str, PublicKeySource] | None,
         base_url: str,
-        timeout: float | Timeout,
+        timeout: float | Timeout | None,
         passphrase: str | bytes | None,
         pool_limit: int,
         clock: Callable[[], float],
@@ -199,22 +213,25 @@ class ClientConfig:
     def derive(
         self,
         *,
-        timeout: float | Timeout | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | int | None = None,
-        on_request: Callable[[Request], None] | None = None,
-        on_response: Callable[[Attempt], None] | None = None,
-        validate: Validate | None = None,
+        timeout: float | Timeout | Unchanged | None = UNCHANGED,
+        base_url: str | Unchanged = UNCHANGED,
+        retry: RetryPolicy | int | Unchanged | None = UNCHANGED,
+        on_request: Callable[[Request], None] | Unchanged | None = UNCHANGED,
+        on_response: Callable[[Attempt], None] | Unchanged | None = UNCHANGED,
+        validate: Validate | Unchanged = UNCHANGED,
     ) -> ClientConfig:
-        """This configuration with other defaults for calls (``with_options()``), checked like build()."""
+        """This configuration with other defaults for calls (``with_options()``), checked like build(): a
+        setting given means what it means there (``timeout=None``: no limit), one left out stays."""
+        on_request = self.on_request if on_request is UNCHANGED else on_request
+        on_response = self.on_response if on_response is UNCHANGED else on_response
         _callbacks(on_request=on_request, on_response=on_response)
         defaults = self.defaults
-        if validate is not None:
+        if validate is not UNCHANGED:
             defaults = attrs.evolve(defaults, validate=_validate(validate))
-        if timeout is not None:
+        if timeout is not UNCHANGED:
             defaults = attrs.evolve(defaults, timeout=client_timeout(timeout))
         backup = self.backup_origin
-        if base_url is not None:
+        if base_url is not UNCHANGED:
             defaults = attrs.evolve(defaults, origin_prefix=parse_base_url(base_url))
             if defaults.origin_prefix != self.defaults.origin_prefix:
                 backup = None  # the backup stood in for the old base URL, not for this one
@@ -222,9 +239,9 @@ class ClientConfig:
             self,
             defaults=defaults,
             backup_origin=backup,
-            retry=self.retry if retry is None else _retry_policy(retry),
-            on_request=on_request or self.on_request,
-            on_response=on_response or self.on_response,
+            retry=self.retry if retry is UNCHANGED else _retry_policy(retry),
+            on_request=on_request,
+            on_response=on_response,
         )
 
 

@@ -24,7 +24,7 @@ from ._certificates import PlatformCertificate
 from ._chain import Chain, root_chain
 from ._client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Attempt
 from ._client_signs import ClientSignatures
-from ._config import ClientConfig, Offload
+from ._config import UNCHANGED, ClientConfig, Offload, Unchanged
 from ._crypto import KeySource, PublicKeySource, make_nonce
 from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
@@ -81,7 +81,7 @@ class Client(ClientSignatures):
         private_key: KeySource,
         platform_keys: Mapping[str, PublicKeySource] | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         passphrase: str | bytes | None = None,
         pool_limit: int = 100,
         clock: Callable[[], float] = time.time,
@@ -192,16 +192,17 @@ class Client(ClientSignatures):
     def with_options(
         self,
         *,
-        timeout: float | Timeout | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | int | None = None,
-        on_request: Callable[[Request], None] | None = None,
-        on_response: Callable[[Attempt], None] | None = None,
-        validate: Validate | None = None,
+        timeout: float | Timeout | Unchanged | None = UNCHANGED,
+        base_url: str | Unchanged = UNCHANGED,
+        retry: RetryPolicy | int | Unchanged | None = UNCHANGED,
+        on_request: Callable[[Request], None] | Unchanged | None = UNCHANGED,
+        on_response: Callable[[Attempt], None] | Unchanged | None = UNCHANGED,
+        validate: Validate | Unchanged = UNCHANGED,
     ) -> Client:
         """A copy with other defaults that shares this client's keys, connection pool and loop thread; closing
-        the copy leaves them to the original, and closing the original ends the copy's calls too."""
-        derived: Client = object.__new__(Client)
+        the copy leaves them to the original, and closing the original ends the copy's calls too. A setting
+        given means what it means to the constructor (``timeout=None``: no limit); one left out stays."""
+        derived: Client = object.__new__(type(self))
         derived._async = self._async.with_options(
             timeout=timeout, base_url=base_url, retry=retry, on_request=on_request, on_response=on_response,
             validate=validate,

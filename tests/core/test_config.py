@@ -75,6 +75,45 @@ def test_with_options_goes_through_the_same_checks(make_client: Callable[..., As
             client.with_options(**bad)
 
 
+def test_with_options_none_means_what_it_means_to_the_constructor(make_client: Callable[..., AsyncClient]) -> None:
+    # with_options(timeout=None) kept the 30 s default: None stood for "left out", so "no limit" was lost.
+    def hook(request: object) -> None:
+        pass
+
+    client = make_client(timeout=7, retry=2, on_request=hook, on_response=hook)
+    same = client.with_options()
+    assert same._defaults.timeout == Timeout(total=7.0, connect=7.0) and same._config.retry.attempts == 2
+    assert same._config.on_request is hook and same._config.on_response is hook
+    cleared = client.with_options(timeout=None, retry=None, on_request=None, on_response=None)
+    assert cleared._defaults.timeout == Timeout(total=None, connect=None)
+    assert cleared._config.retry == RetryPolicy() and cleared._config.on_request is None
+    assert cleared._config.on_response is None
+    assert client._defaults.timeout == Timeout(total=7.0, connect=7.0) and client._config.on_request is hook
+    for setting in ("base_url", "validate"):  # None is no value of theirs, here as to the constructor
+        with pytest.raises(ConfigurationError, match=setting):
+            client.with_options(**{setting: None})
+
+
+def test_a_blocking_clients_copy_keeps_its_subclass(make_client: Callable[..., AsyncClient]) -> None:
+    from wxpay_chain import Client
+
+    class Shop(Client):
+        def coupons(self) -> str:
+            return "coupons"
+
+    options = make_client()._config
+    assert options is not None
+    shop = Shop(
+        mchid=MCHID, serial=SERIAL, private_key=options.signer.key, platform_keys=dict(options.keys), timeout=3
+    )
+    try:
+        copy = shop.with_options(timeout=None)
+        assert type(copy) is Shop and copy.coupons() == "coupons"
+        assert copy._async._defaults.timeout == Timeout(total=None, connect=None)
+    finally:
+        shop.close()
+
+
 # -- every setting of the wrong kind is a ConfigurationError naming it, at construction ------------------
 
 

@@ -61,6 +61,8 @@ def calls(client: Client) -> list[Any]:
 
 def everything_else(client: Client) -> None:
     copy: Client = client.with_options(timeout=5, retry=1)
+    unlimited: Client = client.with_options(timeout=None, on_request=None)  # None: no limit, no hook
+    assert unlimited.v3.certificates.get(timeout=None).status
     mode: Literal["merchant", "brand"] = copy.mode
     keys: KeyStore = client.keys
     certificates: tuple[PlatformCertificate, ...] = client.download_certificates() + client.certificates

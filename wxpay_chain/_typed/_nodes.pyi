@@ -28,7 +28,7 @@ R = TypeVar("R")
 
 class Options(TypedDict, total=False):
     headers: Mapping[str, str]
-    timeout: float | Timeout
+    timeout: float | Timeout | None
     base_url: str
 
 class BodyOptions(Options, total=False):
