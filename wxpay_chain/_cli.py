@@ -204,13 +204,18 @@ def typed_query(method: str, template: str, query: Mapping[str, str]) -> dict[st
 def write_answer(response: Response, *, include: bool) -> None:
     """The answer's JSON (or its raw bytes) on stdout; the status line on stderr, or in the JSON with include."""
     from ._roots import is_v2
+    from ._unsigned import must_verify
+    from ._v2_pipeline import is_v2_file
 
     body: Any = None
     text = True
+    request = response.request
     checked = "signature verified"
-    if is_v2(response.request.template):
+    if is_v2(request.template) and not is_v2_file(request.template, response.body):
         body = response.xml()  # checked as it arrived; its fields as JSON, so `| jq` works here too
         checked = "sign checked" if "sign" in body else "unsigned APIv2 answer"
+    elif is_v2(request.template) or not must_verify(request.method, request.template, response.headers):
+        text, checked = False, "a file WeChat Pay sends unsigned: not verified"  # its bill answer has the hash
     elif response.body:
         try:
             body = response.json()

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 
-from ._errors import InvalidRequestError, StructureError
+from ._errors import InvalidRequestError, SignatureError, StructureError
 from ._roots import is_v2
 
 __all__ = ["MAX_TIMEOUT", "Attempt", "Headers", "Request", "Response", "Timeout", "check_header"]
@@ -244,10 +244,15 @@ class Response:
         return _json.loads(self.body) if self.body else None
 
     def xml(self) -> dict[str, str]:
-        """An APIv2 answer's fields as strings (parsed without entities or DTDs, like its check)."""
+        """An APIv2 answer's fields as strings (parsed without entities or DTDs, like its check).
+        StructureError for an answer that is no APIv2 document (JSON, or a v2 bill's file)."""
         from ._apiv2 import parse_xml
 
-        return parse_xml(self.body)
+        try:
+            return parse_xml(self.body)
+        except SignatureError as exc:  # this answer was verified as what it is: it is only not XML
+            why = str(exc).replace("The APIv2 answer", "the answer").replace("; it was not used", "")
+            raise StructureError(f"{why}: a v3 answer is JSON (.json()), a v2 bill download the file (.body)") from None
 
     @property
     def request_id(self) -> str | None:

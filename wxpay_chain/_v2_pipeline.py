@@ -30,11 +30,16 @@ from ._typed._check import check_call
 from ._unsigned import UNSIGNED_V2_ANSWERS, V2_FILE_ANSWERS
 from ._uri import check_literal, expand, placeholders
 
-__all__ = ["V2_OPTIONS", "V2Protocol", "prepare_v2"]
+__all__ = ["V2_OPTIONS", "V2Protocol", "is_v2_file", "prepare_v2"]
 
 V2_OPTIONS = frozenset({"xml", "security", "headers", "timeout", "base_url"})
 _CONTENT_TYPE = "text/xml"
 _XML_START = re.compile(rb"[ \t\r\n]*(?:<|\Z)")  # what an XML answer (or an empty one) starts with
+
+
+def is_v2_file(template: str, body: bytes) -> bool:
+    """Whether an APIv2 answer is a bill's file (V2_FILE_ANSWERS), sent as it is: unsigned, not XML."""
+    return template in V2_FILE_ANSWERS and not _XML_START.match(body)
 
 
 def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: Mapping[str, Any]) -> PreparedRequest:
@@ -101,7 +106,7 @@ class V2Protocol:
     ) -> None:
         """SignatureError unless the answer is a signed (or unsigned) APIv2 document; ApiError for FAIL.
         A bill's file (V2_FILE_ANSWERS) is the body as it came: a failure there is XML, the file never is."""
-        if request.template in V2_FILE_ANSWERS and not _XML_START.match(raw.body):
+        if is_v2_file(request.template, raw.body):
             return
         fields = parse_xml(raw.body)
         if fields.get("return_code", "SUCCESS") == "SUCCESS" and self._key is not None:

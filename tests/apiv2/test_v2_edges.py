@@ -18,6 +18,7 @@ from wxpay_chain import (
     MemoryTransport,
     RawResponse,
     SignatureError,
+    StructureError,
 )
 from wxpay_chain.sandbox import DEMO_APPID, Sandbox
 
@@ -136,6 +137,9 @@ async def test_a_bill_answer_is_the_body_as_it_came(options: dict[str, Any], tem
     async with client(options, answering(body, "text/plain")) as c:
         answer = await getattr(c.v2.pay, template).post(xml=BILL)
     assert answer.status == 200 and answer.body == body
+    # Not XML, and not tampered with either: .xml() says so, instead of a SignatureError about the answer.
+    with pytest.raises(StructureError, match=r"the answer is not .*: a v3 answer is JSON .*v2 bill download the file"):
+        answer.xml()
 
 
 async def test_a_bill_failure_is_still_an_api_error(options: dict[str, Any]) -> None:

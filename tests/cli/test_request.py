@@ -38,6 +38,63 @@ def test_with_the_wxpay_variables_stdout_holds_only_the_answer(
     assert err == f"200 Request-ID {request_id} (signature verified)\n"
 
 
+def test_an_unsigned_download_is_written_as_it_came_and_not_called_verified(
+    wxpay_env: dict[str, str], wxpay_sandbox: ThreadedSandbox, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # The status line said "(signature verified)" for an answer that carried no signature at all.
+    from wxpay_chain import Media
+
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    with wxpay_sandbox.blocking_client() as client:
+        upload = client.v3.merchantService.images.upload.post(media=Media(image, filename="a.png"))
+    media_id = upload.json()["media_id"]
+    template = "v3/merchant-service/images/{media_id}"
+    assert main(["request", "GET", template, "--param", f"media_id={media_id}"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out == image
+    assert err.decode() == (
+        f"200 Request-ID {wxpay_sandbox.received[-1].request_id} (a file WeChat Pay sends unsigned: not verified)\n"
+    )
+
+
+def test_an_apiv2_bill_download_writes_the_bill(
+    wxpay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # A v2 bill answers with the file itself: the command failed after the call, calling the CSV bad XML.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bill = "交易时间,公众账号ID,商户号\r\n`2014-11-10 16:33:45,`wx2421b1c4370ec43b,`10000100\r\n".encode()
+
+    class Bill(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain;charset=utf-8")
+            self.send_header("Content-Length", str(len(bill)))
+            self.end_headers()
+            self.wfile.write(bill)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Bill)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("WXPAY_BASE_URL", f"http://127.0.0.1:{server.server_port}/")
+        monkeypatch.setenv("WXPAY_APIV2_KEY", "0" * 32)
+        xml = '{"appid": "wx2421b1c4370ec43b", "bill_date": "20141110", "bill_type": "ALL"}'
+        assert main(["request", "POST", "v2/pay/downloadbill", "--xml", xml]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    out, err = capsysbinary.readouterr()
+    assert out == bill
+    assert err.decode() == "200 Request-ID - (a file WeChat Pay sends unsigned: not verified)\n"
+
+
 def test_include_puts_status_and_request_id_into_the_output(
     wxpay_env: dict[str, str], wxpay_sandbox: ThreadedSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
