@@ -168,7 +168,7 @@ class AsyncClient(ClientSignatures):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AsyncClient:
-        """A client from the WXPAY_* variables (README: "Configuration from the environment"); keywords win."""
+        """A client from the WXPAY_* variables (README: "From the environment"); keywords win."""
         return cls(**options_from_env(environ, overrides))
 
     # -- identity --------------------------------------------------------------------------------
@@ -309,8 +309,8 @@ class AsyncClient(ClientSignatures):
     def encrypt(self, text: str) -> str:
         """Encrypt a sensitive field (name, ID number…) for WeChat Pay with RSA-OAEP.
 
-        The result remembers which key it was made for: a request carrying it in ``json=`` sends the
-        matching ``Wechatpay-Serial`` by itself.
+        The result remembers which key it was made for: a request carrying it in ``json=``, ``query=`` or an
+        upload's meta sends the matching ``Wechatpay-Serial`` by itself.
         """
         if not isinstance(text, str):
             why = f"a str, not {type(text).__name__}"

@@ -341,8 +341,8 @@ async def download(
         kept = bytearray()
 
         def keep(data: bytes) -> None:
-            if len(kept) + len(data) > cap:  # pass to= for a larger file: it streams to disk
-                raise ResponseTooLargeError(cap, method="GET", path=template)
+            if len(kept) + len(data) > cap:
+                raise ResponseTooLargeError(cap, method="GET", path=template, hint=_TO_DISK)
             kept.extend(data)
 
         await fetch(keep, kept.clear)
@@ -370,6 +370,9 @@ async def download(
             os.unlink(temporary)
         raise
     return path
+
+
+_TO_DISK = ". A file that large goes to disk: download(answer, to=PATH) streams it there, with no such limit"
 
 
 def _blank(value: object) -> bool:

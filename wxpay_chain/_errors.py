@@ -194,17 +194,18 @@ class TLSError(TransportError):
 class ResponseTooLargeError(TransportError):
     """The answer's body was longer than ``limit`` bytes, so it was neither read further nor trusted.
 
-    The request did reach WeChat Pay; retry it with the same request number, or ask for smaller pages.
+    The request did reach WeChat Pay; retry it with the same request number, or ask for smaller pages. A
+    file from ``download()`` goes to disk with ``to=``, which has no such limit.
     """
 
-    def __init__(self, limit: int, *, method: str = "", path: str = "") -> None:
+    def __init__(self, limit: int, *, method: str = "", path: str = "", hint: str = "") -> None:
         self.limit = limit
         self.method = method
         self.path = path
         where = f" to {method} {path}" if method else ""
         doubt = may_have_run(method, "reached WeChat Pay") if method else ""
         super().__init__(
-            f"The answer{where} is larger than {limit} bytes, the most the SDK reads; nothing was used{doubt}"
+            f"The answer{where} is larger than {limit} bytes, the most the SDK reads; nothing was used{doubt}{hint}"
         )
 
 

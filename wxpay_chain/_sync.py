@@ -158,11 +158,12 @@ class Client(ClientSignatures):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Client:
-        """A client from the WXPAY_* variables (README: "Configuration from the environment"); keywords win."""
+        """A client from the WXPAY_* variables (README: "From the environment"); keywords win."""
         return cls(**options_from_env(environ, overrides))
 
     @property
     def async_client(self) -> AsyncClient:
+        """The AsyncClient this client runs on its loop thread (its calls belong to that loop only)."""
         return self._async
 
     @property
@@ -319,9 +320,11 @@ class Client(ClientSignatures):
         return handle_notification_sync(self, headers, body, callback, recent=recent)
 
     def encrypt(self, text: str) -> str:
+        """Encrypt a sensitive field for WeChat Pay (RSA-OAEP); see :meth:`AsyncClient.encrypt`."""
         return self._async.encrypt(text)
 
     def decrypt(self, ciphertext: str) -> str:
+        """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
         return self._async.decrypt(ciphertext)
 
     def download(

@@ -301,9 +301,9 @@ async def handle_notification(
 ) -> tuple[int, bytes]:
     """Verify, decrypt and hand a notification to ``on_notification``; return (status, body) to answer.
 
-    204 with an empty body on success; 401 when it cannot be verified or decrypted; 500 when the
-    callback raised, or when the fault is the merchant's (no certificates could be downloaded to verify
-    it, or it verifies but does not decrypt with the apiv3_key), so that WeChat Pay sends it again later.
+    204 with an empty body on success; 401 when it cannot be verified (not WeChat Pay's, or altered); 500
+    when the callback raised, or when the fault is the merchant's (no certificates could be downloaded to
+    verify it, or it verifies but does not decrypt with the apiv3_key), so that WeChat Pay sends it again.
     With ``recent``, a notification handled successfully a moment ago is answered 204 without calling the
     callback again.
     """

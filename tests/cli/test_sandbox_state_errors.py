@@ -97,7 +97,7 @@ def test_a_legacy_snapshot_of_another_shape_is_named(state_dir: Path, capsys: py
 
 
 def test_the_library_raises_a_value_error_that_names_the_file(state_dir: Path) -> None:
-    from wxpay_chain.sandbox._persist import StateFileError
+    from wxpay_chain.sandbox import StateFileError  # public, as the CHANGELOG names it
 
     (state_dir / "sandbox-keys.json").write_text("[]")
     with pytest.raises(StateFileError) as caught:

@@ -1,7 +1,8 @@
 """Typed attrs models of the WeChat Pay coupon endpoints, and the endpoint registry the client uses.
 
 Families: :mod:`.busifavor` (商家券), :mod:`.favor` (代金券), :mod:`.product_coupon` (商品券, partner
-and brand APIs); enumerations in :mod:`.enums`. Read JSON with ``wxpay_chain._converter.structure``.
+and brand APIs); enumerations in :mod:`.enums`. Read an answer into one with
+``response.structure(Model)``, or ``response.parsed`` on a typed endpoint.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from ._keys import KeySet, default_key_set, generate_key_set
     from ._notifier import NotificationRecord
+    from ._persist import StateFileError
     from ._record import ReceivedRequest, RequestLog
     from ._records import BusifavorCoupon, FavorCoupon, IssuedCoupon, ProductCoupon, Stock
     from ._seed import (
@@ -80,6 +81,7 @@ _WHERE = {
     "Sandbox": "._server",
     "SandboxCredentials": "._credentials",
     "SandboxState": "._state",
+    "StateFileError": "._persist",
     "Stock": "._records",
     "ThreadedSandbox": "._threaded",
     "bill_ready_time": "._bills",
@@ -129,6 +131,7 @@ __all__ = [
     "Sandbox",
     "SandboxCredentials",
     "SandboxState",
+    "StateFileError",
     "Stock",
     "ThreadedSandbox",
     "bill_ready_time",

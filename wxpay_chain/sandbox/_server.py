@@ -80,8 +80,8 @@ class Sandbox:
     * 500 ``SYSTEM_ERROR`` only for a sandbox bug (or an injected fault).
 
     Busifavor paging follows its seed literally: ``offset`` is the page number from 0, ``limit`` the page
-    size (default 20, at most 50). Product coupon lists page with ``page_size`` (default 20, at most 50)
-    and ``page_token``/``next_page_token``; ``total_count`` is only on the first page.
+    size (default 20; WeChat Pay documents no maximum). Product coupon lists page with ``page_size``
+    (default 20, at most 50) and ``page_token``/``next_page_token``; ``total_count`` is only on the first page.
 
     Parameters beyond the common ones: ``keys`` (a :class:`KeySet`, default: one generated per process),
     ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue),
