@@ -49,11 +49,12 @@ _TAG = 16  # bytes of the AES-GCM tag at the end of an encrypted bill
 _PIECE = 1024 * 1024  # the most one gzip step inflates at a time: memory stays flat for any ratio
 _TARGET = re.compile(r"/[\x21-\x22\x24-\x7e]*")  # visible ASCII, no "#"
 
-Downloadable: TypeAlias = "str | Mapping[str, Any] | Response | object"
+# Real objects, not strings: typing.get_type_hints() evaluates "Target | None" in the signatures that use them.
+Downloadable: TypeAlias = str | Mapping[str, Any] | Response | object
 """A bill answer's JSON (or the Response), an item of its ``download_bill_list``, a typed model of
 either, or a download URL (then with ``hash_type=`` and ``hash_value=``)."""
-Target: TypeAlias = "str | os.PathLike[str]"
-Progress: TypeAlias = "Callable[[int, int | None], None]"
+Target: TypeAlias = str | os.PathLike[str]
+Progress: TypeAlias = Callable[[int, int | None], None]
 """Told the bytes received so far and the total when the answer says it (the command line's progress bar)."""
 
 

@@ -482,3 +482,16 @@ async def test_a_to_no_file_can_be_written_at_is_an_invalid_request(
             await client.download(answer(base_url), to=to)  # type: ignore[arg-type]
     assert caught.value.problems == (("to", why),) and peer.seen == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_download_signatures_resolve_for_typing_tools() -> None:
+    # get_type_hints() (sphinx, typeguard, pydantic) failed on "Target | None": the aliases were strings.
+    import os
+    import typing
+
+    from wxpay_chain import Client
+
+    for method in (AsyncClient.download, Client.download):
+        hints = typing.get_type_hints(method)
+        assert hints["to"] == str | os.PathLike[str] | None
+        assert hints["progress"] == typing.Optional[Callable[[int, int | None], None]]  # noqa: UP045
