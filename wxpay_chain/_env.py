@@ -150,7 +150,20 @@ def options_from_config(
     def label(field: str) -> str:
         return f"{config.name}: {keys.get(field, field)}"
 
-    return _options(_Source({k: v for k, v in values.items() if v is not None}, label, ""), overrides, ask_apiv3_key)
+    # A misspelt key is the most useful hint when a setting seems missing, as for the WXPAY_* variables.
+    stray = sorted(str(key) for key in raw if key not in _CONFIG_FILE_KEYS)
+    hint = f" (in the file but unknown here: {', '.join(stray)})" if stray else ""
+    return _options(_Source({k: v for k, v in values.items() if v is not None}, label, hint), overrides, ask_apiv3_key)
+
+
+# Every key a config file may hold: the settings read above, and the rest of the sandbox's config.json.
+_CONFIG_FILE_KEYS = frozenset(
+    {
+        "mchid", "serial", "private_key", "brand_id", "brand_serial", "brand_private_key", "pub_key_id", "pub_key",
+        "platform_keys", "platform_serial", "platform_certificate", "apiv3_key", "apiv2_key", "base_url",
+        "https_base_url", "client_certificate", "ca_certificate",
+    }
+)
 
 
 def _relative(value: str, folder: Path) -> str:

@@ -207,3 +207,23 @@ def test_a_misspelt_variable_is_named_when_a_setting_is_missing(wxpay_sandbox: T
     with pytest.raises(ConfigurationError, match="set but unknown here: WXPAY_MCH_ID") as info:
         AsyncClient.from_env(env)
     assert env["WXPAY_MCH_ID"] not in str(info.value)
+
+
+def test_a_misspelt_key_of_a_config_file_is_named_when_a_setting_is_missing(
+    wxpay_sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    # The same slip in --config was ignored without a word: only "keys are missing" was said.
+    from wxpay_chain._env import options_from_config
+    from wxpay_chain.sandbox import CONFIG_KEYS
+
+    path = wxpay_sandbox.write_config(tmp_path)
+    assert set(json.loads(path.read_text())) == set(CONFIG_KEYS)
+    options_from_config(path, {})  # the sandbox's own file: every key known, so no hint to give
+    settings = json.loads(path.read_text())
+    for key in ("pub_key_id", "pub_key", "platform_serial", "platform_certificate"):
+        del settings[key]
+    settings["apiv3key"] = settings.pop("apiv3_key")
+    path.write_text(json.dumps(settings))
+    with pytest.raises(ConfigurationError, match=r"in the file but unknown here: apiv3key\)$") as info:
+        options_from_config(path, {})
+    assert settings["apiv3key"] not in str(info.value)
