@@ -344,7 +344,7 @@ def run_command(name: str, run: Callable[[argparse.Namespace], int], args: argpa
         _error(f"wxpay-chain {name}: {exc}")
         return EXIT_ERROR
     except WxPayError as exc:
-        _error(f"{type(exc).__name__}: {exc}")
+        _error(f"{type(exc).__name__}: {_for_the_command_line(str(exc))}")
         return EXIT_ERROR
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
@@ -354,6 +354,12 @@ def run_command(name: str, run: Callable[[argparse.Namespace], int], args: argpa
         log.debug("unexpected error", exc_info=True)
         _error(f"wxpay-chain {name}: unexpected {type(exc).__name__}: {exc} (--log-level DEBUG shows where)")
         return EXIT_ERROR
+
+
+def _for_the_command_line(message: str) -> str:
+    """An SDK error, with its fix as the command line spells it: a variable or config key, an option."""
+    message = message.replace("pass apiv2_key= to the client", "set WXPAY_APIV2_KEY (or apiv2_key in --config)")
+    return re.sub(r"Media\(\.\.\., fields=\{'(\w+)': \.\.\.\}\)", r"--field \1=VALUE", message)
 
 
 def _error(message: str) -> None:

@@ -23,3 +23,14 @@ def test_missing_settings_also_point_to_config(no_wxpay_env: None, capsys: pytes
     assert main(["request", "GET", "v3/certificates"]) == 1
     err = capsys.readouterr().err
     assert "WXPAY_MCHID" in err and "or pass --config FILE" in err
+
+
+def test_a_missing_apiv2_key_names_the_variable_and_the_config_key(
+    wxpay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("WXPAY_APIV2_KEY", raising=False)
+    xml = '{"coupon_stock_id": "1757", "appid": "wx233544546545989"}'
+    assert main(["request", "POST", "v2/mmpaymkttransfers/query_coupon_stock", "--xml", xml]) == 1
+    err = capsys.readouterr().err
+    assert "is signed with the APIv2 key: set WXPAY_APIV2_KEY (or apiv2_key in --config)" in err
+    assert "apiv2_key=" not in err  # the SDK keyword a programmer would pass

@@ -118,3 +118,7 @@ def test_upload_sends_a_documented_form_field_as_a_part_of_its_own(
     for bad in (["--field", "item_id"], ["--field", "item_id=1", "--field", "item_id=2"]):
         assert main([*upload, "--param", "sub_mchid=1900000109", *bad, "--config", config]) == 2
         assert "--field" in capsys.readouterr().err
+    # Without it, the error names the option to add, not the Python keyword (Media(..., fields=...)).
+    assert main([*upload, "--param", "sub_mchid=1900000109", "--config", config]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("a part of its own beside meta: --field item_id=VALUE\n") and "Media(" not in err
