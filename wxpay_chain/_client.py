@@ -174,6 +174,7 @@ class AsyncClient(ClientSignatures):
     # -- identity --------------------------------------------------------------------------------
     @property
     def mode(self) -> Literal["merchant", "brand"]:
+        """"merchant" (mchid=, the merchant API) or "brand" (brand_id=, the brand API and brand/ paths)."""
         return self._config.signer.mode
 
     @property
@@ -198,13 +199,15 @@ class AsyncClient(ClientSignatures):
         brand: N_brand[Coroutine[Any, Any, Response]]
         hk: N_hk[Coroutine[Any, Any, Response]]
 
-    def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
-        if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)  # before reading self._derived, which may not exist yet
-        # client.v3 etc. become attributes, so that a whole chain is plain attribute reads from the second
-        # call on (see Chain.__getattr__). A with_options() copy keeps none: one made per call must not
-        # form a cycle.
-        return root_chain(self, None if self._derived else self.__dict__, name)
+    if not TYPE_CHECKING:  # the roots are typed above; to a type checker any other name is a mistake
+
+        def __getattr__(self, name: str) -> Chain[Coroutine[Any, Any, Response]]:
+            if name.startswith("_") and not name.endswith("_"):
+                raise AttributeError(name)  # before reading self._derived, which may not exist yet
+            # client.v3 etc. become attributes, so that a whole chain is plain attribute reads from the second
+            # call on (see Chain.__getattr__). A with_options() copy keeps none: one made per call must not
+            # form a cycle.
+            return root_chain(self, None if self._derived else self.__dict__, name)
 
     def __getitem__(self, path: str) -> Chain[Coroutine[Any, Any, Response]]:
         return Chain(self, split_literal(path))
@@ -335,7 +338,8 @@ class AsyncClient(ClientSignatures):
         progress: Progress | None = None,
     ) -> bytes | Path:
         """A bill (or another file WeChat Pay gives a download_url and a hash for), checked against its hash:
-        its bytes, or streamed to ``to`` and the path returned. See :func:`wxpay_chain._download.download`."""
+        its bytes, or streamed to ``to`` and the path returned; ``progress(received, total or None)`` is told
+        each chunk's arrival. README: "Downloading bills"."""
         checks = {"hash_type": hash_type, "hash_value": hash_value}
         return await download(self._pipeline, self._config, answer, to, **checks, progress=progress)
 

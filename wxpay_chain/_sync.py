@@ -168,6 +168,7 @@ class Client(ClientSignatures):
 
     @property
     def mode(self) -> Literal["merchant", "brand"]:
+        """"merchant" (mchid=) or "brand" (brand_id=): see :attr:`AsyncClient.mode`."""
         return self._async.mode
 
     @property
@@ -223,11 +224,13 @@ class Client(ClientSignatures):
         brand: N_brand[Response]
         hk: N_hk[Response]
 
-    def __getattr__(self, name: str) -> Chain[Response]:
-        if name.startswith("_") and not name.endswith("_"):
-            raise AttributeError(name)
-        # A with_options() copy keeps no roots: one made per call must not form a cycle.
-        return root_chain(self, None if self._owner is not None else self.__dict__, name)
+    if not TYPE_CHECKING:  # the roots are typed above; to a type checker any other name is a mistake
+
+        def __getattr__(self, name: str) -> Chain[Response]:
+            if name.startswith("_") and not name.endswith("_"):
+                raise AttributeError(name)
+            # A with_options() copy keeps no roots: one made per call must not form a cycle.
+            return root_chain(self, None if self._owner is not None else self.__dict__, name)
 
     def __getitem__(self, path: str) -> Chain[Response]:
         return Chain(self, split_literal(path))

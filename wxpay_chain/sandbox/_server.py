@@ -88,7 +88,11 @@ class Sandbox:
     ``keep_requests`` (how many requests ``received`` and ``faults.injected`` keep, default 1,000) and
     ``keep_body_bytes`` (the request bodies ``received`` keeps in all, default 16 MiB): see
     :class:`~wxpay_chain.sandbox.RequestLog`; ``https_port``, the HTTPS port (APIv2) to listen on when it is
-    free, else any free one (default 0: any free one; ``credentials.https_base_url`` says which).
+    free, else any free one (default 0: any free one; ``credentials.https_base_url`` says which);
+    ``answer_mode``, whose key signs the answers: ``"pubkey"`` (default, WeChat Pay's public key, serial
+    ``PUB_KEY_ID_...``) or ``"certificate"`` (the platform certificate's key, for clients that download
+    certificates); ``seed``, of the random numbers behind generated coupon codes and SIGNTEST probes
+    (default 0: the same every run).
     """
 
     def __init__(
