@@ -11,6 +11,11 @@ method per verb: the template's placeholders as required keyword-only arguments 
 ``Literal`` enums, nested objects), the seed endpoints' attrs models accepted too, and the docstring
 :func:`wxpay_chain._typed._data.doc` gives at run time. ``paginate`` only on the nodes whose GET has known
 paging (``Paged``), as ``dir()`` shows at run time.
+
+A verb takes what the run time takes (wxpay_chain._prepare, _media, _v2_pipeline): a body verb two ways (two
+overloads), ``json=`` or a raw ``data=`` body, never both; an upload (a template of the SDK's upload table,
+:data:`wxpay_chain._media.UPLOADS`, the authority for uploads: one the data lacks gets a node too) ``media=``
+alone; an APIv2 verb ``xml=`` with the ``sign_type`` the SDK signs by (:func:`wxpay_chain._apiv2.sign_type_of`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ OUTPUT = TYPED / "_nodes.pyi"
 
 sys.path.insert(0, str(ROOT))
 
+from wxpay_chain._apiv2 import HMAC_SHA256, MD5  # noqa: E402
+from wxpay_chain._media import UPLOADS  # noqa: E402
 from wxpay_chain._roots import is_v2  # noqa: E402
 from wxpay_chain._typed import _data  # noqa: E402
 from wxpay_chain.models import lookup  # noqa: E402
@@ -137,9 +144,6 @@ class Options(TypedDict, total=False):
     timeout: float | Timeout | None
     base_url: str
 
-class BodyOptions(Options, total=False):
-    data: str | bytes
-
 class V2Options(Options, total=False):
     security: bool
 
@@ -164,6 +168,8 @@ _PY = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 # APIv2 fields are text on the wire, so a number may come as its text ("1000"), and a float is never sent
 # (see _apiv2.is_whole_number); a string field stays str, stricter than the run-time check.
 _PY_TEXT = {"string": "str", "integer": "int | str", "number": "int | str", "boolean": "str"}
+# The sign types _apiv2.sign_type_of accepts: every APIv2 call may name one, whether or not the data lists it.
+_SIGN_TYPES = [MD5, HMAC_SHA256]
 
 
 def _enum_fields(model: type | None) -> dict[str, type]:
@@ -253,6 +259,7 @@ class Generator:
     def verb(self, op: dict[str, Any], node_name: str, as_call: bool) -> list[str]:
         method, template = op["method"], op["template"]
         v2 = is_v2(template)
+        upload = method == "POST" and template in UPLOADS
         spec = lookup(method, template)
         args = [f"{p['name']}: {'str' if p.get('type') == 'string' else 'str | int'}" for p in op.get("path", ())]
         query = op.get("query")
@@ -265,26 +272,34 @@ class Generator:
             args.append(f"query: {td}" + ("" if any(p.get("required") for p in query) else " = ..."))
         body = op.get("body") or {}
         word = "xml" if v2 else "json"
-        if body.get("properties"):
+        raw: list[str] = []  # the same call with a raw body: data= instead of json= (never both, _prepare)
+        if upload:  # media= alone: an upload carries no other body (_media.encode)
+            args.append("media: Media")
+        elif body.get("properties"):
             hint = f"{node_name}_{method}_{word}"
             model = spec.body if spec else None
-            td = self.typed_dict(body["properties"], body.get("required", ()), hint, text=v2, enums=_enum_fields(model))
+            properties = _with_sign_type(body["properties"]) if v2 else body["properties"]
+            td = self.typed_dict(properties, body.get("required", ()), hint, text=v2, enums=_enum_fields(model))
             td += self._model(model)
+            raw = [*args, "data: str | bytes"]
             args.append(f"{word}: {td}" + ("" if body.get("required") else " = ..."))
         elif v2 or method in ("POST", "PUT", "PATCH"):
+            raw = [*args, "data: str | bytes"]
             args.append(f"{word}: Mapping[str, Any]{self._model(spec.body if spec else None)} = ...")
-        if op.get("upload"):
-            args.append("media: Media")
-        options = "V2Options" if v2 else "BodyOptions" if method in ("POST", "PUT", "PATCH") else "Options"
-        signature = ", ".join(["self", *(["*", *args] if args else []), f"**options: Unpack[{options}]"])
+        if v2:
+            raw = []  # APIv2 calls take xml= (_v2_pipeline.V2_OPTIONS): no data=
+        options = "V2Options" if v2 else "Options"
         name = "__call__" if as_call else method.lower()
         docstring = _data.doc(op).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-        body_doc = "\n".join(f"        {line}" if line else "" for line in docstring.splitlines())
-        return [f"    def {name}({signature}) -> R:", f'        """{body_doc.lstrip()}\n        """']
+        lines = [f"    def {name}({_signature(args, options)}) -> R:", f'        """{_indent(docstring)}\n        """']
+        if raw:
+            raw_doc = f"The same call with a raw body, data= (sent and signed as is), for json=.\n\n{method} {template}"
+            raw_def = f"    def {name}({_signature(raw, options)}) -> R:"
+            lines = ["    @overload", *lines, "    @overload", raw_def, f'        """{_indent(raw_doc)}\n        """']
+        return lines
 
     def build(self) -> str:
-        tree = _data.tree()
-        ops = _data.operations()
+        tree, ops = _with_uploads(_data.tree(), _data.operations())
         names = {template: self._unique(_class_name(template)) for template in tree}
         classes: list[str] = []
         for template, node in tree.items():
@@ -305,6 +320,63 @@ class Generator:
             classes.append("\n".join(lines))
         imports = "".join(f"from {module} import {name}\n" for module, name in sorted(self.imports))
         return HEADER.format(imports=imports) + "\n" + "\n\n".join(self.td_text + classes) + "\n"
+
+
+def _indent(docstring: str) -> str:
+    return "\n".join(f"        {line}" if line else "" for line in docstring.splitlines()).lstrip()
+
+
+def _signature(args: list[str], options: str) -> str:
+    return ", ".join(["self", *(["*", *args] if args else []), f"**options: Unpack[{options}]"])
+
+
+def _with_sign_type(properties: dict[str, Any]) -> dict[str, Any]:
+    """An APIv2 body's fields with ``sign_type``, which the SDK honours on every call: the data's own entry
+    (its documented values) where it has one with values, else one with the values the SDK accepts."""
+    given = properties.get("sign_type")
+    if given is not None and given.get("enum"):
+        return properties
+    entry = {**(given or {"label": "签名类型"}), "type": "string", "enum": _SIGN_TYPES}
+    return {**properties, "sign_type": entry}
+
+
+def _with_uploads(
+    tree: dict[str, _data.Node], ops: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[dict[str, _data.Node], dict[tuple[str, str], dict[str, Any]]]:
+    """The tree and operations with a POST for every upload of the SDK's table (_media.UPLOADS) the data
+    lacks, titled like the data's upload with the longest common tail (its brand or partner twin). Copies:
+    the run time's cached tree and operations stay as they are."""
+    missing = [t for t in UPLOADS if ("POST", t) not in ops and None not in map(_data.attribute_name, t.split("/"))]
+    if not missing:
+        return tree, ops
+    ops = dict(ops)
+    copy = {template: _data.Node(template) for template in tree}
+    for template, node in tree.items():
+        copy[template].children.update(node.children)
+        copy[template].verbs.extend(node.verbs)
+    known = [op for (method, template), op in ops.items() if method == "POST" and template in UPLOADS]
+    for template in missing:
+        twin = max(known, key=lambda op: _common_tail(op["template"], template))
+        title = twin["title"] + ("（品牌API）" if template.startswith("brand/") else "")
+        ops[("POST", template)] = {"method": "POST", "template": template, "title": title, "doc_url": "",
+                                   "upload": True}
+        segments, parent = template.split("/"), ""
+        for segment in segments:
+            here = f"{parent}/{segment}" if parent else segment
+            copy[parent].children[_data.attribute_name(segment)] = here  # type: ignore[index]
+            copy.setdefault(here, _data.Node(here))
+            parent = here
+        copy[template].verbs.append("POST")
+    return copy, ops
+
+
+def _common_tail(one: str, other: str) -> int:
+    count = 0
+    for a, b in zip(reversed(one.split("/")), reversed(other.split("/")), strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 def _is_keyword(name: str) -> bool:

@@ -86,7 +86,7 @@ def notifications(client: Client, meta: dict[str, Any], body: bytes) -> tuple[in
     parsed: Notification = client.parse_notification(meta, body)
     assert parsed.id
     client.handle_notification(meta, body, on_event_async)  # type: ignore[arg-type]
-    client.handle_notifcation(meta, body, on_event)  # type: ignore[operator]
+    client.handle_notifcation(meta, body, on_event)  # type: ignore[attr-defined]
     return client.handle_notification(meta, body, on_event, recent=RecentNotifications())
 
 

@@ -31,9 +31,6 @@ class Options(TypedDict, total=False):
     timeout: float | Timeout | None
     base_url: str
 
-class BodyOptions(Options, total=False):
-    data: str | bytes
-
 class V2Options(Options, total=False):
     security: bool
 
@@ -436,6 +433,7 @@ class N_v2_cgi_bin_mch_customs_customdeclareorder_POST_xml(TypedDict, total=Fals
     cert_type: Literal['IDCARD']
     cert_id: str
     name: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_cgi_bin_mch_customs_customdeclarequery_POST_xml(TypedDict, total=False):
     sign_type: Literal['MD5']
@@ -687,12 +685,14 @@ class N_v2_mmpaymkttransfers_gethbinfo_POST_xml(TypedDict, total=False):
     mch_id: str
     appid: Required[str]
     bill_type: Required[Literal['MCHT']]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_gettransferinfo_POST_xml(TypedDict, total=False):
     nonce_str: str
     partner_trade_no: Required[str]
     mch_id: str
     appid: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_promotion_paywwsptrans2pocket_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -712,12 +712,14 @@ class N_v2_mmpaymkttransfers_promotion_paywwsptrans2pocket_POST_xml(TypedDict, t
     approval_type: Literal[1, '1']
     act_name: str
     agentid: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_promotion_querywwsptrans2pocket_POST_xml(TypedDict, total=False):
     nonce_str: str
     partner_trade_no: str
     mch_id: str
     appid: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_promotion_transfers_POST_xml(TypedDict, total=False):
     mch_appid: Required[str]
@@ -734,6 +736,7 @@ class N_v2_mmpaymkttransfers_promotion_transfers_POST_xml(TypedDict, total=False
     scene: str
     brand_id: int | str
     finder_template_id: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_query_coupon_stock_POST_xml(TypedDict, total=False):
     coupon_stock_id: Required[str]
@@ -744,6 +747,7 @@ class N_v2_mmpaymkttransfers_query_coupon_stock_POST_xml(TypedDict, total=False)
     nonce_str: str
     version: Literal['1.0']
     type: Literal['XML']
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_querycouponsinfo_POST_xml(TypedDict, total=False):
     coupon_id: Required[str]
@@ -756,12 +760,14 @@ class N_v2_mmpaymkttransfers_querycouponsinfo_POST_xml(TypedDict, total=False):
     nonce_str: str
     version: Literal['1.0']
     type: Literal['XML']
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_queryworkwxredpack_POST_xml(TypedDict, total=False):
     nonce_str: str
     mch_billno: Required[str]
     mch_id: str
     appid: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_send_coupon_POST_xml(TypedDict, total=False):
     coupon_stock_id: Required[str]
@@ -775,6 +781,7 @@ class N_v2_mmpaymkttransfers_send_coupon_POST_xml(TypedDict, total=False):
     nonce_str: str
     version: Literal['1.0']
     type: Literal['XML']
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_sendgroupredpack_POST_xml(TypedDict, total=False):
     nonce_str: str
@@ -791,6 +798,7 @@ class N_v2_mmpaymkttransfers_sendgroupredpack_POST_xml(TypedDict, total=False):
     remark: Required[str]
     scene_id: Literal['PRODUCT_1', 'PRODUCT_2', 'PRODUCT_3', 'PRODUCT_4', 'PRODUCT_5', 'PRODUCT_6', 'PRODUCT_7', 'PRODUCT_8']
     risk_info: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_sendminiprogramhb_POST_xml(TypedDict, total=False):
     nonce_str: str
@@ -806,6 +814,7 @@ class N_v2_mmpaymkttransfers_sendminiprogramhb_POST_xml(TypedDict, total=False):
     remark: Required[str]
     notify_way: Required[Literal['MINI_PROGRAM_JSAPI']]
     scene_id: Literal['PRODUCT_1', 'PRODUCT_2', 'PRODUCT_3', 'PRODUCT_4', 'PRODUCT_5', 'PRODUCT_6', 'PRODUCT_7', 'PRODUCT_8']
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_sendredpack_POST_xml(TypedDict, total=False):
     nonce_str: str
@@ -824,6 +833,7 @@ class N_v2_mmpaymkttransfers_sendredpack_POST_xml(TypedDict, total=False):
     remark: Required[str]
     scene_id: Literal['PRODUCT_1', 'PRODUCT_2', 'PRODUCT_3', 'PRODUCT_4', 'PRODUCT_5', 'PRODUCT_6', 'PRODUCT_7', 'PRODUCT_8']
     risk_info: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaymkttransfers_sendworkwxredpack_POST_xml(TypedDict, total=False):
     nonce_str: str
@@ -840,6 +850,7 @@ class N_v2_mmpaymkttransfers_sendworkwxredpack_POST_xml(TypedDict, total=False):
     remark: Required[str]
     scene_id: Literal['PRODUCT_1', 'PRODUCT_2', 'PRODUCT_3', 'PRODUCT_4', 'PRODUCT_5', 'PRODUCT_6', 'PRODUCT_7', 'PRODUCT_8']
     workwx_sign: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaysptrans_pay_bank_POST_xml(TypedDict, total=False):
     mch_id: str
@@ -850,11 +861,13 @@ class N_v2_mmpaysptrans_pay_bank_POST_xml(TypedDict, total=False):
     bank_code: Required[str]
     amount: Required[int | str]
     desc: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_mmpaysptrans_query_bank_POST_xml(TypedDict, total=False):
     mch_id: str
     partner_trade_no: Required[str]
     nonce_str: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_papay_deletecontract_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -866,6 +879,7 @@ class N_v2_papay_deletecontract_POST_xml(TypedDict, total=False):
     version: Required[Literal['1.0']]
     sub_appid: str
     sub_mch_id: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_papay_partner_deletecontract_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -877,6 +891,7 @@ class N_v2_papay_partner_deletecontract_POST_xml(TypedDict, total=False):
     contract_id: str
     contract_termination_remark: Required[str]
     version: Required[Literal['1.0']]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_papay_partner_preentrustweb_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -902,6 +917,7 @@ class N_v2_papay_partner_querycontract_POST_xml(TypedDict, total=False):
     plan_id: str
     contract_code: str
     version: Required[Literal['1.0']]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_papay_querycontract_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -910,6 +926,7 @@ class N_v2_papay_querycontract_POST_xml(TypedDict, total=False):
     plan_id: int | str
     contract_code: str
     version: Required[Literal['1.0']]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_closecombinedorder_POST_xml(TypedDict, total=False):
     combine_appid: Required[str]
@@ -972,6 +989,7 @@ class N_v2_pay_contractorder_POST_xml(TypedDict, total=False):
     request_serial: Required[int | str]
     contract_display_account: Required[str]
     contract_notify_url: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_downloadbill_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -980,12 +998,13 @@ class N_v2_pay_downloadbill_POST_xml(TypedDict, total=False):
     bill_date: Required[str]
     bill_type: Literal['ALL', 'SUCCESS', 'REFUND', 'RECHARGE_REFUND']
     tar_type: Literal['GZIP']
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_downloadfundflow_POST_xml(TypedDict, total=False):
     appid: Required[str]
     mch_id: str
     nonce_str: str
-    sign_type: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
     bill_date: Required[str]
     account_type: Required[Literal['Basic', 'Operation', 'Fees']]
     tar_type: Literal['GZIP']
@@ -1022,6 +1041,7 @@ class N_v2_pay_paporderquery_POST_xml(TypedDict, total=False):
     transaction_id: Required[str]
     out_trade_no: Required[str]
     nonce_str: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_pappayapply_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -1039,6 +1059,7 @@ class N_v2_pay_pappayapply_POST_xml(TypedDict, total=False):
     trade_type: Required[str]
     contract_id: Required[str]
     receipt: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_partner_paporderquery_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -1048,6 +1069,7 @@ class N_v2_pay_partner_paporderquery_POST_xml(TypedDict, total=False):
     sub_appid: str
     sub_mch_id: str
     nonce_str: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_partner_pappayapply_POST_xml(TypedDict, total=False):
     sub_appid: str
@@ -1067,6 +1089,7 @@ class N_v2_pay_partner_pappayapply_POST_xml(TypedDict, total=False):
     trade_type: Required[str]
     contract_id: Required[str]
     receipt: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_profitsharingaddreceiver_POST_xml(TypedDict, total=False):
     mch_id: str
@@ -1121,6 +1144,7 @@ class N_v2_pay_queryexchagerate_POST_xml(TypedDict, total=False):
     mch_id: str
     fee_type: Required[str]
     date: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_settlementquery_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -1133,6 +1157,7 @@ class N_v2_pay_settlementquery_POST_xml(TypedDict, total=False):
     date_start: Required[str]
     date_end: Required[str]
     query_split: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_pay_unifiedorder_POST_xml(TypedDict, total=False):
     version: Literal['1.0']
@@ -1171,6 +1196,7 @@ class N_v2_payitil_report_POST_xml(TypedDict, total=False):
     interface_url: Required[str]
     user_ip: Required[str]
     trades: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_risk_getcertficates_POST_xml(TypedDict, total=False):
     mch_id: str
@@ -1192,33 +1218,33 @@ class N_v2_risk_getviolation_POST_xml(TypedDict, total=False):
     page_size: str
     violation_records_format: Literal['csv', 'json']
 
-class N_v2_sandboxnew_pay_getsignkey_POST_xml(TypedDict, total=False):
-    mch_id: str
-    nonce_str: str
-
 class N_v2_secapi_mch_addsubdevconfig_POST_xml(TypedDict, total=False):
     appid: Required[str]
     mch_id: str
     sub_mch_id: Required[str]
     sub_appid: str
     jsapi_path: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_secapi_mch_channelsetting_POST_xml(TypedDict, total=False):
     appid: Required[str]
     mch_id: str
     sub_mch_id: Required[str]
     channel_id: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_secapi_mch_modifymchinfo_POST_xml(TypedDict, total=False):
     mch_id: str
     sub_mch_id: Required[str]
     merchant_shortname: str
     service_phone: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_secapi_mch_querysubdevconfig_POST_xml(TypedDict, total=False):
     appid: Required[str]
     mch_id: str
     sub_mch_id: Required[str]
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_secapi_mch_submchmanage_POST_query(TypedDict, total=False):
     action: Required[Literal['add', 'query']]
@@ -1230,6 +1256,7 @@ class N_v2_secapi_mch_submchmanage_POST_xml(TypedDict, total=False):
     sub_mch_id: str
     page_index: Required[str]
     page_size: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_secapi_mkt_addrecommendconf_POST_xml(TypedDict, total=False):
     mch_id: str
@@ -1237,6 +1264,7 @@ class N_v2_secapi_mkt_addrecommendconf_POST_xml(TypedDict, total=False):
     sub_appid: Required[str]
     subscribe_appid: Required[str]
     nonce_str: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_secapi_pay_multiprofitsharing_POST_xml(TypedDict, total=False):
     mch_id: str
@@ -1336,6 +1364,7 @@ class N_v2_tools_authcodetoopenid_POST_xml(TypedDict, total=False):
     sub_mch_id: str
     auth_code: Required[str]
     nonce_str: str
+    sign_type: Literal['MD5', 'HMAC-SHA256']
 
 class N_v2_tools_shorturl_POST_xml(TypedDict, total=False):
     appid: Required[str]
@@ -9860,6 +9889,7 @@ class N_brand_marketing(Node[R]):
 
 class N_brand_marketing_product_coupon(Node[R]):
     users: N_brand_marketing_product_coupon_users[R]
+    media: N_brand_marketing_product_coupon_media[R]
 
 class N_brand_marketing_product_coupon_users(Node[R]):
     _openid_: N_brand_marketing_product_coupon_users_Popenid[R]
@@ -9888,7 +9918,8 @@ class N_brand_marketing_product_coupon_users_Popenid_coupons(Paged[R]):
 
             await client.brand.marketing.productCoupon.users._openid_.coupons.get(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", query={"appid": "wx233544546545989"})
         """
-    def post(self, *, openid: str, json: N_brand_marketing_product_coupon_users_Popenid_coupons_POST_json | BrandProductCouponSendRequest, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_brand_marketing_product_coupon_users_Popenid_coupons_POST_json | BrandProductCouponSendRequest, **options: Unpack[Options]) -> R:
         """向用户发放商品券（品牌API）
 
         POST brand/marketing/product-coupon/users/{openid}/coupons
@@ -9908,6 +9939,12 @@ class N_brand_marketing_product_coupon_users_Popenid_coupons(Paged[R]):
         Example (the blocking Client: without await)::
 
             await client.brand.marketing.productCoupon.users._openid_.coupons.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", json={"product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "send_request_no": "34657_20250101_123456"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST brand/marketing/product-coupon/users/{openid}/coupons
         """
 
 class N_hk(Node[R]):
@@ -9936,7 +9973,8 @@ class N_hk_v3_certificates(Node[R]):
 
 class N_hk_v3_merchants(Node[R]):
     _sub_mchid_: N_hk_v3_merchants_Psub_mchid[R]
-    def post(self, *, json: N_hk_v3_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_merchants_POST_json, **options: Unpack[Options]) -> R:
         """子商户进件（融合钱包）
 
         POST hk/v3/merchants
@@ -9965,7 +10003,14 @@ class N_hk_v3_merchants(Node[R]):
 
             await client.hk.v3.merchants.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001", "name": "Merchant name", "shortname": "Merchant shortname", "office_phone": "075586010000", "contact": {...}, ...})
         """
-    def put(self, *, json: N_hk_v3_merchants_PUT_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/merchants
+        """
+    @overload
+    def put(self, *, json: N_hk_v3_merchants_PUT_json, **options: Unpack[Options]) -> R:
         """修改子商户（融合钱包）
 
         PUT hk/v3/merchants
@@ -9994,6 +10039,12 @@ class N_hk_v3_merchants(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.hk.v3.merchants.put(json={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001", "sub_mchid": "20000100", "name": "Merchant name", "shortname": "Merchant shortname", "office_phone": "075586010000", ...})
+        """
+    @overload
+    def put(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PUT hk/v3/merchants
         """
 
 class N_hk_v3_merchants_Psub_mchid(Node[R]):
@@ -10036,7 +10087,8 @@ class N_hk_v3_refunds(Node[R]):
 
             await client.hk.v3.refunds.get()
         """
-    def post(self, *, json: N_hk_v3_refunds_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_refunds_POST_json, **options: Unpack[Options]) -> R:
         """申请退款
 
         POST hk/v3/refunds
@@ -10059,6 +10111,12 @@ class N_hk_v3_refunds(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.hk.v3.refunds.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sp_mchid": "1900000100", "sub_mchid": "1900000109", "sp_appid": "wx8888888888888888", "out_refund_no": "1217752501201407033233368018", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/refunds
         """
 
 class N_hk_v3_refunds_id(Node[R]):
@@ -10154,7 +10212,8 @@ class N_hk_v3_transactions(Node[R]):
     outTradeNo: N_hk_v3_transactions_out_trade_no[R]
 
 class N_hk_v3_transactions_app(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """APP支付下单
 
         POST hk/v3/transactions/app
@@ -10186,6 +10245,12 @@ class N_hk_v3_transactions_app(Node[R]):
 
             await client.hk.v3.transactions.app.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/app
+        """
 
 class N_hk_v3_transactions_id(Node[R]):
     _transaction_id_: N_hk_v3_transactions_id_Ptransaction_id[R]
@@ -10212,7 +10277,8 @@ class N_hk_v3_transactions_id_Ptransaction_id(Node[R]):
         """
 
 class N_hk_v3_transactions_id_Ptransaction_id_close(Node[R]):
-    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[Options]) -> R:
         """关闭订单(微信支付订单号)
 
         POST hk/v3/transactions/id/{transaction_id}/close
@@ -10229,9 +10295,16 @@ class N_hk_v3_transactions_id_Ptransaction_id_close(Node[R]):
 
             await client.hk.v3.transactions.id._transaction_id_.close.post(transaction_id="1217752501201407033233368018", json={"mchid": "1230000109"})
         """
+    @overload
+    def post(self, *, transaction_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/id/{transaction_id}/close
+        """
 
 class N_hk_v3_transactions_id_Ptransaction_id_reverse(Node[R]):
-    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[Options]) -> R:
         """撤销订单(微信支付订单号)
 
         POST hk/v3/transactions/id/{transaction_id}/reverse
@@ -10248,9 +10321,16 @@ class N_hk_v3_transactions_id_Ptransaction_id_reverse(Node[R]):
 
             await client.hk.v3.transactions.id._transaction_id_.reverse.post(transaction_id="1217752501201407033233368018", json={"mchid": "1900000109", "sp_mchid": "1900000100", "sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, transaction_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/id/{transaction_id}/reverse
+        """
 
 class N_hk_v3_transactions_jsapi(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """小程序/公众号支付下单
 
         POST hk/v3/transactions/jsapi
@@ -10282,9 +10362,16 @@ class N_hk_v3_transactions_jsapi(Node[R]):
 
             await client.hk.v3.transactions.jsapi.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/jsapi
+        """
 
 class N_hk_v3_transactions_micropay(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_micropay_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_micropay_POST_json, **options: Unpack[Options]) -> R:
         """提交付款码支付
 
         POST hk/v3/transactions/micropay
@@ -10313,9 +10400,16 @@ class N_hk_v3_transactions_micropay(Node[R]):
 
             await client.hk.v3.transactions.micropay.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/micropay
+        """
 
 class N_hk_v3_transactions_mweb(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_mweb_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_mweb_POST_json, **options: Unpack[Options]) -> R:
         """H5支付下单
 
         POST hk/v3/transactions/mweb
@@ -10347,9 +10441,16 @@ class N_hk_v3_transactions_mweb(Node[R]):
 
             await client.hk.v3.transactions.mweb.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/mweb
+        """
 
 class N_hk_v3_transactions_native(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """扫码支付下单
 
         POST hk/v3/transactions/native
@@ -10381,6 +10482,12 @@ class N_hk_v3_transactions_native(Node[R]):
 
             await client.hk.v3.transactions.native.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/native
+        """
 
 class N_hk_v3_transactions_out_trade_no(Node[R]):
     _out_trade_no_: N_hk_v3_transactions_out_trade_no_Pout_trade_no[R]
@@ -10407,7 +10514,8 @@ class N_hk_v3_transactions_out_trade_no_Pout_trade_no(Node[R]):
         """
 
 class N_hk_v3_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[Options]) -> R:
         """关闭订单(商户订单号)
 
         POST hk/v3/transactions/out-trade-no/{out_trade_no}/close
@@ -10424,9 +10532,16 @@ class N_hk_v3_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
 
             await client.hk.v3.transactions.outTradeNo._out_trade_no_.close.post(out_trade_no="1217752501201407033233368018", json={"mchid": "1230000109"})
         """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/out-trade-no/{out_trade_no}/close
+        """
 
 class N_hk_v3_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[Options]) -> R:
         """撤销订单(商户订单号)
 
         POST hk/v3/transactions/out-trade-no/{out_trade_no}/reverse
@@ -10442,6 +10557,12 @@ class N_hk_v3_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.hk.v3.transactions.outTradeNo._out_trade_no_.reverse.post(out_trade_no="1217752501201407033233368018", json={"mchid": "1900000109", "sp_mchid": "1900000100", "sub_mchid": "1900000109"})
+        """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST hk/v3/transactions/out-trade-no/{out_trade_no}/reverse
         """
 
 class N_v2(Node[R]):
@@ -12544,7 +12665,7 @@ class N_v2_sandboxnew_pay_downloadbill(Node[R]):
         """
 
 class N_v2_sandboxnew_pay_getsignkey(Node[R]):
-    def post(self, *, xml: N_v2_sandboxnew_pay_getsignkey_POST_xml = ..., **options: Unpack[V2Options]) -> R:
+    def post(self, *, xml: N_v2_risk_getpublickey_POST_xml = ..., **options: Unpack[V2Options]) -> R:
         """获取验签密钥API
 
         POST v2/sandboxnew/pay/getsignkey
@@ -12823,7 +12944,7 @@ class N_v2_secapi_mch_submchmanage(Node[R]):
         """
 
 class N_v2_secapi_mch_uploadmedia(Node[R]):
-    def post(self, *, xml: Mapping[str, Any] = ..., media: Media, **options: Unpack[V2Options]) -> R:
+    def post(self, *, xml: Mapping[str, Any] = ..., **options: Unpack[V2Options]) -> R:
         """图片上传API
 
         POST v2/secapi/mch/uploadmedia
@@ -13767,7 +13888,7 @@ class N_v2_xdc_apiv2getsignkey_sign(Node[R]):
     getsignkey: N_v2_xdc_apiv2getsignkey_sign_getsignkey[R]
 
 class N_v2_xdc_apiv2getsignkey_sign_getsignkey(Node[R]):
-    def post(self, *, xml: N_v2_sandboxnew_pay_getsignkey_POST_xml = ..., **options: Unpack[V2Options]) -> R:
+    def post(self, *, xml: N_v2_risk_getpublickey_POST_xml = ..., **options: Unpack[V2Options]) -> R:
         """获取验签密钥API
 
         POST v2/xdc/apiv2getsignkey/sign/getsignkey
@@ -13957,7 +14078,8 @@ class N_v3_abnormal_fund_processing_receipts_Preceipt_id(Node[R]):
 
 class N_v3_abnormal_fund_processing_receipts_Preceipt_id_transfer_instructions(Node[R]):
     _out_instruction_no_: N_v3_abnormal_fund_processing_receipts_Preceipt_id_transfer_instructions_Pout_instruction_no[R]
-    def post(self, *, receipt_id: str, json: N_v3_abnormal_fund_processing_receipts_Preceipt_id_transfer_instructions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, receipt_id: str, json: N_v3_abnormal_fund_processing_receipts_Preceipt_id_transfer_instructions_POST_json, **options: Unpack[Options]) -> R:
         """发起在途异常资金付款指令
 
         POST v3/abnormal-fund-processing/receipts/{receipt_id}/transfer-instructions
@@ -13974,6 +14096,12 @@ class N_v3_abnormal_fund_processing_receipts_Preceipt_id_transfer_instructions(N
         Example (the blocking Client: without await)::
 
             await client.v3.abnormalFundProcessing.receipts._receipt_id_.transferInstructions.post(receipt_id="0100011742874700562078230000", json={"out_instruction_no": "1200002", "transfer_mode": "TRANSFER_TO_ORIGINAL_RECEIVE_USER"})
+        """
+    @overload
+    def post(self, *, receipt_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/abnormal-fund-processing/receipts/{receipt_id}/transfer-instructions
         """
 
 class N_v3_abnormal_fund_processing_receipts_Preceipt_id_transfer_instructions_Pout_instruction_no(Node[R]):
@@ -14068,7 +14196,8 @@ class N_v3_aggracct_bc_wb_channel_bank_channel_account(Node[R]):
 
 class N_v3_aggracct_bc_wb_channel_bank_channel_account_rename(Node[R]):
     _application_id_: N_v3_aggracct_bc_wb_channel_bank_channel_account_rename_Papplication_id[R]
-    def post(self, *, json: N_v3_aggracct_bc_wb_channel_bank_channel_account_rename_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_aggracct_bc_wb_channel_bank_channel_account_rename_POST_json, **options: Unpack[Options]) -> R:
         """受理渠道结算银行账户更名申请
 
         POST v3/aggracct-bc/wb-channel/bank-channel-account/rename
@@ -14084,6 +14213,12 @@ class N_v3_aggracct_bc_wb_channel_bank_channel_account_rename(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.aggracctBc.wbChannel.bankChannelAccount.rename.post(json={"out_request_no": "htozr8denqegbt6tk6u10iymo7yww5pn", "mchid": "1900016681", "bal_account_no": "8609cb22e1774a50a930e414cc71eca06121bc", "change_scene": "SUBJECT_INFO_RENAME"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/aggracct-bc/wb-channel/bank-channel-account/rename
         """
 
 class N_v3_aggracct_bc_wb_channel_bank_channel_account_rename_Papplication_id(Node[R]):
@@ -14120,7 +14255,8 @@ class N_v3_aggracct_bc_wb_channel_control_orders_info_update_result(Node[R]):
     notify: N_v3_aggracct_bc_wb_channel_control_orders_info_update_result_notify[R]
 
 class N_v3_aggracct_bc_wb_channel_control_orders_info_update_result_notify(Node[R]):
-    def post(self, *, json: N_v3_aggracct_bc_wb_channel_control_orders_info_update_result_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_aggracct_bc_wb_channel_control_orders_info_update_result_notify_POST_json, **options: Unpack[Options]) -> R:
         """资料更新请求审核结果回调通知
 
         POST v3/aggracct-bc/wb-channel/control-orders/info/update/result/notify
@@ -14140,9 +14276,16 @@ class N_v3_aggracct_bc_wb_channel_control_orders_info_update_result_notify(Node[
 
             await client.v3.aggracctBc.wbChannel.controlOrders.info.update.result.notify.post(json={"out_request_no": "htozr8denqegbt6tk6u10iymo7yww5pn", "mchid": "1900016681"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/aggracct-bc/wb-channel/control-orders/info/update/result/notify
+        """
 
 class N_v3_aggracct_bc_wb_channel_control_orders_punish(Node[R]):
-    def post(self, *, json: N_v3_aggracct_bc_wb_channel_control_orders_punish_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_aggracct_bc_wb_channel_control_orders_punish_POST_json, **options: Unpack[Options]) -> R:
         """发起微众台账管控
 
         POST v3/aggracct-bc/wb-channel/control-orders/punish
@@ -14164,9 +14307,16 @@ class N_v3_aggracct_bc_wb_channel_control_orders_punish(Node[R]):
 
             await client.v3.aggracctBc.wbChannel.controlOrders.punish.post(json={"out_request_no": "example_out_request_no", "mchid": "example_mchid", "bal_account_no": "example_bal_account_no", "punish_scene": 1})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/aggracct-bc/wb-channel/control-orders/punish
+        """
 
 class N_v3_aggracct_bc_wb_channel_control_orders_recover(Node[R]):
-    def post(self, *, json: N_v3_aggracct_bc_wb_channel_control_orders_recover_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_aggracct_bc_wb_channel_control_orders_recover_POST_json, **options: Unpack[Options]) -> R:
         """解除对微众台账的管控
 
         POST v3/aggracct-bc/wb-channel/control-orders/recover
@@ -14186,6 +14336,12 @@ class N_v3_aggracct_bc_wb_channel_control_orders_recover(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.aggracctBc.wbChannel.controlOrders.recover.post(json={"out_request_no": "example_out_request_no", "related_webank_punish_no": "example_related_webank_punish_no", "related_wxpay_punish_no": "example_related_wxpay_punish_no", "mchid": "example_mchid", "bal_account_no": "example_bal_account_no", "recover_reason": "example_recover_reason"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/aggracct-bc/wb-channel/control-orders/recover
         """
 
 class N_v3_aggracct_bc_wb_channel_control_orders_Pout_request_no(Node[R]):
@@ -14208,7 +14364,8 @@ class N_v3_aggracct_bc_wb_channel_control_orders_Pout_request_no(Node[R]):
 
 class N_v3_aggracct_bc_wb_channel_special_reduction(Node[R]):
     _out_request_no_: N_v3_aggracct_bc_wb_channel_special_reduction_Pout_request_no[R]
-    def post(self, *, json: N_v3_aggracct_bc_wb_channel_special_reduction_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_aggracct_bc_wb_channel_special_reduction_POST_json, **options: Unpack[Options]) -> R:
         """特殊减额
 
         POST v3/aggracct-bc/wb-channel/special-reduction
@@ -14228,6 +14385,12 @@ class N_v3_aggracct_bc_wb_channel_special_reduction(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.aggracctBc.wbChannel.specialReduction.post(json={"mchid": "1900016681", "bal_account_no": "8609cb22e1774a50a930e414cc71eca06121bc", "out_request_no": "htozr8denqegbt6tk6u10iymo7yww5pn", "reduction_type": "FINANCIAL_PENALTY", "amount": 1})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/aggracct-bc/wb-channel/special-reduction
         """
 
 class N_v3_aggracct_bc_wb_channel_special_reduction_Pout_request_no(Node[R]):
@@ -14284,7 +14447,8 @@ class N_v3_apply4sub_sub_merchants_Psub_mchid_application_Papplication_no(Node[R
         """
 
 class N_v3_apply4sub_sub_merchants_Psub_mchid_modify_settlement(Node[R]):
-    def post(self, *, sub_mchid: str, json: N_v3_apply4sub_sub_merchants_Psub_mchid_modify_settlement_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, sub_mchid: str, json: N_v3_apply4sub_sub_merchants_Psub_mchid_modify_settlement_POST_json, **options: Unpack[Options]) -> R:
         """修改结算帐号API
 
         POST v3/apply4sub/sub_merchants/{sub_mchid}/modify-settlement
@@ -14305,6 +14469,12 @@ class N_v3_apply4sub_sub_merchants_Psub_mchid_modify_settlement(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.apply4sub.sub_merchants._sub_mchid_.modifySettlement.post(sub_mchid="1900006491", json={"account_type": "ACCOUNT_TYPE_BUSINESS", "account_bank": "工商银行", "bank_address_code": "110000", "account_number": "ciphertext"})
+        """
+    @overload
+    def post(self, *, sub_mchid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/apply4sub/sub_merchants/{sub_mchid}/modify-settlement
         """
 
 class N_v3_apply4sub_sub_merchants_Psub_mchid_settlement(Node[R]):
@@ -14343,7 +14513,8 @@ class N_v3_apply4subject_applyment(Node[R]):
 
             await client.v3.apply4subject.applyment.get()
         """
-    def post(self, *, query: N_v3_apply4subject_applyment_POST_query = ..., json: N_v3_apply4subject_applyment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, query: N_v3_apply4subject_applyment_POST_query = ..., json: N_v3_apply4subject_applyment_POST_json, **options: Unpack[Options]) -> R:
         """提交商户开户意愿申请单API
 
         POST v3/apply4subject/applyment
@@ -14362,6 +14533,12 @@ class N_v3_apply4subject_applyment(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.apply4subject.applyment.post(json={"business_code": "...", "contact_info": {...}, "subject_info": {...}, "identification_info": {...}})
+        """
+    @overload
+    def post(self, *, query: N_v3_apply4subject_applyment_POST_query = ..., data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/apply4subject/applyment
         """
 
 class N_v3_apply4subject_applyment_merchants(Node[R]):
@@ -14389,7 +14566,8 @@ class N_v3_apply4subject_applyment_Papplyment_id(Node[R]):
     cancel: N_v3_apply4subject_applyment_Papplyment_id_cancel[R]
 
 class N_v3_apply4subject_applyment_Papplyment_id_cancel(Node[R]):
-    def post(self, *, applyment_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, applyment_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销商户开户意愿申请单API
 
         POST v3/apply4subject/applyment/{applyment_id}/cancel
@@ -14402,12 +14580,19 @@ class N_v3_apply4subject_applyment_Papplyment_id_cancel(Node[R]):
 
             await client.v3.apply4subject.applyment._applyment_id_.cancel.post(applyment_id="...")
         """
+    @overload
+    def post(self, *, applyment_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/apply4subject/applyment/{applyment_id}/cancel
+        """
 
 class N_v3_apply4subject_applyment_Pbusiness_code(Node[R]):
     cancel: N_v3_apply4subject_applyment_Pbusiness_code_cancel[R]
 
 class N_v3_apply4subject_applyment_Pbusiness_code_cancel(Node[R]):
-    def post(self, *, business_code: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, business_code: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销商户开户意愿申请单API
 
         POST v3/apply4subject/applyment/{business_code}/cancel
@@ -14419,6 +14604,12 @@ class N_v3_apply4subject_applyment_Pbusiness_code_cancel(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.apply4subject.applyment._business_code_.cancel.post(business_code="...")
+        """
+    @overload
+    def post(self, *, business_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/apply4subject/applyment/{business_code}/cancel
         """
 
 class N_v3_applyment4sub(Node[R]):
@@ -14466,7 +14657,8 @@ class N_v3_applyment4sub_applyment_business_code_Pbusiness_code(Node[R]):
         """
 
 class N_v3_applyment4sub_applyment_Pempty(Node[R]):
-    def post(self, *, json: N_v3_applyment4sub_applyment_Pempty_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_applyment4sub_applyment_Pempty_POST_json, **options: Unpack[Options]) -> R:
         """提交申请单API
 
         POST v3/applyment4sub/applyment/{empty}
@@ -14484,6 +14676,12 @@ class N_v3_applyment4sub_applyment_Pempty(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.applyment4sub.applyment._empty_.post(json={"business_code": "...", "contact_info": {...}, "subject_info": {...}, "business_info": {...}, "settlement_info": {...}, "bank_account_info": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/applyment4sub/applyment/{empty}
         """
 
 class N_v3_bank_batch_transfer(Node[R]):
@@ -14508,7 +14706,8 @@ class N_v3_bank_batch_transfer_receipt_detail_receipts(Node[R]):
 
             await client.v3.bankBatchTransfer.receipt.detailReceipts.get(query={"out_batch_no": "GD2021011610162610BBdkkIwcu3", "out_detail_no": "mx0911231610162610v4CNkO4HAf"})
         """
-    def post(self, *, json: N_v3_bank_batch_transfer_receipt_detail_receipts_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_bank_batch_transfer_receipt_detail_receipts_GET_query, **options: Unpack[Options]) -> R:
         """受理明细电子回单API
 
         POST v3/bank-batch-transfer/receipt/detail-receipts
@@ -14521,6 +14720,12 @@ class N_v3_bank_batch_transfer_receipt_detail_receipts(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.bankBatchTransfer.receipt.detailReceipts.post(json={"out_batch_no": "GD2021011610162610BBdkkIwcu3", "out_detail_no": "mx0911231610162610v4CNkO4HAf"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/bank-batch-transfer/receipt/detail-receipts
         """
 
 class N_v3_bank_batch_transfer_receipt_summary_receipts(Node[R]):
@@ -14537,7 +14742,8 @@ class N_v3_bank_batch_transfer_receipt_summary_receipts(Node[R]):
 
             await client.v3.bankBatchTransfer.receipt.summaryReceipts.get(query={"out_batch_no": "GD2021011610162610BBdkkIwcu3"})
         """
-    def post(self, *, json: N_v3_bank_batch_transfer_receipt_summary_receipts_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_bank_batch_transfer_receipt_summary_receipts_GET_query, **options: Unpack[Options]) -> R:
         """受理汇总电子回单API
 
         POST v3/bank-batch-transfer/receipt/summary-receipts
@@ -14550,6 +14756,12 @@ class N_v3_bank_batch_transfer_receipt_summary_receipts(Node[R]):
 
             await client.v3.bankBatchTransfer.receipt.summaryReceipts.post(json={"out_batch_no": "GD2021011610162610BBdkkIwcu3"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/bank-batch-transfer/receipt/summary-receipts
+        """
 
 class N_v3_bank_transfer(Node[R]):
     batches: N_v3_bank_transfer_batches[R]
@@ -14557,7 +14769,8 @@ class N_v3_bank_transfer(Node[R]):
 class N_v3_bank_transfer_batches(Node[R]):
     batchId: N_v3_bank_transfer_batches_batch_id[R]
     outBatchNo: N_v3_bank_transfer_batches_out_batch_no[R]
-    def post(self, *, json: N_v3_bank_transfer_batches_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_bank_transfer_batches_POST_json, **options: Unpack[Options]) -> R:
         """发起批量转账API
 
         POST v3/bank-transfer/batches
@@ -14582,6 +14795,12 @@ class N_v3_bank_transfer_batches(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.bankTransfer.batches.post(json={"platform_mchid": "1900001109", "specialized_payment_mchid": "1900001109", "sponsor_mchid": "1900001109", "user_authorized_mchid": "1900001109", "user_authorized_appid": "wxaffdakkk11112e3", "out_batch_no": "plfk2020042013", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/bank-transfer/batches
         """
 
 class N_v3_bank_transfer_batches_batch_id(Node[R]):
@@ -14793,7 +15012,8 @@ class N_v3_brand_applyments(Node[R]):
     applymentId: N_v3_brand_applyments_applyment_id[R]
     businessCode: N_v3_brand_applyments_business_code[R]
     cancelApplyment: N_v3_brand_applyments_cancel_applyment[R]
-    def post(self, *, json: N_v3_brand_applyments_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_applyments_POST_json, **options: Unpack[Options]) -> R:
         """提交入驻申请
 
         POST v3/brand/applyments
@@ -14809,6 +15029,12 @@ class N_v3_brand_applyments(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.applyments.post(json={"business_code": "190001351110000", "admin_info": {...}, "subject_info": {...}, "brand_basic_info": {...}, "trademark": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/applyments
         """
 
 class N_v3_brand_applyments_applyment_id(Node[R]):
@@ -14848,7 +15074,8 @@ class N_v3_brand_applyments_business_code_Pbusiness_code(Node[R]):
         """
 
 class N_v3_brand_applyments_cancel_applyment(Node[R]):
-    def post(self, *, json: N_v3_apply4subject_applyment_GET_query = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_apply4subject_applyment_GET_query = ..., **options: Unpack[Options]) -> R:
         """撤销申请
 
         POST v3/brand/applyments/cancel-applyment
@@ -14861,6 +15088,12 @@ class N_v3_brand_applyments_cancel_applyment(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.applyments.cancelApplyment.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/applyments/cancel-applyment
         """
 
 class N_v3_brand_card(Node[R]):
@@ -14886,7 +15119,8 @@ class N_v3_brand_card_card_configs(Node[R]):
 
             await client.v3.brand.card.cardConfigs.get(query={"brand_id": "120344"})
         """
-    def post(self, *, json: N_v3_brand_card_card_configs_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_card_card_configs_POST_json, **options: Unpack[Options]) -> R:
         """提交商家名片配置申请
 
         POST v3/brand/card/card-configs
@@ -14903,9 +15137,16 @@ class N_v3_brand_card_card_configs(Node[R]):
 
             await client.v3.brand.card.cardConfigs.post(json={"business_code": "190001351110000", "brand_id": "1004", "brand_customer_service": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/card/card-configs
+        """
 
 class N_v3_brand_card_card_configs_cancel_applyment(Node[R]):
-    def post(self, *, json: N_v3_brand_card_card_configs_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_card_card_configs_GET_query, **options: Unpack[Options]) -> R:
         """撤销商家名片配置申请
 
         POST v3/brand/card/card-configs/cancel-applyment
@@ -14919,6 +15160,12 @@ class N_v3_brand_card_card_configs_cancel_applyment(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.card.cardConfigs.cancelApplyment.post(json={"brand_id": "1004"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/card/card-configs/cancel-applyment
         """
 
 class N_v3_brand_card_card_configs_preview_url(Node[R]):
@@ -14939,7 +15186,8 @@ class N_v3_brand_card_card_configs_preview_url(Node[R]):
         """
 
 class N_v3_brand_card_card_configs_publish(Node[R]):
-    def post(self, *, json: N_v3_brand_card_card_configs_publish_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_card_card_configs_publish_POST_json, **options: Unpack[Options]) -> R:
         """发布商家名片配置
 
         POST v3/brand/card/card-configs/publish
@@ -14955,6 +15203,12 @@ class N_v3_brand_card_card_configs_publish(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.card.cardConfigs.publish.post(json={"brand_id": "1004", "publish_type": "IMMEDIATE_PUBLISH"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/card/card-configs/publish
         """
 
 class N_v3_brand_card_card_links(Node[R]):
@@ -14977,7 +15231,8 @@ class N_v3_brand_card_card_links(Node[R]):
 
             await client.v3.brand.card.cardLinks.get(query={"brand_id": "120344"})
         """
-    def post(self, *, json: N_v3_brand_card_card_links_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_card_card_links_POST_json, **options: Unpack[Options]) -> R:
         """添加交易连接名片规则申请
 
         POST v3/brand/card/card-links
@@ -14994,6 +15249,12 @@ class N_v3_brand_card_card_links(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.card.cardLinks.post(json={"business_code": "190001351110000", "brand_id": "1004", "payment_scene": "MINI_PROGRAM"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/card/card-links
         """
 
 class N_v3_brand_card_card_links_business_code(Node[R]):
@@ -15017,7 +15278,8 @@ class N_v3_brand_card_card_links_business_code_Pbusiness_code(Node[R]):
         """
 
 class N_v3_brand_card_card_links_cancel_applyment(Node[R]):
-    def post(self, *, json: N_v3_brand_card_card_links_cancel_applyment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_card_card_links_cancel_applyment_POST_json, **options: Unpack[Options]) -> R:
         """撤销交易连接名片配置申请
 
         POST v3/brand/card/card-links/cancel-applyment
@@ -15031,9 +15293,16 @@ class N_v3_brand_card_card_links_cancel_applyment(Node[R]):
 
             await client.v3.brand.card.cardLinks.cancelApplyment.post(json={"business_code": "190001351110000", "brand_id": "1004"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/card/card-links/cancel-applyment
+        """
 
 class N_v3_brand_card_card_links_unbind_card_link(Node[R]):
-    def post(self, *, json: N_v3_brand_card_card_links_unbind_card_link_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_card_card_links_unbind_card_link_POST_json, **options: Unpack[Options]) -> R:
         """解除已生效交易连接名片场景
 
         POST v3/brand/card/card-links/unbind-card-link
@@ -15049,6 +15318,12 @@ class N_v3_brand_card_card_links_unbind_card_link(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.card.cardLinks.unbindCardLink.post(json={"brand_id": "1004", "payment_scene": "MINI_PROGRAM"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/card/card-links/unbind-card-link
         """
 
 class N_v3_brand_marketing(Node[R]):
@@ -15107,7 +15382,8 @@ class N_v3_brand_partner_card_member_cards(Node[R]):
 
             await client.v3.brand.partner.cardMember.cards.get(query={"brand_id": "1004"})
         """
-    def post(self, *, json: N_v3_brand_partner_card_member_cards_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_cards_POST_json, **options: Unpack[Options]) -> R:
         """创建会员卡模板
 
         POST v3/brand/partner/card-member/cards
@@ -15140,6 +15416,12 @@ class N_v3_brand_partner_card_member_cards(Node[R]):
 
             await client.v3.brand.partner.cardMember.cards.post(json={"brand_id": "1004", "appid": "wxea9c30890f48d5ae", "card_type": "PURCHASE", "card_title": "测试卡", "card_color": "#FFFF00", "card_picture_url": "https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/0", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/cards
+        """
 
 class N_v3_brand_partner_card_member_cards_Pcard_id(Node[R]):
     invalidate: N_v3_brand_partner_card_member_cards_Pcard_id_invalidate[R]
@@ -15158,7 +15440,8 @@ class N_v3_brand_partner_card_member_cards_Pcard_id(Node[R]):
 
             await client.v3.brand.partner.cardMember.cards._card_id_.get(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", query={"brand_id": "1004"})
         """
-    def patch(self, *, card_id: str, json: N_v3_brand_partner_card_member_cards_Pcard_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, card_id: str, json: N_v3_brand_partner_card_member_cards_Pcard_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改会员卡模板信息
 
         PATCH v3/brand/partner/card-member/cards/{card_id}
@@ -15189,6 +15472,12 @@ class N_v3_brand_partner_card_member_cards_Pcard_id(Node[R]):
 
             await client.v3.brand.partner.cardMember.cards._card_id_.patch(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"brand_id": "1004"})
         """
+    @overload
+    def patch(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/brand/partner/card-member/cards/{card_id}
+        """
     def delete(self, *, card_id: str, query: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[Options]) -> R:
         """删除会员卡模板
 
@@ -15206,7 +15495,8 @@ class N_v3_brand_partner_card_member_cards_Pcard_id(Node[R]):
         """
 
 class N_v3_brand_partner_card_member_cards_Pcard_id_invalidate(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[Options]) -> R:
         """作废会员卡模板
 
         POST v3/brand/partner/card-member/cards/{card_id}/invalidate
@@ -15220,6 +15510,12 @@ class N_v3_brand_partner_card_member_cards_Pcard_id_invalidate(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.partner.cardMember.cards._card_id_.invalidate.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"brand_id": "1004"})
+        """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/cards/{card_id}/invalidate
         """
 
 class N_v3_brand_partner_card_member_membership_activities(Node[R]):
@@ -15241,7 +15537,8 @@ class N_v3_brand_partner_card_member_membership_activities(Node[R]):
 
             await client.v3.brand.partner.cardMember.membershipActivities.get(query={"brand_id": "1004", "offset": 10, "limit": 5})
         """
-    def post(self, *, json: N_v3_brand_partner_card_member_membership_activities_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_membership_activities_POST_json, **options: Unpack[Options]) -> R:
         """创建品牌会员发券活动
 
         POST v3/brand/partner/card-member/membership-activities
@@ -15263,6 +15560,12 @@ class N_v3_brand_partner_card_member_membership_activities(Node[R]):
 
             await client.v3.brand.partner.cardMember.membershipActivities.post(json={"out_request_no": "100002322019090134234sfdf", "brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "activity_channel": "MECHANT_APP_COMPONENT", "title": "入会享券", "sub_title": "5张满减券", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/membership-activities
+        """
 
 class N_v3_brand_partner_card_member_membership_activities_Pactivity_id(Node[R]):
     terminate: N_v3_brand_partner_card_member_membership_activities_Pactivity_id_terminate[R]
@@ -15281,7 +15584,8 @@ class N_v3_brand_partner_card_member_membership_activities_Pactivity_id(Node[R])
 
             await client.v3.brand.partner.cardMember.membershipActivities._activity_id_.get(activity_id="371067", query={"brand_id": "1004"})
         """
-    def patch(self, *, activity_id: str, json: N_v3_brand_partner_card_member_membership_activities_Pactivity_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, activity_id: str, json: N_v3_brand_partner_card_member_membership_activities_Pactivity_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改品牌会员发券活动信息
 
         PATCH v3/brand/partner/card-member/membership-activities/{activity_id}
@@ -15300,9 +15604,16 @@ class N_v3_brand_partner_card_member_membership_activities_Pactivity_id(Node[R])
 
             await client.v3.brand.partner.cardMember.membershipActivities._activity_id_.patch(activity_id="371067", json={"brand_id": "1004", "title": "入会享券", "sub_title": "5张满减券", "begin_time": "2020-01-20T13:29:35.120+08:00", "end_time": "2020-01-29T13:29:35.120+08:00"})
         """
+    @overload
+    def patch(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/brand/partner/card-member/membership-activities/{activity_id}
+        """
 
 class N_v3_brand_partner_card_member_membership_activities_Pactivity_id_terminate(Node[R]):
-    def post(self, *, activity_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[Options]) -> R:
         """终止品牌会员发券活动
 
         POST v3/brand/partner/card-member/membership-activities/{activity_id}/terminate
@@ -15317,9 +15628,16 @@ class N_v3_brand_partner_card_member_membership_activities_Pactivity_id_terminat
 
             await client.v3.brand.partner.cardMember.membershipActivities._activity_id_.terminate.post(activity_id="371067", json={"brand_id": "1004"})
         """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/membership-activities/{activity_id}/terminate
+        """
 
 class N_v3_brand_partner_card_member_pay_view_tokens(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_pay_view_tokens_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_pay_view_tokens_POST_json, **options: Unpack[Options]) -> R:
         """品牌会员展示付款码组件预授权
 
         POST v3/brand/partner/card-member/pay-view-tokens
@@ -15334,9 +15652,16 @@ class N_v3_brand_partner_card_member_pay_view_tokens(Node[R]):
 
             await client.v3.brand.partner.cardMember.payViewTokens.post(json={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/pay-view-tokens
+        """
 
 class N_v3_brand_partner_card_member_pre_auth_tokens(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_pay_view_tokens_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_pay_view_tokens_POST_json, **options: Unpack[Options]) -> R:
         """入会组件预授权
 
         POST v3/brand/partner/card-member/pre-auth-tokens
@@ -15350,6 +15675,12 @@ class N_v3_brand_partner_card_member_pre_auth_tokens(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.partner.cardMember.preAuthTokens.post(json={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/pre-auth-tokens
         """
 
 class N_v3_brand_partner_card_member_user_cards(Node[R]):
@@ -15375,7 +15706,8 @@ class N_v3_brand_partner_card_member_user_cards(Node[R]):
         """
 
 class N_v3_brand_partner_card_member_user_cards_import_by_openid(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_user_cards_import_by_openid_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_user_cards_import_by_openid_POST_json, **options: Unpack[Options]) -> R:
         """根据openid导入用户会员卡
 
         POST v3/brand/partner/card-member/user-cards/import-by-openid
@@ -15395,9 +15727,16 @@ class N_v3_brand_partner_card_member_user_cards_import_by_openid(Node[R]):
 
             await client.v3.brand.partner.cardMember.userCards.importByOpenid.post(json={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA", "user_card_code": "478515832665", "date_information": {...}, "pickup_time": "2020-05-20T13:29:35.120+08:00"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-cards/import-by-openid
+        """
 
 class N_v3_brand_partner_card_member_user_cards_import_by_phone(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_user_cards_import_by_phone_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_user_cards_import_by_phone_POST_json, **options: Unpack[Options]) -> R:
         """根据手机号导入用户会员卡
 
         POST v3/brand/partner/card-member/user-cards/import-by-phone
@@ -15415,6 +15754,12 @@ class N_v3_brand_partner_card_member_user_cards_import_by_phone(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.partner.cardMember.userCards.importByPhone.post(json={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "phone_number": "vvysDQeEaH3I+wRh14St0abIkvQyFgh/fbWY==", "user_card_code": "478515832665", "date_information": {...}, "pickup_time": "2020-05-20T13:29:35.120+08:00"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-cards/import-by-phone
         """
 
 class N_v3_brand_partner_card_member_user_cards_Puser_card_code(Node[R]):
@@ -15437,7 +15782,8 @@ class N_v3_brand_partner_card_member_user_cards_Puser_card_code(Node[R]):
 
             await client.v3.brand.partner.cardMember.userCards._user_card_code_.get(user_card_code="478515832665", query={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA"})
         """
-    def patch(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_query, json: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_query, json: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """修改用户会员卡信息
 
         PATCH v3/brand/partner/card-member/user-cards/{user_card_code}
@@ -15463,9 +15809,16 @@ class N_v3_brand_partner_card_member_user_cards_Puser_card_code(Node[R]):
 
             await client.v3.brand.partner.cardMember.userCards._user_card_code_.patch(user_card_code="478515832665", query={"card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0"}, json={...})
         """
+    @overload
+    def patch(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_query, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/brand/partner/card-member/user-cards/{user_card_code}
+        """
 
 class N_v3_brand_partner_card_member_user_cards_Puser_card_code_confirm(Node[R]):
-    def post(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_query, json: N_v3_brand_partner_card_member_user_cards_Puser_card_code_confirm_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_query, json: N_v3_brand_partner_card_member_user_cards_Puser_card_code_confirm_POST_json, **options: Unpack[Options]) -> R:
         """同步会员开通结果
 
         POST v3/brand/partner/card-member/user-cards/{user_card_code}/confirm
@@ -15491,9 +15844,16 @@ class N_v3_brand_partner_card_member_user_cards_Puser_card_code_confirm(Node[R])
 
             await client.v3.brand.partner.cardMember.userCards._user_card_code_.confirm.post(user_card_code="478515832665", query={"card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0"}, json={"brand_id": "1004", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA", "user_card_confirm_state": "CREATE_CARD_SUCCESS"})
         """
+    @overload
+    def post(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_PATCH_query, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-cards/{user_card_code}/confirm
+        """
 
 class N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate(Node[R]):
-    def post(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate_POST_query, json: N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate_POST_query, json: N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate_POST_json, **options: Unpack[Options]) -> R:
         """作废用户会员卡
 
         POST v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate
@@ -15512,9 +15872,16 @@ class N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate(Node[
 
             await client.v3.brand.partner.cardMember.userCards._user_card_code_.invalidate.post(user_card_code="478515832665", query={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0"}, json={"openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA"})
         """
+    @overload
+    def post(self, *, user_card_code: str, query: N_v3_brand_partner_card_member_user_cards_Puser_card_code_invalidate_POST_query, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate
+        """
 
 class N_v3_brand_partner_card_member_user_feeds(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_user_feeds_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_user_feeds_POST_json, **options: Unpack[Options]) -> R:
         """创建用户动态信息
 
         POST v3/brand/partner/card-member/user-feeds
@@ -15532,6 +15899,12 @@ class N_v3_brand_partner_card_member_user_feeds(Node[R]):
 
             await client.v3.brand.partner.cardMember.userFeeds.post(json={"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "user_card_code": "478515832665", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA", "out_request_no": "100002322019090134234sfdf", "cell_message": "15_1200_1"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-feeds
+        """
 
 class N_v3_brand_partner_card_member_user_points(Node[R]):
     exchangeCoupon: N_v3_brand_partner_card_member_user_points_exchange_coupon[R]
@@ -15541,7 +15914,8 @@ class N_v3_brand_partner_card_member_user_points_exchange_coupon(Node[R]):
     confirm: N_v3_brand_partner_card_member_user_points_exchange_coupon_confirm[R]
 
 class N_v3_brand_partner_card_member_user_points_exchange_coupon_confirm(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_user_points_exchange_coupon_confirm_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_user_points_exchange_coupon_confirm_POST_json, **options: Unpack[Options]) -> R:
         """同步积分兑券结果
 
         POST v3/brand/partner/card-member/user-points/exchange-coupon/confirm
@@ -15562,9 +15936,16 @@ class N_v3_brand_partner_card_member_user_points_exchange_coupon_confirm(Node[R]
 
             await client.v3.brand.partner.cardMember.userPoints.exchangeCoupon.confirm.post(json={"record_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "exchange_coupon_template_id": "0Flpo7FqTQ", "brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA", "user_card_code": "478515832665", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-points/exchange-coupon/confirm
+        """
 
 class N_v3_brand_partner_card_member_user_points_sync(Node[R]):
-    def post(self, *, json: N_v3_brand_partner_card_member_user_points_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_card_member_user_points_sync_POST_json, **options: Unpack[Options]) -> R:
         """同步积分余额
 
         POST v3/brand/partner/card-member/user-points/sync
@@ -15581,6 +15962,12 @@ class N_v3_brand_partner_card_member_user_points_sync(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.partner.cardMember.userPoints.sync.post(json={"out_request_no": "100002322019090134234sfdf", "brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA", "user_card_code": "478515832665", "point_balance": 1000})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/card-member/user-points/sync
         """
 
 class N_v3_brand_partner_store(Node[R]):
@@ -15604,7 +15991,8 @@ class N_v3_brand_partner_store_brandstores(Node[R]):
 
             await client.v3.brand.partner.store.brandstores.get(query={"brand_id": "120344"})
         """
-    def post(self, *, json: N_v3_brand_partner_store_brandstores_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_partner_store_brandstores_POST_json, **options: Unpack[Options]) -> R:
         """创建品牌门店
 
         POST v3/brand/partner/store/brandstores
@@ -15619,6 +16007,12 @@ class N_v3_brand_partner_store_brandstores(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.partner.store.brandstores.post(json={"brand_id": "123456789", "store_address": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/store/brandstores
         """
 
 class N_v3_brand_partner_store_brandstores_Pstore_id(Node[R]):
@@ -15641,7 +16035,8 @@ class N_v3_brand_partner_store_brandstores_Pstore_id(Node[R]):
 
             await client.v3.brand.partner.store.brandstores._store_id_.get(store_id="20488000", query={"brand_id": "123456789"})
         """
-    def patch(self, *, store_id: str, json: N_v3_brand_partner_store_brandstores_Pstore_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, store_id: str, json: N_v3_brand_partner_store_brandstores_Pstore_id_PATCH_json, **options: Unpack[Options]) -> R:
         """更新品牌门店
 
         PATCH v3/brand/partner/store/brandstores/{store_id}
@@ -15659,6 +16054,13 @@ class N_v3_brand_partner_store_brandstores_Pstore_id(Node[R]):
 
             await client.v3.brand.partner.store.brandstores._store_id_.patch(store_id="20488000", json={"brand_id": "123456789"})
         """
+    @overload
+    def patch(self, *, store_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/brand/partner/store/brandstores/{store_id}
+        """
+    @overload
     def delete(self, *, store_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[Options]) -> R:
         """删除品牌门店
 
@@ -15674,9 +16076,16 @@ class N_v3_brand_partner_store_brandstores_Pstore_id(Node[R]):
 
             await client.v3.brand.partner.store.brandstores._store_id_.delete(store_id="20488000", json={"brand_id": "123456789"})
         """
+    @overload
+    def delete(self, *, store_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        DELETE v3/brand/partner/store/brandstores/{store_id}
+        """
 
 class N_v3_brand_partner_store_brandstores_Pstore_id_bindrecipient(Node[R]):
-    def post(self, *, store_id: str, json: N_v3_brand_partner_store_brandstores_Pstore_id_bindrecipient_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, store_id: str, json: N_v3_brand_partner_store_brandstores_Pstore_id_bindrecipient_POST_json, **options: Unpack[Options]) -> R:
         """绑定收款商户号
 
         POST v3/brand/partner/store/brandstores/{store_id}/bindrecipient
@@ -15693,9 +16102,16 @@ class N_v3_brand_partner_store_brandstores_Pstore_id_bindrecipient(Node[R]):
 
             await client.v3.brand.partner.store.brandstores._store_id_.bindrecipient.post(store_id="20488000", json={"brand_id": "123456789", "mchid": "1230000109", "company_name": "腾讯科技（深圳）有限公司"})
         """
+    @overload
+    def post(self, *, store_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/store/brandstores/{store_id}/bindrecipient
+        """
 
 class N_v3_brand_partner_store_brandstores_Pstore_id_close(Node[R]):
-    def post(self, *, store_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, store_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[Options]) -> R:
         """暂停门店营业
 
         POST v3/brand/partner/store/brandstores/{store_id}/close
@@ -15710,9 +16126,16 @@ class N_v3_brand_partner_store_brandstores_Pstore_id_close(Node[R]):
 
             await client.v3.brand.partner.store.brandstores._store_id_.close.post(store_id="20488000", json={"brand_id": "123456789"})
         """
+    @overload
+    def post(self, *, store_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/store/brandstores/{store_id}/close
+        """
 
 class N_v3_brand_partner_store_brandstores_Pstore_id_resume(Node[R]):
-    def post(self, *, store_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, store_id: str, json: N_v3_brand_card_card_links_business_code_Pbusiness_code_GET_query, **options: Unpack[Options]) -> R:
         """恢复门店营业
 
         POST v3/brand/partner/store/brandstores/{store_id}/resume
@@ -15727,9 +16150,16 @@ class N_v3_brand_partner_store_brandstores_Pstore_id_resume(Node[R]):
 
             await client.v3.brand.partner.store.brandstores._store_id_.resume.post(store_id="20488000", json={"brand_id": "123456789"})
         """
+    @overload
+    def post(self, *, store_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/store/brandstores/{store_id}/resume
+        """
 
 class N_v3_brand_partner_store_brandstores_Pstore_id_unbindrecipient(Node[R]):
-    def post(self, *, store_id: str, json: N_v3_brand_partner_store_brandstores_Pstore_id_unbindrecipient_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, store_id: str, json: N_v3_brand_partner_store_brandstores_Pstore_id_unbindrecipient_POST_json, **options: Unpack[Options]) -> R:
         """解绑收款商户号
 
         POST v3/brand/partner/store/brandstores/{store_id}/unbindrecipient
@@ -15744,6 +16174,12 @@ class N_v3_brand_partner_store_brandstores_Pstore_id_unbindrecipient(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.partner.store.brandstores._store_id_.unbindrecipient.post(store_id="20488000", json={"brand_id": "123456789", "mchid": "1230000109"})
+        """
+    @overload
+    def post(self, *, store_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/partner/store/brandstores/{store_id}/unbindrecipient
         """
 
 class N_v3_brand_profitsharing(Node[R]):
@@ -15772,7 +16208,8 @@ class N_v3_brand_profitsharing_brand_configs_Pbrand_mchid(Node[R]):
         """
 
 class N_v3_brand_profitsharing_finish_order(Node[R]):
-    def post(self, *, json: N_v3_brand_profitsharing_finish_order_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_profitsharing_finish_order_POST_json, **options: Unpack[Options]) -> R:
         """完结分账API
 
         POST v3/brand/profitsharing/finish-order
@@ -15787,6 +16224,12 @@ class N_v3_brand_profitsharing_finish_order(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.profitsharing.finishOrder.post(json={"sub_mchid": "1900000109", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "description": "分账完结"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/profitsharing/finish-order
         """
 
 class N_v3_brand_profitsharing_orders(Node[R]):
@@ -15806,7 +16249,8 @@ class N_v3_brand_profitsharing_orders(Node[R]):
 
             await client.v3.brand.profitsharing.orders.get(query={"sub_mchid": "1900000109", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346"})
         """
-    def post(self, *, json: N_v3_brand_profitsharing_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_profitsharing_orders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账API
 
         POST v3/brand/profitsharing/orders
@@ -15825,6 +16269,12 @@ class N_v3_brand_profitsharing_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.profitsharing.orders.post(json={"brand_mchid": "1900000108", "sub_mchid": "1900000109", "appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "receivers": [...], ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/profitsharing/orders
         """
 
 class N_v3_brand_profitsharing_orders_Ptransaction_id(Node[R]):
@@ -15850,7 +16300,8 @@ class N_v3_brand_profitsharing_receivers(Node[R]):
     delete: N_v3_brand_profitsharing_receivers_delete[R]
 
 class N_v3_brand_profitsharing_receivers_add(Node[R]):
-    def post(self, *, json: N_v3_brand_profitsharing_receivers_add_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_profitsharing_receivers_add_POST_json, **options: Unpack[Options]) -> R:
         """添加分账接收方API
 
         POST v3/brand/profitsharing/receivers/add
@@ -15869,9 +16320,16 @@ class N_v3_brand_profitsharing_receivers_add(Node[R]):
 
             await client.v3.brand.profitsharing.receivers.add.post(json={"brand_mchid": "1900000108", "appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "1900000109", "relation_type": "SUPPLIER"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/profitsharing/receivers/add
+        """
 
 class N_v3_brand_profitsharing_receivers_delete(Node[R]):
-    def post(self, *, json: N_v3_brand_profitsharing_receivers_delete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_profitsharing_receivers_delete_POST_json, **options: Unpack[Options]) -> R:
         """删除分账接收方API
 
         POST v3/brand/profitsharing/receivers/delete
@@ -15887,6 +16345,12 @@ class N_v3_brand_profitsharing_receivers_delete(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.brand.profitsharing.receivers.delete.post(json={"brand_mchid": "1900000108", "appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "1900000109"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/profitsharing/receivers/delete
         """
 
 class N_v3_brand_profitsharing_returnorders(Node[R]):
@@ -15906,7 +16370,8 @@ class N_v3_brand_profitsharing_returnorders(Node[R]):
 
             await client.v3.brand.profitsharing.returnorders.get(query={"sub_mchid": "1900000109", "out_return_no": "R20190516001"})
         """
-    def post(self, *, json: N_v3_brand_profitsharing_returnorders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_profitsharing_returnorders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账回退API
 
         POST v3/brand/profitsharing/returnorders
@@ -15925,6 +16390,12 @@ class N_v3_brand_profitsharing_returnorders(Node[R]):
 
             await client.v3.brand.profitsharing.returnorders.post(json={"sub_mchid": "1900000109", "out_return_no": "R20190516001", "return_mchid": "86693852", "amount": 10, "description": "分账回退"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/brand/profitsharing/returnorders
+        """
 
 class N_v3_businesscircle(Node[R]):
     parkings: N_v3_businesscircle_parkings[R]
@@ -15933,7 +16404,8 @@ class N_v3_businesscircle(Node[R]):
     users: N_v3_businesscircle_users[R]
 
 class N_v3_businesscircle_parkings(Node[R]):
-    def post(self, *, json: N_v3_businesscircle_parkings_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_businesscircle_parkings_POST_json, **options: Unpack[Options]) -> R:
         """商圈会员停车状态同步
 
         POST v3/businesscircle/parkings
@@ -15952,12 +16424,19 @@ class N_v3_businesscircle_parkings(Node[R]):
 
             await client.v3.businesscircle.parkings.post(json={"brandid": 1000, "appid": "wx931386123456789e", "openid": "oUpF8uMuAJOM2pxb1Q", "plate_number": "粤B888888", "state": "IN", "time": "2022-06-01T10:43:39+08:00"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/businesscircle/parkings
+        """
 
 class N_v3_businesscircle_points(Node[R]):
     notify: N_v3_businesscircle_points_notify[R]
 
 class N_v3_businesscircle_points_notify(Node[R]):
-    def post(self, *, json: N_v3_businesscircle_points_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_businesscircle_points_notify_POST_json, **options: Unpack[Options]) -> R:
         """商圈会员积分同步
 
         POST v3/businesscircle/points/notify
@@ -15977,6 +16456,12 @@ class N_v3_businesscircle_points_notify(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.businesscircle.points.notify.post(json={"transaction_id": "1217752501201407033233368018", "appid": "wx1234567890abcdef", "openid": "oWmnN4xxxxxxxxxxe92NHIGf1xd8", "earn_points": False, "increased_points": 100, "points_update_time": "2020-05-20T13:29:35.120+08:00"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/businesscircle/points/notify
         """
 
 class N_v3_businesscircle_user_authorizations(Node[R]):
@@ -16152,7 +16637,8 @@ class N_v3_catering_orders(Node[R]):
     syncStatus: N_v3_catering_orders_sync_status[R]
 
 class N_v3_catering_orders_sync_status(Node[R]):
-    def post(self, *, json: N_v3_catering_orders_sync_status_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_catering_orders_sync_status_POST_json, **options: Unpack[Options]) -> R:
         """点餐订单信息同步（渠道商/服务商）
 
         POST v3/catering/orders/sync-status
@@ -16185,6 +16671,12 @@ class N_v3_catering_orders_sync_status(Node[R]):
 
             await client.v3.catering.orders.syncStatus.post(json={"channel_id": "1900000109", "sub_mchid": "1900000100", "sub_appid": "wx8888888888888888", "out_shop_no": "6895", "sub_openid": "oYobu0Dmn6TdodZnFWKOEkqoRbI8", "login_token": "071oYFSN19sCH31AyNSN15QDSN1oYFSA", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/catering/orders/sync-status
+        """
 
 class N_v3_certificates(Node[R]):
     def get(self, *, query: N_v3_certificates_GET_query = ..., **options: Unpack[Options]) -> R:
@@ -16211,7 +16703,8 @@ class N_v3_combine_transactions(Node[R]):
     outTradeNo: N_v3_combine_transactions_out_trade_no[R]
 
 class N_v3_combine_transactions_app(Node[R]):
-    def post(self, *, json: N_v3_combine_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_combine_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """合单下单-APP支付API
 
         POST v3/combine-transactions/app
@@ -16237,9 +16730,16 @@ class N_v3_combine_transactions_app(Node[R]):
 
             await client.v3.combineTransactions.app.post(json={"combine_appid": "wxd678efh567hg6787", "combine_mchid": "1900000109", "combine_out_trade_no": "P20150806125346", "sub_orders": [...], "notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/combine-transactions/app
+        """
 
 class N_v3_combine_transactions_h5(Node[R]):
-    def post(self, *, json: N_v3_combine_transactions_h5_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_combine_transactions_h5_POST_json, **options: Unpack[Options]) -> R:
         """合单下单-H5支付API
 
         POST v3/combine-transactions/h5
@@ -16261,6 +16761,12 @@ class N_v3_combine_transactions_h5(Node[R]):
 
             await client.v3.combineTransactions.h5.post(json={"combine_appid": "wxd678efh567hg6787", "combine_mchid": "1900000109", "combine_out_trade_no": "P20150806125346", "scene_info": {...}, "sub_orders": [...], "notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/combine-transactions/h5
+        """
 
 class N_v3_combine_transactions_id(Node[R]):
     _combine_transaction_id_: N_v3_combine_transactions_id_Pcombine_transaction_id[R]
@@ -16281,7 +16787,8 @@ class N_v3_combine_transactions_id_Pcombine_transaction_id(Node[R]):
         """
 
 class N_v3_combine_transactions_jsapi(Node[R]):
-    def post(self, *, json: N_v3_combine_transactions_jsapi_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_combine_transactions_jsapi_POST_json, **options: Unpack[Options]) -> R:
         """合单下单-JSAPI支付API
 
         POST v3/combine-transactions/jsapi
@@ -16304,9 +16811,16 @@ class N_v3_combine_transactions_jsapi(Node[R]):
 
             await client.v3.combineTransactions.jsapi.post(json={"combine_appid": "wxd678efh567hg6787", "combine_mchid": "1900000109", "combine_out_trade_no": "P20150806125346", "sub_orders": [...], "combine_payer_info": {...}, "notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/combine-transactions/jsapi
+        """
 
 class N_v3_combine_transactions_miniprogram(Node[R]):
-    def post(self, *, json: N_v3_combine_transactions_miniprogram_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_combine_transactions_miniprogram_POST_json, **options: Unpack[Options]) -> R:
         """个人收款交易下单-小程序
 
         POST v3/combine-transactions/miniprogram
@@ -16327,9 +16841,16 @@ class N_v3_combine_transactions_miniprogram(Node[R]):
 
             await client.v3.combineTransactions.miniprogram.post(json={"combine_appid": "wxd678efh567hg6787", "combine_mchid": "1230000109", "combine_out_trade_no": "P20150806125346", "combine_payer_info": {...}, "sub_orders": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/combine-transactions/miniprogram
+        """
 
 class N_v3_combine_transactions_native(Node[R]):
-    def post(self, *, json: N_v3_combine_transactions_native_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_combine_transactions_native_POST_json, **options: Unpack[Options]) -> R:
         """合单下单-Native支付API
 
         POST v3/combine-transactions/native
@@ -16350,6 +16871,12 @@ class N_v3_combine_transactions_native(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.combineTransactions.native.post(json={"combine_appid": "wxd678efh567hg6787", "combine_mchid": "1900000109", "combine_out_trade_no": "P20150806125346", "sub_orders": [...], "notify_url": "https://yourapp.com/notify"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/combine-transactions/native
         """
 
 class N_v3_combine_transactions_out_trade_no(Node[R]):
@@ -16372,7 +16899,8 @@ class N_v3_combine_transactions_out_trade_no_Pcombine_out_trade_no(Node[R]):
         """
 
 class N_v3_combine_transactions_out_trade_no_Pcombine_out_trade_no_close(Node[R]):
-    def post(self, *, combine_out_trade_no: str, json: N_v3_combine_transactions_out_trade_no_Pcombine_out_trade_no_close_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, combine_out_trade_no: str, json: N_v3_combine_transactions_out_trade_no_Pcombine_out_trade_no_close_POST_json, **options: Unpack[Options]) -> R:
         """合单关闭订单API
 
         POST v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close
@@ -16388,6 +16916,12 @@ class N_v3_combine_transactions_out_trade_no_Pcombine_out_trade_no_close(Node[R]
 
             await client.v3.combineTransactions.outTradeNo._combine_out_trade_no_.close.post(combine_out_trade_no="...", json={"combine_appid": "wxd678efh567hg6787", "sub_orders": [...]})
         """
+    @overload
+    def post(self, *, combine_out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close
+        """
 
 class N_v3_compliance(Node[R]):
     inactiveMerchantIdentityVerification: N_v3_compliance_inactive_merchant_identity_verification[R]
@@ -16397,7 +16931,8 @@ class N_v3_compliance_inactive_merchant_identity_verification(Node[R]):
 
 class N_v3_compliance_inactive_merchant_identity_verification_merchants(Node[R]):
     _sub_mchid_: N_v3_compliance_inactive_merchant_identity_verification_merchants_Psub_mchid[R]
-    def post(self, *, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """发起不活跃商户身份核实
 
         POST v3/compliance/inactive-merchant-identity-verification/merchants
@@ -16409,6 +16944,12 @@ class N_v3_compliance_inactive_merchant_identity_verification_merchants(Node[R])
         Example (the blocking Client: without await)::
 
             await client.v3.compliance.inactiveMerchantIdentityVerification.merchants.post(json={"sub_mchid": "1900009231"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/compliance/inactive-merchant-identity-verification/merchants
         """
 
 class N_v3_compliance_inactive_merchant_identity_verification_merchants_Psub_mchid(Node[R]):
@@ -16448,7 +16989,8 @@ class N_v3_credit_repayment_partner_contracts(Node[R]):
     _out_contract_code_: N_v3_credit_repayment_partner_contracts_Pout_contract_code[R]
 
 class N_v3_credit_repayment_partner_contracts_app_presign(Node[R]):
-    def post(self, *, json: N_v3_credit_repayment_partner_contracts_app_presign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_credit_repayment_partner_contracts_app_presign_POST_json, **options: Unpack[Options]) -> R:
         """APP预签约自动还款协议
 
         POST v3/credit-repayment/partner/contracts/app-presign
@@ -16471,9 +17013,16 @@ class N_v3_credit_repayment_partner_contracts_app_presign(Node[R]):
 
             await client.v3.creditRepayment.partner.contracts.appPresign.post(json={"appid": "wxd678efh567hg6787", "plan_id": "123", "out_contract_code": "100001256", "display_name": "*明", "contract_notify_url": "https://pay.weixin.qq.com", "repayment_day": 1, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/credit-repayment/partner/contracts/app-presign
+        """
 
 class N_v3_credit_repayment_partner_contracts_h5_presign(Node[R]):
-    def post(self, *, json: N_v3_credit_repayment_partner_contracts_h5_presign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_credit_repayment_partner_contracts_h5_presign_POST_json, **options: Unpack[Options]) -> R:
         """H5预签约自动还款协议
 
         POST v3/credit-repayment/partner/contracts/h5-presign
@@ -16497,9 +17046,16 @@ class N_v3_credit_repayment_partner_contracts_h5_presign(Node[R]):
 
             await client.v3.creditRepayment.partner.contracts.h5Presign.post(json={"appid": "wxd678efh567hg6787", "plan_id": "123", "out_contract_code": "100001256", "display_name": "*明", "contract_notify_url": "https://pay.weixin.qq.com", "repayment_day": 1, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/credit-repayment/partner/contracts/h5-presign
+        """
 
 class N_v3_credit_repayment_partner_contracts_terminate(Node[R]):
-    def post(self, *, json: N_v3_credit_repayment_partner_contracts_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_credit_repayment_partner_contracts_terminate_POST_json, **options: Unpack[Options]) -> R:
         """解除自动还款协议
 
         POST v3/credit-repayment/partner/contracts/terminate
@@ -16512,6 +17068,12 @@ class N_v3_credit_repayment_partner_contracts_terminate(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.creditRepayment.partner.contracts.terminate.post(json={"out_contract_code": "100001256", "contract_termination_remark": "example_contract_termination_remark"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/credit-repayment/partner/contracts/terminate
         """
 
 class N_v3_credit_repayment_partner_contracts_Pout_contract_code(Node[R]):
@@ -16531,7 +17093,8 @@ class N_v3_credit_repayment_partner_contracts_Pout_contract_code(Node[R]):
 
 class N_v3_credit_repayment_partner_deduct_orders(Node[R]):
     _out_trade_no_: N_v3_credit_repayment_partner_deduct_orders_Pout_trade_no[R]
-    def post(self, *, json: N_v3_credit_repayment_partner_deduct_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_credit_repayment_partner_deduct_orders_POST_json, **options: Unpack[Options]) -> R:
         """发起还款
 
         POST v3/credit-repayment/partner/deduct-orders
@@ -16549,6 +17112,12 @@ class N_v3_credit_repayment_partner_deduct_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.creditRepayment.partner.deductOrders.post(json={"contract_id": "20251105000000123456789", "out_trade_no": "1217752501201407033233368018", "out_record_id": "1234567abcde", "deduct_amount": "10000", "notify_url": "wxd678efh567hg6787", "description": "信贷还款"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/credit-repayment/partner/deduct-orders
         """
 
 class N_v3_credit_repayment_partner_deduct_orders_Pout_trade_no(Node[R]):
@@ -16571,7 +17140,8 @@ class N_v3_credit_repayment_partner_schedule_records(Node[R]):
     _out_record_id_: N_v3_credit_repayment_partner_schedule_records_Pout_record_id[R]
 
 class N_v3_credit_repayment_partner_schedule_records_batch_create(Node[R]):
-    def post(self, *, json: N_v3_credit_repayment_partner_schedule_records_batch_create_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_credit_repayment_partner_schedule_records_batch_create_POST_json, **options: Unpack[Options]) -> R:
         """预约还款
 
         POST v3/credit-repayment/partner/schedule-records/batch-create
@@ -16586,6 +17156,12 @@ class N_v3_credit_repayment_partner_schedule_records_batch_create(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.creditRepayment.partner.scheduleRecords.batchCreate.post(json={"contract_id": "20251105000000123456789", "appid": "wxd678efh567hg6787", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "schedule_items": [...]})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/credit-repayment/partner/schedule-records/batch-create
         """
 
 class N_v3_credit_repayment_partner_schedule_records_Pout_record_id(Node[R]):
@@ -16611,7 +17187,8 @@ class N_v3_discount_card(Node[R]):
 
 class N_v3_discount_card_cards(Node[R]):
     _out_card_code_: N_v3_discount_card_cards_Pout_card_code[R]
-    def post(self, *, json: N_v3_discount_card_cards_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_discount_card_cards_POST_json, **options: Unpack[Options]) -> R:
         """预受理领卡请求API
 
         POST v3/discount-card/cards
@@ -16626,6 +17203,12 @@ class N_v3_discount_card_cards(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.discountCard.cards.post(json={"out_card_code": "6e8369071cd942c0476613f9d1ce9ca3", "card_template_id": "87789b2f25177433bcbf407e8e471f95", "appid": "wxd678efh567hg6787", "notify_url": "https://api.test.com"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/discount-card/cards
         """
 
 class N_v3_discount_card_cards_Pout_card_code(Node[R]):
@@ -16645,7 +17228,8 @@ class N_v3_discount_card_cards_Pout_card_code(Node[R]):
         """
 
 class N_v3_discount_card_cards_Pout_card_code_add_user_records(Node[R]):
-    def post(self, *, out_card_code: str, json: N_v3_discount_card_cards_Pout_card_code_add_user_records_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_card_code: str, json: N_v3_discount_card_cards_Pout_card_code_add_user_records_POST_json, **options: Unpack[Options]) -> R:
         """增加用户记录API
 
         POST v3/discount-card/cards/{out_card_code}/add-user-records
@@ -16661,6 +17245,12 @@ class N_v3_discount_card_cards_Pout_card_code_add_user_records(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.discountCard.cards._out_card_code_.addUserRecords.post(out_card_code="6e8369071cd942c0476613f9d1ce9ca3", json={"card_template_id": "87789b2f25177433bcbf407e8e471f95"})
+        """
+    @overload
+    def post(self, *, out_card_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/discount-card/cards/{out_card_code}/add-user-records
         """
 
 class N_v3_discount_card_orders(Node[R]):
@@ -16699,7 +17289,8 @@ class N_v3_discount_card_orders_Pout_order_no(Node[R]):
 
             await client.v3.discountCard.orders._out_order_no_.get(out_order_no="233bcbf407e87789b8e471f251774f95")
         """
-    def patch(self, *, out_order_no: str, json: N_v3_discount_card_orders_Pout_order_no_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, out_order_no: str, json: N_v3_discount_card_orders_Pout_order_no_PATCH_json, **options: Unpack[Options]) -> R:
         """更新先享卡订单API
 
         PATCH v3/discount-card/orders/{out_order_no}
@@ -16715,6 +17306,12 @@ class N_v3_discount_card_orders_Pout_order_no(Node[R]):
 
             await client.v3.discountCard.orders._out_order_no_.patch(out_order_no="233bcbf407e87789b8e471f251774f95", json={...})
         """
+    @overload
+    def patch(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/discount-card/orders/{out_order_no}
+        """
 
 class N_v3_ebike(Node[R]):
     charge: N_v3_ebike_charge[R]
@@ -16729,7 +17326,8 @@ class N_v3_ebike_charge_contracts(Node[R]):
     _contract_id_: N_v3_ebike_charge_contracts_Pcontract_id[R]
 
 class N_v3_ebike_charge_contracts_preopen(Node[R]):
-    def post(self, *, json: N_v3_ebike_charge_contracts_preopen_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ebike_charge_contracts_preopen_POST_json, **options: Unpack[Options]) -> R:
         """预开通服务API
 
         POST v3/ebike/charge/contracts/preopen
@@ -16745,6 +17343,12 @@ class N_v3_ebike_charge_contracts_preopen(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ebike.charge.contracts.preopen.post(json={"appid": "wx47c677487ce3ac47", "trade_scene": "CHARGE", "openid": "ot35_4gNgXsUuh2sQY0lT9N08AU0"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ebike/charge/contracts/preopen
         """
 
 class N_v3_ebike_charge_contracts_Pcontract_id(Node[R]):
@@ -16766,7 +17370,8 @@ class N_v3_ebike_charge_contracts_Pcontract_id(Node[R]):
         """
 
 class N_v3_ebike_charge_contracts_Pcontract_id_confirm(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_ebike_charge_contracts_Pcontract_id_confirm_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_ebike_charge_contracts_Pcontract_id_confirm_POST_json, **options: Unpack[Options]) -> R:
         """创建用户当次充电代扣凭证API
 
         POST v3/ebike/charge/contracts/{contract_id}/confirm
@@ -16784,11 +17389,18 @@ class N_v3_ebike_charge_contracts_Pcontract_id_confirm(Node[R]):
 
             await client.v3.ebike.charge.contracts._contract_id_.confirm.post(contract_id="aAfixCs13LsdKPpfZfDkk2189ssXjfx", json={"appid": "wx47c677487ce3ac47", "charge_info": {...}})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ebike/charge/contracts/{contract_id}/confirm
+        """
 
 class N_v3_ebike_charge_transactions(Node[R]):
     id: N_v3_ebike_charge_transactions_id[R]
     outTradeNo: N_v3_ebike_charge_transactions_out_trade_no[R]
-    def post(self, *, json: N_v3_ebike_charge_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ebike_charge_transactions_POST_json, **options: Unpack[Options]) -> R:
         """充电自行车代扣受理扣款API
 
         POST v3/ebike/charge/transactions
@@ -16811,6 +17423,12 @@ class N_v3_ebike_charge_transactions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ebike.charge.transactions.post(json={"appid": "wxd678efh567hg678", "out_trade_no": "121775250124070332", "notify_url": "http://1111:111/metro-spt-api/callback", "description": "商品信息", "charging_token": "sdjf23kdsHJfdk", "amount": {...}, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ebike/charge/transactions
         """
 
 class N_v3_ebike_charge_transactions_id(Node[R]):
@@ -16899,7 +17517,8 @@ class N_v3_ecommerce_account_apply_cancel_withdraw(Node[R]):
     confirm: N_v3_ecommerce_account_apply_cancel_withdraw_confirm[R]
     outRequestNo: N_v3_ecommerce_account_apply_cancel_withdraw_out_request_no[R]
     validateCancel: N_v3_ecommerce_account_apply_cancel_withdraw_validate_cancel[R]
-    def post(self, *, json: N_v3_ecommerce_account_apply_cancel_withdraw_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_account_apply_cancel_withdraw_POST_json, **options: Unpack[Options]) -> R:
         """提交注销提现申请
 
         POST v3/ecommerce/account/apply-cancel-withdraw
@@ -16917,6 +17536,12 @@ class N_v3_ecommerce_account_apply_cancel_withdraw(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.account.applyCancelWithdraw.post(json={"sub_mchid": "1900000109", "out_request_no": "P202410241010125346", "payee_info": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/account/apply-cancel-withdraw
         """
 
 class N_v3_ecommerce_account_apply_cancel_withdraw_applyment_id(Node[R]):
@@ -16938,7 +17563,8 @@ class N_v3_ecommerce_account_apply_cancel_withdraw_applyment_id_Papplyment_id(No
         """
 
 class N_v3_ecommerce_account_apply_cancel_withdraw_confirm(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_account_apply_cancel_withdraw_confirm_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_account_apply_cancel_withdraw_confirm_POST_json, **options: Unpack[Options]) -> R:
         """平台代商户确认注销
 
         POST v3/ecommerce/account/apply-cancel-withdraw/confirm
@@ -16955,6 +17581,12 @@ class N_v3_ecommerce_account_apply_cancel_withdraw_confirm(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.account.applyCancelWithdraw.confirm.post(json={"sub_mchid": "1900000109", "operator_identification": "id1102", "confirm_time": "2015-05-20T13:29:35.120+08:00", "cancel_contract_version": "V20241213"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/account/apply-cancel-withdraw/confirm
         """
 
 class N_v3_ecommerce_account_apply_cancel_withdraw_out_request_no(Node[R]):
@@ -16996,7 +17628,8 @@ class N_v3_ecommerce_account_apply_cancel_withdraw_validate_cancel_Psub_mchid(No
 class N_v3_ecommerce_account_cancel_applications(Node[R]):
     media: N_v3_ecommerce_account_cancel_applications_media[R]
     outApplyNo: N_v3_ecommerce_account_cancel_applications_out_apply_no[R]
-    def post(self, *, json: N_v3_ecommerce_account_cancel_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_account_cancel_applications_POST_json, **options: Unpack[Options]) -> R:
         """提交注销申请单
 
         POST v3/ecommerce/account/cancel-applications
@@ -17011,9 +17644,15 @@ class N_v3_ecommerce_account_cancel_applications(Node[R]):
 
             await client.v3.ecommerce.account.cancelApplications.post(json={"sub_mchid": "1900000109", "out_apply_no": "2019061122222222122", "application_info": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/account/cancel-applications
+        """
 
 class N_v3_ecommerce_account_cancel_applications_media(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """图片上传API
 
         POST v3/ecommerce/account/cancel-applications/media
@@ -17070,7 +17709,8 @@ class N_v3_ecommerce_applyments_out_request_no_Pout_request_no(Node[R]):
         """
 
 class N_v3_ecommerce_applyments_out_request_no_Pout_request_no_revoke(Node[R]):
-    def post(self, *, out_request_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_request_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销申请单-使用业务申请编号
 
         POST v3/ecommerce/applyments/out-request-no/{out_request_no}/revoke
@@ -17083,9 +17723,16 @@ class N_v3_ecommerce_applyments_out_request_no_Pout_request_no_revoke(Node[R]):
 
             await client.v3.ecommerce.applyments.outRequestNo._out_request_no_.revoke.post(out_request_no="APPLYMENT_00000000001")
         """
+    @overload
+    def post(self, *, out_request_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/applyments/out-request-no/{out_request_no}/revoke
+        """
 
 class N_v3_ecommerce_applyments_submit_account_hosting_applyment(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_applyments_submit_account_hosting_applyment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_applyments_submit_account_hosting_applyment_POST_json, **options: Unpack[Options]) -> R:
         """提交申请单
 
         POST v3/ecommerce/applyments/submit-account-hosting-applyment
@@ -17118,9 +17765,16 @@ class N_v3_ecommerce_applyments_submit_account_hosting_applyment(Node[R]):
 
             await client.v3.ecommerce.applyments.submitAccountHostingApplyment.post(json={"out_request_no": "...", "organization_type": "2401", "account_info": {...}, "contact_info": {...}, "sales_scene_info": {...}, "merchant_shortname": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/applyments/submit-account-hosting-applyment
+        """
 
 class N_v3_ecommerce_applyments_submit_sign_verify_info(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_applyments_submit_sign_verify_info_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_applyments_submit_sign_verify_info_POST_json, **options: Unpack[Options]) -> R:
         """平台代理签约核身
 
         POST v3/ecommerce/applyments/submit-sign-verify-info
@@ -17135,6 +17789,12 @@ class N_v3_ecommerce_applyments_submit_sign_verify_info(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.applyments.submitSignVerifyInfo.post(json={"out_request_no": "1900013511_10000"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/applyments/submit-sign-verify-info
         """
 
 class N_v3_ecommerce_applyments_Papplyment_id(Node[R]):
@@ -17154,7 +17814,8 @@ class N_v3_ecommerce_applyments_Papplyment_id(Node[R]):
         """
 
 class N_v3_ecommerce_applyments_Papplyment_id_revoke(Node[R]):
-    def post(self, *, applyment_id: str | int, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, applyment_id: str | int, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销申请单-使用申请单号
 
         POST v3/ecommerce/applyments/{applyment_id}/revoke
@@ -17167,9 +17828,16 @@ class N_v3_ecommerce_applyments_Papplyment_id_revoke(Node[R]):
 
             await client.v3.ecommerce.applyments._applyment_id_.revoke.post(applyment_id=2000002124775691)
         """
+    @overload
+    def post(self, *, applyment_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/applyments/{applyment_id}/revoke
+        """
 
 class N_v3_ecommerce_applyments_Pempty(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_applyments_Pempty_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_applyments_Pempty_POST_json, **options: Unpack[Options]) -> R:
         """二级商户进件API
 
         POST v3/ecommerce/applyments/{empty}
@@ -17200,6 +17868,12 @@ class N_v3_ecommerce_applyments_Pempty(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.applyments._empty_.post(json={"out_request_no": "...", "organization_type": "2401", "account_info": {...}, "contact_info": {...}, "sales_scene_info": {...}, "merchant_shortname": "..."})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/applyments/{empty}
         """
 
 class N_v3_ecommerce_bill(Node[R]):
@@ -17258,7 +17932,8 @@ class N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_
         """
 
 class N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
-    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """商户协议号解约协议API
 
         POST v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
@@ -17274,10 +17949,17 @@ class N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_
 
             await client.v3.ecommerce.combinePapay.contracts.planId._plan_id_.outContractCode._out_contract_code_.terminate.post(plan_id=12535, out_contract_code="wxwtdk20200910100000", json={"contract_termination_remark": "用户解约"})
         """
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
+        """
 
 class N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign(Node[R]):
     miniProgram: N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_mini_program[R]
-    def post(self, *, json: N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_POST_json, **options: Unpack[Options]) -> R:
         """APP方式预签约API
 
         POST v3/ecommerce/combine-papay/contracts/pre-entrust-sign
@@ -17296,9 +17978,16 @@ class N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign(Node[R]):
 
             await client.v3.ecommerce.combinePapay.contracts.preEntrustSign.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/combine-papay/contracts/pre-entrust-sign
+        """
 
 class N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """小程序方式预签约API
 
         POST v3/ecommerce/combine-papay/contracts/pre-entrust-sign/mini-program
@@ -17315,10 +18004,17 @@ class N_v3_ecommerce_combine_papay_contracts_pre_entrust_sign_mini_program(Node[
 
             await client.v3.ecommerce.combinePapay.contracts.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/combine-papay/contracts/pre-entrust-sign/mini-program
+        """
 
 class N_v3_ecommerce_combine_papay_transactions(Node[R]):
     _combine_out_trade_no_: N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no[R]
-    def post(self, *, json: N_v3_ecommerce_combine_papay_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_combine_papay_transactions_POST_json, **options: Unpack[Options]) -> R:
         """电商合单委托代扣支付API
 
         POST v3/ecommerce/combine-papay/transactions
@@ -17335,6 +18031,12 @@ class N_v3_ecommerce_combine_papay_transactions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.combinePapay.transactions.post(json={"combine_appid": "wxd678efh567hg6787", "combine_mchid": "1900000109", "combine_out_trade_no": "P20150806125346", "contract_id": "123124412412423431"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/combine-papay/transactions
         """
 
 class N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no(Node[R]):
@@ -17354,7 +18056,8 @@ class N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no(Node[R]):
         """
 
 class N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no_reverse(Node[R]):
-    def post(self, *, combine_out_trade_no: str, json: N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, combine_out_trade_no: str, json: N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no_reverse_POST_json, **options: Unpack[Options]) -> R:
         """电商合单委托代扣撤销订单API
 
         POST v3/ecommerce/combine-papay/transactions/{combine_out_trade_no}/reverse
@@ -17369,6 +18072,12 @@ class N_v3_ecommerce_combine_papay_transactions_Pcombine_out_trade_no_reverse(No
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.combinePapay.transactions._combine_out_trade_no_.reverse.post(combine_out_trade_no="P20150806125346", json={"combine_appid": "wxd678efh567hg6787"})
+        """
+    @overload
+    def post(self, *, combine_out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/combine-papay/transactions/{combine_out_trade_no}/reverse
         """
 
 class N_v3_ecommerce_fund(Node[R]):
@@ -17420,7 +18129,8 @@ class N_v3_ecommerce_fund_enddaybalance_Psub_mchid(Node[R]):
 class N_v3_ecommerce_fund_withdraw(Node[R]):
     outRequestNo: N_v3_ecommerce_fund_withdraw_out_request_no[R]
     _withdraw_id_: N_v3_ecommerce_fund_withdraw_Pwithdraw_id[R]
-    def post(self, *, json: N_v3_ecommerce_fund_withdraw_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_fund_withdraw_POST_json, **options: Unpack[Options]) -> R:
         """账户余额提现API
 
         POST v3/ecommerce/fund/withdraw
@@ -17438,6 +18148,12 @@ class N_v3_ecommerce_fund_withdraw(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.fund.withdraw.post(json={"sub_mchid": "1900000109", "out_request_no": "20190611222222222200000000012122", "amount": 100})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/fund/withdraw
         """
 
 class N_v3_ecommerce_fund_withdraw_out_request_no(Node[R]):
@@ -17508,7 +18224,8 @@ class N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identi
     miniProgram: N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_mini_program[R]
 
 class N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_app(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_app_POST_json, **options: Unpack[Options]) -> R:
         """APP场景预签约（需要实名验证）
 
         POST v3/ecommerce/individual-contracts/pre-entrust-sign-with-real-name-identity/app
@@ -17525,9 +18242,16 @@ class N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identi
 
             await client.v3.ecommerce.individualContracts.preEntrustSignWithRealNameIdentity.app.post(json={"appid": "wxd678efh567h23787", "out_contract_code": "APPLYMENT_00000000001", "real_name": "pVd1HJ6zyvPedzGaV+X3qtmrq9bb9tP", "cred_type": "ID_CARD", "cred_id": "MZnwEx6zotwIz6ctW2/iQL5z9"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/individual-contracts/pre-entrust-sign-with-real-name-identity/app
+        """
 
 class N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_mini_program(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identity_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """小程序场景预签约（需要实名验证）
 
         POST v3/ecommerce/individual-contracts/pre-entrust-sign-with-real-name-identity/mini-program
@@ -17545,13 +18269,20 @@ class N_v3_ecommerce_individual_contracts_pre_entrust_sign_with_real_name_identi
 
             await client.v3.ecommerce.individualContracts.preEntrustSignWithRealNameIdentity.miniProgram.post(json={"appid": "wxd678efh567h23787", "out_contract_code": "APPLYMENT_00000000001", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "real_name": "pVd1HJ6zyvPedzGaV+X3qtmrq9bb9tP", "cred_type": "ID_CARD", "cred_id": "MZnwEx6zotwIz6ctW2/iQL5z9"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/individual-contracts/pre-entrust-sign-with-real-name-identity/mini-program
+        """
 
 class N_v3_ecommerce_individual_contracts_pre_entrust_sign(Node[R]):
     app: N_v3_ecommerce_individual_contracts_pre_entrust_sign_app[R]
     miniProgram: N_v3_ecommerce_individual_contracts_pre_entrust_sign_mini_program[R]
 
 class N_v3_ecommerce_individual_contracts_pre_entrust_sign_app(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """APP场景预签约
 
         POST v3/ecommerce/individual-contracts/pre-entrust-sign/app
@@ -17565,9 +18296,16 @@ class N_v3_ecommerce_individual_contracts_pre_entrust_sign_app(Node[R]):
 
             await client.v3.ecommerce.individualContracts.preEntrustSign.app.post(json={"appid": "wxd678efh567h23787", "out_contract_code": "APPLYMENT_00000000001"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/individual-contracts/pre-entrust-sign/app
+        """
 
 class N_v3_ecommerce_individual_contracts_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_individual_contracts_pre_entrust_sign_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """小程序场景预签约
 
         POST v3/ecommerce/individual-contracts/pre-entrust-sign/mini-program
@@ -17581,6 +18319,12 @@ class N_v3_ecommerce_individual_contracts_pre_entrust_sign_mini_program(Node[R])
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.individualContracts.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567h23787", "out_contract_code": "APPLYMENT_00000000001", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/individual-contracts/pre-entrust-sign/mini-program
         """
 
 class N_v3_ecommerce_individual_contracts_Popenid(Node[R]):
@@ -17607,7 +18351,8 @@ class N_v3_ecommerce_mch_transfer(Node[R]):
 
 class N_v3_ecommerce_mch_transfer_authorizations(Node[R]):
     _sub_mchid_: N_v3_ecommerce_mch_transfer_authorizations_Psub_mchid[R]
-    def post(self, *, json: N_v3_ecommerce_mch_transfer_authorizations_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_mch_transfer_authorizations_POST_json, **options: Unpack[Options]) -> R:
         """申请二级商户商家转账授权
 
         POST v3/ecommerce/mch-transfer/authorizations
@@ -17620,6 +18365,12 @@ class N_v3_ecommerce_mch_transfer_authorizations(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.mchTransfer.authorizations.post(json={"sub_mchid": "1900001109", "agreement_list": [...]})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/mch-transfer/authorizations
         """
 
 class N_v3_ecommerce_mch_transfer_authorizations_Psub_mchid(Node[R]):
@@ -17640,7 +18391,8 @@ class N_v3_ecommerce_mch_transfer_authorizations_Psub_mchid(Node[R]):
 class N_v3_ecommerce_mch_transfer_transfer_bills(Node[R]):
     outBillNo: N_v3_ecommerce_mch_transfer_transfer_bills_out_bill_no[R]
     transferBillNo: N_v3_ecommerce_mch_transfer_transfer_bills_transfer_bill_no[R]
-    def post(self, *, json: N_v3_ecommerce_mch_transfer_transfer_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_mch_transfer_transfer_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起转账
 
         POST v3/ecommerce/mch-transfer/transfer-bills
@@ -17660,6 +18412,12 @@ class N_v3_ecommerce_mch_transfer_transfer_bills(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.mchTransfer.transferBills.post(json={"sub_mchid": "1900001109", "appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "openid": "o-MYE42l80oelYMDE34nYD456Xoy", "transfer_amount": 400000, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/mch-transfer/transfer-bills
         """
 
 class N_v3_ecommerce_mch_transfer_transfer_bills_out_bill_no(Node[R]):
@@ -17684,7 +18442,8 @@ class N_v3_ecommerce_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no(Node[R
         """
 
 class N_v3_ecommerce_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no_cancel(Node[R]):
-    def post(self, *, out_bill_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_bill_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """撤销转账
 
         POST v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel
@@ -17698,6 +18457,12 @@ class N_v3_ecommerce_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no_cancel
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.mchTransfer.transferBills.outBillNo._out_bill_no_.cancel.post(out_bill_no="plfk2020042013", json={"sub_mchid": "1900001109"})
+        """
+    @overload
+    def post(self, *, out_bill_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel
         """
 
 class N_v3_ecommerce_mch_transfer_transfer_bills_transfer_bill_no(Node[R]):
@@ -17742,7 +18507,8 @@ class N_v3_ecommerce_profitsharing_after_sales_orders(Node[R]):
 
             await client.v3.ecommerce.profitsharing.afterSalesOrders.get(query={"sub_mchid": "..."})
         """
-    def post(self, *, json: N_v3_ecommerce_profitsharing_after_sales_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_profitsharing_after_sales_orders_POST_json, **options: Unpack[Options]) -> R:
         """请求售后服务分账
 
         POST v3/ecommerce/profitsharing/after-sales-orders
@@ -17760,9 +18526,16 @@ class N_v3_ecommerce_profitsharing_after_sales_orders(Node[R]):
 
             await client.v3.ecommerce.profitsharing.afterSalesOrders.post(json={"sub_mchid": "1900000109", "transaction_id": "3008450740201411110007820472", "amount": 10, "type": "SERVICE_FEE_INCOME", "scene": "REFUND_TICKET", "refund_id": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/profitsharing/after-sales-orders
+        """
 
 class N_v3_ecommerce_profitsharing_finish_order(Node[R]):
-    def post(self, *, json: N_v3_brand_profitsharing_finish_order_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_brand_profitsharing_finish_order_POST_json, **options: Unpack[Options]) -> R:
         """完结分账API
 
         POST v3/ecommerce/profitsharing/finish-order
@@ -17777,6 +18550,12 @@ class N_v3_ecommerce_profitsharing_finish_order(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.profitsharing.finishOrder.post(json={"sub_mchid": "1900000109", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "description": "分账完结"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/profitsharing/finish-order
         """
 
 class N_v3_ecommerce_profitsharing_orders(Node[R]):
@@ -17796,7 +18575,8 @@ class N_v3_ecommerce_profitsharing_orders(Node[R]):
 
             await client.v3.ecommerce.profitsharing.orders.get(query={"sub_mchid": "...", "transaction_id": "...", "out_order_no": "..."})
         """
-    def post(self, *, json: N_v3_ecommerce_profitsharing_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_profitsharing_orders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账API
 
         POST v3/ecommerce/profitsharing/orders
@@ -17813,6 +18593,12 @@ class N_v3_ecommerce_profitsharing_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.profitsharing.orders.post(json={"sub_mchid": "1900000109", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "receivers": [...], "finish": False})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/profitsharing/orders
         """
 
 class N_v3_ecommerce_profitsharing_orders_Ptransaction_id(Node[R]):
@@ -17838,7 +18624,8 @@ class N_v3_ecommerce_profitsharing_receivers(Node[R]):
     delete: N_v3_ecommerce_profitsharing_receivers_delete[R]
 
 class N_v3_ecommerce_profitsharing_receivers_add(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_profitsharing_receivers_add_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_profitsharing_receivers_add_POST_json, **options: Unpack[Options]) -> R:
         """添加分账接收方API
 
         POST v3/ecommerce/profitsharing/receivers/add
@@ -17856,9 +18643,16 @@ class N_v3_ecommerce_profitsharing_receivers_add(Node[R]):
 
             await client.v3.ecommerce.profitsharing.receivers.add.post(json={"appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "190001001", "relation_type": "SUPPLIER"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/profitsharing/receivers/add
+        """
 
 class N_v3_ecommerce_profitsharing_receivers_delete(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_profitsharing_receivers_delete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_profitsharing_receivers_delete_POST_json, **options: Unpack[Options]) -> R:
         """删除分账接收方API
 
         POST v3/ecommerce/profitsharing/receivers/delete
@@ -17872,6 +18666,12 @@ class N_v3_ecommerce_profitsharing_receivers_delete(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.profitsharing.receivers.delete.post(json={"appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "190001001"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/profitsharing/receivers/delete
         """
 
 class N_v3_ecommerce_profitsharing_returnorders(Node[R]):
@@ -17891,7 +18691,8 @@ class N_v3_ecommerce_profitsharing_returnorders(Node[R]):
 
             await client.v3.ecommerce.profitsharing.returnorders.get(query={"sub_mchid": "...", "out_return_no": "..."})
         """
-    def post(self, *, json: N_v3_ecommerce_profitsharing_returnorders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_profitsharing_returnorders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账回退API
 
         POST v3/ecommerce/profitsharing/returnorders
@@ -17911,6 +18712,12 @@ class N_v3_ecommerce_profitsharing_returnorders(Node[R]):
 
             await client.v3.ecommerce.profitsharing.returnorders.post(json={"sub_mchid": "1900000109", "out_return_no": "R20190516001", "return_mchid": "86693852", "amount": 10, "description": "分账回退"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/profitsharing/returnorders
+        """
 
 class N_v3_ecommerce_refunds(Node[R]):
     apply: N_v3_ecommerce_refunds_apply[R]
@@ -17919,7 +18726,8 @@ class N_v3_ecommerce_refunds(Node[R]):
     _refund_id_: N_v3_ecommerce_refunds_Prefund_id[R]
 
 class N_v3_ecommerce_refunds_apply(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_refunds_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_refunds_apply_POST_json, **options: Unpack[Options]) -> R:
         """退款申请API
 
         POST v3/ecommerce/refunds/apply
@@ -17945,6 +18753,12 @@ class N_v3_ecommerce_refunds_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.refunds.apply.post(json={"sp_appid": "wx8888888888888888", "out_refund_no": "1217752501201407033233368018", "combine_transaction_id": "1217752501201407033233368018", "transaction_id": "1217752501201407033233368018", "amount": {...}, "funds_account": "AVAILABLE"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/refunds/apply
         """
 
 class N_v3_ecommerce_refunds_id(Node[R]):
@@ -17994,7 +18808,8 @@ class N_v3_ecommerce_refunds_Prefund_id(Node[R]):
     returnAdvance: N_v3_ecommerce_refunds_Prefund_id_return_advance[R]
 
 class N_v3_ecommerce_refunds_Prefund_id_apply_abnormal_refund(Node[R]):
-    def post(self, *, refund_id: str, json: N_v3_ecommerce_refunds_Prefund_id_apply_abnormal_refund_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, refund_id: str, json: N_v3_ecommerce_refunds_Prefund_id_apply_abnormal_refund_POST_json, **options: Unpack[Options]) -> R:
         """发起异常退款
 
         POST v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund
@@ -18015,6 +18830,12 @@ class N_v3_ecommerce_refunds_Prefund_id_apply_abnormal_refund(Node[R]):
 
             await client.v3.ecommerce.refunds._refund_id_.applyAbnormalRefund.post(refund_id="50000000382019052709732678859", json={"out_refund_no": "1217752501201407033233368018", "type": "USER_BANK_CARD"})
         """
+    @overload
+    def post(self, *, refund_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund
+        """
 
 class N_v3_ecommerce_refunds_Prefund_id_return_advance(Node[R]):
     def get(self, *, refund_id: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
@@ -18032,7 +18853,8 @@ class N_v3_ecommerce_refunds_Prefund_id_return_advance(Node[R]):
 
             await client.v3.ecommerce.refunds._refund_id_.returnAdvance.get(refund_id="50000000382019052709732678859", query={"sub_mchid": "1900000109"})
         """
-    def post(self, *, refund_id: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, refund_id: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """垫付退款回补API
 
         POST v3/ecommerce/refunds/{refund_id}/return-advance
@@ -18046,6 +18868,12 @@ class N_v3_ecommerce_refunds_Prefund_id_return_advance(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.refunds._refund_id_.returnAdvance.post(refund_id="50000000382019052709732678859", json={"sub_mchid": "1900000109"})
+        """
+    @overload
+    def post(self, *, refund_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/refunds/{refund_id}/return-advance
         """
 
 class N_v3_ecommerce_subject_sub_merchants(Node[R]):
@@ -18072,7 +18900,8 @@ class N_v3_ecommerce_subsidies(Node[R]):
     return_: N_v3_ecommerce_subsidies_return[R]
 
 class N_v3_ecommerce_subsidies_cancel(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_subsidies_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_subsidies_cancel_POST_json, **options: Unpack[Options]) -> R:
         """取消补差API
 
         POST v3/ecommerce/subsidies/cancel
@@ -18087,9 +18916,16 @@ class N_v3_ecommerce_subsidies_cancel(Node[R]):
 
             await client.v3.ecommerce.subsidies.cancel.post(json={"sub_mchid": "1900000109", "transaction_id": "4208450740201411110007820472", "description": "订单退款"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/subsidies/cancel
+        """
 
 class N_v3_ecommerce_subsidies_create(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_subsidies_create_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_subsidies_create_POST_json, **options: Unpack[Options]) -> R:
         """请求补差API
 
         POST v3/ecommerce/subsidies/create
@@ -18107,9 +18943,16 @@ class N_v3_ecommerce_subsidies_create(Node[R]):
 
             await client.v3.ecommerce.subsidies.create.post(json={"sub_mchid": "1900000109", "transaction_id": "4208450740201411110007820472", "amount": 10, "description": "测试备注"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/subsidies/create
+        """
 
 class N_v3_ecommerce_subsidies_return(Node[R]):
-    def post(self, *, json: N_v3_ecommerce_subsidies_return_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_ecommerce_subsidies_return_POST_json, **options: Unpack[Options]) -> R:
         """请求补差回退API
 
         POST v3/ecommerce/subsidies/return
@@ -18128,6 +18971,12 @@ class N_v3_ecommerce_subsidies_return(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.ecommerce.subsidies.return_.post(json={"sub_mchid": "1900000109", "out_order_no": "P20150806125346", "transaction_id": "4208450740201411110007820472", "refund_id": "3008450740201411110007820472", "amount": 10, "description": "测试备注"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/ecommerce/subsidies/return
         """
 
 class N_v3_edu_papay(Node[R]):
@@ -18164,7 +19013,8 @@ class N_v3_edu_papay_contracts_id_Pcontract_id(Node[R]):
         """
 
 class N_v3_edu_papay_contracts_presign(Node[R]):
-    def post(self, *, json: N_v3_edu_papay_contracts_presign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_edu_papay_contracts_presign_POST_json, **options: Unpack[Options]) -> R:
         """预签约API
 
         POST v3/edu-papay/contracts/presign
@@ -18185,6 +19035,12 @@ class N_v3_edu_papay_contracts_presign(Node[R]):
 
             await client.v3.eduPapay.contracts.presign.post(json={"appid": "wx8888888888888888", "openid": "oUpF8uMuAJOM2pxb1Q", "plan_id": "101164396123311331", "user_id": "20200330tony", "period_start_date": "2020-03-19", "trade_scene": "EDUCATION_PERIOD"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/edu-papay/contracts/presign
+        """
 
 class N_v3_edu_papay_contracts_Pcontract_id(Node[R]):
     def delete(self, *, contract_id: str, **options: Unpack[Options]) -> R:
@@ -18204,7 +19060,8 @@ class N_v3_edu_papay_contracts_Pcontract_id(Node[R]):
 class N_v3_edu_papay_transactions(Node[R]):
     id: N_v3_edu_papay_transactions_id[R]
     outTradeNo: N_v3_edu_papay_transactions_out_trade_no[R]
-    def post(self, *, json: N_v3_edu_papay_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_edu_papay_transactions_POST_json, **options: Unpack[Options]) -> R:
         """教育通扣款受理API
 
         POST v3/edu-papay/transactions
@@ -18227,6 +19084,12 @@ class N_v3_edu_papay_transactions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.eduPapay.transactions.post(json={"appid": "wx8888888888888888", "body": "新东方-语文课程", "out_trade_no": "121775250124070332", "notify_url": "https://www.weixin.qq.com/wxpay/pay", "contract_id": "wx998877665544wx", "trade_scene": "EDUCATION_PERIOD", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/edu-papay/transactions
         """
 
 class N_v3_edu_papay_transactions_id(Node[R]):
@@ -18276,7 +19139,8 @@ class N_v3_edu_papay_user_notifications_Pcontract_id(Node[R]):
     send: N_v3_edu_papay_user_notifications_Pcontract_id_send[R]
 
 class N_v3_edu_papay_user_notifications_Pcontract_id_send(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_edu_papay_contracts_id_Pcontract_id_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_edu_papay_contracts_id_Pcontract_id_GET_query, **options: Unpack[Options]) -> R:
         """发送扣款预通知API
 
         POST v3/edu-papay/user-notifications/{contract_id}/send
@@ -18292,6 +19156,12 @@ class N_v3_edu_papay_user_notifications_Pcontract_id_send(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.eduPapay.userNotifications._contract_id_.send.post(contract_id="wx8888888888888888", json={"appid": "wx8888888888888888"})
+        """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/edu-papay/user-notifications/{contract_id}/send
         """
 
 class N_v3_edu_papay_user(Node[R]):
@@ -18346,7 +19216,8 @@ class N_v3_edu_star_orders(Node[R]):
 
             await client.v3.eduStar.orders.get(query={"appid": "wx998877665544wx"})
         """
-    def post(self, *, json: N_v3_edu_star_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_edu_star_orders_POST_json, **options: Unpack[Options]) -> R:
         """创建核销订单API
 
         POST v3/edu-star/orders
@@ -18362,6 +19233,12 @@ class N_v3_edu_star_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.eduStar.orders.post(json={"appid": "wx998877665544wx", "right_id": "qw3Da21QRCNt", "create_time": "2018-05-23T12:13:50+08:00"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/edu-star/orders
         """
 
 class N_v3_edu_star_users(Node[R]):
@@ -18418,7 +19295,8 @@ class N_v3_eduschoolpay_contracts(Node[R]):
     _contract_id_: N_v3_eduschoolpay_contracts_Pcontract_id[R]
 
 class N_v3_eduschoolpay_contracts_presign(Node[R]):
-    def post(self, *, json: N_v3_eduschoolpay_contracts_presign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_eduschoolpay_contracts_presign_POST_json, **options: Unpack[Options]) -> R:
         """预签约API
 
         POST v3/eduschoolpay/contracts/presign
@@ -18440,6 +19318,12 @@ class N_v3_eduschoolpay_contracts_presign(Node[R]):
 
             await client.v3.eduschoolpay.contracts.presign.post(json={"appid": "wx8888888888888888", "openid": "oUpF8uMuAJOM2pxb1Q", "plan_id": "101164396123311331", "user_id": "20200330tony", "school_id": "18260256813396", "out_contract_code": "20190806125346"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/eduschoolpay/contracts/presign
+        """
 
 class N_v3_eduschoolpay_contracts_Pcontract_id(Node[R]):
     terminate: N_v3_eduschoolpay_contracts_Pcontract_id_terminate[R]
@@ -18458,7 +19342,8 @@ class N_v3_eduschoolpay_contracts_Pcontract_id(Node[R]):
         """
 
 class N_v3_eduschoolpay_contracts_Pcontract_id_terminate(Node[R]):
-    def post(self, *, contract_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """商户主动解约API
 
         POST v3/eduschoolpay/contracts/{contract_id}/terminate
@@ -18471,11 +19356,18 @@ class N_v3_eduschoolpay_contracts_Pcontract_id_terminate(Node[R]):
 
             await client.v3.eduschoolpay.contracts._contract_id_.terminate.post(contract_id="2045011120563805041758214605")
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/eduschoolpay/contracts/{contract_id}/terminate
+        """
 
 class N_v3_eduschoolpay_transactions(Node[R]):
     id: N_v3_eduschoolpay_transactions_id[R]
     outTradeNo: N_v3_eduschoolpay_transactions_out_trade_no[R]
-    def post(self, *, json: N_v3_eduschoolpay_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_eduschoolpay_transactions_POST_json, **options: Unpack[Options]) -> R:
         """扣款API
 
         POST v3/eduschoolpay/transactions
@@ -18501,6 +19393,12 @@ class N_v3_eduschoolpay_transactions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.eduschoolpay.transactions.post(json={"appid": "wx8888888888888888", "description": "中山大学-第二食堂-海鲜炒饭", "out_trade_no": "121775250124070332", "notify_url": "https://www.weixin.qq.com/wxpay/pay", "contract_id": "2045011120563805041758214605", "user_id": "20200330tony", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/eduschoolpay/transactions
         """
 
 class N_v3_eduschoolpay_transactions_id(Node[R]):
@@ -18595,7 +19493,8 @@ class N_v3_express_users_Popenid(Node[R]):
     transform: N_v3_express_users_Popenid_transform[R]
 
 class N_v3_express_users_Popenid_transform(Node[R]):
-    def post(self, *, openid: str, json: N_v3_ecommerce_individual_contracts_out_contract_code_Pout_contract_code_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_ecommerce_individual_contracts_out_contract_code_Pout_contract_code_GET_query, **options: Unpack[Options]) -> R:
         """用户openid转换API
 
         POST v3/express/users/{openid}/transform
@@ -18609,6 +19508,12 @@ class N_v3_express_users_Popenid_transform(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.express.users._openid_.transform.post(openid="xsd3434454567676", json={"appid": "wxaaaa1a123b456c7d"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/express/users/{openid}/transform
         """
 
 class N_v3_facemch(Node[R]):
@@ -18648,7 +19553,8 @@ class N_v3_fund_app_brand_redpacket(Node[R]):
 
 class N_v3_fund_app_brand_redpacket_brand_merchant_batches(Node[R]):
     _batch_no_: N_v3_fund_app_brand_redpacket_brand_merchant_batches_Pbatch_no[R]
-    def post(self, *, json: N_v3_fund_app_brand_redpacket_brand_merchant_batches_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_brand_redpacket_brand_merchant_batches_POST_json, **options: Unpack[Options]) -> R:
         """品牌商户发放红包
 
         POST v3/fund-app/brand-redpacket/brand-merchant-batches
@@ -18669,6 +19575,12 @@ class N_v3_fund_app_brand_redpacket_brand_merchant_batches(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.brandRedpacket.brandMerchantBatches.post(json={"brand_id": 1234, "brand_appid": "wxf636efh567hg4356", "scene": "CUSTOM_SEND", "template_id": "123400001", "out_batch_no": "plfk2020042013", "batch_name": "双十一营销用品牌红包", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/brand-redpacket/brand-merchant-batches
         """
 
 class N_v3_fund_app_brand_redpacket_brand_merchant_batches_Pbatch_no(Node[R]):
@@ -18763,7 +19675,8 @@ class N_v3_fund_app_mch_transfer_elecsign(Node[R]):
 
 class N_v3_fund_app_mch_transfer_elecsign_out_bill_no(Node[R]):
     _out_bill_no_: N_v3_fund_app_mch_transfer_elecsign_out_bill_no_Pout_bill_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_elecsign_out_bill_no_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_elecsign_out_bill_no_POST_json, **options: Unpack[Options]) -> R:
         """商户单号申请电子回单
 
         POST v3/fund-app/mch-transfer/elecsign/out-bill-no
@@ -18775,6 +19688,12 @@ class N_v3_fund_app_mch_transfer_elecsign_out_bill_no(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.elecsign.outBillNo.post(json={"out_bill_no": "plfk2020042013"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/elecsign/out-bill-no
         """
 
 class N_v3_fund_app_mch_transfer_elecsign_out_bill_no_Pout_bill_no(Node[R]):
@@ -18794,7 +19713,8 @@ class N_v3_fund_app_mch_transfer_elecsign_out_bill_no_Pout_bill_no(Node[R]):
 
 class N_v3_fund_app_mch_transfer_elecsign_transfer_bill_no(Node[R]):
     _transfer_bill_no_: N_v3_fund_app_mch_transfer_elecsign_transfer_bill_no_Ptransfer_bill_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_elecsign_transfer_bill_no_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_elecsign_transfer_bill_no_POST_json, **options: Unpack[Options]) -> R:
         """微信单号申请电子回单
 
         POST v3/fund-app/mch-transfer/elecsign/transfer-bill-no
@@ -18806,6 +19726,12 @@ class N_v3_fund_app_mch_transfer_elecsign_transfer_bill_no(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.elecsign.transferBillNo.post(json={"transfer_bill_no": "1330000071100999991182020050700019480001"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/elecsign/transfer-bill-no
         """
 
 class N_v3_fund_app_mch_transfer_elecsign_transfer_bill_no_Ptransfer_bill_no(Node[R]):
@@ -18854,7 +19780,8 @@ class N_v3_fund_app_mch_transfer_partner_budget_Pout_budget_no_electronic_receip
 
             await client.v3.fundApp.mchTransfer.partner.budget._out_budget_no_.electronicReceipts.get(out_budget_no="budget202506300102", query={"accept_id": "c2RmYWtqampqampsZmFza2xmanNhbGZqc2FrZmpzbGZqc2tsZmp"})
         """
-    def post(self, *, out_budget_no: str, json: N_v3_fund_app_mch_transfer_partner_budget_Pout_budget_no_electronic_receipts_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_budget_no: str, json: N_v3_fund_app_mch_transfer_partner_budget_Pout_budget_no_electronic_receipts_POST_json, **options: Unpack[Options]) -> R:
         """申请预算出资的电子回单
 
         POST v3/fund-app/mch-transfer/partner/budget/{out_budget_no}/electronic-receipts
@@ -18872,10 +19799,17 @@ class N_v3_fund_app_mch_transfer_partner_budget_Pout_budget_no_electronic_receip
 
             await client.v3.fundApp.mchTransfer.partner.budget._out_budget_no_.electronicReceipts.post(out_budget_no="budget202506300102", json={"start_date": "2025-09-01", "end_date": "2025-09-30", "sponsor_mchid": "1900001109"})
         """
+    @overload
+    def post(self, *, out_budget_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/budget/{out_budget_no}/electronic-receipts
+        """
 
 class N_v3_fund_app_mch_transfer_partner_charity_budget(Node[R]):
     _out_budget_no_: N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_charity_budget_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_charity_budget_POST_json, **options: Unpack[Options]) -> R:
         """申请公益捐赠预算
 
         POST v3/fund-app/mch-transfer/partner/charity-budget
@@ -18893,6 +19827,12 @@ class N_v3_fund_app_mch_transfer_partner_charity_budget(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.partner.charityBudget.post(json={"out_budget_no": "budget202506300102", "sponsor_mchid": "1900001109", "sponsor_subject_name": "腾讯控股有限公司", "activity_name": "公益企业配捐活动", "activity_remark": "公益活动开始于9月1日，帮助困难儿童筹款活动", "amount": 20000000})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/charity-budget
         """
 
 class N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no(Node[R]):
@@ -18914,7 +19854,8 @@ class N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no(Node[R]):
         """
 
 class N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no_unlock(Node[R]):
-    def post(self, *, out_budget_no: str, json: N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no_unlock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_budget_no: str, json: N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no_unlock_POST_json, **options: Unpack[Options]) -> R:
         """解锁公益捐赠预算
 
         POST v3/fund-app/mch-transfer/partner/charity-budget/{out_budget_no}/unlock
@@ -18930,10 +19871,17 @@ class N_v3_fund_app_mch_transfer_partner_charity_budget_Pout_budget_no_unlock(No
 
             await client.v3.fundApp.mchTransfer.partner.charityBudget._out_budget_no_.unlock.post(out_budget_no="budget202506300102", json={"sponsor_mchid": "1900001109", "activity_remark": "公益活动结束，解锁资金"})
         """
+    @overload
+    def post(self, *, out_budget_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/charity-budget/{out_budget_no}/unlock
+        """
 
 class N_v3_fund_app_mch_transfer_partner_charity_transfer_bills(Node[R]):
     outTransferNo: N_v3_fund_app_mch_transfer_partner_charity_transfer_bills_out_transfer_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_charity_transfer_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_charity_transfer_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起公益捐赠
 
         POST v3/fund-app/mch-transfer/partner/charity-transfer-bills
@@ -18951,6 +19899,12 @@ class N_v3_fund_app_mch_transfer_partner_charity_transfer_bills(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.partner.charityTransferBills.post(json={"out_budget_no": "budget202506300102", "out_transfer_no": "trans202506300102", "sponsor_mchid": "1900001109", "receive_mchid": "1900001109", "transfer_remark": "帮助受助群体爱心捐款", "amount": 20000000})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/charity-transfer-bills
         """
 
 class N_v3_fund_app_mch_transfer_partner_charity_transfer_bills_out_transfer_no(Node[R]):
@@ -18976,7 +19930,8 @@ class N_v3_fund_app_mch_transfer_partner_charity_transfer_bills_out_transfer_no_
 
 class N_v3_fund_app_mch_transfer_partner_electronic_receipts(Node[R]):
     _out_bill_no_: N_v3_fund_app_mch_transfer_partner_electronic_receipts_Pout_bill_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_electronic_receipts_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_electronic_receipts_POST_json, **options: Unpack[Options]) -> R:
         """申请单笔转账电子回单
 
         POST v3/fund-app/mch-transfer/partner/electronic-receipts
@@ -18989,6 +19944,12 @@ class N_v3_fund_app_mch_transfer_partner_electronic_receipts(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.partner.electronicReceipts.post(json={"sub_mchid": "1900001121", "out_bill_no": "plfk2020042013"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/electronic-receipts
         """
 
 class N_v3_fund_app_mch_transfer_partner_electronic_receipts_Pout_bill_no(Node[R]):
@@ -19010,7 +19971,8 @@ class N_v3_fund_app_mch_transfer_partner_electronic_receipts_Pout_bill_no(Node[R
 
 class N_v3_fund_app_mch_transfer_partner_sub_mch_authorizations(Node[R]):
     _sub_mchid_: N_v3_fund_app_mch_transfer_partner_sub_mch_authorizations_Psub_mchid[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_sub_mch_authorizations_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_sub_mch_authorizations_POST_json, **options: Unpack[Options]) -> R:
         """申请子商户商家转账授权
 
         POST v3/fund-app/mch-transfer/partner/sub-mch-authorizations
@@ -19023,6 +19985,12 @@ class N_v3_fund_app_mch_transfer_partner_sub_mch_authorizations(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.partner.subMchAuthorizations.post(json={"sub_mchid": "1900001121", "out_apply_no": "apply2020042013"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/sub-mch-authorizations
         """
 
 class N_v3_fund_app_mch_transfer_partner_sub_mch_authorizations_Psub_mchid(Node[R]):
@@ -19044,7 +20012,8 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills(Node[R]):
     outBillNo: N_v3_fund_app_mch_transfer_partner_transfer_bills_out_bill_no[R]
     preTransferWithAuthorization: N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_authorization[R]
     transfer: N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_transfer_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_transfer_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起转账
 
         POST v3/fund-app/mch-transfer/partner/transfer-bills
@@ -19066,6 +20035,12 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.partner.transferBills.post(json={"sub_mchid": "1900001121", "appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "transfer_scene_report_infos": [...], "openid": "o-MYE42l80oelYMDE34nYD456Xoy", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/transfer-bills
         """
 
 class N_v3_fund_app_mch_transfer_partner_transfer_bills_out_bill_no(Node[R]):
@@ -19090,7 +20065,8 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_out_bill_no_Pout_bill_no
         """
 
 class N_v3_fund_app_mch_transfer_partner_transfer_bills_out_bill_no_Pout_bill_no_cancel(Node[R]):
-    def post(self, *, out_bill_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_bill_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """撤销转账
 
         POST v3/fund-app/mch-transfer/partner/transfer-bills/out-bill-no/{out_bill_no}/cancel
@@ -19105,9 +20081,16 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_out_bill_no_Pout_bill_no
 
             await client.v3.fundApp.mchTransfer.partner.transferBills.outBillNo._out_bill_no_.cancel.post(out_bill_no="plfk2020042013", json={"sub_mchid": "1900001121"})
         """
+    @overload
+    def post(self, *, out_bill_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/transfer-bills/out-bill-no/{out_bill_no}/cancel
+        """
 
 class N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_authorization(Node[R]):
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_authorization_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_authorization_POST_json, **options: Unpack[Options]) -> R:
         """发起转账并完成自动收款授权
 
         POST v3/fund-app/mch-transfer/partner/transfer-bills/pre-transfer-with-authorization
@@ -19131,9 +20114,16 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_pre_transfer_with_author
 
             await client.v3.fundApp.mchTransfer.partner.transferBills.preTransferWithAuthorization.post(json={"sub_mchid": "1900001121", "appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "transfer_scene_report_infos": [...], "openid": "o-MYE42l80oelYMDE34nYD456Xoy", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/transfer-bills/pre-transfer-with-authorization
+        """
 
 class N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer(Node[R]):
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer_POST_json, **options: Unpack[Options]) -> R:
         """转账（用户自动收款）
 
         POST v3/fund-app/mch-transfer/partner/transfer-bills/transfer
@@ -19156,10 +20146,17 @@ class N_v3_fund_app_mch_transfer_partner_transfer_bills_transfer(Node[R]):
 
             await client.v3.fundApp.mchTransfer.partner.transferBills.transfer.post(json={"sub_mchid": "1900001121", "appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "transfer_scene_report_infos": [...], "transfer_amount": 400000, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/transfer-bills/transfer
+        """
 
 class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations(Node[R]):
     _out_authorization_no_: N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_Pout_authorization_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_POST_json, **options: Unpack[Options]) -> R:
         """申请免确认收款授权
 
         POST v3/fund-app/mch-transfer/partner/user-confirm-authorizations
@@ -19177,6 +20174,12 @@ class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.partner.userConfirmAuthorizations.post(json={"out_authorization_no": "plfk2020042013", "appid": "102022609", "openid": "o-MYE42l80oelYMDE34nYD456Xoy", "transfer_scene_id": "1000", "user_display_name": "wx_123456", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/user-confirm-authorizations
         """
 
 class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_Pout_authorization_no(Node[R]):
@@ -19196,7 +20199,8 @@ class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_Pout_author
         """
 
 class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_Pout_authorization_no_close(Node[R]):
-    def post(self, *, out_authorization_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_authorization_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """解除免确认收款授权
 
         POST v3/fund-app/mch-transfer/partner/user-confirm-authorizations/{out_authorization_no}/close
@@ -19209,13 +20213,20 @@ class N_v3_fund_app_mch_transfer_partner_user_confirm_authorizations_Pout_author
 
             await client.v3.fundApp.mchTransfer.partner.userConfirmAuthorizations._out_authorization_no_.close.post(out_authorization_no="plfk2020042013")
         """
+    @overload
+    def post(self, *, out_authorization_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/partner/user-confirm-authorizations/{out_authorization_no}/close
+        """
 
 class N_v3_fund_app_mch_transfer_transfer_bills(Node[R]):
     outBillNo: N_v3_fund_app_mch_transfer_transfer_bills_out_bill_no[R]
     preTransferWithAuthorization: N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization[R]
     transfer: N_v3_fund_app_mch_transfer_transfer_bills_transfer[R]
     transferBillNo: N_v3_fund_app_mch_transfer_transfer_bills_transfer_bill_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起转账
 
         POST v3/fund-app/mch-transfer/transfer-bills
@@ -19238,6 +20249,12 @@ class N_v3_fund_app_mch_transfer_transfer_bills(Node[R]):
 
             await client.v3.fundApp.mchTransfer.transferBills.post(json={"appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "transfer_scene_report_infos": [...], "openid": "o-MYE42l80oelYMDE34nYD456Xoy", "transfer_amount": 400000, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/transfer-bills
+        """
 
 class N_v3_fund_app_mch_transfer_transfer_bills_out_bill_no(Node[R]):
     _out_bill_no_: N_v3_fund_app_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no[R]
@@ -19259,7 +20276,8 @@ class N_v3_fund_app_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no(Node[R]
         """
 
 class N_v3_fund_app_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no_cancel(Node[R]):
-    def post(self, *, out_bill_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_bill_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销转账
 
         POST v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel
@@ -19272,9 +20290,16 @@ class N_v3_fund_app_mch_transfer_transfer_bills_out_bill_no_Pout_bill_no_cancel(
 
             await client.v3.fundApp.mchTransfer.transferBills.outBillNo._out_bill_no_.cancel.post(out_bill_no="plfk2020042013")
         """
+    @overload
+    def post(self, *, out_bill_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel
+        """
 
 class N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization(Node[R]):
-    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization_POST_json, **options: Unpack[Options]) -> R:
         """发起转账并完成自动收款授权
 
         POST v3/fund-app/mch-transfer/transfer-bills/pre-transfer-with-authorization
@@ -19298,9 +20323,16 @@ class N_v3_fund_app_mch_transfer_transfer_bills_pre_transfer_with_authorization(
 
             await client.v3.fundApp.mchTransfer.transferBills.preTransferWithAuthorization.post(json={"appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "transfer_scene_report_infos": [...], "openid": "o-MYE42l80oelYMDE34nYD456Xoy", "transfer_amount": 400000, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/transfer-bills/pre-transfer-with-authorization
+        """
 
 class N_v3_fund_app_mch_transfer_transfer_bills_transfer(Node[R]):
-    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_bills_transfer_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_bills_transfer_POST_json, **options: Unpack[Options]) -> R:
         """用户授权后转账
 
         POST v3/fund-app/mch-transfer/transfer-bills/transfer
@@ -19324,6 +20356,12 @@ class N_v3_fund_app_mch_transfer_transfer_bills_transfer(Node[R]):
 
             await client.v3.fundApp.mchTransfer.transferBills.transfer.post(json={"appid": "wxf636efh567hg4356", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1000", "transfer_scene_report_infos": [...], "transfer_amount": 400000, "transfer_remark": "2020年4月报销"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/transfer-bills/transfer
+        """
 
 class N_v3_fund_app_mch_transfer_transfer_bills_transfer_bill_no(Node[R]):
     _transfer_bill_no_: N_v3_fund_app_mch_transfer_transfer_bills_transfer_bill_no_Ptransfer_bill_no[R]
@@ -19345,7 +20383,8 @@ class N_v3_fund_app_mch_transfer_transfer_bills_transfer_bill_no_Ptransfer_bill_
 
 class N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills(Node[R]):
     _out_bill_no_: N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_Pout_bill_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起转账到QQ钱包
 
         POST v3/fund-app/mch-transfer/transfer-to-qq-wallet-bills
@@ -19367,6 +20406,12 @@ class N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills(Node[R]):
 
             await client.v3.fundApp.mchTransfer.transferToQqWalletBills.post(json={"appid": "102022609", "out_bill_no": "plfk2020042013", "transfer_scene_id": "1401", "transfer_scene_report_infos": [...], "openid": "o-MYE42l80oelYMDE34nYD456Xoy", "transfer_amount": 400000, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/transfer-to-qq-wallet-bills
+        """
 
 class N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_Pout_bill_no(Node[R]):
     cancel: N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_Pout_bill_no_cancel[R]
@@ -19385,7 +20430,8 @@ class N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_Pout_bill_no(Node[R
         """
 
 class N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_Pout_bill_no_cancel(Node[R]):
-    def post(self, *, out_bill_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_bill_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销转账到QQ钱包
 
         POST v3/fund-app/mch-transfer/transfer-to-qq-wallet-bills/{out_bill_no}/cancel
@@ -19398,10 +20444,17 @@ class N_v3_fund_app_mch_transfer_transfer_to_qq_wallet_bills_Pout_bill_no_cancel
 
             await client.v3.fundApp.mchTransfer.transferToQqWalletBills._out_bill_no_.cancel.post(out_bill_no="plfk2020042013")
         """
+    @overload
+    def post(self, *, out_bill_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/transfer-to-qq-wallet-bills/{out_bill_no}/cancel
+        """
 
 class N_v3_fund_app_mch_transfer_user_confirm_authorization(Node[R]):
     outAuthorizationNo: N_v3_fund_app_mch_transfer_user_confirm_authorization_out_authorization_no[R]
-    def post(self, *, json: N_v3_fund_app_mch_transfer_user_confirm_authorization_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_fund_app_mch_transfer_user_confirm_authorization_POST_json, **options: Unpack[Options]) -> R:
         """申请免确认收款授权
 
         POST v3/fund-app/mch-transfer/user-confirm-authorization
@@ -19420,6 +20473,12 @@ class N_v3_fund_app_mch_transfer_user_confirm_authorization(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.userConfirmAuthorization.post(json={"out_authorization_no": "plfk2020042013", "appid": "102022609", "openid": "o-MYE42l80oelYMDE34nYD456Xoy", "transfer_scene_id": "1000", "user_display_name": "wx_123456", "authorization_notify_url": "https://www.weixin.qq.com/wxpay/pay.php"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/user-confirm-authorization
         """
 
 class N_v3_fund_app_mch_transfer_user_confirm_authorization_out_authorization_no(Node[R]):
@@ -19444,7 +20503,8 @@ class N_v3_fund_app_mch_transfer_user_confirm_authorization_out_authorization_no
         """
 
 class N_v3_fund_app_mch_transfer_user_confirm_authorization_out_authorization_no_Pout_authorization_no_close(Node[R]):
-    def post(self, *, out_authorization_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_authorization_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """解除免确认收款授权
 
         POST v3/fund-app/mch-transfer/user-confirm-authorization/out-authorization-no/{out_authorization_no}/close
@@ -19456,6 +20516,12 @@ class N_v3_fund_app_mch_transfer_user_confirm_authorization_out_authorization_no
         Example (the blocking Client: without await)::
 
             await client.v3.fundApp.mchTransfer.userConfirmAuthorization.outAuthorizationNo._out_authorization_no_.close.post(out_authorization_no="plfk2020042013")
+        """
+    @overload
+    def post(self, *, out_authorization_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/fund-app/mch-transfer/user-confirm-authorization/out-authorization-no/{out_authorization_no}/close
         """
 
 class N_v3_funds_to_oversea(Node[R]):
@@ -19482,7 +20548,8 @@ class N_v3_funds_to_oversea_bill_download_url(Node[R]):
 
 class N_v3_funds_to_oversea_orders(Node[R]):
     _out_order_id_: N_v3_funds_to_oversea_orders_Pout_order_id[R]
-    def post(self, *, json: N_v3_funds_to_oversea_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_funds_to_oversea_orders_POST_json, **options: Unpack[Options]) -> R:
         """申请资金出境API
 
         POST v3/funds-to-oversea/orders
@@ -19503,6 +20570,12 @@ class N_v3_funds_to_oversea_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundsToOversea.orders.post(json={"out_order_id": "merchant_1123123", "sub_mchid": "123456", "transaction_id": "420000000000000010", "amount": 10, "foreign_currency": "USD", "seller_info": {...}, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/funds-to-oversea/orders
         """
 
 class N_v3_funds_to_oversea_orders_Pout_order_id(Node[R]):
@@ -19528,7 +20601,8 @@ class N_v3_funds_to_oversea_return(Node[R]):
 
 class N_v3_funds_to_oversea_return_return_orders(Node[R]):
     outReturnNo: N_v3_funds_to_oversea_return_return_orders_out_return_no[R]
-    def post(self, *, json: N_v3_funds_to_oversea_return_return_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_funds_to_oversea_return_return_orders_POST_json, **options: Unpack[Options]) -> R:
         """申请资金出境退回
 
         POST v3/funds-to-oversea/return/return-orders
@@ -19545,6 +20619,12 @@ class N_v3_funds_to_oversea_return_return_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.fundsToOversea.return_.returnOrders.post(json={"out_return_no": "R20250220103930", "out_order_id": "merchant_1123123", "sub_mchid": "123456", "transaction_id": "420000000000000010", "supplement_info": "5017752501201407033233368018", "amount": 100})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/funds-to-oversea/return/return-orders
         """
 
 class N_v3_funds_to_oversea_return_return_orders_out_return_no(Node[R]):
@@ -19644,7 +20724,8 @@ class N_v3_global_customs_orders(Node[R]):
 
             await client.v3.global_.customs.orders.get(query={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "order_type": "out_trade_no", "order_no": "20150806125346", "customs": "GUANGZHOU_ZS"})
         """
-    def post(self, *, json: N_v3_global_customs_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_customs_orders_POST_json, **options: Unpack[Options]) -> R:
         """报关API
 
         POST v3/global/customs/orders
@@ -19668,7 +20749,14 @@ class N_v3_global_customs_orders(Node[R]):
 
             await client.v3.global_.customs.orders.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "out_trade_no": "20150806125346", "transaction_id": "1000320306201511078440737890", "customs": "GUANGZHOU_ZS", "merchant_customs_no": "123456"})
         """
-    def patch(self, *, json: N_v3_global_customs_orders_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/customs/orders
+        """
+    @overload
+    def patch(self, *, json: N_v3_global_customs_orders_PATCH_json, **options: Unpack[Options]) -> R:
         """报关信息修改API
 
         PATCH v3/global/customs/orders
@@ -19691,9 +20779,16 @@ class N_v3_global_customs_orders(Node[R]):
 
             await client.v3.global_.customs.orders.patch(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "out_trade_no": "20150806125346", "transaction_id": "1000320306201511078440737890", "customs": "GUANGZHOU_ZS", "merchant_customs_no": "123456"})
         """
+    @overload
+    def patch(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/global/customs/orders
+        """
 
 class N_v3_global_customs_redeclare(Node[R]):
-    def post(self, *, json: N_v3_global_customs_redeclare_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_customs_redeclare_POST_json, **options: Unpack[Options]) -> R:
         """报关重推API
 
         POST v3/global/customs/redeclare
@@ -19713,9 +20808,16 @@ class N_v3_global_customs_redeclare(Node[R]):
 
             await client.v3.global_.customs.redeclare.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "customs": "GUANGZHOU_ZS", "merchant_customs_no": "123456"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/customs/redeclare
+        """
 
 class N_v3_global_customs_verify_certificate(Node[R]):
-    def post(self, *, json: N_v3_global_customs_verify_certificate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_customs_verify_certificate_POST_json, **options: Unpack[Options]) -> R:
         """身份信息校验API
 
         POST v3/global/customs/verify-certificate
@@ -19737,6 +20839,12 @@ class N_v3_global_customs_verify_certificate(Node[R]):
 
             await client.v3.global_.customs.verifyCertificate.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "out_trade_no": "20150806125346", "transaction_id": "1000320306201511078440737890", "customs": "GUANGZHOU_ZS", "merchant_customs_no": "123456", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/customs/verify-certificate
+        """
 
 class N_v3_global_merchant_service(Node[R]):
     complaintNotifications: N_v3_global_merchant_service_complaint_notifications[R]
@@ -19755,7 +20863,8 @@ class N_v3_global_merchant_service_complaint_notifications(Node[R]):
 
             await client.v3.global_.merchantService.complaintNotifications.get()
         """
-    def post(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[Options]) -> R:
         """创建投诉通知回调
 
         POST v3/global/merchant-service/complaint-notifications
@@ -19768,7 +20877,14 @@ class N_v3_global_merchant_service_complaint_notifications(Node[R]):
 
             await client.v3.global_.merchantService.complaintNotifications.post(json={"url": "https://www.xxx.com/notify"})
         """
-    def put(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/merchant-service/complaint-notifications
+        """
+    @overload
+    def put(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[Options]) -> R:
         """更新投诉通知回调
 
         PUT v3/global/merchant-service/complaint-notifications
@@ -19780,6 +20896,12 @@ class N_v3_global_merchant_service_complaint_notifications(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.merchantService.complaintNotifications.put(json={"url": "https://www.xxx.com/notify"})
+        """
+    @overload
+    def put(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PUT v3/global/merchant-service/complaint-notifications
         """
     def delete(self, **options: Unpack[Options]) -> R:
         """删除投诉通知回调
@@ -19835,7 +20957,8 @@ class N_v3_global_merchant_service_complaints_Pcomplaint_id(Node[R]):
         """
 
 class N_v3_global_merchant_service_complaints_Pcomplaint_id_complete(Node[R]):
-    def post(self, *, complaint_id: str, json: N_v3_global_merchant_service_complaints_Pcomplaint_id_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, complaint_id: str, json: N_v3_global_merchant_service_complaints_Pcomplaint_id_complete_POST_json, **options: Unpack[Options]) -> R:
         """反馈处理完成
 
         POST v3/global/merchant-service/complaints/{complaint_id}/complete
@@ -19849,6 +20972,12 @@ class N_v3_global_merchant_service_complaints_Pcomplaint_id_complete(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.merchantService.complaints._complaint_id_.complete.post(complaint_id="200201820200101080076610000", json={"complainted_mchid": "1900012181"})
+        """
+    @overload
+    def post(self, *, complaint_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/merchant-service/complaints/{complaint_id}/complete
         """
 
 class N_v3_global_merchant_service_complaints_Pcomplaint_id_negotiation_historys(Node[R]):
@@ -19871,7 +21000,8 @@ class N_v3_global_merchant_service_complaints_Pcomplaint_id_negotiation_historys
         """
 
 class N_v3_global_merchant_service_complaints_Pcomplaint_id_response(Node[R]):
-    def post(self, *, complaint_id: str, json: N_v3_global_merchant_service_complaints_Pcomplaint_id_response_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, complaint_id: str, json: N_v3_global_merchant_service_complaints_Pcomplaint_id_response_POST_json, **options: Unpack[Options]) -> R:
         """提交回复
 
         POST v3/global/merchant-service/complaints/{complaint_id}/response
@@ -19890,13 +21020,19 @@ class N_v3_global_merchant_service_complaints_Pcomplaint_id_response(Node[R]):
 
             await client.v3.global_.merchantService.complaints._complaint_id_.response.post(complaint_id="200201820200101080076610000", json={"complainted_mchid": "1900012181", "response_content": "已与用户沟通解决"})
         """
+    @overload
+    def post(self, *, complaint_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/merchant-service/complaints/{complaint_id}/response
+        """
 
 class N_v3_global_merchant_service_images(Node[R]):
     upload: N_v3_global_merchant_service_images_upload[R]
     _media_id_: N_v3_global_merchant_service_images_Pmedia_id[R]
 
 class N_v3_global_merchant_service_images_upload(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """商户上传反馈图片API
 
         POST v3/global/merchant-service/images/upload
@@ -19932,7 +21068,7 @@ class N_v3_global_merchant_storage_file(Node[R]):
     upload: N_v3_global_merchant_storage_file_upload[R]
 
 class N_v3_global_merchant_storage_file_upload(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """上传文件API
 
         POST v3/global/merchant-storage/file/upload
@@ -19957,7 +21093,8 @@ class N_v3_global_merchant_h5_permission(Node[R]):
 
 class N_v3_global_merchant_h5_permission_applications(Node[R]):
     _applyment_id_: N_v3_global_merchant_h5_permission_applications_Papplyment_id[R]
-    def post(self, *, json: N_v3_global_merchant_h5_permission_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_merchant_h5_permission_applications_POST_json, **options: Unpack[Options]) -> R:
         """创建H5支付权限申请单
 
         POST v3/global/merchant/h5/permission/applications
@@ -19980,6 +21117,12 @@ class N_v3_global_merchant_h5_permission_applications(Node[R]):
 
             await client.v3.global_.merchant.h5.permission.applications.post(json={"sub_mchid": "2491935631", "domains": [...], "website_url": "https://qq.com"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/merchant/h5/permission/applications
+        """
 
 class N_v3_global_merchant_h5_permission_applications_Papplyment_id(Node[R]):
     def get(self, *, applyment_id: str | int, **options: Unpack[Options]) -> R:
@@ -19995,7 +21138,8 @@ class N_v3_global_merchant_h5_permission_applications_Papplyment_id(Node[R]):
 
             await client.v3.global_.merchant.h5.permission.applications._applyment_id_.get(applyment_id=100000)
         """
-    def patch(self, *, applyment_id: str | int, json: N_v3_global_merchant_h5_permission_applications_Papplyment_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, applyment_id: str | int, json: N_v3_global_merchant_h5_permission_applications_Papplyment_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改H5支付权限申请单
 
         PATCH v3/global/merchant/h5/permission/applications/{applyment_id}
@@ -20016,13 +21160,20 @@ class N_v3_global_merchant_h5_permission_applications_Papplyment_id(Node[R]):
 
             await client.v3.global_.merchant.h5.permission.applications._applyment_id_.patch(applyment_id=100000, json={"domains": [...]})
         """
+    @overload
+    def patch(self, *, applyment_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/global/merchant/h5/permission/applications/{applyment_id}
+        """
 
 class N_v3_global_merchant_h5_permission_domain(Node[R]):
     applications: N_v3_global_merchant_h5_permission_domain_applications[R]
 
 class N_v3_global_merchant_h5_permission_domain_applications(Node[R]):
     _applyment_id_: N_v3_global_merchant_h5_permission_domain_applications_Papplyment_id[R]
-    def post(self, *, json: N_v3_global_merchant_h5_permission_domain_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_merchant_h5_permission_domain_applications_POST_json, **options: Unpack[Options]) -> R:
         """创建H5支付域名修改申请单
 
         POST v3/global/merchant/h5/permission/domain/applications
@@ -20042,6 +21193,12 @@ class N_v3_global_merchant_h5_permission_domain_applications(Node[R]):
 
             await client.v3.global_.merchant.h5.permission.domain.applications.post(json={"domains": [...], "website_url": "https://qq.com", "out_applyment_id": "123456"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/merchant/h5/permission/domain/applications
+        """
 
 class N_v3_global_merchant_h5_permission_domain_applications_Papplyment_id(Node[R]):
     def get(self, *, applyment_id: str | int, **options: Unpack[Options]) -> R:
@@ -20057,7 +21214,8 @@ class N_v3_global_merchant_h5_permission_domain_applications_Papplyment_id(Node[
 
             await client.v3.global_.merchant.h5.permission.domain.applications._applyment_id_.get(applyment_id=100000)
         """
-    def patch(self, *, applyment_id: str | int, json: N_v3_global_merchant_h5_permission_domain_applications_Papplyment_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, applyment_id: str | int, json: N_v3_global_merchant_h5_permission_domain_applications_Papplyment_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改H5支付域名修改申请单
 
         PATCH v3/global/merchant/h5/permission/domain/applications/{applyment_id}
@@ -20075,6 +21233,12 @@ class N_v3_global_merchant_h5_permission_domain_applications_Papplyment_id(Node[
         Example (the blocking Client: without await)::
 
             await client.v3.global_.merchant.h5.permission.domain.applications._applyment_id_.patch(applyment_id=100000, json={"domains": [...]})
+        """
+    @overload
+    def patch(self, *, applyment_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/global/merchant/h5/permission/domain/applications/{applyment_id}
         """
 
 class N_v3_global_merchant_h5_permission_Psub_mchid(Node[R]):
@@ -20094,7 +21258,8 @@ class N_v3_global_merchant_h5_permission_Psub_mchid(Node[R]):
 
 class N_v3_global_merchants(Node[R]):
     _sub_mchid_: N_v3_global_merchants_Psub_mchid[R]
-    def post(self, *, json: N_v3_global_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_merchants_POST_json, **options: Unpack[Options]) -> R:
         """子商户进件（融合钱包）
 
         POST v3/global/merchants
@@ -20126,6 +21291,12 @@ class N_v3_global_merchants(Node[R]):
 
             await client.v3.global_.merchants.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001", "name": "Merchant name", "shortname": "Merchant shortname", "office_phone": "075586010000", "contact": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/merchants
+        """
 
 class N_v3_global_merchants_Psub_mchid(Node[R]):
     def get(self, *, sub_mchid: str, query: N_hk_v3_merchants_Psub_mchid_GET_query, **options: Unpack[Options]) -> R:
@@ -20144,7 +21315,8 @@ class N_v3_global_merchants_Psub_mchid(Node[R]):
 
             await client.v3.global_.merchants._sub_mchid_.get(sub_mchid="20000100", query={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001"})
         """
-    def patch(self, *, sub_mchid: str, json: N_v3_global_merchants_Psub_mchid_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, sub_mchid: str, json: N_v3_global_merchants_Psub_mchid_PATCH_json, **options: Unpack[Options]) -> R:
         """修改子商户（融合钱包）
 
         PATCH v3/global/merchants/{sub_mchid}
@@ -20178,6 +21350,12 @@ class N_v3_global_merchants_Psub_mchid(Node[R]):
 
             await client.v3.global_.merchants._sub_mchid_.patch(sub_mchid="...", json={"sp_appid": "wx8888888888888888", "sp_mchid": "3200000001", "name": "Merchant name", "sub_mchid": "示例值: 20000100", "shortname": "Merchant shortname", "office_phone": "075586010000", ...})
         """
+    @overload
+    def patch(self, *, sub_mchid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/global/merchants/{sub_mchid}
+        """
 
 class N_v3_global_micropay(Node[R]):
     transactions: N_v3_global_micropay_transactions[R]
@@ -20194,7 +21372,8 @@ class N_v3_global_micropay_transactions_id_Ptransaction_id(Node[R]):
     reverse: N_v3_global_micropay_transactions_id_Ptransaction_id_reverse[R]
 
 class N_v3_global_micropay_transactions_id_Ptransaction_id_reverse(Node[R]):
-    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[Options]) -> R:
         """撤销订单(微信支付订单号)
 
         POST v3/global/micropay/transactions/id/{transaction_id}/reverse
@@ -20211,6 +21390,12 @@ class N_v3_global_micropay_transactions_id_Ptransaction_id_reverse(Node[R]):
 
             await client.v3.global_.micropay.transactions.id._transaction_id_.reverse.post(transaction_id="1217752501201407033233368018", json={"mchid": "1900000109", "sp_mchid": "1900000100", "sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, transaction_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/micropay/transactions/id/{transaction_id}/reverse
+        """
 
 class N_v3_global_micropay_transactions_out_trade_no(Node[R]):
     _out_trade_no_: N_v3_global_micropay_transactions_out_trade_no_Pout_trade_no[R]
@@ -20219,7 +21404,8 @@ class N_v3_global_micropay_transactions_out_trade_no_Pout_trade_no(Node[R]):
     reverse: N_v3_global_micropay_transactions_out_trade_no_Pout_trade_no_reverse[R]
 
 class N_v3_global_micropay_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_reverse_POST_json, **options: Unpack[Options]) -> R:
         """撤销订单(商户订单号)
 
         POST v3/global/micropay/transactions/out-trade-no/{out_trade_no}/reverse
@@ -20236,9 +21422,16 @@ class N_v3_global_micropay_transactions_out_trade_no_Pout_trade_no_reverse(Node[
 
             await client.v3.global_.micropay.transactions.outTradeNo._out_trade_no_.reverse.post(out_trade_no="1217752501201407033233368018", json={"mchid": "1900000109", "sp_mchid": "1900000100", "sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/micropay/transactions/out-trade-no/{out_trade_no}/reverse
+        """
 
 class N_v3_global_micropay_transactions_pay(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_micropay_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_micropay_POST_json, **options: Unpack[Options]) -> R:
         """提交付款码支付
 
         POST v3/global/micropay/transactions/pay
@@ -20267,6 +21460,12 @@ class N_v3_global_micropay_transactions_pay(Node[R]):
 
             await client.v3.global_.micropay.transactions.pay.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/micropay/transactions/pay
+        """
 
 class N_v3_global_papay(Node[R]):
     contracts: N_v3_global_papay_contracts[R]
@@ -20282,7 +21481,8 @@ class N_v3_global_papay_contracts(Node[R]):
     _contract_id_: N_v3_global_papay_contracts_Pcontract_id[R]
 
 class N_v3_global_papay_contracts_app_pre_entrust_sign(Node[R]):
-    def post(self, *, json: N_v3_global_papay_contracts_app_pre_entrust_sign_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_papay_contracts_app_pre_entrust_sign_POST_json = ..., **options: Unpack[Options]) -> R:
         """APP签约API
 
         POST v3/global/papay/contracts/app-pre-entrust-sign
@@ -20306,9 +21506,16 @@ class N_v3_global_papay_contracts_app_pre_entrust_sign(Node[R]):
 
             await client.v3.global_.papay.contracts.appPreEntrustSign.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/contracts/app-pre-entrust-sign
+        """
 
 class N_v3_global_papay_contracts_h5_pre_entrust_sign(Node[R]):
-    def post(self, *, json: N_v3_global_papay_contracts_h5_pre_entrust_sign_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_papay_contracts_h5_pre_entrust_sign_POST_json = ..., **options: Unpack[Options]) -> R:
         """H5预签约API
 
         POST v3/global/papay/contracts/h5-pre-entrust-sign
@@ -20333,9 +21540,16 @@ class N_v3_global_papay_contracts_h5_pre_entrust_sign(Node[R]):
 
             await client.v3.global_.papay.contracts.h5PreEntrustSign.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/contracts/h5-pre-entrust-sign
+        """
 
 class N_v3_global_papay_contracts_jsapi_pre_entrust_sign(Node[R]):
-    def post(self, *, json: N_v3_global_papay_contracts_jsapi_pre_entrust_sign_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_papay_contracts_jsapi_pre_entrust_sign_POST_json = ..., **options: Unpack[Options]) -> R:
         """JSAPI预签约API
 
         POST v3/global/papay/contracts/jsapi-pre-entrust-sign
@@ -20359,9 +21573,16 @@ class N_v3_global_papay_contracts_jsapi_pre_entrust_sign(Node[R]):
 
             await client.v3.global_.papay.contracts.jsapiPreEntrustSign.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/contracts/jsapi-pre-entrust-sign
+        """
 
 class N_v3_global_papay_contracts_miniprogram_pre_entrust_sign(Node[R]):
-    def post(self, *, json: N_v3_global_papay_contracts_app_pre_entrust_sign_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_papay_contracts_app_pre_entrust_sign_POST_json = ..., **options: Unpack[Options]) -> R:
         """小程序签约API
 
         POST v3/global/papay/contracts/miniprogram-pre-entrust-sign
@@ -20384,6 +21605,12 @@ class N_v3_global_papay_contracts_miniprogram_pre_entrust_sign(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.papay.contracts.miniprogramPreEntrustSign.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/contracts/miniprogram-pre-entrust-sign
         """
 
 class N_v3_global_papay_contracts_out_contract_code(Node[R]):
@@ -20411,7 +21638,8 @@ class N_v3_global_papay_contracts_out_contract_code_Pout_contract_code(Node[R]):
         """
 
 class N_v3_global_papay_contracts_web_pre_entrust_sign(Node[R]):
-    def post(self, *, json: N_v3_global_papay_contracts_web_pre_entrust_sign_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_papay_contracts_web_pre_entrust_sign_POST_json = ..., **options: Unpack[Options]) -> R:
         """WEB预签约API
 
         POST v3/global/papay/contracts/web-pre-entrust-sign
@@ -20433,6 +21661,12 @@ class N_v3_global_papay_contracts_web_pre_entrust_sign(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.papay.contracts.webPreEntrustSign.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/contracts/web-pre-entrust-sign
         """
 
 class N_v3_global_papay_contracts_Pcontract_id(Node[R]):
@@ -20459,7 +21693,8 @@ class N_v3_global_papay_contracts_Pcontract_id(Node[R]):
         """
 
 class N_v3_global_papay_contracts_Pcontract_id_terminate(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_global_papay_contracts_Pcontract_id_terminate_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_global_papay_contracts_Pcontract_id_terminate_POST_json = ..., **options: Unpack[Options]) -> R:
         """申请解约API
 
         POST v3/global/papay/contracts/{contract_id}/terminate
@@ -20478,11 +21713,18 @@ class N_v3_global_papay_contracts_Pcontract_id_terminate(Node[R]):
 
             await client.v3.global_.papay.contracts._contract_id_.terminate.post(contract_id="100005698", json={...})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/contracts/{contract_id}/terminate
+        """
 
 class N_v3_global_papay_transactions(Node[R]):
     outTradeNo: N_v3_global_papay_transactions_out_trade_no[R]
     _transaction_id_: N_v3_global_papay_transactions_Ptransaction_id[R]
-    def post(self, *, json: N_v3_global_papay_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_papay_transactions_POST_json, **options: Unpack[Options]) -> R:
         """支付扣款API
 
         POST v3/global/papay/transactions
@@ -20507,6 +21749,12 @@ class N_v3_global_papay_transactions(Node[R]):
 
             await client.v3.global_.papay.transactions.post(json={"description": "image形象店-深圳腾大- QQ公仔", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", "out_trade_no": "1217752501201407033233368018", "merchant_category_code": "1011", "contract_id": "100005698", "amount": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/transactions
+        """
 
 class N_v3_global_papay_transactions_out_trade_no(Node[R]):
     _out_trade_no_: N_v3_global_papay_transactions_out_trade_no_Pout_trade_no[R]
@@ -20530,7 +21778,8 @@ class N_v3_global_papay_transactions_out_trade_no_Pout_trade_no(Node[R]):
         """
 
 class N_v3_global_papay_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
-    def post(self, *, out_trade_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销订单(商户订单号)
 
         POST v3/global/papay/transactions/out-trade-no/{out_trade_no}/reverse
@@ -20544,6 +21793,12 @@ class N_v3_global_papay_transactions_out_trade_no_Pout_trade_no_reverse(Node[R])
         Example (the blocking Client: without await)::
 
             await client.v3.global_.papay.transactions.outTradeNo._out_trade_no_.reverse.post(out_trade_no="1217752501201407033233368018", query={"sub_mchid": "1900000109"})
+        """
+    @overload
+    def post(self, *, out_trade_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/papay/transactions/out-trade-no/{out_trade_no}/reverse
         """
 
 class N_v3_global_papay_transactions_Ptransaction_id(Node[R]):
@@ -20589,7 +21844,8 @@ class N_v3_global_profit_sharing_bill_download_url(Node[R]):
 class N_v3_global_profit_sharing_orders(Node[R]):
     unfreeze: N_v3_global_profit_sharing_orders_unfreeze[R]
     _out_order_no_: N_v3_global_profit_sharing_orders_Pout_order_no[R]
-    def post(self, *, json: N_v3_global_profit_sharing_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_profit_sharing_orders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账API
 
         POST v3/global/profit-sharing/orders
@@ -20608,9 +21864,16 @@ class N_v3_global_profit_sharing_orders(Node[R]):
 
             await client.v3.global_.profitSharing.orders.post(json={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "unfreeze_unsplit": False})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/profit-sharing/orders
+        """
 
 class N_v3_global_profit_sharing_orders_unfreeze(Node[R]):
-    def post(self, *, json: N_v3_global_profit_sharing_orders_unfreeze_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_profit_sharing_orders_unfreeze_POST_json, **options: Unpack[Options]) -> R:
         """解冻剩余资金API
 
         POST v3/global/profit-sharing/orders/unfreeze
@@ -20625,6 +21888,12 @@ class N_v3_global_profit_sharing_orders_unfreeze(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.profitSharing.orders.unfreeze.post(json={"transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "description": "解冻全部剩余资金"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/profit-sharing/orders/unfreeze
         """
 
 class N_v3_global_profit_sharing_orders_Pout_order_no(Node[R]):
@@ -20647,7 +21916,8 @@ class N_v3_global_profit_sharing_orders_Pout_order_no(Node[R]):
 
 class N_v3_global_profit_sharing_receivers(Node[R]):
     _account_: N_v3_global_profit_sharing_receivers_Paccount[R]
-    def post(self, *, json: N_v3_global_profit_sharing_receivers_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_profit_sharing_receivers_POST_json = ..., **options: Unpack[Options]) -> R:
         """添加分账接收方API
 
         POST v3/global/profit-sharing/receivers
@@ -20673,6 +21943,13 @@ class N_v3_global_profit_sharing_receivers(Node[R]):
 
             await client.v3.global_.profitSharing.receivers.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/profit-sharing/receivers
+        """
+    @overload
     def delete(self, *, json: N_v3_global_profit_sharing_receivers_DELETE_json = ..., **options: Unpack[Options]) -> R:
         """删除分账接收方API
 
@@ -20689,6 +21966,12 @@ class N_v3_global_profit_sharing_receivers(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.profitSharing.receivers.delete()
+        """
+    @overload
+    def delete(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        DELETE v3/global/profit-sharing/receivers
         """
 
 class N_v3_global_profit_sharing_receivers_Paccount(Node[R]):
@@ -20750,7 +22033,8 @@ class N_v3_global_profit_sharing_transactions(Node[R]):
     _transaction_id_: N_v3_global_profit_sharing_transactions_Ptransaction_id[R]
 
 class N_v3_global_profit_sharing_transactions_mark(Node[R]):
-    def post(self, *, json: N_v3_global_profit_sharing_transactions_mark_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_profit_sharing_transactions_mark_POST_json = ..., **options: Unpack[Options]) -> R:
         """分账标记API
 
         POST v3/global/profit-sharing/transactions/mark
@@ -20764,6 +22048,12 @@ class N_v3_global_profit_sharing_transactions_mark(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.profitSharing.transactions.mark.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/profit-sharing/transactions/mark
         """
 
 class N_v3_global_profit_sharing_transactions_Ptransaction_id(Node[R]):
@@ -20867,7 +22157,8 @@ class N_v3_global_refunds(Node[R]):
 
             await client.v3.global_.refunds.get(query={"mchid": "1900000109", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "offset": 0, "count": 10})
         """
-    def post(self, *, json: N_v3_global_refunds_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_refunds_POST_json, **options: Unpack[Options]) -> R:
         """申请退款
 
         POST v3/global/refunds
@@ -20890,6 +22181,12 @@ class N_v3_global_refunds(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.global_.refunds.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sp_mchid": "1900000100", "sub_mchid": "1900000109", "sp_appid": "wx8888888888888888", "out_refund_no": "1217752501201407033233368018"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/refunds
         """
 
 class N_v3_global_refunds_id(Node[R]):
@@ -20986,7 +22283,8 @@ class N_v3_global_transactions(Node[R]):
     outTradeNo: N_v3_global_transactions_out_trade_no[R]
 
 class N_v3_global_transactions_app(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """APP支付下单
 
         POST v3/global/transactions/app
@@ -21018,6 +22316,12 @@ class N_v3_global_transactions_app(Node[R]):
 
             await client.v3.global_.transactions.app.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/transactions/app
+        """
 
 class N_v3_global_transactions_id(Node[R]):
     _transaction_id_: N_v3_global_transactions_id_Ptransaction_id[R]
@@ -21043,7 +22347,8 @@ class N_v3_global_transactions_id_Ptransaction_id(Node[R]):
         """
 
 class N_v3_global_transactions_id_Ptransaction_id_close(Node[R]):
-    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, transaction_id: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[Options]) -> R:
         """关闭订单(微信支付订单号)
 
         POST v3/global/transactions/id/{transaction_id}/close
@@ -21060,9 +22365,16 @@ class N_v3_global_transactions_id_Ptransaction_id_close(Node[R]):
 
             await client.v3.global_.transactions.id._transaction_id_.close.post(transaction_id="1217752501201407033233368018", json={"mchid": "1230000109"})
         """
+    @overload
+    def post(self, *, transaction_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/transactions/id/{transaction_id}/close
+        """
 
 class N_v3_global_transactions_jsapi(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI支付下单API
 
         POST v3/global/transactions/jsapi
@@ -21094,9 +22406,16 @@ class N_v3_global_transactions_jsapi(Node[R]):
 
             await client.v3.global_.transactions.jsapi.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/transactions/jsapi
+        """
 
 class N_v3_global_transactions_mweb(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_mweb_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_mweb_POST_json, **options: Unpack[Options]) -> R:
         """H5支付下单
 
         POST v3/global/transactions/mweb
@@ -21128,9 +22447,16 @@ class N_v3_global_transactions_mweb(Node[R]):
 
             await client.v3.global_.transactions.mweb.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/transactions/mweb
+        """
 
 class N_v3_global_transactions_native(Node[R]):
-    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_hk_v3_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """Native支付下单API
 
         POST v3/global/transactions/native
@@ -21162,6 +22488,12 @@ class N_v3_global_transactions_native(Node[R]):
 
             await client.v3.global_.transactions.native.post(json={"mchid": "1900000109", "appid": "wx8888888888888888", "sub_mchid": "1900000109", "sp_mchid": "1900000100", "sp_appid": "wx8888888888888888", "description": "image形象店-深圳腾大- QQ公仔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/transactions/native
+        """
 
 class N_v3_global_transactions_out_trade_no(Node[R]):
     _out_trade_no_: N_v3_global_transactions_out_trade_no_Pout_trade_no[R]
@@ -21187,7 +22519,8 @@ class N_v3_global_transactions_out_trade_no_Pout_trade_no(Node[R]):
         """
 
 class N_v3_global_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_hk_v3_transactions_id_Ptransaction_id_close_POST_json, **options: Unpack[Options]) -> R:
         """关闭订单(商户订单号)
 
         POST v3/global/transactions/out-trade-no/{out_trade_no}/close
@@ -21204,6 +22537,12 @@ class N_v3_global_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
 
             await client.v3.global_.transactions.outTradeNo._out_trade_no_.close.post(out_trade_no="1217752501201407033233368018", json={"mchid": "1230000109"})
         """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/global/transactions/out-trade-no/{out_trade_no}/close
+        """
 
 class N_v3_goldplan(Node[R]):
     merchants: N_v3_goldplan_merchants[R]
@@ -21216,7 +22555,8 @@ class N_v3_goldplan_merchants(Node[R]):
     setAdvertisingIndustryFilter: N_v3_goldplan_merchants_set_advertising_industry_filter[R]
 
 class N_v3_goldplan_merchants_changecustompagestatus(Node[R]):
-    def post(self, *, json: N_v3_goldplan_merchants_changecustompagestatus_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_goldplan_merchants_changecustompagestatus_POST_json, **options: Unpack[Options]) -> R:
         """商家小票管理API
 
         POST v3/goldplan/merchants/changecustompagestatus
@@ -21230,9 +22570,16 @@ class N_v3_goldplan_merchants_changecustompagestatus(Node[R]):
 
             await client.v3.goldplan.merchants.changecustompagestatus.post(json={"sub_mchid": "1234567890", "operation_type": "OPEN"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/goldplan/merchants/changecustompagestatus
+        """
 
 class N_v3_goldplan_merchants_changegoldplanstatus(Node[R]):
-    def post(self, *, json: N_v3_goldplan_merchants_changegoldplanstatus_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_goldplan_merchants_changegoldplanstatus_POST_json, **options: Unpack[Options]) -> R:
         """点金计划管理API
 
         POST v3/goldplan/merchants/changegoldplanstatus
@@ -21247,9 +22594,16 @@ class N_v3_goldplan_merchants_changegoldplanstatus(Node[R]):
 
             await client.v3.goldplan.merchants.changegoldplanstatus.post(json={"sub_mchid": "1234567890", "operation_type": "OPEN"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/goldplan/merchants/changegoldplanstatus
+        """
 
 class N_v3_goldplan_merchants_close_advertising_show(Node[R]):
-    def post(self, *, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """关闭广告展示API
 
         POST v3/goldplan/merchants/close-advertising-show
@@ -21262,9 +22616,16 @@ class N_v3_goldplan_merchants_close_advertising_show(Node[R]):
 
             await client.v3.goldplan.merchants.closeAdvertisingShow.post(json={"sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/goldplan/merchants/close-advertising-show
+        """
 
 class N_v3_goldplan_merchants_open_advertising_show(Node[R]):
-    def patch(self, *, json: N_v3_goldplan_merchants_open_advertising_show_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, json: N_v3_goldplan_merchants_open_advertising_show_PATCH_json, **options: Unpack[Options]) -> R:
         """开通广告展示API
 
         PATCH v3/goldplan/merchants/open-advertising-show
@@ -21278,9 +22639,16 @@ class N_v3_goldplan_merchants_open_advertising_show(Node[R]):
 
             await client.v3.goldplan.merchants.openAdvertisingShow.patch(json={"sub_mchid": "1900000109"})
         """
+    @overload
+    def patch(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/goldplan/merchants/open-advertising-show
+        """
 
 class N_v3_goldplan_merchants_set_advertising_industry_filter(Node[R]):
-    def post(self, *, json: N_v3_goldplan_merchants_open_advertising_show_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_goldplan_merchants_open_advertising_show_PATCH_json, **options: Unpack[Options]) -> R:
         """同业过滤标签管理API
 
         POST v3/goldplan/merchants/set-advertising-industry-filter
@@ -21293,6 +22661,12 @@ class N_v3_goldplan_merchants_set_advertising_industry_filter(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.goldplan.merchants.setAdvertisingIndustryFilter.post(json={"sub_mchid": "1900000109"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/goldplan/merchants/set-advertising-industry-filter
         """
 
 class N_v3_gov(Node[R]):
@@ -21320,7 +22694,8 @@ class N_v3_gov_subsidy_audit_cup(Node[R]):
     upload: N_v3_gov_subsidy_audit_cup_upload[R]
 
 class N_v3_gov_subsidy_audit_cup_invalid(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_audit_cup_invalid_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_audit_cup_invalid_POST_json, **options: Unpack[Options]) -> R:
         """查询审核结果
 
         POST v3/gov/subsidy/audit/cup/invalid
@@ -21335,9 +22710,16 @@ class N_v3_gov_subsidy_audit_cup_invalid(Node[R]):
 
             await client.v3.gov.subsidy.audit.cup.invalid.post(json={"org_no": "...", "mchnt_order_id": "...", "upload_time": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/audit/cup/invalid
+        """
 
 class N_v3_gov_subsidy_audit_cup_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_audit_cup_invalid_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_audit_cup_invalid_POST_json, **options: Unpack[Options]) -> R:
         """查询审核结果
 
         POST v3/gov/subsidy/audit/cup/query
@@ -21352,12 +22734,19 @@ class N_v3_gov_subsidy_audit_cup_query(Node[R]):
 
             await client.v3.gov.subsidy.audit.cup.query.post(json={"org_no": "...", "mchnt_order_id": "...", "upload_time": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/audit/cup/query
+        """
 
 class N_v3_gov_subsidy_audit_cup_refund(Node[R]):
     sync: N_v3_gov_subsidy_audit_cup_refund_sync[R]
 
 class N_v3_gov_subsidy_audit_cup_refund_sync(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_audit_cup_refund_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_audit_cup_refund_sync_POST_json, **options: Unpack[Options]) -> R:
         """同步非银联支付交易退款信息
 
         POST v3/gov/subsidy/audit/cup/refund/sync
@@ -21374,9 +22763,16 @@ class N_v3_gov_subsidy_audit_cup_refund_sync(Node[R]):
 
             await client.v3.gov.subsidy.audit.cup.refund.sync.post(json={"org_no": "...", "mchnt_order_id": "...", "upload_time": "...", "refund_at": "...", "refund_dt": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/audit/cup/refund/sync
+        """
 
 class N_v3_gov_subsidy_audit_cup_update(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_audit_cup_update_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_audit_cup_update_POST_json, **options: Unpack[Options]) -> R:
         """更新审核数据
 
         POST v3/gov/subsidy/audit/cup/update
@@ -21436,9 +22832,16 @@ class N_v3_gov_subsidy_audit_cup_update(Node[R]):
 
             await client.v3.gov.subsidy.audit.cup.update.post(json={"org_no": "...", "sub_mchnt_cd": "...", "sub_mchnt_nm": "...", "online_no": "...", "mchnt_order_id": "...", "upload_time": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/audit/cup/update
+        """
 
 class N_v3_gov_subsidy_audit_cup_upload(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_audit_cup_update_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_audit_cup_update_POST_json, **options: Unpack[Options]) -> R:
         """上传审核数据
 
         POST v3/gov/subsidy/audit/cup/upload
@@ -21498,12 +22901,19 @@ class N_v3_gov_subsidy_audit_cup_upload(Node[R]):
 
             await client.v3.gov.subsidy.audit.cup.upload.post(json={"org_no": "...", "sub_mchnt_cd": "...", "sub_mchnt_nm": "...", "online_no": "...", "mchnt_order_id": "...", "upload_time": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/audit/cup/upload
+        """
 
 class N_v3_gov_subsidy_companies(Node[R]):
     query: N_v3_gov_subsidy_companies_query[R]
 
 class N_v3_gov_subsidy_companies_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_companies_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_companies_query_POST_json, **options: Unpack[Options]) -> R:
         """企业信息查询
 
         POST v3/gov/subsidy/companies/query
@@ -21517,12 +22927,19 @@ class N_v3_gov_subsidy_companies_query(Node[R]):
 
             await client.v3.gov.subsidy.companies.query.post(json={"qualification_region_code": 310100, "license_number": "91110108397173806M"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/companies/query
+        """
 
 class N_v3_gov_subsidy_goods(Node[R]):
     upload: N_v3_gov_subsidy_goods_upload[R]
 
 class N_v3_gov_subsidy_goods_upload(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_goods_upload_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_goods_upload_POST_json, **options: Unpack[Options]) -> R:
         """商品信息上传
 
         POST v3/gov/subsidy/goods/upload
@@ -21546,12 +22963,19 @@ class N_v3_gov_subsidy_goods_upload(Node[R]):
 
             await client.v3.gov.subsidy.goods.upload.post(json={"appliance_id": 1, "product_name": "测试商品", "brand": "海尔", "qualification_region_code": 310100, "seller_name": "联想（北京）信息技术有限公司", "license_number": "91110108397173806M", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/goods/upload
+        """
 
 class N_v3_gov_subsidy_n_qualifications(Node[R]):
     sync: N_v3_gov_subsidy_n_qualifications_sync[R]
 
 class N_v3_gov_subsidy_n_qualifications_sync(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_n_qualifications_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_n_qualifications_sync_POST_json, **options: Unpack[Options]) -> R:
         """N品类同步资格核销信息
 
         POST v3/gov/subsidy/n-qualifications/sync
@@ -21598,6 +23022,12 @@ class N_v3_gov_subsidy_n_qualifications_sync(Node[R]):
 
             await client.v3.gov.subsidy.nQualifications.sync.post(json={"real_name": "OEimkKuua8igpd+0YDgqF2Z61l=", "id_card_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "phone_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "out_trade_no": "vmall_250120131959_993_4494", "receive_region_code": "110101", "brand": "海尔", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/n-qualifications/sync
+        """
 
 class N_v3_gov_subsidy_qualification(Node[R]):
     def get(self, *, query: N_v3_gov_subsidy_qualification_GET_query, **options: Unpack[Options]) -> R:
@@ -21632,7 +23062,8 @@ class N_v3_gov_subsidy_qualifications_passthrough(Node[R]):
     query: N_v3_gov_subsidy_qualifications_passthrough_query[R]
 
 class N_v3_gov_subsidy_qualifications_passthrough_cancel(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_cancel_POST_json, **options: Unpack[Options]) -> R:
         """取消资格(透传模式)
 
         POST v3/gov/subsidy/qualifications/passthrough/cancel
@@ -21651,9 +23082,16 @@ class N_v3_gov_subsidy_qualifications_passthrough_cancel(Node[R]):
 
             await client.v3.gov.subsidy.qualifications.passthrough.cancel.post(json={"real_name": "OEimkKuua8igpd+0YDgqF2Z61l=", "id_card_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "phone_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "appliance_id": 1, "qualification_region_code": 310100, "identity_document_type": "ID_DOC_TYPE_ID_CARD"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/qualifications/passthrough/cancel
+        """
 
 class N_v3_gov_subsidy_qualifications_passthrough_claim(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_claim_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_claim_POST_json, **options: Unpack[Options]) -> R:
         """领取资格(透传模式)
 
         POST v3/gov/subsidy/qualifications/passthrough/claim
@@ -21673,9 +23111,16 @@ class N_v3_gov_subsidy_qualifications_passthrough_claim(Node[R]):
 
             await client.v3.gov.subsidy.qualifications.passthrough.claim.post(json={"real_name": "OEimkKuua8igpd+0YDgqF2Z61l=", "id_card_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "phone_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "qualification_region_code": 310100, "identity_document_type": "ID_DOC_TYPE_ID_CARD", "longitude": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/qualifications/passthrough/claim
+        """
 
 class N_v3_gov_subsidy_qualifications_passthrough_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_query_POST_json, **options: Unpack[Options]) -> R:
         """批量查询用户资格(透传模式)
 
         POST v3/gov/subsidy/qualifications/passthrough/query
@@ -21692,9 +23137,16 @@ class N_v3_gov_subsidy_qualifications_passthrough_query(Node[R]):
 
             await client.v3.gov.subsidy.qualifications.passthrough.query.post(json={"real_name": "OEimkKuua8igpd+0YDgqF2Z61l=", "id_card_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "phone_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "qualification_region_code": 310100, "identity_document_type": "ID_DOC_TYPE_ID_CARD"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/qualifications/passthrough/query
+        """
 
 class N_v3_gov_subsidy_qualifications_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_qualifications_passthrough_query_POST_json, **options: Unpack[Options]) -> R:
         """批量查询用户资格
 
         POST v3/gov/subsidy/qualifications/query
@@ -21711,9 +23163,16 @@ class N_v3_gov_subsidy_qualifications_query(Node[R]):
 
             await client.v3.gov.subsidy.qualifications.query.post(json={"real_name": "OEimkKuua8igpd+0YDgqF2Z61l=", "id_card_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "phone_number": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "qualification_region_code": 310100, "identity_document_type": "ID_DOC_TYPE_ID_CARD"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/qualifications/query
+        """
 
 class N_v3_gov_subsidy_qualifications_sync(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_qualifications_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_qualifications_sync_POST_json, **options: Unpack[Options]) -> R:
         """同步资格核销信息
 
         POST v3/gov/subsidy/qualifications/sync
@@ -21763,6 +23222,12 @@ class N_v3_gov_subsidy_qualifications_sync(Node[R]):
 
             await client.v3.gov.subsidy.qualifications.sync.post(json={"out_trade_no": "vmall_250120131959_993_4494", "receive_region_code": "110101", "brand": "海尔", "address": "深圳市南山区", "qualification_region_code": 310100, "sn_code": "fallervuh", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/qualifications/sync
+        """
 
 class N_v3_gov_subsidy_sncode(Node[R]):
     lock: N_v3_gov_subsidy_sncode_lock[R]
@@ -21770,7 +23235,8 @@ class N_v3_gov_subsidy_sncode(Node[R]):
     unlock: N_v3_gov_subsidy_sncode_unlock[R]
 
 class N_v3_gov_subsidy_sncode_lock(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_sncode_lock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_sncode_lock_POST_json, **options: Unpack[Options]) -> R:
         """sn码锁定
 
         POST v3/gov/subsidy/sncode/lock
@@ -21794,9 +23260,16 @@ class N_v3_gov_subsidy_sncode_lock(Node[R]):
 
             await client.v3.gov.subsidy.sncode.lock.post(json={"appliance_id": 1, "out_trade_no": "vmall_250120131959_993_4494", "brand": "海尔", "qualification_region_code": 310100, "sn_code": "fallervuh", "manufacturer_info": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/sncode/lock
+        """
 
 class N_v3_gov_subsidy_sncode_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_sncode_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_sncode_query_POST_json, **options: Unpack[Options]) -> R:
         """查询sn码状态
 
         POST v3/gov/subsidy/sncode/query
@@ -21810,9 +23283,16 @@ class N_v3_gov_subsidy_sncode_query(Node[R]):
 
             await client.v3.gov.subsidy.sncode.query.post(json={"sn_code_list": [...], "qualification_region_code": 310100})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/sncode/query
+        """
 
 class N_v3_gov_subsidy_sncode_unlock(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_sncode_unlock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_sncode_unlock_POST_json, **options: Unpack[Options]) -> R:
         """sn码解锁
 
         POST v3/gov/subsidy/sncode/unlock
@@ -21830,6 +23310,12 @@ class N_v3_gov_subsidy_sncode_unlock(Node[R]):
 
             await client.v3.gov.subsidy.sncode.unlock.post(json={"appliance_id": 1, "out_trade_no": "vmall_250120131959_993_4494", "qualification_region_code": 310100, "sn_code": "fallervuh", "barcode": "6901010101098", "product_type": "COMMON_PRODUCT"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/sncode/unlock
+        """
 
 class N_v3_gov_subsidy_transactions(Node[R]):
     query: N_v3_gov_subsidy_transactions_query[R]
@@ -21837,7 +23323,8 @@ class N_v3_gov_subsidy_transactions(Node[R]):
     sync: N_v3_gov_subsidy_transactions_sync[R]
 
 class N_v3_gov_subsidy_transactions_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_transactions_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_transactions_query_POST_json, **options: Unpack[Options]) -> R:
         """交易信息查询
 
         POST v3/gov/subsidy/transactions/query
@@ -21851,12 +23338,19 @@ class N_v3_gov_subsidy_transactions_query(Node[R]):
 
             await client.v3.gov.subsidy.transactions.query.post(json={"qualification_region_code": 310100, "order_number_list": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/transactions/query
+        """
 
 class N_v3_gov_subsidy_transactions_summary(Node[R]):
     queryDay: N_v3_gov_subsidy_transactions_summary_query_day[R]
 
 class N_v3_gov_subsidy_transactions_summary_query_day(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_transactions_summary_query_day_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_transactions_summary_query_day_POST_json, **options: Unpack[Options]) -> R:
         """查询单日交易汇总
 
         POST v3/gov/subsidy/transactions/summary/query-day
@@ -21873,9 +23367,16 @@ class N_v3_gov_subsidy_transactions_summary_query_day(Node[R]):
 
             await client.v3.gov.subsidy.transactions.summary.queryDay.post(json={"qualification_region_code": 310100, "query_date": "2025-01-14", "query_type": "ORDER_TYPE_TRANSACTION"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/transactions/summary/query-day
+        """
 
 class N_v3_gov_subsidy_transactions_sync(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_transactions_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_transactions_sync_POST_json, **options: Unpack[Options]) -> R:
         """交易信息回传
 
         POST v3/gov/subsidy/transactions/sync
@@ -21909,6 +23410,12 @@ class N_v3_gov_subsidy_transactions_sync(Node[R]):
 
             await client.v3.gov.subsidy.transactions.sync.post(json={"out_trade_no": "vmall_250120131959_993_4494", "receive_region_code": "110101", "brand": "海尔", "qualification_region_code": 310100, "seller_name": "联想（北京）信息技术有限公司", "license_number": "91110108397173806M", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/transactions/sync
+        """
 
 class N_v3_gov_subsidy_zhejiang(Node[R]):
     authcode: N_v3_gov_subsidy_zhejiang_authcode[R]
@@ -21925,7 +23432,8 @@ class N_v3_gov_subsidy_zhejiang_authcode(Node[R]):
     try_: N_v3_gov_subsidy_zhejiang_authcode_try[R]
 
 class N_v3_gov_subsidy_zhejiang_authcode_cancel(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_cancel_POST_json, **options: Unpack[Options]) -> R:
         """品类凭证码预核销撤销
 
         POST v3/gov/subsidy/zhejiang/authcode/cancel
@@ -21943,9 +23451,16 @@ class N_v3_gov_subsidy_zhejiang_authcode_cancel(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.authcode.cancel.post(json={"sp_serial_no": "...", "cred_frozen_no": "...", "trans_date": "...", "trans_time": "...", "auth_code": "...", "req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/authcode/cancel
+        """
 
 class N_v3_gov_subsidy_zhejiang_authcode_commit(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_commit_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_commit_POST_json, **options: Unpack[Options]) -> R:
         """品类凭证码上报确认
 
         POST v3/gov/subsidy/zhejiang/authcode/commit
@@ -21978,9 +23493,16 @@ class N_v3_gov_subsidy_zhejiang_authcode_commit(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.authcode.commit.post(json={"sp_serial_no": "...", "cred_frozen_no": "...", "trans_date": "...", "trans_time": "...", "auth_code": "...", "req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/authcode/commit
+        """
 
 class N_v3_gov_subsidy_zhejiang_authcode_issue(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_issue_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_issue_POST_json, **options: Unpack[Options]) -> R:
         """申请品类凭证码
 
         POST v3/gov/subsidy/zhejiang/authcode/issue
@@ -22001,9 +23523,16 @@ class N_v3_gov_subsidy_zhejiang_authcode_issue(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.authcode.issue.post(json={"category_id": "A01", "name": "OEimkKuua8igpd+0YDgqF2Z61l=", "mobile": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "add_code": "330000", "cert_no": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "cert_type": "1", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/authcode/issue
+        """
 
 class N_v3_gov_subsidy_zhejiang_authcode_refund(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_refund_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_refund_POST_json, **options: Unpack[Options]) -> R:
         """品类凭证码上报撤销
 
         POST v3/gov/subsidy/zhejiang/authcode/refund
@@ -22033,9 +23562,16 @@ class N_v3_gov_subsidy_zhejiang_authcode_refund(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.authcode.refund.post(json={"sp_serial_no": "...", "cred_frozen_no": "...", "trans_date": "...", "trans_time": "...", "auth_code": "...", "req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/authcode/refund
+        """
 
 class N_v3_gov_subsidy_zhejiang_authcode_try(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_try_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_authcode_try_POST_json, **options: Unpack[Options]) -> R:
         """预核销品类凭证码
 
         POST v3/gov/subsidy/zhejiang/authcode/try
@@ -22053,12 +23589,19 @@ class N_v3_gov_subsidy_zhejiang_authcode_try(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.authcode.try_.post(json={"sp_serial_no": "...", "mchnt_no": "...", "term_no": "...", "auth_code": "...", "category": "A01", "county_code": "330000"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/authcode/try
+        """
 
 class N_v3_gov_subsidy_zhejiang_goods(Node[R]):
     query: N_v3_gov_subsidy_zhejiang_goods_query[R]
 
 class N_v3_gov_subsidy_zhejiang_goods_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_goods_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_goods_query_POST_json, **options: Unpack[Options]) -> R:
         """商品信息查询
 
         POST v3/gov/subsidy/zhejiang/goods/query
@@ -22074,12 +23617,19 @@ class N_v3_gov_subsidy_zhejiang_goods_query(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.goods.query.post(json={"req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/goods/query
+        """
 
 class N_v3_gov_subsidy_zhejiang_n_qualifications(Node[R]):
     confirm: N_v3_gov_subsidy_zhejiang_n_qualifications_confirm[R]
 
 class N_v3_gov_subsidy_zhejiang_n_qualifications_confirm(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_n_qualifications_confirm_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_n_qualifications_confirm_POST_json, **options: Unpack[Options]) -> R:
         """n品类核销
 
         POST v3/gov/subsidy/zhejiang/n-qualifications/confirm
@@ -22094,6 +23644,12 @@ class N_v3_gov_subsidy_zhejiang_n_qualifications_confirm(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.nQualifications.confirm.post(json={"req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/n-qualifications/confirm
+        """
 
 class N_v3_gov_subsidy_zhejiang_qualifications(Node[R]):
     alter: N_v3_gov_subsidy_zhejiang_qualifications_alter[R]
@@ -22102,7 +23658,8 @@ class N_v3_gov_subsidy_zhejiang_qualifications(Node[R]):
     sync: N_v3_gov_subsidy_zhejiang_qualifications_sync[R]
 
 class N_v3_gov_subsidy_zhejiang_qualifications_alter(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_alter_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_alter_POST_json, **options: Unpack[Options]) -> R:
         """变更资格
 
         POST v3/gov/subsidy/zhejiang/qualifications/alter
@@ -22119,9 +23676,16 @@ class N_v3_gov_subsidy_zhejiang_qualifications_alter(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.qualifications.alter.post(json={"cate_code": "A01", "cert_no": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "name": "OEimkKuua8igpd+0YDgqF2Z61l=", "tel": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/qualifications/alter
+        """
 
 class N_v3_gov_subsidy_zhejiang_qualifications_claim(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_claim_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_claim_POST_json, **options: Unpack[Options]) -> R:
         """领取资格
 
         POST v3/gov/subsidy/zhejiang/qualifications/claim
@@ -22139,9 +23703,16 @@ class N_v3_gov_subsidy_zhejiang_qualifications_claim(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.qualifications.claim.post(json={"cate_code": "A01", "cert_no": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "name": "OEimkKuua8igpd+0YDgqF2Z61l=", "tel": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/nunesXwq9ogPnSj7EDA==", "req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/qualifications/claim
+        """
 
 class N_v3_gov_subsidy_zhejiang_qualifications_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_query_POST_json, **options: Unpack[Options]) -> R:
         """查询补贴资格
 
         POST v3/gov/subsidy/zhejiang/qualifications/query
@@ -22156,9 +23727,16 @@ class N_v3_gov_subsidy_zhejiang_qualifications_query(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.qualifications.query.post(json={"cert_no": "1axtI9EZUr0343c89xQznxau+cRWPKP4YhVAoj/mEoNSgJh0nvuqQJ1cdL==", "req_ssn": "123"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/qualifications/query
+        """
 
 class N_v3_gov_subsidy_zhejiang_qualifications_sync(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_sync_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_qualifications_sync_POST_json = ..., **options: Unpack[Options]) -> R:
         """核销资格
 
         POST v3/gov/subsidy/zhejiang/qualifications/sync
@@ -22172,6 +23750,12 @@ class N_v3_gov_subsidy_zhejiang_qualifications_sync(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.qualifications.sync.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/qualifications/sync
+        """
 
 class N_v3_gov_subsidy_zhejiang_sncode(Node[R]):
     lock: N_v3_gov_subsidy_zhejiang_sncode_lock[R]
@@ -22179,7 +23763,8 @@ class N_v3_gov_subsidy_zhejiang_sncode(Node[R]):
     unlock: N_v3_gov_subsidy_zhejiang_sncode_unlock[R]
 
 class N_v3_gov_subsidy_zhejiang_sncode_lock(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_sncode_lock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_sncode_lock_POST_json, **options: Unpack[Options]) -> R:
         """sn码锁定
 
         POST v3/gov/subsidy/zhejiang/sncode/lock
@@ -22214,9 +23799,16 @@ class N_v3_gov_subsidy_zhejiang_sncode_lock(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.sncode.lock.post(json={"create_user": "...", "province": "...", "sn": "...", "goods_bar_code": "...", "goods_type": "...", "goods_name": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/sncode/lock
+        """
 
 class N_v3_gov_subsidy_zhejiang_sncode_query(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_sncode_query_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_sncode_query_POST_json, **options: Unpack[Options]) -> R:
         """sn码销售状态查询
 
         POST v3/gov/subsidy/zhejiang/sncode/query
@@ -22238,9 +23830,16 @@ class N_v3_gov_subsidy_zhejiang_sncode_query(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.sncode.query.post(json={"sn": "...", "province": "...", "goods_type": "...", "goods_bar_code": "...", "req_ssn": "...", "req_time": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/sncode/query
+        """
 
 class N_v3_gov_subsidy_zhejiang_sncode_unlock(Node[R]):
-    def post(self, *, json: N_v3_gov_subsidy_zhejiang_sncode_unlock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_gov_subsidy_zhejiang_sncode_unlock_POST_json, **options: Unpack[Options]) -> R:
         """sn码解锁
 
         POST v3/gov/subsidy/zhejiang/sncode/unlock
@@ -22276,6 +23875,12 @@ class N_v3_gov_subsidy_zhejiang_sncode_unlock(Node[R]):
 
             await client.v3.gov.subsidy.zhejiang.sncode.unlock.post(json={"req_ssn": "...", "req_time": "...", "create_user": "...", "province": "...", "sn": "...", "goods_bar_code": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/gov/subsidy/zhejiang/sncode/unlock
+        """
 
 class N_v3_hire_power_bank(Node[R]):
     insuranceOrders: N_v3_hire_power_bank_insurance_orders[R]
@@ -22283,7 +23888,8 @@ class N_v3_hire_power_bank(Node[R]):
 
 class N_v3_hire_power_bank_insurance_orders(Node[R]):
     _out_order_no_: N_v3_hire_power_bank_insurance_orders_Pout_order_no[R]
-    def post(self, *, json: N_v3_hire_power_bank_insurance_orders_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_hire_power_bank_insurance_orders_POST_json = ..., **options: Unpack[Options]) -> R:
         """创建保险订单
 
         POST v3/hire-power-bank/insurance-orders
@@ -22298,6 +23904,12 @@ class N_v3_hire_power_bank_insurance_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.hirePowerBank.insuranceOrders.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/hire-power-bank/insurance-orders
         """
 
 class N_v3_hire_power_bank_insurance_orders_Pout_order_no(Node[R]):
@@ -22337,7 +23949,8 @@ class N_v3_industry_coupon(Node[R]):
     tokens: N_v3_industry_coupon_tokens[R]
 
 class N_v3_industry_coupon_tokens(Node[R]):
-    def post(self, *, json: N_v3_industry_coupon_tokens_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_industry_coupon_tokens_POST_json, **options: Unpack[Options]) -> R:
         """出行券切卡组件预下单API
 
         POST v3/industry-coupon/tokens
@@ -22351,6 +23964,12 @@ class N_v3_industry_coupon_tokens(Node[R]):
 
             await client.v3.industryCoupon.tokens.post(json={"open_id": "obLatjrR8kUDlj4-nofQsPAJAAFI", "coupon_list": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/industry-coupon/tokens
+        """
 
 class N_v3_industry_rebate(Node[R]):
     retailIndustry: N_v3_industry_rebate_retail_industry[R]
@@ -22360,7 +23979,8 @@ class N_v3_industry_rebate_retail_industry(Node[R]):
     transactions: N_v3_industry_rebate_retail_industry_transactions[R]
 
 class N_v3_industry_rebate_retail_industry_transactions(Node[R]):
-    def post(self, *, json: N_v3_industry_rebate_retail_industry_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_industry_rebate_retail_industry_transactions_POST_json, **options: Unpack[Options]) -> R:
         """回传SN和商品编码
 
         POST v3/industry-rebate/retail-industry/transactions
@@ -22378,12 +23998,19 @@ class N_v3_industry_rebate_retail_industry_transactions(Node[R]):
 
             await client.v3.industryRebate.retailIndustry.transactions.post(json={"sub_mchid": "1900000001", "out_trade_no": "example_out_trade_no"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/industry-rebate/retail-industry/transactions
+        """
 
 class N_v3_industry_rebate_transactions(Node[R]):
     _transaction_id_: N_v3_industry_rebate_transactions_Ptransaction_id[R]
 
 class N_v3_industry_rebate_transactions_Ptransaction_id(Node[R]):
-    def post(self, *, transaction_id: str, json: N_v3_industry_rebate_transactions_Ptransaction_id_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, transaction_id: str, json: N_v3_industry_rebate_transactions_Ptransaction_id_POST_json, **options: Unpack[Options]) -> R:
         """支付码牌/点餐码牌交易回传
 
         POST v3/industry-rebate/transactions/{transaction_id}
@@ -22400,6 +24027,12 @@ class N_v3_industry_rebate_transactions_Ptransaction_id(Node[R]):
 
             await client.v3.industryRebate.transactions._transaction_id_.post(transaction_id="20190611222222222200000000012122", json={"sub_mchid": "1900000001", "code_url": "URl:weixin://wxpay/s/An4baqw", "out_trade_no": "example_out_trade_no"})
         """
+    @overload
+    def post(self, *, transaction_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/industry-rebate/transactions/{transaction_id}
+        """
 
 class N_v3_inspolicymgr(Node[R]):
     deduct: N_v3_inspolicymgr_deduct[R]
@@ -22410,7 +24043,8 @@ class N_v3_inspolicymgr_deduct(Node[R]):
 
 class N_v3_inspolicymgr_deduct_authorizations(Node[R]):
     _out_insurance_no_: N_v3_inspolicymgr_deduct_authorizations_Pout_insurance_no[R]
-    def post(self, *, json: N_v3_inspolicymgr_deduct_authorizations_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_inspolicymgr_deduct_authorizations_POST_json, **options: Unpack[Options]) -> R:
         """提交保单授权信息
 
         POST v3/inspolicymgr/deduct/authorizations
@@ -22428,6 +24062,12 @@ class N_v3_inspolicymgr_deduct_authorizations(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.inspolicymgr.deduct.authorizations.post(json={"out_insurance_no": "Auisihsiahishishi4hihsid123418id", "appid": "wxd678efh567hg6787", "plan_id": "12535", "out_contract_code": "wxwtdk20200910100000", "insurance_name": "微医保·百万医疗险"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/inspolicymgr/deduct/authorizations
         """
 
 class N_v3_inspolicymgr_deduct_authorizations_Pout_insurance_no(Node[R]):
@@ -22447,7 +24087,8 @@ class N_v3_inspolicymgr_deduct_authorizations_Pout_insurance_no(Node[R]):
 
 class N_v3_inspolicymgr_deduct_policies(Node[R]):
     _out_insurance_no_: N_v3_inspolicymgr_deduct_policies_Pout_insurance_no[R]
-    def post(self, *, json: N_v3_inspolicymgr_deduct_policies_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_inspolicymgr_deduct_policies_POST_json, **options: Unpack[Options]) -> R:
         """上传保单
 
         POST v3/inspolicymgr/deduct/policies
@@ -22490,6 +24131,12 @@ class N_v3_inspolicymgr_deduct_policies(Node[R]):
 
             await client.v3.inspolicymgr.deduct.policies.post(json={"out_insurance_no": "Auisihsiahishishi4hihsid123418id", "insured_name_list": [...], "insurance_company_code": "1001", "effective_time": "2025-09-21T17:11:12+08:00", "expired_time": "2025-09-21T17:11:12+08:00", "coverage_detail": "可保190种疾病，确诊一次性赔付", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/inspolicymgr/deduct/policies
+        """
 
 class N_v3_inspolicymgr_deduct_policies_Pout_insurance_no(Node[R]):
     def get(self, *, out_insurance_no: str, **options: Unpack[Options]) -> R:
@@ -22505,7 +24152,8 @@ class N_v3_inspolicymgr_deduct_policies_Pout_insurance_no(Node[R]):
 
             await client.v3.inspolicymgr.deduct.policies._out_insurance_no_.get(out_insurance_no="Auisihsiahishishi4hihsid123418id")
         """
-    def patch(self, *, out_insurance_no: str, json: N_v3_inspolicymgr_deduct_policies_Pout_insurance_no_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, out_insurance_no: str, json: N_v3_inspolicymgr_deduct_policies_Pout_insurance_no_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """更新保单信息
 
         PATCH v3/inspolicymgr/deduct/policies/{out_insurance_no}
@@ -22543,6 +24191,12 @@ class N_v3_inspolicymgr_deduct_policies_Pout_insurance_no(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.inspolicymgr.deduct.policies._out_insurance_no_.patch(out_insurance_no="Auisihsiahishishi4hihsid123418id", json={...})
+        """
+    @overload
+    def patch(self, *, out_insurance_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/inspolicymgr/deduct/policies/{out_insurance_no}
         """
 
 class N_v3_iotmanage(Node[R]):
@@ -22682,7 +24336,8 @@ class N_v3_marketing_bank_favor_users_Popenid(Node[R]):
     coupons: N_v3_marketing_bank_favor_users_Popenid_coupons[R]
 
 class N_v3_marketing_bank_favor_users_Popenid_bank_multi_activity(Node[R]):
-    def post(self, *, openid: str, json: N_v3_marketing_bank_favor_users_Popenid_bank_multi_activity_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_bank_favor_users_Popenid_bank_multi_activity_POST_json, **options: Unpack[Options]) -> R:
         """给指定用户报名多笔立减活动
 
         POST v3/marketing/bank-favor/users/{openid}/bank-multi-activity
@@ -22700,6 +24355,12 @@ class N_v3_marketing_bank_favor_users_Popenid_bank_multi_activity(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.bankFavor.users._openid_.bankMultiActivity.post(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", json={"stock_id": "100088", "activity_id": "186745560", "appid": "wx1234567889999", "out_request_no": "1002600620019090123143254435", "stock_creator_mchid": "9800064"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/bank-favor/users/{openid}/bank-multi-activity
         """
 
 class N_v3_marketing_bank_favor_users_Popenid_coupons(Node[R]):
@@ -22751,7 +24412,7 @@ class N_v3_marketing_bank_packages_Ppackage_id_tasks(Node[R]):
 
             await client.v3.marketing.bank.packages._package_id_.tasks.get(package_id="8473295")
         """
-    def post(self, *, package_id: str, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, package_id: str, media: Media, **options: Unpack[Options]) -> R:
         """导入定向用户协议号API
 
         POST v3/marketing/bank/packages/{package_id}/tasks
@@ -22787,7 +24448,8 @@ class N_v3_marketing_busifavor_callbacks(Node[R]):
 
             await client.v3.marketing.busifavor.callbacks.get(query={"mchid": "10000098"})
         """
-    def post(self, *, json: N_v3_marketing_busifavor_callbacks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_callbacks_POST_json, **options: Unpack[Options]) -> R:
         """设置商家券事件通知地址API
 
         POST v3/marketing/busifavor/callbacks
@@ -22801,6 +24463,12 @@ class N_v3_marketing_busifavor_callbacks(Node[R]):
 
             await client.v3.marketing.busifavor.callbacks.post(json={"notify_url": "https://pay.weixin.qq.com"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/callbacks
+        """
 
 class N_v3_marketing_busifavor_coupons(Node[R]):
     associate: N_v3_marketing_busifavor_coupons_associate[R]
@@ -22812,7 +24480,8 @@ class N_v3_marketing_busifavor_coupons(Node[R]):
     _card_id_: N_v3_marketing_busifavor_coupons_Pcard_id[R]
 
 class N_v3_marketing_busifavor_coupons_associate(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_coupons_associate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_coupons_associate_POST_json, **options: Unpack[Options]) -> R:
         """关联订单信息API
 
         POST v3/marketing/busifavor/coupons/associate
@@ -22828,9 +24497,16 @@ class N_v3_marketing_busifavor_coupons_associate(Node[R]):
 
             await client.v3.marketing.busifavor.coupons.associate.post(json={"stock_id": "...", "coupon_code": "...", "out_trade_no": "...", "out_request_no": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/associate
+        """
 
 class N_v3_marketing_busifavor_coupons_deactivate(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_coupons_deactivate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_coupons_deactivate_POST_json, **options: Unpack[Options]) -> R:
         """使券失效API
 
         POST v3/marketing/busifavor/coupons/deactivate
@@ -22846,9 +24522,16 @@ class N_v3_marketing_busifavor_coupons_deactivate(Node[R]):
 
             await client.v3.marketing.busifavor.coupons.deactivate.post(json={"coupon_code": "sxxe34343434", "stock_id": "1234567891", "deactivate_request_no": "1002600620019090123143254436"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/deactivate
+        """
 
 class N_v3_marketing_busifavor_coupons_disassociate(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_coupons_associate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_coupons_associate_POST_json, **options: Unpack[Options]) -> R:
         """取消关联订单信息API
 
         POST v3/marketing/busifavor/coupons/disassociate
@@ -22864,9 +24547,16 @@ class N_v3_marketing_busifavor_coupons_disassociate(Node[R]):
 
             await client.v3.marketing.busifavor.coupons.disassociate.post(json={"stock_id": "...", "coupon_code": "...", "out_trade_no": "...", "out_request_no": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/disassociate
+        """
 
 class N_v3_marketing_busifavor_coupons_return(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_coupons_return_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_coupons_return_POST_json, **options: Unpack[Options]) -> R:
         """申请退券API
 
         POST v3/marketing/busifavor/coupons/return
@@ -22881,9 +24571,16 @@ class N_v3_marketing_busifavor_coupons_return(Node[R]):
 
             await client.v3.marketing.busifavor.coupons.return_.post(json={"coupon_code": "sxxe34343434", "stock_id": "1234567891", "return_request_no": "1002600620019090123143254436"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/return
+        """
 
 class N_v3_marketing_busifavor_coupons_send(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_coupons_send_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_coupons_send_POST_json, **options: Unpack[Options]) -> R:
         """向用户发券
 
         POST v3/marketing/busifavor/coupons/send
@@ -22900,9 +24597,16 @@ class N_v3_marketing_busifavor_coupons_send(Node[R]):
 
             await client.v3.marketing.busifavor.coupons.send.post(json={"openid": "xsd3434454567676", "appid": "wx1234567889999", "stock_id": "100088", "out_request_no": "1002600620019090123143254435"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/send
+        """
 
 class N_v3_marketing_busifavor_coupons_use(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_coupons_use_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_coupons_use_POST_json, **options: Unpack[Options]) -> R:
         """核销用户券API
 
         POST v3/marketing/busifavor/coupons/use
@@ -22923,12 +24627,19 @@ class N_v3_marketing_busifavor_coupons_use(Node[R]):
 
             await client.v3.marketing.busifavor.coupons.use.post(json={"coupon_code": "sxxe34343434", "appid": "wx1234567889999", "use_time": "2015-05-20T13:29:35+08:00", "use_request_no": "1002600620019090123143254435"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/use
+        """
 
 class N_v3_marketing_busifavor_coupons_Pcard_id(Node[R]):
     send: N_v3_marketing_busifavor_coupons_Pcard_id_send[R]
 
 class N_v3_marketing_busifavor_coupons_Pcard_id_send(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_busifavor_coupons_Pcard_id_send_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_busifavor_coupons_Pcard_id_send_POST_json, **options: Unpack[Options]) -> R:
         """发放消费卡API
 
         POST v3/marketing/busifavor/coupons/{card_id}/send
@@ -22946,13 +24657,20 @@ class N_v3_marketing_busifavor_coupons_Pcard_id_send(Node[R]):
 
             await client.v3.marketing.busifavor.coupons._card_id_.send.post(card_id="...", json={"appid": "...", "openid": "...", "out_request_no": "...", "send_time": "..."})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/coupons/{card_id}/send
+        """
 
 class N_v3_marketing_busifavor_product_coupons(Node[R]):
     preSend: N_v3_marketing_busifavor_product_coupons_pre_send[R]
     send: N_v3_marketing_busifavor_product_coupons_send[R]
 
 class N_v3_marketing_busifavor_product_coupons_pre_send(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_product_coupons_pre_send_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_product_coupons_pre_send_POST_json, **options: Unpack[Options]) -> R:
         """向用户预发放商品券
 
         POST v3/marketing/busifavor/product-coupons/pre-send
@@ -22969,9 +24687,16 @@ class N_v3_marketing_busifavor_product_coupons_pre_send(Node[R]):
 
             await client.v3.marketing.busifavor.productCoupons.preSend.post(json={"stock_id": "1000000013001", "appid": "wx233544546545989", "send_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/product-coupons/pre-send
+        """
 
 class N_v3_marketing_busifavor_product_coupons_send(Node[R]):
-    def post(self, *, json: N_v3_marketing_busifavor_product_coupons_send_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_product_coupons_send_POST_json, **options: Unpack[Options]) -> R:
         """向用户发放商品券
 
         POST v3/marketing/busifavor/product-coupons/send
@@ -22990,10 +24715,17 @@ class N_v3_marketing_busifavor_product_coupons_send(Node[R]):
 
             await client.v3.marketing.busifavor.productCoupons.send.post(json={"openid": "xsd3434454567676", "appid": "wx1234567889999", "stock_id": "12312354", "out_request_no": "2335465", "coupon_type": "NORMAL"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/product-coupons/send
+        """
 
 class N_v3_marketing_busifavor_stocks(Node[R]):
     _stock_id_: N_v3_marketing_busifavor_stocks_Pstock_id[R]
-    def post(self, *, json: N_v3_marketing_busifavor_stocks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_stocks_POST_json, **options: Unpack[Options]) -> R:
         """创建商家券API
 
         POST v3/marketing/busifavor/stocks
@@ -23018,6 +24750,12 @@ class N_v3_marketing_busifavor_stocks(Node[R]):
 
             await client.v3.marketing.busifavor.stocks.post(json={"stock_name": "8月1日活动券", "belong_merchant": "10000022", "goods_name": "xxx商品使用", "stock_type": "NORMAL", "coupon_use_rule": {...}, "stock_send_rule": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/stocks
+        """
 
 class N_v3_marketing_busifavor_stocks_Pstock_id(Node[R]):
     budget: N_v3_marketing_busifavor_stocks_Pstock_id_budget[R]
@@ -23035,7 +24773,8 @@ class N_v3_marketing_busifavor_stocks_Pstock_id(Node[R]):
 
             await client.v3.marketing.busifavor.stocks._stock_id_.get(stock_id="1212")
         """
-    def patch(self, *, stock_id: str, json: N_v3_marketing_busifavor_stocks_Pstock_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, stock_id: str, json: N_v3_marketing_busifavor_stocks_Pstock_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改商家券基本信息API
 
         PATCH v3/marketing/busifavor/stocks/{stock_id}
@@ -23059,9 +24798,16 @@ class N_v3_marketing_busifavor_stocks_Pstock_id(Node[R]):
 
             await client.v3.marketing.busifavor.stocks._stock_id_.patch(stock_id="101156451224", json={"out_request_no": "6122352020010133287985742"})
         """
+    @overload
+    def patch(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/busifavor/stocks/{stock_id}
+        """
 
 class N_v3_marketing_busifavor_stocks_Pstock_id_budget(Node[R]):
-    def patch(self, *, stock_id: str, json: N_v3_marketing_busifavor_stocks_Pstock_id_budget_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, stock_id: str, json: N_v3_marketing_busifavor_stocks_Pstock_id_budget_PATCH_json, **options: Unpack[Options]) -> R:
         """修改批次预算API
 
         PATCH v3/marketing/busifavor/stocks/{stock_id}/budget
@@ -23079,6 +24825,12 @@ class N_v3_marketing_busifavor_stocks_Pstock_id_budget(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.busifavor.stocks._stock_id_.budget.patch(stock_id="98065001", json={"modify_budget_request_no": "1002600620019090123143254436"})
+        """
+    @overload
+    def patch(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/busifavor/stocks/{stock_id}/budget
         """
 
 class N_v3_marketing_busifavor_stocks_Pstock_id_couponcodes(Node[R]):
@@ -23101,7 +24853,8 @@ class N_v3_marketing_busifavor_stocks_Pstock_id_couponcodes(Node[R]):
 
             await client.v3.marketing.busifavor.stocks._stock_id_.couponcodes.get(stock_id="98065001")
         """
-    def post(self, *, stock_id: str, json: N_v3_marketing_busifavor_stocks_Pstock_id_couponcodes_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, stock_id: str, json: N_v3_marketing_busifavor_stocks_Pstock_id_couponcodes_POST_json, **options: Unpack[Options]) -> R:
         """上传预存code API
 
         POST v3/marketing/busifavor/stocks/{stock_id}/couponcodes
@@ -23116,6 +24869,12 @@ class N_v3_marketing_busifavor_stocks_Pstock_id_couponcodes(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.busifavor.stocks._stock_id_.couponcodes.post(stock_id="98065001", json={"upload_request_no": "100002322019090134234sfdf"})
+        """
+    @overload
+    def post(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/stocks/{stock_id}/couponcodes
         """
 
 class N_v3_marketing_busifavor_stocks_Pstock_id_couponcodes_Pcoupon_code(Node[R]):
@@ -23173,7 +24932,8 @@ class N_v3_marketing_busifavor_subsidy_pay_receipts(Node[R]):
 
             await client.v3.marketing.busifavor.subsidy.payReceipts.get(query={"stock_id": "128888000000001", "coupon_code": "ABCD12345678"})
         """
-    def post(self, *, json: N_v3_marketing_busifavor_subsidy_pay_receipts_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_subsidy_pay_receipts_POST_json, **options: Unpack[Options]) -> R:
         """营销补差付款API
 
         POST v3/marketing/busifavor/subsidy/pay-receipts
@@ -23193,6 +24953,12 @@ class N_v3_marketing_busifavor_subsidy_pay_receipts(Node[R]):
 
             await client.v3.marketing.busifavor.subsidy.payReceipts.post(json={"stock_id": "128888000000001", "coupon_code": "ABCD12345678", "transaction_id": "4200000913202101152566792388", "payer_merchant": "1900000001", "payee_merchant": "1900000002", "amount": 100, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/subsidy/pay-receipts
+        """
 
 class N_v3_marketing_busifavor_subsidy_pay_receipts_Psubsidy_receipt_id(Node[R]):
     def get(self, *, subsidy_receipt_id: str, **options: Unpack[Options]) -> R:
@@ -23211,7 +24977,8 @@ class N_v3_marketing_busifavor_subsidy_pay_receipts_Psubsidy_receipt_id(Node[R])
 
 class N_v3_marketing_busifavor_subsidy_return_receipts(Node[R]):
     _subsidy_return_receipt_id_: N_v3_marketing_busifavor_subsidy_return_receipts_Psubsidy_return_receipt_id[R]
-    def post(self, *, json: N_v3_marketing_busifavor_subsidy_return_receipts_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_busifavor_subsidy_return_receipts_POST_json, **options: Unpack[Options]) -> R:
         """营销补差回退API
 
         POST v3/marketing/busifavor/subsidy/return-receipts
@@ -23231,6 +24998,12 @@ class N_v3_marketing_busifavor_subsidy_return_receipts(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.busifavor.subsidy.returnReceipts.post(json={"stock_id": "128888000000001", "coupon_code": "ABCD12345678", "transaction_id": "4200000913202101152566792388", "refund_id": "50100506732021010105138718375", "payer_merchant": "1900000001", "payee_merchant": "1900000002", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/busifavor/subsidy/return-receipts
         """
 
 class N_v3_marketing_busifavor_subsidy_return_receipts_Psubsidy_return_receipt_id(Node[R]):
@@ -23323,7 +25096,8 @@ class N_v3_marketing_favor_callbacks(Node[R]):
 
             await client.v3.marketing.favor.callbacks.get(query={"mchid": "9856888"})
         """
-    def post(self, *, json: N_v3_marketing_favor_callbacks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_favor_callbacks_POST_json, **options: Unpack[Options]) -> R:
         """设置消息通知地址API
 
         POST v3/marketing/favor/callbacks
@@ -23338,9 +25112,16 @@ class N_v3_marketing_favor_callbacks(Node[R]):
 
             await client.v3.marketing.favor.callbacks.post(json={"mchid": "9856888", "notify_url": "https://pay.weixin.qq.com"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/callbacks
+        """
 
 class N_v3_marketing_favor_coupon_stocks(Node[R]):
-    def post(self, *, json: N_v3_marketing_favor_coupon_stocks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_favor_coupon_stocks_POST_json, **options: Unpack[Options]) -> R:
         """创建代金券批次API
 
         POST v3/marketing/favor/coupon-stocks
@@ -23364,12 +25145,18 @@ class N_v3_marketing_favor_coupon_stocks(Node[R]):
 
             await client.v3.marketing.favor.couponStocks.post(json={"stock_name": "微信支付代金券批次", "available_begin_time": "2015-05-20T13:29:35.120+08:00", "available_end_time": "2015-05-20T13:29:35.120+08:00", "stock_use_rule": {...}, "no_cash": False, "stock_type": "NORMAL", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/coupon-stocks
+        """
 
 class N_v3_marketing_favor_media(Node[R]):
     imageUpload: N_v3_marketing_favor_media_image_upload[R]
 
 class N_v3_marketing_favor_media_image_upload(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """（营销）图片上传API
 
         POST v3/marketing/favor/media/image-upload
@@ -23468,7 +25255,8 @@ class N_v3_marketing_favor_stocks_Pstock_id_merchants(Node[R]):
         """
 
 class N_v3_marketing_favor_stocks_Pstock_id_modify_goods_id(Node[R]):
-    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_modify_goods_id_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_modify_goods_id_POST_json, **options: Unpack[Options]) -> R:
         """修改可用单品编码
 
         POST v3/marketing/favor/stocks/{stock_id}/modify-goods-id
@@ -23485,9 +25273,16 @@ class N_v3_marketing_favor_stocks_Pstock_id_modify_goods_id(Node[R]):
 
             await client.v3.marketing.favor.stocks._stock_id_.modifyGoodsId.post(stock_id="9865000", json={"stock_creator_mchid": "8956000"})
         """
+    @overload
+    def post(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/stocks/{stock_id}/modify-goods-id
+        """
 
 class N_v3_marketing_favor_stocks_Pstock_id_pause(Node[R]):
-    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_GET_query, **options: Unpack[Options]) -> R:
         """暂停代金券批次API
 
         POST v3/marketing/favor/stocks/{stock_id}/pause
@@ -23501,6 +25296,12 @@ class N_v3_marketing_favor_stocks_Pstock_id_pause(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.favor.stocks._stock_id_.pause.post(stock_id="...", json={"stock_creator_mchid": "8956000"})
+        """
+    @overload
+    def post(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/stocks/{stock_id}/pause
         """
 
 class N_v3_marketing_favor_stocks_Pstock_id_refund_flow(Node[R]):
@@ -23536,7 +25337,8 @@ class N_v3_marketing_favor_stocks_Pstock_id_refund_flow_by_day(Node[R]):
         """
 
 class N_v3_marketing_favor_stocks_Pstock_id_restart(Node[R]):
-    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_GET_query, **options: Unpack[Options]) -> R:
         """重启代金券批次API
 
         POST v3/marketing/favor/stocks/{stock_id}/restart
@@ -23551,9 +25353,16 @@ class N_v3_marketing_favor_stocks_Pstock_id_restart(Node[R]):
 
             await client.v3.marketing.favor.stocks._stock_id_.restart.post(stock_id="...", json={"stock_creator_mchid": "8956000"})
         """
+    @overload
+    def post(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/stocks/{stock_id}/restart
+        """
 
 class N_v3_marketing_favor_stocks_Pstock_id_start(Node[R]):
-    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, stock_id: str, json: N_v3_marketing_favor_stocks_Pstock_id_GET_query, **options: Unpack[Options]) -> R:
         """激活代金券批次API
 
         POST v3/marketing/favor/stocks/{stock_id}/start
@@ -23567,6 +25376,12 @@ class N_v3_marketing_favor_stocks_Pstock_id_start(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.favor.stocks._stock_id_.start.post(stock_id="...", json={"stock_creator_mchid": "8956000"})
+        """
+    @overload
+    def post(self, *, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/stocks/{stock_id}/start
         """
 
 class N_v3_marketing_favor_stocks_Pstock_id_use_flow(Node[R]):
@@ -23632,7 +25447,8 @@ class N_v3_marketing_favor_users_Popenid_coupons(Node[R]):
 
             await client.v3.marketing.favor.users._openid_.coupons.get(openid="...", query={"appid": "..."})
         """
-    def post(self, *, openid: str, json: N_v3_marketing_favor_users_Popenid_coupons_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_favor_users_Popenid_coupons_POST_json, **options: Unpack[Options]) -> R:
         """发放代金券API
 
         POST v3/marketing/favor/users/{openid}/coupons
@@ -23651,6 +25467,12 @@ class N_v3_marketing_favor_users_Popenid_coupons(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.favor.users._openid_.coupons.post(openid="...", json={"stock_id": "9856000", "out_request_no": "89560002019101000121", "appid": "wx233544546545989", "stock_creator_mchid": "8956000"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/favor/users/{openid}/coupons
         """
 
 class N_v3_marketing_favor_users_Popenid_coupons_Pcoupon_id(Node[R]):
@@ -23701,7 +25523,8 @@ class N_v3_marketing_goods_subsidy_activity_activity_Pactivity_id(Node[R]):
     apply: N_v3_marketing_goods_subsidy_activity_activity_Pactivity_id_apply[R]
 
 class N_v3_marketing_goods_subsidy_activity_activity_Pactivity_id_apply(Node[R]):
-    def post(self, *, activity_id: str, json: N_v3_marketing_goods_subsidy_activity_activity_Pactivity_id_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: N_v3_marketing_goods_subsidy_activity_activity_Pactivity_id_apply_POST_json, **options: Unpack[Options]) -> R:
         """门店报名品牌加价购活动
 
         POST v3/marketing/goods-subsidy-activity/activity/{activity_id}/apply
@@ -23717,13 +25540,20 @@ class N_v3_marketing_goods_subsidy_activity_activity_Pactivity_id_apply(Node[R])
 
             await client.v3.marketing.goodsSubsidyActivity.activity._activity_id_.apply.post(activity_id="...", json={"caller_merchant_id": "...", "apply_infos": [...]})
         """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/goods-subsidy-activity/activity/{activity_id}/apply
+        """
 
 class N_v3_marketing_goods_subsidy_activity_qualification(Node[R]):
     lock: N_v3_marketing_goods_subsidy_activity_qualification_lock[R]
     unlock: N_v3_marketing_goods_subsidy_activity_qualification_unlock[R]
 
 class N_v3_marketing_goods_subsidy_activity_qualification_lock(Node[R]):
-    def post(self, *, json: N_v3_marketing_goods_subsidy_activity_qualification_lock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_goods_subsidy_activity_qualification_lock_POST_json, **options: Unpack[Options]) -> R:
         """锁定品牌加价购活动资格
 
         POST v3/marketing/goods-subsidy-activity/qualification/lock
@@ -23737,9 +25567,16 @@ class N_v3_marketing_goods_subsidy_activity_qualification_lock(Node[R]):
 
             await client.v3.marketing.goodsSubsidyActivity.qualification.lock.post(json={"order_information": {...}, "qualification_ids": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/goods-subsidy-activity/qualification/lock
+        """
 
 class N_v3_marketing_goods_subsidy_activity_qualification_unlock(Node[R]):
-    def post(self, *, json: N_v3_marketing_goods_subsidy_activity_qualification_lock_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_goods_subsidy_activity_qualification_lock_POST_json, **options: Unpack[Options]) -> R:
         """解锁品牌加价购活动资格
 
         POST v3/marketing/goods-subsidy-activity/qualification/unlock
@@ -23753,6 +25590,12 @@ class N_v3_marketing_goods_subsidy_activity_qualification_unlock(Node[R]):
 
             await client.v3.marketing.goodsSubsidyActivity.qualification.unlock.post(json={"order_information": {...}, "qualification_ids": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/goods-subsidy-activity/qualification/unlock
+        """
 
 class N_v3_marketing_goods_subsidy_activity_retail_store_act(Node[R]):
     _activity_id_: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id[R]
@@ -23763,7 +25606,8 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id(Node[R
     representatives: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_representatives[R]
 
 class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_representative(Node[R]):
-    def put(self, *, activity_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_representative_PUT_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def put(self, *, activity_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_representative_PUT_json, **options: Unpack[Options]) -> R:
         """添加零售小店活动业务代理
 
         PUT v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative
@@ -23780,6 +25624,13 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_repres
 
             await client.v3.marketing.goodsSubsidyActivity.retailStoreAct._activity_id_.representative.put(activity_id="3118550000000004", json={"representative_info_list": [...], "out_request_no": "1002600620019090123143254436"})
         """
+    @overload
+    def put(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PUT v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative
+        """
+    @overload
     def delete(self, *, activity_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_representative_DELETE_json, **options: Unpack[Options]) -> R:
         """删除零售小店活动业务代理
 
@@ -23796,6 +25647,12 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_repres
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.goodsSubsidyActivity.retailStoreAct._activity_id_.representative.delete(activity_id="3118550000000004", json={"representative_info_list": [...], "out_request_no": "1002600620019090123143254436", "delete_time": "2015-05-20T13:29:35.120+08:00"})
+        """
+    @overload
+    def delete(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        DELETE v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative
         """
 
 class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pactivity_id_representatives(Node[R]):
@@ -23821,7 +25678,8 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id(Node[R]):
     stores: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores[R]
 
 class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_materials(Node[R]):
-    def post(self, *, brand_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_materials_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, brand_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_materials_POST_json, **options: Unpack[Options]) -> R:
         """生成小店活动物料码
 
         POST v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/materials
@@ -23836,6 +25694,12 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_materials
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.goodsSubsidyActivity.retailStoreAct._brand_id_.materials.post(brand_id="1001", json={"out_request_no": "1002600620019090123143254436", "material_num": 100})
+        """
+    @overload
+    def post(self, *, brand_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/materials
         """
 
 class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores(Node[R]):
@@ -23856,7 +25720,8 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores(No
 
             await client.v3.marketing.goodsSubsidyActivity.retailStoreAct._brand_id_.stores.get(brand_id="1001", query={"offset": 0, "limit": 10})
         """
-    def post(self, *, brand_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, brand_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores_POST_json, **options: Unpack[Options]) -> R:
         """添加小店活动门店
 
         POST v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores
@@ -23873,6 +25738,13 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores(No
 
             await client.v3.marketing.goodsSubsidyActivity.retailStoreAct._brand_id_.stores.post(brand_id="1001", json={"out_request_no": "1002600620019090123143254436", "add_time": "2015-05-20T13:29:35+08:00", "stores": [...]})
         """
+    @overload
+    def post(self, *, brand_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores
+        """
+    @overload
     def delete(self, *, brand_id: str, json: N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores_DELETE_json, **options: Unpack[Options]) -> R:
         """删除小店活动门店
 
@@ -23889,6 +25761,12 @@ class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores(No
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.goodsSubsidyActivity.retailStoreAct._brand_id_.stores.delete(brand_id="1001", json={"out_request_no": "1002600620019090123143254436", "delete_time": "2015-05-20T13:29:35+08:00", "stores": [...]})
+        """
+    @overload
+    def delete(self, *, brand_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        DELETE v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores
         """
 
 class N_v3_marketing_goods_subsidy_activity_retail_store_act_Pbrand_id_stores_Pstore_code(Node[R]):
@@ -23929,7 +25807,8 @@ class N_v3_marketing_membercard_activity_activities(Node[R]):
 
             await client.v3.marketing.membercardActivity.activities.get(query={"activity_type": "NON_MEMBER_AFTERPAY"})
         """
-    def post(self, *, json: N_v3_marketing_membercard_activity_activities_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_membercard_activity_activities_POST_json, **options: Unpack[Options]) -> R:
         """创建活动API
 
         POST v3/marketing/membercard-activity/activities
@@ -23951,6 +25830,12 @@ class N_v3_marketing_membercard_activity_activities(Node[R]):
 
             await client.v3.marketing.membercardActivity.activities.post(json={"card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0", "activity_name": "良品铺子回馈活动", "activity_type": "NON_MEMBER_AFTERPAY", "begin_time": "2020-01-20T13:29:35.120+08:00", "end_time": "2020-01-29T13:29:35.120+08:00", "out_request_no": "100002322019090134234sfdf"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-activity/activities
+        """
 
 class N_v3_marketing_membercard_activity_activities_Pactivity_id(Node[R]):
     terminate: N_v3_marketing_membercard_activity_activities_Pactivity_id_terminate[R]
@@ -23969,7 +25854,8 @@ class N_v3_marketing_membercard_activity_activities_Pactivity_id(Node[R]):
         """
 
 class N_v3_marketing_membercard_activity_activities_Pactivity_id_terminate(Node[R]):
-    def post(self, *, activity_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """终止活动API
 
         POST v3/marketing/membercard-activity/activities/{activity_id}/terminate
@@ -23981,6 +25867,12 @@ class N_v3_marketing_membercard_activity_activities_Pactivity_id_terminate(Node[
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.membercardActivity.activities._activity_id_.terminate.post(activity_id="371067")
+        """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-activity/activities/{activity_id}/terminate
         """
 
 class N_v3_marketing_membercard_open(Node[R]):
@@ -24020,7 +25912,8 @@ class N_v3_marketing_membercard_open_callback(Node[R]):
 
             await client.v3.marketing.membercardOpen.callback.get()
         """
-    def patch(self, *, json: N_v3_marketing_membercard_open_callback_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, json: N_v3_marketing_membercard_open_callback_PATCH_json, **options: Unpack[Options]) -> R:
         """设置回调地址API
 
         PATCH v3/marketing/membercard-open/callback
@@ -24032,6 +25925,12 @@ class N_v3_marketing_membercard_open_callback(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.membercardOpen.callback.patch(json={"notify_url": "https://pay.weixin.qq.com"})
+        """
+    @overload
+    def patch(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/membercard-open/callback
         """
 
 class N_v3_marketing_membercard_open_cards(Node[R]):
@@ -24052,7 +25951,8 @@ class N_v3_marketing_membercard_open_cards(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards.get(query={"offset": 1, "limit": 20})
         """
-    def post(self, *, json: N_v3_marketing_membercard_open_cards_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_membercard_open_cards_POST_json, **options: Unpack[Options]) -> R:
         """创建会员卡模板API
 
         POST v3/marketing/membercard-open/cards
@@ -24082,6 +25982,12 @@ class N_v3_marketing_membercard_open_cards(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards.post(json={"appid": "wxea9c30890f48d5ae", "logo_url": "https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/0", "brand": {...}, "title": "微信支付测试卡", "background_picture_url": "https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/0", "description": "使用本会员卡表示你同意xxx公司的协议，最终解释权归xxx公司所有", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id(Node[R]):
     codes: N_v3_marketing_membercard_open_cards_Pcard_id_codes[R]
@@ -24106,7 +26012,8 @@ class N_v3_marketing_membercard_open_cards_Pcard_id(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.get(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0")
         """
-    def patch(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """修改会员卡模板信息API
 
         PATCH v3/marketing/membercard-open/cards/{card_id}
@@ -24136,6 +26043,12 @@ class N_v3_marketing_membercard_open_cards_Pcard_id(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.patch(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={...})
         """
+    @overload
+    def patch(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/membercard-open/cards/{card_id}
+        """
     def delete(self, *, card_id: str, **options: Unpack[Options]) -> R:
         """删除会员卡模板API
 
@@ -24155,7 +26068,8 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes(Node[R]):
     _code_: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode[R]
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_deposit(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_deposit_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_deposit_POST_json = ..., **options: Unpack[Options]) -> R:
         """导入会员Code API
 
         POST v3/marketing/membercard-open/cards/{card_id}/codes/deposit
@@ -24169,6 +26083,12 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_deposit(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes.deposit.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={...})
+        """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/codes/deposit
         """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode(Node[R]):
@@ -24191,7 +26111,8 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.get(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", code="478515832665")
         """
-    def patch(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """修改用户会员卡信息API
 
         PATCH v3/marketing/membercard-open/cards/{card_id}/codes/{code}
@@ -24213,9 +26134,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.patch(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", code="478515832665", json={...})
         """
+    @overload
+    def patch(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/membercard-open/cards/{card_id}/codes/{code}
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_activate(Node[R]):
-    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_activate_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_activate_POST_json = ..., **options: Unpack[Options]) -> R:
         """激活会员卡（跳转型激活）API
 
         POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/activate
@@ -24231,13 +26159,20 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_activate(Node[R]
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.activate.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", code="478515832665", json={...})
         """
+    @overload
+    def post(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/activate
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus(Node[R]):
     commit: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit[R]
     prepare: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_prepare[R]
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit(Node[R]):
-    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit_POST_json, **options: Unpack[Options]) -> R:
         """设置支付后展示的积分到账API
 
         POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/commit
@@ -24256,9 +26191,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit(Nod
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.bonus.commit.post(card_id="478515832665", code="478515832665", json={"out_trade_no": "1217752501201407033233368018", "mchid": "1230000109", "sub_mchid": "1900000109", "bonus_value": 30})
         """
+    @overload
+    def post(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/commit
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_prepare(Node[R]):
-    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_commit_POST_json, **options: Unpack[Options]) -> R:
         """支付结果页展示会员积分API
 
         POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/prepare
@@ -24277,9 +26219,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_bonus_prepare(No
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.bonus.prepare.post(card_id="478515832665", code="478515832665", json={"out_trade_no": "1217752501201407033233368018", "mchid": "1230000109", "sub_mchid": "1900000109", "bonus_value": 30})
         """
+    @overload
+    def post(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/prepare
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_rights(Node[R]):
-    def patch(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_rights_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_rights_PATCH_json, **options: Unpack[Options]) -> R:
         """设置会员权益API
 
         PATCH v3/marketing/membercard-open/cards/{card_id}/codes/{code}/rights
@@ -24302,9 +26251,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_rights(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.rights.patch(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", code="478515832665", json={"out_request_no": "100002322019090134234sfdf"})
         """
+    @overload
+    def patch(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/membercard-open/cards/{card_id}/codes/{code}/rights
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_set_service_module_data(Node[R]):
-    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_set_service_module_data_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_set_service_module_data_POST_json, **options: Unpack[Options]) -> R:
         """设置会员服务项用户信息
 
         POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/set-service-module-data
@@ -24322,9 +26278,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_set_service_modu
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.setServiceModuleData.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", code="478515832665", json={"out_request_no": "100002322019090134234sfdf", "service_module_id": "666", "state_setting": {...}})
         """
+    @overload
+    def post(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/set-service-module-data
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_unavailable(Node[R]):
-    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_unavailable_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, code: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_unavailable_POST_json = ..., **options: Unpack[Options]) -> R:
         """作废用户会员卡API
 
         POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/unavailable
@@ -24339,6 +26302,12 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_codes_Pcode_unavailable(Node
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.membercardOpen.cards._card_id_.codes._code_.unavailable.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", code="478515832665", json={...})
+        """
+    @overload
+    def post(self, *, card_id: str, code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/codes/{code}/unavailable
         """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_decrypt_code(Node[R]):
@@ -24359,7 +26328,8 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_decrypt_code(Node[R]):
         """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_permission_tokens(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_permission_tokens_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_permission_tokens_POST_json, **options: Unpack[Options]) -> R:
         """商户预授权
 
         POST v3/marketing/membercard-open/cards/{card_id}/permission-tokens
@@ -24379,12 +26349,19 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_permission_tokens(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.permissionTokens.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"activate_type": "AUTO_ACTIVATE"})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/permission-tokens
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_phone_membercard(Node[R]):
     import_: N_v3_marketing_membercard_open_cards_Pcard_id_phone_membercard_import[R]
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_phone_membercard_import(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_phone_membercard_import_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_phone_membercard_import_POST_json, **options: Unpack[Options]) -> R:
         """根据手机号导入用户会员卡API
 
         POST v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import
@@ -24401,9 +26378,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_phone_membercard_import(Node
 
             await client.v3.marketing.membercardOpen.cards._card_id_.phoneMembercard.import_.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"encrypted_phone_number": "vvysDQeEaH3I+wRh14St0aaKSE2j4mAFON3kzNexb/SYkHZNJAuCittaW4wpGj7U+h9A==", "out_request_no": "100002322019090134234sfdf"})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_qrcode(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_qrcode_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_qrcode_POST_json, **options: Unpack[Options]) -> R:
         """创建会员卡二维码API
 
         POST v3/marketing/membercard-open/cards/{card_id}/qrcode
@@ -24422,9 +26406,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_qrcode(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.qrcode.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"activate_type": "AUTO_ACTIVATE"})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/qrcode
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_rights(Node[R]):
-    def patch(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_rights_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_rights_PATCH_json, **options: Unpack[Options]) -> R:
         """设置会员卡模板权益项API
 
         PATCH v3/marketing/membercard-open/cards/{card_id}/rights
@@ -24446,10 +26437,17 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_rights(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.rights.patch(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"show_bonus": False, "show_favor": False})
         """
+    @overload
+    def patch(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/membercard-open/cards/{card_id}/rights
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_service_modules(Node[R]):
     _service_module_id_: N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_Pservice_module_id[R]
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_POST_json, **options: Unpack[Options]) -> R:
         """添加会员卡服务项
 
         POST v3/marketing/membercard-open/cards/{card_id}/service-modules
@@ -24465,9 +26463,16 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_service_modules(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.serviceModules.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"service_module_id": "666", "jump_miniprogram": {...}})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/service-modules
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_Pservice_module_id(Node[R]):
-    def patch(self, *, card_id: str, service_module_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_Pservice_module_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, card_id: str, service_module_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_Pservice_module_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改会员卡服务项
 
         PATCH v3/marketing/membercard-open/cards/{card_id}/service-modules/{service_module_id}
@@ -24482,6 +26487,12 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_Pservice_mod
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.membercardOpen.cards._card_id_.serviceModules._service_module_id_.patch(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", service_module_id="666", json={"jump_miniprogram": {...}})
+        """
+    @overload
+    def patch(self, *, card_id: str, service_module_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/membercard-open/cards/{card_id}/service-modules/{service_module_id}
         """
     def delete(self, *, card_id: str, service_module_id: str, **options: Unpack[Options]) -> R:
         """移除会员卡服务项
@@ -24499,7 +26510,8 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_service_modules_Pservice_mod
         """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_upgrade(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_upgrade_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_upgrade_POST_json, **options: Unpack[Options]) -> R:
         """老会员卡模板升级API
 
         POST v3/marketing/membercard-open/cards/{card_id}/upgrade
@@ -24515,12 +26527,19 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_upgrade(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.upgrade.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"brand_id": "1001622624", "appid": "wxea9c30890f48d5ae"})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/upgrade
+        """
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_users(Node[R]):
     import_: N_v3_marketing_membercard_open_cards_Pcard_id_users_import[R]
 
 class N_v3_marketing_membercard_open_cards_Pcard_id_users_import(Node[R]):
-    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_users_import_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, card_id: str, json: N_v3_marketing_membercard_open_cards_Pcard_id_users_import_POST_json, **options: Unpack[Options]) -> R:
         """根据openid导入用户会员卡API
 
         POST v3/marketing/membercard-open/cards/{card_id}/users/import
@@ -24537,13 +26556,20 @@ class N_v3_marketing_membercard_open_cards_Pcard_id_users_import(Node[R]):
 
             await client.v3.marketing.membercardOpen.cards._card_id_.users.import_.post(card_id="pbLatjvWOibDc5-TBnbUk1pD12o0", json={"openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA", "out_request_no": "100002322019090134234sfdf"})
         """
+    @overload
+    def post(self, *, card_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/cards/{card_id}/users/import
+        """
 
 class N_v3_marketing_membercard_open_phonenumber_member(Node[R]):
     import_: N_v3_marketing_membercard_open_phonenumber_member_import[R]
     search: N_v3_marketing_membercard_open_phonenumber_member_search[R]
 
 class N_v3_marketing_membercard_open_phonenumber_member_import(Node[R]):
-    def post(self, *, json: N_v3_marketing_membercard_open_phonenumber_member_import_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_membercard_open_phonenumber_member_import_POST_json, **options: Unpack[Options]) -> R:
         """导入加密手机号提醒会员领卡API
 
         POST v3/marketing/membercard-open/phonenumber-member/import
@@ -24557,6 +26583,12 @@ class N_v3_marketing_membercard_open_phonenumber_member_import(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.membercardOpen.phonenumberMember.import_.post(json={"member_information": {...}, "encrypted_phone_number": "vvysDQeEaH3I+wRh14St0abIkvQyFgh/fbWYSs2bLtG9tj+bdJn4WSCPzqSyXnFbzaaKSE2j4mAFON3kzNexb/SYkHZNJAuCittaW4wpGj7U+h9A=="})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/membercard-open/phonenumber-member/import
         """
 
 class N_v3_marketing_membercard_open_phonenumber_member_search(Node[R]):
@@ -24607,7 +26639,8 @@ class N_v3_marketing_partner_delivery_plan(Node[R]):
 class N_v3_marketing_partner_delivery_plan_delivery_plans(Node[R]):
     _brand_id_: N_v3_marketing_partner_delivery_plan_delivery_plans_Pbrand_id[R]
     _plan_id_: N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id[R]
-    def post(self, *, json: N_v3_marketing_partner_delivery_plan_delivery_plans_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_partner_delivery_plan_delivery_plans_POST_json, **options: Unpack[Options]) -> R:
         """创建投放计划
 
         POST v3/marketing/partner/delivery-plan/delivery-plans
@@ -24632,6 +26665,12 @@ class N_v3_marketing_partner_delivery_plan_delivery_plans(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.deliveryPlan.deliveryPlans.post(json={"out_request_no": "asdf-1234-40016", "brand_id": "40016", "product_coupon_id": "701146876221757924829193824428", "stock_id": "701246876221757924829194755312"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/delivery-plan/delivery-plans
         """
 
 class N_v3_marketing_partner_delivery_plan_delivery_plans_Pbrand_id(Node[R]):
@@ -24660,7 +26699,8 @@ class N_v3_marketing_partner_delivery_plan_delivery_plans_Pbrand_id_delivery_pla
 
 class N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id(Node[R]):
     terminate: N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id_terminate[R]
-    def patch(self, *, plan_id: str, json: N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, plan_id: str, json: N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id_PATCH_json, **options: Unpack[Options]) -> R:
         """更新投放计划
 
         PATCH v3/marketing/partner/delivery-plan/delivery-plans/{plan_id}
@@ -24676,9 +26716,16 @@ class N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id(Node[R]):
 
             await client.v3.marketing.partner.deliveryPlan.deliveryPlans._plan_id_.patch(plan_id="12000", json={"modify_content": {...}})
         """
+    @overload
+    def patch(self, *, plan_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/partner/delivery-plan/delivery-plans/{plan_id}
+        """
 
 class N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id_terminate(Node[R]):
-    def post(self, *, plan_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """终止投放计划
 
         POST v3/marketing/partner/delivery-plan/delivery-plans/{plan_id}/terminate
@@ -24691,12 +26738,19 @@ class N_v3_marketing_partner_delivery_plan_delivery_plans_Pplan_id_terminate(Nod
 
             await client.v3.marketing.partner.deliveryPlan.deliveryPlans._plan_id_.terminate.post(plan_id="12000")
         """
+    @overload
+    def post(self, *, plan_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/delivery-plan/delivery-plans/{plan_id}/terminate
+        """
 
 class N_v3_marketing_partner_delivery_plan_Psp_mchid(Node[R]):
     notifyUrl: N_v3_marketing_partner_delivery_plan_Psp_mchid_notify_url[R]
 
 class N_v3_marketing_partner_delivery_plan_Psp_mchid_notify_url(Node[R]):
-    def post(self, *, sp_mchid: str, json: N_v3_marketing_membercard_open_callback_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, sp_mchid: str, json: N_v3_marketing_membercard_open_callback_PATCH_json, **options: Unpack[Options]) -> R:
         """设置投放计划回调地址
 
         POST v3/marketing/partner/delivery-plan/{sp_mchid}/notify-url
@@ -24711,6 +26765,12 @@ class N_v3_marketing_partner_delivery_plan_Psp_mchid_notify_url(Node[R]):
 
             await client.v3.marketing.partner.deliveryPlan._sp_mchid_.notifyUrl.post(sp_mchid="298689900", json={"notify_url": "https://pay.weixin.qq.com"})
         """
+    @overload
+    def post(self, *, sp_mchid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/delivery-plan/{sp_mchid}/notify-url
+        """
 
 class N_v3_marketing_partner_product_coupon(Node[R]):
     imageGenerationTasks: N_v3_marketing_partner_product_coupon_image_generation_tasks[R]
@@ -24721,7 +26781,8 @@ class N_v3_marketing_partner_product_coupon(Node[R]):
 
 class N_v3_marketing_partner_product_coupon_image_generation_tasks(Node[R]):
     _task_id_: N_v3_marketing_partner_product_coupon_image_generation_tasks_Ptask_id[R]
-    def post(self, *, json: N_v3_marketing_partner_product_coupon_image_generation_tasks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_partner_product_coupon_image_generation_tasks_POST_json, **options: Unpack[Options]) -> R:
         """提交图片生成任务
 
         POST v3/marketing/partner/product-coupon/image-generation-tasks
@@ -24737,6 +26798,12 @@ class N_v3_marketing_partner_product_coupon_image_generation_tasks(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.imageGenerationTasks.post(json={"brand_id": "120344", "task_id": "image_generation_task_1", "image_generation_type": "COMBINE_IMAGE"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/image-generation-tasks
         """
 
 class N_v3_marketing_partner_product_coupon_image_generation_tasks_Ptask_id(Node[R]):
@@ -24761,7 +26828,7 @@ class N_v3_marketing_partner_product_coupon_media(Node[R]):
     uploadImage: N_v3_marketing_partner_product_coupon_media_upload_image[R]
 
 class N_v3_marketing_partner_product_coupon_media_upload_image(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """图片上传
 
         POST v3/marketing/partner/product-coupon/media/upload-image
@@ -24785,7 +26852,8 @@ class N_v3_marketing_partner_product_coupon_notify_configs(Node[R]):
 
             await client.v3.marketing.partner.productCoupon.notifyConfigs.get()
         """
-    def post(self, *, json: N_v3_marketing_membercard_open_callback_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_membercard_open_callback_PATCH_json, **options: Unpack[Options]) -> R:
         """设置商品券事件通知地址
 
         POST v3/marketing/partner/product-coupon/notify-configs
@@ -24798,10 +26866,17 @@ class N_v3_marketing_partner_product_coupon_notify_configs(Node[R]):
 
             await client.v3.marketing.partner.productCoupon.notifyConfigs.post(json={"notify_url": "https://pay.weixin.qq.com"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/notify-configs
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons(Node[R]):
     _product_coupon_id_: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id[R]
-    def post(self, *, json: N_v3_marketing_partner_product_coupon_product_coupons_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_partner_product_coupon_product_coupons_POST_json, **options: Unpack[Options]) -> R:
         """创建商品券
 
         POST v3/marketing/partner/product-coupon/product-coupons
@@ -24823,6 +26898,12 @@ class N_v3_marketing_partner_product_coupon_product_coupons(Node[R]):
 
             await client.v3.marketing.partner.productCoupon.productCoupons.post(json={"brand_id": "120344", "out_request_no": "12345_20250101_A3489", "scope": "ALL", "type": "NORMAL", "usage_mode": "SINGLE", "display_info": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id(Node[R]):
     deactivate: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_deactivate[R]
@@ -24843,7 +26924,8 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id(N
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.get(product_coupon_id="1000000013", query={"brand_id": "120344"})
         """
-    def patch(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改商品券
 
         PATCH v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}
@@ -24860,9 +26942,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id(N
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.patch(product_coupon_id="1000000013", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "display_info": {...}})
         """
+    @overload
+    def patch(self, *, product_coupon_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_deactivate(Node[R]):
-    def post(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_deactivate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_deactivate_POST_json, **options: Unpack[Options]) -> R:
         """失效商品券
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/deactivate
@@ -24879,10 +26968,17 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_d
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.deactivate.post(product_coupon_id="1000000013", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "deactivate_reason": "批次信息有误，重新创建"})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/deactivate
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles(Node[R]):
     _stock_bundle_id_: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id[R]
-    def post(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_POST_json, **options: Unpack[Options]) -> R:
         """添加商品券批次组
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles
@@ -24899,12 +26995,19 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stockBundles.post(product_coupon_id="1000000013", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "stock_bundle": {...}})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id(Node[R]):
     associateStores: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores[R]
     disassociateStores: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_disassociate_stores[R]
     updateBudget: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_update_budget[R]
-    def patch(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改商品券批次组
 
         PATCH v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}
@@ -24926,9 +27029,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stockBundles._stock_bundle_id_.patch(product_coupon_id="1000000013", stock_bundle_id="1000000013001", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def patch(self, *, product_coupon_id: str, stock_bundle_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[Options]) -> R:
         """批次组批量关联门店
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/associate-stores
@@ -24945,9 +27055,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stockBundles._stock_bundle_id_.associateStores.post(product_coupon_id="1000000013", stock_bundle_id="1000000013001", json={"brand_id": "120344", "store_list": [...]})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_bundle_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/associate-stores
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_disassociate_stores(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[Options]) -> R:
         """批次组批量取消关联门店
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/disassociate-stores
@@ -24964,9 +27081,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stockBundles._stock_bundle_id_.disassociateStores.post(product_coupon_id="1000000013", stock_bundle_id="1000000013001", json={"brand_id": "120344", "store_list": [...]})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_bundle_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/disassociate-stores
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_update_budget(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_update_budget_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_bundle_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_update_budget_POST_json, **options: Unpack[Options]) -> R:
         """修改商品券批次组发放预算
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/update-budget
@@ -24987,6 +27111,12 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stockBundles._stock_bundle_id_.updateBudget.post(product_coupon_id="1000000013", stock_bundle_id="1000000013001", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "update_mode": "MAX_COUNT"})
+        """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_bundle_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/update-budget
         """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks(Node[R]):
@@ -25009,7 +27139,8 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks.get(product_coupon_id="1000000013", query={"brand_id": "120344"})
         """
-    def post(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_POST_json, **options: Unpack[Options]) -> R:
         """添加商品券批次
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks
@@ -25025,6 +27156,12 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks.post(product_coupon_id="1000000013", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "stock": {...}})
+        """
+    @overload
+    def post(self, *, product_coupon_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks
         """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id(Node[R]):
@@ -25050,7 +27187,8 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.get(product_coupon_id="1000000013", stock_id="1000000013001", query={"brand_id": "120344"})
         """
-    def patch(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_PATCH_json, **options: Unpack[Options]) -> R:
         """修改商品券指定批次
 
         PATCH v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}
@@ -25072,9 +27210,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.patch(product_coupon_id="1000000013", stock_id="1000000013001", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def patch(self, *, product_coupon_id: str, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_associate_stores(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[Options]) -> R:
         """批次关联门店
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/associate-stores
@@ -25090,6 +27235,12 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.associateStores.post(product_coupon_id="1000000013", stock_id="1000000013001", json={"brand_id": "120344", "store_list": [...]})
+        """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/associate-stores
         """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_associated_stores(Node[R]):
@@ -25113,7 +27264,8 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
         """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_deactivate(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_deactivate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_deactivate_POST_json, **options: Unpack[Options]) -> R:
         """失效商品券批次
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/deactivate
@@ -25131,9 +27283,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.deactivate.post(product_coupon_id="1000000013", stock_id="1000000013001", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "deactivate_reason": "批次信息有误，重新创建"})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/deactivate
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_disassociate_stores(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stock_bundles_Pstock_bundle_id_associate_stores_POST_json, **options: Unpack[Options]) -> R:
         """批次取消关联门店
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores
@@ -25150,9 +27309,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.disassociateStores.post(product_coupon_id="1000000013", stock_id="1000000013001", json={"brand_id": "120344", "store_list": [...]})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_update_budget(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_update_budget_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_update_budget_POST_json, **options: Unpack[Options]) -> R:
         """修改商品券批次发放预算
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/update-budget
@@ -25174,9 +27340,16 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.updateBudget.post(product_coupon_id="1000000013", stock_id="1000000013001", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "update_mode": "MAX_COUNT"})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/update-budget
+        """
 
 class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_upload_coupon_codes(Node[R]):
-    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_upload_coupon_codes_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, json: N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_stocks_Pstock_id_upload_coupon_codes_POST_json, **options: Unpack[Options]) -> R:
         """预上传券Code
 
         POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/upload-coupon-codes
@@ -25194,6 +27367,12 @@ class N_v3_marketing_partner_product_coupon_product_coupons_Pproduct_coupon_id_s
 
             await client.v3.marketing.partner.productCoupon.productCoupons._product_coupon_id_.stocks._stock_id_.uploadCouponCodes.post(product_coupon_id="1000000013", stock_id="1000000013001", json={"brand_id": "120344", "out_request_no": "34657_20250101_123456", "code_list": [...]})
         """
+    @overload
+    def post(self, *, product_coupon_id: str, stock_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/upload-coupon-codes
+        """
 
 class N_v3_marketing_partner_product_coupon_users(Node[R]):
     _openid_: N_v3_marketing_partner_product_coupon_users_Popenid[R]
@@ -25206,7 +27385,8 @@ class N_v3_marketing_partner_product_coupon_users_Popenid(Node[R]):
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles(Node[R]):
     _user_coupon_bundle_id_: N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_coupon_bundle_id[R]
-    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_POST_json, **options: Unpack[Options]) -> R:
         """向用户发放商品券批次组
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupon-bundles
@@ -25227,12 +27407,19 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles(Node[R]
 
             await client.v3.marketing.partner.productCoupon.users._openid_.couponBundles.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_bundle_id": "712315129419284901", "appid": "wx233544546545989", "send_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupon-bundles
+        """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_coupon_bundle_id(Node[R]):
     deactivate: N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_coupon_bundle_id_deactivate[R]
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_coupon_bundle_id_deactivate(Node[R]):
-    def post(self, *, openid: str, user_coupon_bundle_id: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_coupon_bundle_id_deactivate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, user_coupon_bundle_id: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_coupon_bundle_id_deactivate_POST_json, **options: Unpack[Options]) -> R:
         """失效用户商品券组
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupon-bundles/{user_coupon_bundle_id}/deactivate
@@ -25252,6 +27439,12 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupon_bundles_Puser_c
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.users._openid_.couponBundles._user_coupon_bundle_id_.deactivate.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", user_coupon_bundle_id="123446565767", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_bundle_id": "100232301", "appid": "wx233544546545989", "out_request_no": "34657_20250101_123456", "deactivate_reason": "商品已下线，使用户商品券失效"})
+        """
+    @overload
+    def post(self, *, openid: str, user_coupon_bundle_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupon-bundles/{user_coupon_bundle_id}/deactivate
         """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupons(Paged[R]):
@@ -25277,7 +27470,8 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons(Paged[R]):
 
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons.get(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", query={"appid": "wx233544546545989", "brand_id": "120344"})
         """
-    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_POST_json | ProductCouponSendRequest, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_POST_json | ProductCouponSendRequest, **options: Unpack[Options]) -> R:
         """向用户发放商品券
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupons
@@ -25298,6 +27492,12 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons(Paged[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "send_request_no": "34657_20250101_123456"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupons
         """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code(Node[R]):
@@ -25326,7 +27526,8 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code(N
         """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_confirm(Node[R]):
-    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_confirm_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_confirm_POST_json, **options: Unpack[Options]) -> R:
         """确认发放用户商品券
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/confirm
@@ -25346,9 +27547,16 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_c
 
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons._coupon_code_.confirm.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", coupon_code="123446565767", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "out_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def post(self, *, openid: str, coupon_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/confirm
+        """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_deactivate(Node[R]):
-    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_deactivate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_deactivate_POST_json, **options: Unpack[Options]) -> R:
         """失效用户商品券
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/deactivate
@@ -25369,9 +27577,16 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_d
 
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons._coupon_code_.deactivate.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", coupon_code="123446565767", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "out_request_no": "34657_20250101_123456", "deactivate_reason": "商品已下线，使用户商品券失效"})
         """
+    @overload
+    def post(self, *, openid: str, coupon_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/deactivate
+        """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_return(Node[R]):
-    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_return_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_return_POST_json, **options: Unpack[Options]) -> R:
         """退券
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/return
@@ -25392,9 +27607,16 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_r
 
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons._coupon_code_.return_.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", coupon_code="123446565767", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "out_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def post(self, *, openid: str, coupon_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/return
+        """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_use(Node[R]):
-    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_use_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, coupon_code: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_use_POST_json, **options: Unpack[Options]) -> R:
         """核销用户商品券
 
         POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/use
@@ -25420,9 +27642,16 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_coupons_Pcoupon_code_u
 
             await client.v3.marketing.partner.productCoupon.users._openid_.coupons._coupon_code_.use.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", coupon_code="123446565767", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "use_time": "2025-07-24T00:00+08:00", "associated_order_info": {...}, ...})
         """
+    @overload
+    def post(self, *, openid: str, coupon_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/coupons/{coupon_code}/use
+        """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon(Node[R]):
-    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon_POST_json, **options: Unpack[Options]) -> R:
         """向用户预发放商品券
 
         POST v3/marketing/partner/product-coupon/users/{openid}/pre-send-coupon
@@ -25443,9 +27672,16 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon(Node[R
 
             await client.v3.marketing.partner.productCoupon.users._openid_.preSendCoupon.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_id": "1000000013001", "appid": "wx233544546545989", "send_request_no": "34657_20250101_123456"})
         """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/pre-send-coupon
+        """
 
 class N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon_bundle(Node[R]):
-    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon_bundle_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon_bundle_POST_json, **options: Unpack[Options]) -> R:
         """向用户预发放商品券批次组
 
         POST v3/marketing/partner/product-coupon/users/{openid}/pre-send-coupon-bundle
@@ -25464,6 +27700,12 @@ class N_v3_marketing_partner_product_coupon_users_Popenid_pre_send_coupon_bundle
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partner.productCoupon.users._openid_.preSendCouponBundle.post(openid="oh-394z-6CGkNoJrsDLTTUKiAnp4", json={"brand_id": "120344", "product_coupon_id": "1000000013", "stock_bundle_id": "100232301", "appid": "wx233544546545989", "send_request_no": "34657_20250101_123456"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partner/product-coupon/users/{openid}/pre-send-coupon-bundle
         """
 
 class N_v3_marketing_partnerships(Node[R]):
@@ -25487,7 +27729,8 @@ class N_v3_marketing_partnerships(Node[R]):
         """
 
 class N_v3_marketing_partnerships_build(Node[R]):
-    def post(self, *, json: N_v3_marketing_partnerships_build_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_partnerships_build_POST_json, **options: Unpack[Options]) -> R:
         """建立合作关系API
 
         POST v3/marketing/partnerships/build
@@ -25501,9 +27744,16 @@ class N_v3_marketing_partnerships_build(Node[R]):
 
             await client.v3.marketing.partnerships.build.post(json={"partner": {...}, "authorized_data": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partnerships/build
+        """
 
 class N_v3_marketing_partnerships_terminate(Node[R]):
-    def post(self, *, json: N_v3_marketing_partnerships_build_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_partnerships_build_POST_json, **options: Unpack[Options]) -> R:
         """终止合作关系API
 
         POST v3/marketing/partnerships/terminate
@@ -25516,6 +27766,12 @@ class N_v3_marketing_partnerships_terminate(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.partnerships.terminate.post(json={"partner": {...}, "authorized_data": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/partnerships/terminate
         """
 
 class N_v3_marketing_paygiftactivity(Node[R]):
@@ -25599,7 +27855,8 @@ class N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants(Node[R]):
         """
 
 class N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_add(Node[R]):
-    def post(self, *, activity_id: str, json: N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_add_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_add_POST_json = ..., **options: Unpack[Options]) -> R:
         """新增活动发券商户号API
 
         POST v3/marketing/paygiftactivity/activities/{activity_id}/merchants/add
@@ -25615,9 +27872,16 @@ class N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_add(Node[
 
             await client.v3.marketing.paygiftactivity.activities._activity_id_.merchants.add.post(activity_id="...", json={...})
         """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/paygiftactivity/activities/{activity_id}/merchants/add
+        """
 
 class N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_delete(Node[R]):
-    def post(self, *, activity_id: str, json: N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_delete_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_delete_POST_json = ..., **options: Unpack[Options]) -> R:
         """删除活动发券商户号API
 
         POST v3/marketing/paygiftactivity/activities/{activity_id}/merchants/delete
@@ -25633,9 +27897,16 @@ class N_v3_marketing_paygiftactivity_activities_Pactivity_id_merchants_delete(No
 
             await client.v3.marketing.paygiftactivity.activities._activity_id_.merchants.delete.post(activity_id="...", json={...})
         """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/paygiftactivity/activities/{activity_id}/merchants/delete
+        """
 
 class N_v3_marketing_paygiftactivity_activities_Pactivity_id_terminate(Node[R]):
-    def post(self, *, activity_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """终止活动API
 
         POST v3/marketing/paygiftactivity/activities/{activity_id}/terminate
@@ -25648,9 +27919,16 @@ class N_v3_marketing_paygiftactivity_activities_Pactivity_id_terminate(Node[R]):
 
             await client.v3.marketing.paygiftactivity.activities._activity_id_.terminate.post(activity_id="...")
         """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/paygiftactivity/activities/{activity_id}/terminate
+        """
 
 class N_v3_marketing_paygiftactivity_unique_threshold_activity(Node[R]):
-    def post(self, *, json: N_v3_marketing_paygiftactivity_unique_threshold_activity_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_paygiftactivity_unique_threshold_activity_POST_json, **options: Unpack[Options]) -> R:
         """创建全场满额送活动API
 
         POST v3/marketing/paygiftactivity/unique-threshold-activity
@@ -25665,6 +27943,12 @@ class N_v3_marketing_paygiftactivity_unique_threshold_activity(Node[R]):
 
             await client.v3.marketing.paygiftactivity.uniqueThresholdActivity.post(json={"activity_base_info": {...}, "award_send_rule": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/paygiftactivity/unique-threshold-activity
+        """
 
 class N_v3_marketing_shopping_receipt(Node[R]):
     customentrances: N_v3_marketing_shopping_receipt_customentrances[R]
@@ -25673,7 +27957,8 @@ class N_v3_marketing_shopping_receipt(Node[R]):
 
 class N_v3_marketing_shopping_receipt_customentrances(Node[R]):
     _brand_id_: N_v3_marketing_shopping_receipt_customentrances_Pbrand_id[R]
-    def post(self, *, json: N_v3_marketing_shopping_receipt_customentrances_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_shopping_receipt_customentrances_POST_json, **options: Unpack[Options]) -> R:
         """创建自定义入口
 
         POST v3/marketing/shopping-receipt/customentrances
@@ -25694,6 +27979,12 @@ class N_v3_marketing_shopping_receipt_customentrances(Node[R]):
 
             await client.v3.marketing.shoppingReceipt.customentrances.post(json={"custom_entrance_type": "MERCHANT_ACTIVITY", "subtitle": "双十一8折活动", "start_time": "2015-05-20T13:29:35+08:00", "end_time": "2015-05-20T13:29:35+08:00", "custom_entrance_state": "ONLINE", "brand_id": "1014", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/shopping-receipt/customentrances
+        """
 
 class N_v3_marketing_shopping_receipt_customentrances_Pbrand_id(Node[R]):
     def get(self, *, brand_id: str, **options: Unpack[Options]) -> R:
@@ -25709,7 +28000,8 @@ class N_v3_marketing_shopping_receipt_customentrances_Pbrand_id(Node[R]):
 
             await client.v3.marketing.shoppingReceipt.customentrances._brand_id_.get(brand_id="1014")
         """
-    def patch(self, *, brand_id: str, json: N_v3_marketing_shopping_receipt_customentrances_Pbrand_id_PATCH_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, brand_id: str, json: N_v3_marketing_shopping_receipt_customentrances_Pbrand_id_PATCH_json, **options: Unpack[Options]) -> R:
         """更新自定义入口
 
         PATCH v3/marketing/shopping-receipt/customentrances/{brand_id}
@@ -25731,9 +28023,16 @@ class N_v3_marketing_shopping_receipt_customentrances_Pbrand_id(Node[R]):
 
             await client.v3.marketing.shoppingReceipt.customentrances._brand_id_.patch(brand_id="1014", json={"out_request_no": "100002322019090134234sfdf"})
         """
+    @overload
+    def patch(self, *, brand_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/marketing/shopping-receipt/customentrances/{brand_id}
+        """
 
 class N_v3_marketing_shopping_receipt_merchantshoppingreceiptjumpinfos(Node[R]):
-    def post(self, *, json: N_v3_marketing_shopping_receipt_merchantshoppingreceiptjumpinfos_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_marketing_shopping_receipt_merchantshoppingreceiptjumpinfos_POST_json, **options: Unpack[Options]) -> R:
         """上传商家电子小票跳转信息
 
         POST v3/marketing/shopping-receipt/merchantshoppingreceiptjumpinfos
@@ -25751,9 +28050,15 @@ class N_v3_marketing_shopping_receipt_merchantshoppingreceiptjumpinfos(Node[R]):
 
             await client.v3.marketing.shoppingReceipt.merchantshoppingreceiptjumpinfos.post(json={"transaction_id": "4200000008202209139188072801", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "merchant_upload_time": "2021-05-20T13:29:35.120+08:00", "jump_info": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/shopping-receipt/merchantshoppingreceiptjumpinfos
+        """
 
 class N_v3_marketing_shopping_receipt_shoppingreceipts(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """上传电子小票
 
         POST v3/marketing/shopping-receipt/shoppingreceipts
@@ -25806,7 +28111,8 @@ class N_v3_marketing_weekly_discount_activities_Pactivity_id(Node[R]):
         """
 
 class N_v3_marketing_weekly_discount_activities_Pactivity_id_apply(Node[R]):
-    def post(self, *, activity_id: str, json: N_v3_marketing_weekly_discount_activities_Pactivity_id_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, activity_id: str, json: N_v3_marketing_weekly_discount_activities_Pactivity_id_apply_POST_json, **options: Unpack[Options]) -> R:
         """报名周周惠活动API
 
         POST v3/marketing/weekly-discount/activities/{activity_id}/apply
@@ -25821,6 +28127,12 @@ class N_v3_marketing_weekly_discount_activities_Pactivity_id_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.weeklyDiscount.activities._activity_id_.apply.post(activity_id="11111", json={"applying_merchant_id": 10000098, "store_id": 111111})
+        """
+    @overload
+    def post(self, *, activity_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/weekly-discount/activities/{activity_id}/apply
         """
 
 class N_v3_marketing_withdraw_favor(Node[R]):
@@ -25852,7 +28164,8 @@ class N_v3_marketing_withdraw_favor_users_Popenid_coupons(Node[R]):
 
             await client.v3.marketing.withdrawFavor.users._openid_.coupons.get(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", query={"mchid": "1230000109", "stock_id": "1304490000000059", "appid": "wxd678efh567hg6787"})
         """
-    def post(self, *, openid: str, json: N_v3_marketing_withdraw_favor_users_Popenid_coupons_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_marketing_withdraw_favor_users_Popenid_coupons_POST_json, **options: Unpack[Options]) -> R:
         """为用户发银行提现免费券API
 
         POST v3/marketing/withdraw-favor/users/{openid}/coupons
@@ -25869,6 +28182,12 @@ class N_v3_marketing_withdraw_favor_users_Popenid_coupons(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.marketing.withdrawFavor.users._openid_.coupons.post(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", json={"mchid": "1230000109", "stock_id": "1304490000000059", "appid": "wxd678efh567hg6787", "send_request_no": "89560002019101000121"})
+        """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/marketing/withdraw-favor/users/{openid}/coupons
         """
 
 class N_v3_mch_manage(Node[R]):
@@ -25921,7 +28240,8 @@ class N_v3_mch_manage_mch_manage_records_Pmanage_record_id(Node[R]):
         """
 
 class N_v3_mch_manage_mch_manage_records_Pmanage_record_id_mch_manage_submissions(Node[R]):
-    def post(self, *, manage_record_id: str, json: N_v3_mch_manage_mch_manage_records_Pmanage_record_id_mch_manage_submissions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, manage_record_id: str, json: N_v3_mch_manage_mch_manage_records_Pmanage_record_id_mch_manage_submissions_POST_json, **options: Unpack[Options]) -> R:
         """对指定商户管理记录提交资料
 
         POST v3/mch-manage/mch-manage-records/{manage_record_id}/mch-manage-submissions
@@ -25937,6 +28257,12 @@ class N_v3_mch_manage_mch_manage_records_Pmanage_record_id_mch_manage_submission
 
             await client.v3.mchManage.mchManageRecords._manage_record_id_.mchManageSubmissions.post(manage_record_id="M1210999900435123451697535102441", json={"sub_mchid": "123000110", "submit_data": "{\\"record_fields\\":[]}"})
         """
+    @overload
+    def post(self, *, manage_record_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mch-manage/mch-manage-records/{manage_record_id}/mch-manage-submissions
+        """
 
 class N_v3_mch_manage_submission_files(Node[R]):
     subMchid: N_v3_mch_manage_submission_files_sub_mchid[R]
@@ -25948,7 +28274,7 @@ class N_v3_mch_manage_submission_files_sub_mchid_Psub_mchid(Node[R]):
     upload: N_v3_mch_manage_submission_files_sub_mchid_Psub_mchid_upload[R]
 
 class N_v3_mch_manage_submission_files_sub_mchid_Psub_mchid_upload(Node[R]):
-    def post(self, *, sub_mchid: str, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, sub_mchid: str, media: Media, **options: Unpack[Options]) -> R:
         """上传商户提交资料文件
 
         POST v3/mch-manage/submission-files/sub-mchid/{sub_mchid}/upload
@@ -25989,7 +28315,8 @@ class N_v3_mch_operation_manage_enhanced_due_diligence_Pdue_diligence_id(Node[R]
         """
 
 class N_v3_mch_operation_manage_enhanced_due_diligence_Pdue_diligence_id_submit(Node[R]):
-    def post(self, *, due_diligence_id: str, json: N_v3_mch_operation_manage_enhanced_due_diligence_Pdue_diligence_id_submit_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, due_diligence_id: str, json: N_v3_mch_operation_manage_enhanced_due_diligence_Pdue_diligence_id_submit_POST_json, **options: Unpack[Options]) -> R:
         """提交尽调资料
 
         POST v3/mch-operation-manage/enhanced-due-diligence/{due_diligence_id}/submit
@@ -26005,9 +28332,15 @@ class N_v3_mch_operation_manage_enhanced_due_diligence_Pdue_diligence_id_submit(
 
             await client.v3.mchOperationManage.enhancedDueDiligence._due_diligence_id_.submit.post(due_diligence_id="123000110_2_2190381dakdajois1283i12jo", json={"sub_mchid": "123000110"})
         """
+    @overload
+    def post(self, *, due_diligence_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mch-operation-manage/enhanced-due-diligence/{due_diligence_id}/submit
+        """
 
 class N_v3_mch_operation_manage_enhanced_due_diligence_Pdue_diligence_id_upload(Node[R]):
-    def post(self, *, due_diligence_id: str, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, due_diligence_id: str, media: Media, **options: Unpack[Options]) -> R:
         """上传尽调资料文件
 
         POST v3/mch-operation-manage/enhanced-due-diligence/{due_diligence_id}/upload
@@ -26051,7 +28384,8 @@ class N_v3_mch_operate_risk(Node[R]):
 class N_v3_mch_operate_risk_withdrawl_apply(Node[R]):
     applymentId: N_v3_mch_operate_risk_withdrawl_apply_applyment_id[R]
     outRequestNo: N_v3_mch_operate_risk_withdrawl_apply_out_request_no[R]
-    def post(self, *, json: N_v3_mch_operate_risk_withdrawl_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_mch_operate_risk_withdrawl_apply_POST_json, **options: Unpack[Options]) -> R:
         """提交已注销商户号可用余额提现申请单API
 
         POST v3/mch_operate/risk/withdrawl-apply
@@ -26072,6 +28406,12 @@ class N_v3_mch_operate_risk_withdrawl_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.mch_operate.risk.withdrawlApply.post(json={"sub_mchid": "1900000109", "out_account_type": "BASIC_ACCOUNT", "amount": 101, "out_request_no": "2019061122222222122", "payee_type": "CONTRIBUTION_MERCHANT", "payee_info": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mch_operate/risk/withdrawl-apply
         """
 
 class N_v3_mch_operate_risk_withdrawl_apply_applyment_id(Node[R]):
@@ -26118,7 +28458,8 @@ class N_v3_mchalterapply(Node[R]):
 class N_v3_mchalterapply_mchcontactalterapplyment(Node[R]):
     merchant: N_v3_mchalterapply_mchcontactalterapplyment_merchant[R]
     _apply_id_: N_v3_mchalterapply_mchcontactalterapplyment_Papply_id[R]
-    def post(self, *, json: N_v3_mchalterapply_mchcontactalterapplyment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_mchalterapply_mchcontactalterapplyment_POST_json, **options: Unpack[Options]) -> R:
         """提交超管变更申请单
 
         POST v3/mchalterapply/mchcontactalterapplyment
@@ -26132,6 +28473,12 @@ class N_v3_mchalterapply_mchcontactalterapplyment(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.mchalterapply.mchcontactalterapplyment.post(json={"merchant_code": "2492185251", "out_request_no": "1900013511_10000"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mchalterapply/mchcontactalterapplyment
         """
 
 class N_v3_mchalterapply_mchcontactalterapplyment_merchant(Node[R]):
@@ -26176,7 +28523,8 @@ class N_v3_mchalterapply_mchcontactalterapplyment_Papply_id(Node[R]):
         """
 
 class N_v3_mchalterapply_mchcontactalterapplyment_Papply_id_revoke(Node[R]):
-    def post(self, *, apply_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, apply_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销超管变更申请单
 
         POST v3/mchalterapply/mchcontactalterapplyment/{apply_id}/revoke
@@ -26189,11 +28537,18 @@ class N_v3_mchalterapply_mchcontactalterapplyment_Papply_id_revoke(Node[R]):
 
             await client.v3.mchalterapply.mchcontactalterapplyment._apply_id_.revoke.post(apply_id="20220617143306000013906025001")
         """
+    @overload
+    def post(self, *, apply_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mchalterapply/mchcontactalterapplyment/{apply_id}/revoke
+        """
 
 class N_v3_mchalterapply_mchsubjectalterapplyment(Node[R]):
     merchant: N_v3_mchalterapply_mchsubjectalterapplyment_merchant[R]
     _apply_id_: N_v3_mchalterapply_mchsubjectalterapplyment_Papply_id[R]
-    def post(self, *, json: N_v3_mchalterapply_mchsubjectalterapplyment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_mchalterapply_mchsubjectalterapplyment_POST_json, **options: Unpack[Options]) -> R:
         """提交资料变更申请单
 
         POST v3/mchalterapply/mchsubjectalterapplyment
@@ -26215,6 +28570,12 @@ class N_v3_mchalterapply_mchsubjectalterapplyment(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.mchalterapply.mchsubjectalterapplyment.post(json={"merchant_code": "2492185251", "out_request_no": "1900013511_10000", "organization_type": "SUBJECT_TYPE_ENTERPRISE"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mchalterapply/mchsubjectalterapplyment
         """
 
 class N_v3_mchalterapply_mchsubjectalterapplyment_merchant(Node[R]):
@@ -26259,7 +28620,8 @@ class N_v3_mchalterapply_mchsubjectalterapplyment_Papply_id(Node[R]):
         """
 
 class N_v3_mchalterapply_mchsubjectalterapplyment_Papply_id_revoke(Node[R]):
-    def post(self, *, apply_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, apply_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销资料变更申请单
 
         POST v3/mchalterapply/mchsubjectalterapplyment/{apply_id}/revoke
@@ -26272,11 +28634,18 @@ class N_v3_mchalterapply_mchsubjectalterapplyment_Papply_id_revoke(Node[R]):
 
             await client.v3.mchalterapply.mchsubjectalterapplyment._apply_id_.revoke.post(apply_id="20220617143306000013906025001")
         """
+    @overload
+    def post(self, *, apply_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mchalterapply/mchsubjectalterapplyment/{apply_id}/revoke
+        """
 
 class N_v3_mchalterapply_merchantnamealterapplyment(Node[R]):
     merchant: N_v3_mchalterapply_merchantnamealterapplyment_merchant[R]
     _apply_id_: N_v3_mchalterapply_merchantnamealterapplyment_Papply_id[R]
-    def post(self, *, json: N_v3_mchalterapply_merchantnamealterapplyment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_mchalterapply_merchantnamealterapplyment_POST_json, **options: Unpack[Options]) -> R:
         """提交商户简称变更申请单
 
         POST v3/mchalterapply/merchantnamealterapplyment
@@ -26290,6 +28659,12 @@ class N_v3_mchalterapply_merchantnamealterapplyment(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.mchalterapply.merchantnamealterapplyment.post(json={"sub_mchid": "2492185251", "out_request_no": "1900013511_10000", "merchant_shortname": "新疆大枣专卖店"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mchalterapply/merchantnamealterapplyment
         """
 
 class N_v3_mchalterapply_merchantnamealterapplyment_merchant(Node[R]):
@@ -26334,7 +28709,8 @@ class N_v3_mchalterapply_merchantnamealterapplyment_Papply_id(Node[R]):
         """
 
 class N_v3_mchalterapply_merchantnamealterapplyment_Papply_id_revoke(Node[R]):
-    def post(self, *, apply_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, apply_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """撤销商户简称变更申请单
 
         POST v3/mchalterapply/merchantnamealterapplyment/{apply_id}/revoke
@@ -26347,6 +28723,12 @@ class N_v3_mchalterapply_merchantnamealterapplyment_Papply_id_revoke(Node[R]):
 
             await client.v3.mchalterapply.merchantnamealterapplyment._apply_id_.revoke.post(apply_id="20220617143306000013906025001")
         """
+    @overload
+    def post(self, *, apply_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/mchalterapply/merchantnamealterapplyment/{apply_id}/revoke
+        """
 
 class N_v3_med_ins(Node[R]):
     orders: N_v3_med_ins_orders[R]
@@ -26355,7 +28737,8 @@ class N_v3_med_ins(Node[R]):
 class N_v3_med_ins_orders(Node[R]):
     mixTradeNo: N_v3_med_ins_orders_mix_trade_no[R]
     outTradeNo: N_v3_med_ins_orders_out_trade_no[R]
-    def post(self, *, json: N_v3_med_ins_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_med_ins_orders_POST_json, **options: Unpack[Options]) -> R:
         """医保自费混合收款下单
 
         POST v3/med-ins/orders
@@ -26400,6 +28783,12 @@ class N_v3_med_ins_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.medIns.orders.post(json={"mix_pay_type": "UNKNOWN_MIX_PAY_TYPE", "order_type": "UNKNOWN_ORDER_TYPE", "appid": "wx8888888888888888", "payer": {...}, "out_trade_no": "202204022005169952975171534816", "serial_no": "1217752501201", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/med-ins/orders
         """
 
 class N_v3_med_ins_orders_mix_trade_no(Node[R]):
@@ -26446,7 +28835,8 @@ class N_v3_med_ins_refunds(Node[R]):
     notify: N_v3_med_ins_refunds_notify[R]
 
 class N_v3_med_ins_refunds_notify(Node[R]):
-    def post(self, *, query: N_v3_med_ins_refunds_notify_POST_query, json: N_v3_med_ins_refunds_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, query: N_v3_med_ins_refunds_notify_POST_query, json: N_v3_med_ins_refunds_notify_POST_json, **options: Unpack[Options]) -> R:
         """医保退款通知
 
         POST v3/med-ins/refunds/notify
@@ -26467,6 +28857,12 @@ class N_v3_med_ins_refunds_notify(Node[R]):
 
             await client.v3.medIns.refunds.notify.post(query={"mix_trade_no": "1217752501201407033233368318"}, json={"sub_mchid": "1900000109", "med_refund_total_fee": 45000, "med_refund__gov_fee": 45000, "med_refund__self_fee": 45000, "med_refund__other_fee": 45000, "refund_time": "2018-06-08T10:34:56+08:00", ...})
         """
+    @overload
+    def post(self, *, query: N_v3_med_ins_refunds_notify_POST_query, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/med-ins/refunds/notify
+        """
 
 class N_v3_merchant_risk_manage(Node[R]):
     ecTradeRisk: N_v3_merchant_risk_manage_ec_trade_risk[R]
@@ -26480,7 +28876,8 @@ class N_v3_merchant_risk_manage_ec_trade_risk(Node[R]):
     recvDisposeResult: N_v3_merchant_risk_manage_ec_trade_risk_recv_dispose_result[R]
 
 class N_v3_merchant_risk_manage_ec_trade_risk_query_risk_trades(Node[R]):
-    def post(self, *, json: N_v3_merchant_risk_manage_ec_trade_risk_query_risk_trades_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_risk_manage_ec_trade_risk_query_risk_trades_POST_json = ..., **options: Unpack[Options]) -> R:
         """查询风险订单
 
         POST v3/merchant-risk-manage/ec-trade-risk/query-risk-trades
@@ -26499,9 +28896,16 @@ class N_v3_merchant_risk_manage_ec_trade_risk_query_risk_trades(Node[R]):
 
             await client.v3.merchantRiskManage.ecTradeRisk.queryRiskTrades.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-risk-manage/ec-trade-risk/query-risk-trades
+        """
 
 class N_v3_merchant_risk_manage_ec_trade_risk_recv_dispose_result(Node[R]):
-    def post(self, *, json: N_v3_merchant_risk_manage_ec_trade_risk_recv_dispose_result_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_risk_manage_ec_trade_risk_recv_dispose_result_POST_json, **options: Unpack[Options]) -> R:
         """回传处置结果
 
         POST v3/merchant-risk-manage/ec-trade-risk/recv-dispose-result
@@ -26523,9 +28927,16 @@ class N_v3_merchant_risk_manage_ec_trade_risk_recv_dispose_result(Node[R]):
 
             await client.v3.merchantRiskManage.ecTradeRisk.recvDisposeResult.post(json={"out_trade_no": "20150806125346"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-risk-manage/ec-trade-risk/recv-dispose-result
+        """
 
 class N_v3_merchant_risk_manage_report_trade_union_information(Node[R]):
-    def post(self, *, json: N_v3_merchant_risk_manage_report_trade_union_information_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_risk_manage_report_trade_union_information_POST_json = ..., **options: Unpack[Options]) -> R:
         """上报订单关联信息
 
         POST v3/merchant-risk-manage/report-trade-union-information
@@ -26583,6 +28994,12 @@ class N_v3_merchant_risk_manage_report_trade_union_information(Node[R]):
 
             await client.v3.merchantRiskManage.reportTradeUnionInformation.post(json={...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-risk-manage/report-trade-union-information
+        """
 
 class N_v3_merchant_risk_manage_trade_risk_information(Node[R]):
     def get(self, *, query: N_v3_merchant_risk_manage_trade_risk_information_GET_query, **options: Unpack[Options]) -> R:
@@ -26605,7 +29022,8 @@ class N_v3_merchant_risk_manage_trade_risk_information(Node[R]):
         """
 
 class N_v3_merchant_risk_manage_trade_risk_result(Node[R]):
-    def post(self, *, json: N_v3_merchant_risk_manage_trade_risk_result_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_risk_manage_trade_risk_result_POST_json, **options: Unpack[Options]) -> R:
         """处置结果回传
 
         POST v3/merchant-risk-manage/trade-risk-result
@@ -26626,6 +29044,12 @@ class N_v3_merchant_risk_manage_trade_risk_result(Node[R]):
 
             await client.v3.merchantRiskManage.tradeRiskResult.post(json={"punish_type": "OTHER_PUNISH"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-risk-manage/trade-risk-result
+        """
 
 class N_v3_merchant_risk_manage_violation_notifications(Node[R]):
     def get(self, **options: Unpack[Options]) -> R:
@@ -26639,7 +29063,8 @@ class N_v3_merchant_risk_manage_violation_notifications(Node[R]):
 
             await client.v3.merchantRiskManage.violationNotifications.get()
         """
-    def post(self, *, json: N_v3_merchant_risk_manage_violation_notifications_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_risk_manage_violation_notifications_POST_json = ..., **options: Unpack[Options]) -> R:
         """创建商户违规通知回调地址API
 
         POST v3/merchant-risk-manage/violation-notifications
@@ -26652,7 +29077,14 @@ class N_v3_merchant_risk_manage_violation_notifications(Node[R]):
 
             await client.v3.merchantRiskManage.violationNotifications.post(json={...})
         """
-    def put(self, *, json: N_v3_merchant_risk_manage_violation_notifications_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-risk-manage/violation-notifications
+        """
+    @overload
+    def put(self, *, json: N_v3_merchant_risk_manage_violation_notifications_POST_json = ..., **options: Unpack[Options]) -> R:
         """修改商户违规通知回调地址API
 
         PUT v3/merchant-risk-manage/violation-notifications
@@ -26664,6 +29096,12 @@ class N_v3_merchant_risk_manage_violation_notifications(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchantRiskManage.violationNotifications.put(json={...})
+        """
+    @overload
+    def put(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PUT v3/merchant-risk-manage/violation-notifications
         """
     def delete(self, **options: Unpack[Options]) -> R:
         """删除商户违规通知回调地址API
@@ -26696,7 +29134,8 @@ class N_v3_merchant_service_complaint_notifications(Node[R]):
 
             await client.v3.merchantService.complaintNotifications.get()
         """
-    def post(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[Options]) -> R:
         """创建投诉通知回调API
 
         POST v3/merchant-service/complaint-notifications
@@ -26709,7 +29148,14 @@ class N_v3_merchant_service_complaint_notifications(Node[R]):
 
             await client.v3.merchantService.complaintNotifications.post(json={"url": "https://www.xxx.com/notify"})
         """
-    def put(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-service/complaint-notifications
+        """
+    @overload
+    def put(self, *, json: N_v3_global_merchant_service_complaint_notifications_POST_json, **options: Unpack[Options]) -> R:
         """更新投诉通知回调API
 
         PUT v3/merchant-service/complaint-notifications
@@ -26721,6 +29167,12 @@ class N_v3_merchant_service_complaint_notifications(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchantService.complaintNotifications.put(json={"url": "https://www.xxx.com/notify"})
+        """
+    @overload
+    def put(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PUT v3/merchant-service/complaint-notifications
         """
     def delete(self, **options: Unpack[Options]) -> R:
         """删除投诉通知回调API
@@ -26795,7 +29247,8 @@ class N_v3_merchant_service_complaints_v2_Pcomplaint_id(Node[R]):
         """
 
 class N_v3_merchant_service_complaints_v2_Pcomplaint_id_complete(Node[R]):
-    def post(self, *, complaint_id: str, json: N_v3_global_merchant_service_complaints_Pcomplaint_id_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, complaint_id: str, json: N_v3_global_merchant_service_complaints_Pcomplaint_id_complete_POST_json, **options: Unpack[Options]) -> R:
         """反馈处理完成API
 
         POST v3/merchant-service/complaints-v2/{complaint_id}/complete
@@ -26809,6 +29262,12 @@ class N_v3_merchant_service_complaints_v2_Pcomplaint_id_complete(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchantService.complaintsV2._complaint_id_.complete.post(complaint_id="200201820200101080076610000", json={"complainted_mchid": "1900012181"})
+        """
+    @overload
+    def post(self, *, complaint_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-service/complaints-v2/{complaint_id}/complete
         """
 
 class N_v3_merchant_service_complaints_v2_Pcomplaint_id_negotiation_historys(Node[R]):
@@ -26830,7 +29289,8 @@ class N_v3_merchant_service_complaints_v2_Pcomplaint_id_negotiation_historys(Nod
         """
 
 class N_v3_merchant_service_complaints_v2_Pcomplaint_id_response(Node[R]):
-    def post(self, *, complaint_id: str, json: N_v3_merchant_service_complaints_v2_Pcomplaint_id_response_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, complaint_id: str, json: N_v3_merchant_service_complaints_v2_Pcomplaint_id_response_POST_json, **options: Unpack[Options]) -> R:
         """提交回复API
 
         POST v3/merchant-service/complaints-v2/{complaint_id}/response
@@ -26850,9 +29310,16 @@ class N_v3_merchant_service_complaints_v2_Pcomplaint_id_response(Node[R]):
 
             await client.v3.merchantService.complaintsV2._complaint_id_.response.post(complaint_id="200201820200101080076610000", json={"complainted_mchid": "1900012181", "response_content": "已与用户沟通解决"})
         """
+    @overload
+    def post(self, *, complaint_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-service/complaints-v2/{complaint_id}/response
+        """
 
 class N_v3_merchant_service_complaints_v2_Pcomplaint_id_response_immediate_service(Node[R]):
-    def post(self, *, complaint_id: str, json: N_v3_merchant_service_complaints_v2_Pcomplaint_id_response_immediate_service_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, complaint_id: str, json: N_v3_merchant_service_complaints_v2_Pcomplaint_id_response_immediate_service_POST_json, **options: Unpack[Options]) -> R:
         """回复需要即时服务的投诉单
 
         POST v3/merchant-service/complaints-v2/{complaint_id}/response-immediate-service
@@ -26869,9 +29336,16 @@ class N_v3_merchant_service_complaints_v2_Pcomplaint_id_response_immediate_servi
 
             await client.v3.merchantService.complaintsV2._complaint_id_.responseImmediateService.post(complaint_id="200201820200101080076610000", json={"complainted_mchid": "1900012181", "message": {...}, "idempotent_id": "550e8400-e29b-41d4-a716-446655440000"})
         """
+    @overload
+    def post(self, *, complaint_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-service/complaints-v2/{complaint_id}/response-immediate-service
+        """
 
 class N_v3_merchant_service_complaints_v2_Pcomplaint_id_update_refund_progress(Node[R]):
-    def post(self, *, complaint_id: str, json: N_v3_merchant_service_complaints_v2_Pcomplaint_id_update_refund_progress_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, complaint_id: str, json: N_v3_merchant_service_complaints_v2_Pcomplaint_id_update_refund_progress_POST_json, **options: Unpack[Options]) -> R:
         """更新退款审批结果API
 
         POST v3/merchant-service/complaints-v2/{complaint_id}/update-refund-progress
@@ -26889,6 +29363,12 @@ class N_v3_merchant_service_complaints_v2_Pcomplaint_id_update_refund_progress(N
         Example (the blocking Client: without await)::
 
             await client.v3.merchantService.complaintsV2._complaint_id_.updateRefundProgress.post(complaint_id="200201820200101080076610000", json={"action": "REJECT"})
+        """
+    @overload
+    def post(self, *, complaint_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-service/complaints-v2/{complaint_id}/update-refund-progress
         """
 
 class N_v3_merchant_service_complaints_Ptransaction_id(Node[R]):
@@ -26923,7 +29403,8 @@ class N_v3_merchant_service_complaints_Ptransaction_id_negotiation_historys(Node
         """
 
 class N_v3_merchant_service_feedbacks(Node[R]):
-    def post(self, *, json: N_v3_merchant_service_feedbacks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_service_feedbacks_POST_json, **options: Unpack[Options]) -> R:
         """商户反馈API
 
         POST v3/merchant-service/feedbacks
@@ -26941,13 +29422,19 @@ class N_v3_merchant_service_feedbacks(Node[R]):
 
             await client.v3.merchantService.feedbacks.post(json={"transaction_id": "4200000404201909069117582536", "complainted_mchid": "9980456248", "feedback_content": "已与用户协商解决"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-service/feedbacks
+        """
 
 class N_v3_merchant_service_images(Node[R]):
     upload: N_v3_merchant_service_images_upload[R]
     _media_id_: N_v3_merchant_service_images_Pmedia_id[R]
 
 class N_v3_merchant_service_images_upload(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """商户上传反馈图片API
 
         POST v3/merchant-service/images/upload
@@ -26979,7 +29466,8 @@ class N_v3_merchant_settlement(Node[R]):
 
 class N_v3_merchant_settlement_merchant_settle_rule_applications(Node[R]):
     _application_id_: N_v3_merchant_settlement_merchant_settle_rule_applications_Papplication_id[R]
-    def post(self, *, json: N_v3_merchant_settlement_merchant_settle_rule_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_settlement_merchant_settle_rule_applications_POST_json, **options: Unpack[Options]) -> R:
         """申请修改特约商户结算规则API
 
         POST v3/merchant-settlement/merchant-settle-rule-applications
@@ -26994,6 +29482,12 @@ class N_v3_merchant_settlement_merchant_settle_rule_applications(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchantSettlement.merchantSettleRuleApplications.post(json={"acquiring_bank_id": "1356485", "channel_id": "20001111", "sub_mchid": "1346578", "settle_rule_id": 760})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-settlement/merchant-settle-rule-applications
         """
 
 class N_v3_merchant_settlement_merchant_settle_rule_applications_Papplication_id(Node[R]):
@@ -27016,7 +29510,8 @@ class N_v3_merchant_store(Node[R]):
 
 class N_v3_merchant_store_stores(Node[R]):
     _store_id_: N_v3_merchant_store_stores_Pstore_id[R]
-    def post(self, *, json: N_v3_merchant_store_stores_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_store_stores_POST_json = ..., **options: Unpack[Options]) -> R:
         """创建门店API
 
         POST v3/merchant-store/stores
@@ -27032,6 +29527,12 @@ class N_v3_merchant_store_stores(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchantStore.stores.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-store/stores
         """
 
 class N_v3_merchant_store_stores_Pstore_id(Node[R]):
@@ -27051,7 +29552,8 @@ class N_v3_merchant_store_stores_Pstore_id(Node[R]):
 
             await client.v3.merchantStore.stores._store_id_.get(store_id=20488000)
         """
-    def patch(self, *, store_id: str | int, json: N_v3_merchant_store_stores_Pstore_id_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, store_id: str | int, json: N_v3_merchant_store_stores_Pstore_id_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """修改门店API
 
         PATCH v3/merchant-store/stores/{store_id}
@@ -27069,13 +29571,20 @@ class N_v3_merchant_store_stores_Pstore_id(Node[R]):
 
             await client.v3.merchantStore.stores._store_id_.patch(store_id=20488000, json={...})
         """
+    @overload
+    def patch(self, *, store_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/merchant-store/stores/{store_id}
+        """
 
 class N_v3_merchant_store_stores_Pstore_id_recipients(Node[R]):
     bind: N_v3_merchant_store_stores_Pstore_id_recipients_bind[R]
     unbind: N_v3_merchant_store_stores_Pstore_id_recipients_unbind[R]
 
 class N_v3_merchant_store_stores_Pstore_id_recipients_bind(Node[R]):
-    def post(self, *, store_id: str | int, json: N_v3_merchant_store_stores_Pstore_id_recipients_bind_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, store_id: str | int, json: N_v3_merchant_store_stores_Pstore_id_recipients_bind_POST_json, **options: Unpack[Options]) -> R:
         """绑定门店收款信息
 
         POST v3/merchant-store/stores/{store_id}/recipients/bind
@@ -27091,9 +29600,16 @@ class N_v3_merchant_store_stores_Pstore_id_recipients_bind(Node[R]):
 
             await client.v3.merchantStore.stores._store_id_.recipients.bind.post(store_id=20488000, json={"sub_mchid": "1900000109", "store_recipient": [...]})
         """
+    @overload
+    def post(self, *, store_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-store/stores/{store_id}/recipients/bind
+        """
 
 class N_v3_merchant_store_stores_Pstore_id_recipients_unbind(Node[R]):
-    def post(self, *, store_id: str | int, json: N_v3_merchant_store_stores_Pstore_id_recipients_unbind_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, store_id: str | int, json: N_v3_merchant_store_stores_Pstore_id_recipients_unbind_POST_json = ..., **options: Unpack[Options]) -> R:
         """解除门店收款信息绑定
 
         POST v3/merchant-store/stores/{store_id}/recipients/unbind
@@ -27108,6 +29624,12 @@ class N_v3_merchant_store_stores_Pstore_id_recipients_unbind(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchantStore.stores._store_id_.recipients.unbind.post(store_id=20488000, json={...})
+        """
+    @overload
+    def post(self, *, store_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant-store/stores/{store_id}/recipients/unbind
         """
 
 class N_v3_merchant(Node[R]):
@@ -27161,7 +29683,8 @@ class N_v3_merchant_fund_withdraw(Node[R]):
     billType: N_v3_merchant_fund_withdraw_bill_type[R]
     outRequestNo: N_v3_merchant_fund_withdraw_out_request_no[R]
     withdrawId: N_v3_merchant_fund_withdraw_withdraw_id[R]
-    def post(self, *, json: N_v3_merchant_fund_withdraw_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_merchant_fund_withdraw_POST_json, **options: Unpack[Options]) -> R:
         """电商平台提现API
 
         POST v3/merchant/fund/withdraw
@@ -27178,6 +29701,12 @@ class N_v3_merchant_fund_withdraw(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.merchant.fund.withdraw.post(json={"out_request_no": "20190611222222222200000000012122", "amount": 1, "account_type": "BASIC"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/merchant/fund/withdraw
         """
 
 class N_v3_merchant_fund_withdraw_bill_type(Node[R]):
@@ -27242,7 +29771,7 @@ class N_v3_merchant_media(Node[R]):
     video_upload: N_v3_merchant_media_video_upload[R]
 
 class N_v3_merchant_media_upload(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """文件上传
 
         POST v3/merchant/media/upload
@@ -27255,7 +29784,7 @@ class N_v3_merchant_media_upload(Node[R]):
         """
 
 class N_v3_merchant_media_video_upload(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """视频上传API
 
         POST v3/merchant/media/video_upload
@@ -27378,7 +29907,8 @@ class N_v3_multiuse_users_Popenid(Node[R]):
     coupons: N_v3_multiuse_users_Popenid_coupons[R]
 
 class N_v3_multiuse_users_Popenid_coupons(Node[R]):
-    def post(self, *, openid: str, json: N_v3_multiuse_users_Popenid_coupons_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_multiuse_users_Popenid_coupons_POST_json, **options: Unpack[Options]) -> R:
         """发放指定批次的消费金
 
         POST v3/multiuse/users/{openid}/coupons
@@ -27399,6 +29929,12 @@ class N_v3_multiuse_users_Popenid_coupons(Node[R]):
 
             await client.v3.multiuse.users._openid_.coupons.post(openid="...", json={"stock_id": "9856000", "out_request_no": "8956000202407191254642", "user_name": "757b340b45ebef5467rter35gf464344v3542sdf4t6re4tb4f54ty45t4yyry45", "id_card_number": "757b340b45ebef5467rter35gf464344v3542sdf4t6re4tb4f54ty45t4yyry45", "appid": "wx233544546545989", "card_type": "ID_CARD"})
         """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/multiuse/users/{openid}/coupons
+        """
 
 class N_v3_new_tax_control_fapiao(Node[R]):
     cardTemplate: N_v3_new_tax_control_fapiao_card_template[R]
@@ -27408,7 +29944,8 @@ class N_v3_new_tax_control_fapiao(Node[R]):
     userTitle: N_v3_new_tax_control_fapiao_user_title[R]
 
 class N_v3_new_tax_control_fapiao_card_template(Node[R]):
-    def post(self, *, json: N_v3_new_tax_control_fapiao_card_template_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_new_tax_control_fapiao_card_template_POST_json, **options: Unpack[Options]) -> R:
         """创建电子发票卡券模板
 
         POST v3/new-tax-control-fapiao/card-template
@@ -27423,6 +29960,12 @@ class N_v3_new_tax_control_fapiao_card_template(Node[R]):
 
             await client.v3.newTaxControlFapiao.cardTemplate.post(json={"card_appid": "wxb1170446a4c0a5a2", "card_template_information": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/card-template
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications(Node[R]):
     issueGeneral: N_v3_new_tax_control_fapiao_fapiao_applications_issue_general[R]
@@ -27431,7 +29974,8 @@ class N_v3_new_tax_control_fapiao_fapiao_applications(Node[R]):
     realEstateLeasing: N_v3_new_tax_control_fapiao_fapiao_applications_real_estate_leasing[R]
     uploadFapiaoFile: N_v3_new_tax_control_fapiao_fapiao_applications_upload_fapiao_file[R]
     _fapiao_apply_id_: N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id[R]
-    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_POST_json, **options: Unpack[Options]) -> R:
         """开具电子发票
 
         POST v3/new-tax-control-fapiao/fapiao-applications
@@ -27448,9 +29992,16 @@ class N_v3_new_tax_control_fapiao_fapiao_applications(Node[R]):
 
             await client.v3.newTaxControlFapiao.fapiaoApplications.post(json={"scene": "WITH_WECHATPAY", "fapiao_apply_id": "4200000444201910177461284488", "buyer_information": {...}, "fapiao_information": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_issue_general(Node[R]):
-    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_issue_general_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_issue_general_POST_json, **options: Unpack[Options]) -> R:
         """开具通用行业电子发票
 
         POST v3/new-tax-control-fapiao/fapiao-applications/issue-general
@@ -27466,9 +30017,16 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_issue_general(Node[R]):
 
             await client.v3.newTaxControlFapiao.fapiaoApplications.issueGeneral.post(json={"sub_mchid": "1900000109", "fapiao_apply_id": "4200000444201910177461284488", "buyer_information": {...}, "fapiao_information": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications/issue-general
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_issue_passenger_transport(Node[R]):
-    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_issue_passenger_transport_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_issue_passenger_transport_POST_json, **options: Unpack[Options]) -> R:
         """开具旅客运输行业电子发票
 
         POST v3/new-tax-control-fapiao/fapiao-applications/issue-passenger-transport
@@ -27484,9 +30042,16 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_issue_passenger_transport(
 
             await client.v3.newTaxControlFapiao.fapiaoApplications.issuePassengerTransport.post(json={"sub_mchid": "1900000109", "fapiao_apply_id": "4200000444201910177461284488", "buyer_information": {...}, "fapiao_information": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications/issue-passenger-transport
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_issue_refined_oil(Node[R]):
-    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_issue_refined_oil_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_issue_refined_oil_POST_json, **options: Unpack[Options]) -> R:
         """开具成品油行业电子发票
 
         POST v3/new-tax-control-fapiao/fapiao-applications/issue-refined-oil
@@ -27502,9 +30067,16 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_issue_refined_oil(Node[R])
 
             await client.v3.newTaxControlFapiao.fapiaoApplications.issueRefinedOil.post(json={"sub_mchid": "1900000109", "fapiao_apply_id": "4200000444201910177461284488", "buyer_information": {...}, "fapiao_information": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications/issue-refined-oil
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_real_estate_leasing(Node[R]):
-    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_real_estate_leasing_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_new_tax_control_fapiao_fapiao_applications_real_estate_leasing_POST_json, **options: Unpack[Options]) -> R:
         """开具不动产租赁行业电子发票
 
         POST v3/new-tax-control-fapiao/fapiao-applications/real-estate-leasing
@@ -27520,9 +30092,15 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_real_estate_leasing(Node[R
 
             await client.v3.newTaxControlFapiao.fapiaoApplications.realEstateLeasing.post(json={"sub_mchid": "1900000109", "fapiao_apply_id": "4200000444201910177461284488", "buyer_information": {...}, "fapiao_information": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications/real-estate-leasing
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_upload_fapiao_file(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """上传电子发票文件
 
         POST v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file
@@ -27574,7 +30152,8 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_fapiao_fi
         """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_insert_cards(Node[R]):
-    def post(self, *, fapiao_apply_id: str, json: N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_insert_cards_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, fapiao_apply_id: str, json: N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_insert_cards_POST_json, **options: Unpack[Options]) -> R:
         """将电子发票插入微信用户卡包
 
         POST v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/insert-cards
@@ -27592,9 +30171,16 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_insert_ca
 
             await client.v3.newTaxControlFapiao.fapiaoApplications._fapiao_apply_id_.insertCards.post(fapiao_apply_id="4200000444201910177461284488", json={"scene": "WITH_WECHATPAY", "buyer_information": {...}, "fapiao_card_information": [...]})
         """
+    @overload
+    def post(self, *, fapiao_apply_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/insert-cards
+        """
 
 class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse(Node[R]):
-    def post(self, *, fapiao_apply_id: str, json: N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, fapiao_apply_id: str, json: N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse_POST_json, **options: Unpack[Options]) -> R:
         """冲红电子发票
 
         POST v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/reverse
@@ -27610,6 +30196,12 @@ class N_v3_new_tax_control_fapiao_fapiao_applications_Pfapiao_apply_id_reverse(N
         Example (the blocking Client: without await)::
 
             await client.v3.newTaxControlFapiao.fapiaoApplications._fapiao_apply_id_.reverse.post(fapiao_apply_id="4200000444201910177461284488", json={"reverse_reason": "退款", "fapiao_information": [...]})
+        """
+    @overload
+    def post(self, *, fapiao_apply_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/reverse
         """
 
 class N_v3_new_tax_control_fapiao_fapiaomerchant(Node[R]):
@@ -27690,7 +30282,8 @@ class N_v3_new_tax_control_fapiao_merchant_development_config(Node[R]):
 
             await client.v3.newTaxControlFapiao.merchant.developmentConfig.get()
         """
-    def patch(self, *, json: N_v3_new_tax_control_fapiao_merchant_development_config_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, json: N_v3_new_tax_control_fapiao_merchant_development_config_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """配置开发选项
 
         PATCH v3/new-tax-control-fapiao/merchant/development-config
@@ -27705,6 +30298,12 @@ class N_v3_new_tax_control_fapiao_merchant_development_config(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.newTaxControlFapiao.merchant.developmentConfig.patch(json={...})
+        """
+    @overload
+    def patch(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/new-tax-control-fapiao/merchant/development-config
         """
 
 class N_v3_new_tax_control_fapiao_merchant_tax_codes(Node[R]):
@@ -27729,7 +30328,8 @@ class N_v3_new_tax_control_fapiao_merchant_Psub_mchid(Node[R]):
     checkStatus: N_v3_new_tax_control_fapiao_merchant_Psub_mchid_check_status[R]
 
 class N_v3_new_tax_control_fapiao_merchant_Psub_mchid_check(Node[R]):
-    def post(self, *, sub_mchid: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, sub_mchid: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """检查子商户开票功能状态
 
         POST v3/new-tax-control-fapiao/merchant/{sub_mchid}/check
@@ -27741,6 +30341,12 @@ class N_v3_new_tax_control_fapiao_merchant_Psub_mchid_check(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.newTaxControlFapiao.merchant._sub_mchid_.check.post(sub_mchid="1900000109")
+        """
+    @overload
+    def post(self, *, sub_mchid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/new-tax-control-fapiao/merchant/{sub_mchid}/check
         """
 
 class N_v3_new_tax_control_fapiao_merchant_Psub_mchid_check_status(Node[R]):
@@ -27809,7 +30415,8 @@ class N_v3_offlineface(Node[R]):
     transactions: N_v3_offlineface_transactions[R]
 
 class N_v3_offlineface_authinfo(Node[R]):
-    def post(self, *, json: N_v3_offlineface_authinfo_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_offlineface_authinfo_POST_json, **options: Unpack[Options]) -> R:
         """获取authinfo接口
 
         POST v3/offlineface/authinfo
@@ -27827,13 +30434,20 @@ class N_v3_offlineface_authinfo(Node[R]):
 
             await client.v3.offlineface.authinfo.post(json={"sp_appid": "...", "sub_mchid": "...", "device_id": "...", "raw_data": "...", "organization_id": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/offlineface/authinfo
+        """
 
 class N_v3_offlineface_contracts(Node[R]):
     presign: N_v3_offlineface_contracts_presign[R]
     _contract_id_: N_v3_offlineface_contracts_Pcontract_id[R]
 
 class N_v3_offlineface_contracts_presign(Node[R]):
-    def post(self, *, json: N_v3_offlineface_contracts_presign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_offlineface_contracts_presign_POST_json, **options: Unpack[Options]) -> R:
         """预签约接口
 
         POST v3/offlineface/contracts/presign
@@ -27848,6 +30462,12 @@ class N_v3_offlineface_contracts_presign(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.offlineface.contracts.presign.post(json={"business_name": "...", "facepay_user": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/offlineface/contracts/presign
         """
 
 class N_v3_offlineface_contracts_Pcontract_id(Node[R]):
@@ -27901,7 +30521,8 @@ class N_v3_offlineface_face_collections_Pcollection_id(Node[R]):
         """
 
 class N_v3_offlineface_repayment_url(Node[R]):
-    def post(self, *, json: N_v3_offlineface_repayment_url_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_offlineface_repayment_url_POST_json, **options: Unpack[Options]) -> R:
         """获取还款链接接口
 
         POST v3/offlineface/repayment-url
@@ -27915,10 +30536,17 @@ class N_v3_offlineface_repayment_url(Node[R]):
 
             await client.v3.offlineface.repaymentUrl.post(json={"out_user_id": "...", "organization_id": "..."})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/offlineface/repayment-url
+        """
 
 class N_v3_offlineface_transactions(Node[R]):
     outTradeNo: N_v3_offlineface_transactions_out_trade_no[R]
-    def post(self, *, json: N_v3_offlineface_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_offlineface_transactions_POST_json, **options: Unpack[Options]) -> R:
         """申请扣款接口
 
         POST v3/offlineface/transactions
@@ -27942,6 +30570,12 @@ class N_v3_offlineface_transactions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.offlineface.transactions.post(json={"auth_code": "..."})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/offlineface/transactions
         """
 
 class N_v3_offlineface_transactions_out_trade_no(Node[R]):
@@ -28012,7 +30646,8 @@ class N_v3_offlinefacemch_organizations_Porganization_id_users_out_user_id_Pout_
 
             await client.v3.offlinefacemch.organizations._organization_id_.users.outUserId._out_user_id_.get(organization_id="...", out_user_id="...")
         """
-    def patch(self, *, organization_id: str, out_user_id: str, json: N_v3_offlinefacemch_organizations_Porganization_id_users_out_user_id_Pout_user_id_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, organization_id: str, out_user_id: str, json: N_v3_offlinefacemch_organizations_Porganization_id_users_out_user_id_Pout_user_id_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """刷脸用户信息修改接口
 
         PATCH v3/offlinefacemch/organizations/{organization_id}/users/out-user-id/{out_user_id}
@@ -28033,6 +30668,12 @@ class N_v3_offlinefacemch_organizations_Porganization_id_users_out_user_id_Pout_
 
             await client.v3.offlinefacemch.organizations._organization_id_.users.outUserId._out_user_id_.patch(organization_id="...", out_user_id="...", json={...})
         """
+    @overload
+    def patch(self, *, organization_id: str, out_user_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/offlinefacemch/organizations/{organization_id}/users/out-user-id/{out_user_id}
+        """
 
 class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id(Node[R]):
     _user_id_: N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id[R]
@@ -28041,7 +30682,8 @@ class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id(
     terminateContract: N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id_terminate_contract[R]
 
 class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id_terminate_contract(Node[R]):
-    def post(self, *, organization_id: str, user_id: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, organization_id: str, user_id: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """解除刷脸用户签约关系接口
 
         POST v3/offlinefacemch/organizations/{organization_id}/users/user-id/{user_id}/terminate-contract
@@ -28055,9 +30697,16 @@ class N_v3_offlinefacemch_organizations_Porganization_id_users_user_id_Puser_id_
 
             await client.v3.offlinefacemch.organizations._organization_id_.users.userId._user_id_.terminateContract.post(organization_id="...", user_id="...")
         """
+    @overload
+    def post(self, *, organization_id: str, user_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/offlinefacemch/organizations/{organization_id}/users/user-id/{user_id}/terminate-contract
+        """
 
 class N_v3_offlinefacemch_tokens(Node[R]):
-    def post(self, *, json: N_v3_offlinefacemch_tokens_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_offlinefacemch_tokens_POST_json = ..., **options: Unpack[Options]) -> R:
         """获取凭证授权接口
 
         POST v3/offlinefacemch/tokens
@@ -28070,6 +30719,12 @@ class N_v3_offlinefacemch_tokens(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.offlinefacemch.tokens.post(json={...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/offlinefacemch/tokens
         """
 
 class N_v3_palmservice(Node[R]):
@@ -28100,7 +30755,8 @@ class N_v3_palmservice_authorization_openid_Popenid(Node[R]):
         """
 
 class N_v3_palmservice_authorization_preauthorize(Node[R]):
-    def post(self, *, json: N_v3_palmservice_authorization_preauthorize_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_palmservice_authorization_preauthorize_POST_json, **options: Unpack[Options]) -> R:
         """服务关联预授权
 
         POST v3/palmservice/authorization/preauthorize
@@ -28114,6 +30770,12 @@ class N_v3_palmservice_authorization_preauthorize(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.palmservice.authorization.preauthorize.post(json={"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/palmservice/authorization/preauthorize
         """
 
 class N_v3_papay(Node[R]):
@@ -28132,7 +30794,8 @@ class N_v3_papay_contracts_Pcontract_id(Node[R]):
     notify: N_v3_papay_contracts_Pcontract_id_notify[R]
 
 class N_v3_papay_contracts_Pcontract_id_fail_notify(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_papay_contracts_Pcontract_id_fail_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_papay_contracts_Pcontract_id_fail_notify_POST_json, **options: Unpack[Options]) -> R:
         """重试扣费通知API
 
         POST v3/papay/contracts/{contract_id}/fail-notify
@@ -28148,9 +30811,16 @@ class N_v3_papay_contracts_Pcontract_id_fail_notify(Node[R]):
 
             await client.v3.papay.contracts._contract_id_.failNotify.post(contract_id="123124412412423431", json={"mchid": "1230000109", "appid": "wxd678efh567hg6787"})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/contracts/{contract_id}/fail-notify
+        """
 
 class N_v3_papay_contracts_Pcontract_id_notify(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_papay_contracts_Pcontract_id_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_papay_contracts_Pcontract_id_notify_POST_json, **options: Unpack[Options]) -> R:
         """直连商户预扣费通知API
 
         POST v3/papay/contracts/{contract_id}/notify
@@ -28167,6 +30837,12 @@ class N_v3_papay_contracts_Pcontract_id_notify(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.papay.contracts._contract_id_.notify.post(contract_id="...", json={"mchid": "1230000109", "appid": "wxd678efh567hg6787", "estimated_amount": {...}})
+        """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/contracts/{contract_id}/notify
         """
 
 class N_v3_papay_insurance_pay(Node[R]):
@@ -28203,7 +30879,8 @@ class N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_pe
         """
 
 class N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_period_id_Ppolicy_period_id_schedule(Node[R]):
-    def post(self, *, contract_id: str, policy_period_id: str | int, json: N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_period_id_Ppolicy_period_id_schedule_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, policy_period_id: str | int, json: N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_period_id_Ppolicy_period_id_schedule_POST_json, **options: Unpack[Options]) -> R:
         """保险商户预约保险自动续费API
 
         POST v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule
@@ -28220,12 +30897,19 @@ class N_v3_papay_insurance_pay_policy_periods_contract_id_Pcontract_id_policy_pe
 
             await client.v3.papay.insurancePay.policyPeriods.contractId._contract_id_.policyPeriodId._policy_period_id_.schedule.post(contract_id="...", policy_period_id=1, json={"appid": "wxd678efh567hg6787", "scheduled_amount": {...}})
         """
+    @overload
+    def post(self, *, contract_id: str, policy_period_id: str | int, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule
+        """
 
 class N_v3_papay_insurance_pay_transactions(Node[R]):
     apply: N_v3_papay_insurance_pay_transactions_apply[R]
 
 class N_v3_papay_insurance_pay_transactions_apply(Node[R]):
-    def post(self, *, json: N_v3_papay_insurance_pay_transactions_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_insurance_pay_transactions_apply_POST_json, **options: Unpack[Options]) -> R:
         """保险商户受理保险自动续费扣款API
 
         POST v3/papay/insurance-pay/transactions/apply
@@ -28245,6 +30929,12 @@ class N_v3_papay_insurance_pay_transactions_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.papay.insurancePay.transactions.apply.post(json={"appid": "wxd678efh567hg6787", "out_trade_no": "1217752501201407033233368018", "description": "Image形象店-深圳腾大-QQ公仔", "transaction_notify_url": "https://www.qq.com/", "contract_id": "123124412412423431", "policy_period_id": 1, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-pay/transactions/apply
         """
 
 class N_v3_papay_insurance_sign(Node[R]):
@@ -28270,7 +30960,8 @@ class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_contract_id_Pcontract
     renew: N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_contract_id_Pcontract_id_renew[R]
 
 class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_contract_id_Pcontract_id_renew(Node[R]):
-    def post(self, *, plan_id: str | int, contract_id: str, json: N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_contract_id_Pcontract_id_renew_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str | int, contract_id: str, json: N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_contract_id_Pcontract_id_renew_POST_json, **options: Unpack[Options]) -> R:
         """保险商户受理续期自动续费协议
 
         POST v3/papay/insurance-sign/contracts/plan-id/{plan_id}/contract-id/{contract_id}/renew
@@ -28286,6 +30977,12 @@ class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_contract_id_Pcontract
         Example (the blocking Client: without await)::
 
             await client.v3.papay.insuranceSign.contracts.planId._plan_id_.contractId._contract_id_.renew.post(plan_id=1, contract_id="...", json={"appid": "wxd678efh567hg6787", "policy_periods": [...]})
+        """
+    @overload
+    def post(self, *, plan_id: str | int, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/contracts/plan-id/{plan_id}/contract-id/{contract_id}/renew
         """
 
 class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code(Node[R]):
@@ -28309,7 +31006,8 @@ class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code_Pou
         """
 
 class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
-    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """保险商户通过商户协议号解除保险自动续费协议
 
         POST v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
@@ -28325,6 +31023,12 @@ class N_v3_papay_insurance_sign_contracts_plan_id_Pplan_id_out_contract_code_Pou
 
             await client.v3.papay.insuranceSign.contracts.planId._plan_id_.outContractCode._out_contract_code_.terminate.post(plan_id=12535, out_contract_code="wxwtdk20200910100000", json={"contract_termination_remark": "用户解约"})
         """
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
+        """
 
 class N_v3_papay_insurance_sign_contracts_pre_entrust_sign(Node[R]):
     app: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_app[R]
@@ -28333,7 +31037,8 @@ class N_v3_papay_insurance_sign_contracts_pre_entrust_sign(Node[R]):
     miniProgram: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_mini_program[R]
 
 class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_app(Node[R]):
-    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """保险商户App预签约API
 
         POST v3/papay/insurance-sign/contracts/pre-entrust-sign/app
@@ -28365,9 +31070,16 @@ class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_app(Node[R]):
 
             await client.v3.papay.insuranceSign.contracts.preEntrustSign.app.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "insured_display_name": "*明", "contract_notify_url": "https://yourapp.com/notify", "policy_start_date": "2019-11-22", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/contracts/pre-entrust-sign/app
+        """
 
 class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_h5(Node[R]):
-    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_h5_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_h5_POST_json, **options: Unpack[Options]) -> R:
         """保险商户H5预签约API
 
         POST v3/papay/insurance-sign/contracts/pre-entrust-sign/h5
@@ -28400,9 +31112,16 @@ class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_h5(Node[R]):
 
             await client.v3.papay.insuranceSign.contracts.preEntrustSign.h5.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "insured_display_name": "*明", "contract_notify_url": "https://yourapp.com/notify", "policy_start_date": "2019-11-22", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/contracts/pre-entrust-sign/h5
+        """
 
 class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_jsapi(Node[R]):
-    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_jsapi_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_jsapi_POST_json, **options: Unpack[Options]) -> R:
         """保险商户JSAPI预签约API
 
         POST v3/papay/insurance-sign/contracts/pre-entrust-sign/jsapi
@@ -28434,9 +31153,16 @@ class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_jsapi(Node[R]):
 
             await client.v3.papay.insuranceSign.contracts.preEntrustSign.jsapi.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "insured_display_name": "*明", "contract_notify_url": "https://yourapp.com/notify", "policy_start_date": "2019-11-22", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/contracts/pre-entrust-sign/jsapi
+        """
 
 class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_jsapi_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_insurance_sign_contracts_pre_entrust_sign_jsapi_POST_json, **options: Unpack[Options]) -> R:
         """保险商户小程序预签约API
 
         POST v3/papay/insurance-sign/contracts/pre-entrust-sign/mini-program
@@ -28468,6 +31194,12 @@ class N_v3_papay_insurance_sign_contracts_pre_entrust_sign_mini_program(Node[R])
 
             await client.v3.papay.insuranceSign.contracts.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "insured_display_name": "*明", "contract_notify_url": "https://yourapp.com/notify", "policy_start_date": "2019-11-22", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/contracts/pre-entrust-sign/mini-program
+        """
 
 class N_v3_papay_insurance_sign_policy_periods(Node[R]):
     planId: N_v3_papay_insurance_sign_policy_periods_plan_id[R]
@@ -28485,7 +31217,8 @@ class N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_contract_id_Pcon
     modify: N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_contract_id_Pcontract_id_modify[R]
 
 class N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_contract_id_Pcontract_id_modify(Node[R]):
-    def post(self, *, plan_id: str | int, contract_id: str, json: N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_contract_id_Pcontract_id_modify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str | int, contract_id: str, json: N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_contract_id_Pcontract_id_modify_POST_json, **options: Unpack[Options]) -> R:
         """保险商户修改保险扣费周期列表
 
         POST v3/papay/insurance-sign/policy-periods/plan-id/{plan_id}/contract-id/{contract_id}/modify
@@ -28502,6 +31235,12 @@ class N_v3_papay_insurance_sign_policy_periods_plan_id_Pplan_id_contract_id_Pcon
         Example (the blocking Client: without await)::
 
             await client.v3.papay.insuranceSign.policyPeriods.planId._plan_id_.contractId._contract_id_.modify.post(plan_id=12535, contract_id="2015071056489715", json={"appid": "wxd678efh567hg6787", "policy_periods": [...]})
+        """
+    @overload
+    def post(self, *, plan_id: str | int, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/insurance-sign/policy-periods/plan-id/{plan_id}/contract-id/{contract_id}/modify
         """
 
 class N_v3_papay_insurance_sign_policy_periods2(Node[R]):
@@ -28548,7 +31287,8 @@ class N_v3_papay_pay_harmony_transactions(Node[R]):
     apply: N_v3_papay_pay_harmony_transactions_apply[R]
 
 class N_v3_papay_pay_harmony_transactions_apply(Node[R]):
-    def post(self, *, json: N_v3_papay_pay_harmony_transactions_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_pay_harmony_transactions_apply_POST_json, **options: Unpack[Options]) -> R:
         """代扣受理扣款
 
         POST v3/papay/pay/harmony/transactions/apply
@@ -28569,6 +31309,12 @@ class N_v3_papay_pay_harmony_transactions_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.papay.pay.harmony.transactions.apply.post(json={"appid": "wxd678efh567hg6787", "out_trade_no": "1217752501201407033233368018", "description": "Image形象店-深圳腾大-QQ公仔", "transaction_notify_url": "https://www.qq.com/", "contract_id": "123124412412423431", "amount": {...}, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/pay/harmony/transactions/apply
         """
 
 class N_v3_papay_pay_partner(Node[R]):
@@ -28600,7 +31346,8 @@ class N_v3_papay_pay_partner_schedules_contract_id_Pcontract_id(Node[R]):
         """
 
 class N_v3_papay_pay_partner_schedules_contract_id_Pcontract_id_schedule(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_papay_pay_partner_schedules_contract_id_Pcontract_id_schedule_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_papay_pay_partner_schedules_contract_id_Pcontract_id_schedule_POST_json, **options: Unpack[Options]) -> R:
         """预约扣费API
 
         POST v3/papay/pay/partner/schedules/contract-id/{contract_id}/schedule
@@ -28618,12 +31365,19 @@ class N_v3_papay_pay_partner_schedules_contract_id_Pcontract_id_schedule(Node[R]
 
             await client.v3.papay.pay.partner.schedules.contractId._contract_id_.schedule.post(contract_id="123124412412423431", json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "schedule_amount": {...}})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/pay/partner/schedules/contract-id/{contract_id}/schedule
+        """
 
 class N_v3_papay_pay_partner_transactions(Node[R]):
     apply: N_v3_papay_pay_partner_transactions_apply[R]
 
 class N_v3_papay_pay_partner_transactions_apply(Node[R]):
-    def post(self, *, json: N_v3_papay_pay_partner_transactions_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_pay_partner_transactions_apply_POST_json, **options: Unpack[Options]) -> R:
         """受理扣款API
 
         POST v3/papay/pay/partner/transactions/apply
@@ -28644,6 +31398,12 @@ class N_v3_papay_pay_partner_transactions_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.papay.pay.partner.transactions.apply.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "out_trade_no": "1217752501201407033233368018", "description": "Image形象店-深圳腾大-QQ公仔", "transaction_notify_url": "https://www.qq.com/", "contract_id": "123124412412423431", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/pay/partner/transactions/apply
         """
 
 class N_v3_papay_pay_schedules(Node[R]):
@@ -28669,7 +31429,8 @@ class N_v3_papay_pay_schedules_contract_id_Pcontract_id(Node[R]):
         """
 
 class N_v3_papay_pay_schedules_contract_id_Pcontract_id_schedule(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_papay_pay_schedules_contract_id_Pcontract_id_schedule_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_papay_pay_schedules_contract_id_Pcontract_id_schedule_POST_json, **options: Unpack[Options]) -> R:
         """预约扣费API
 
         POST v3/papay/pay/schedules/contract-id/{contract_id}/schedule
@@ -28685,12 +31446,19 @@ class N_v3_papay_pay_schedules_contract_id_Pcontract_id_schedule(Node[R]):
 
             await client.v3.papay.pay.schedules.contractId._contract_id_.schedule.post(contract_id="123124412412423431", json={"appid": "wxd678efh567hg6787", "schedule_amount": {...}})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/pay/schedules/contract-id/{contract_id}/schedule
+        """
 
 class N_v3_papay_pay_transactions(Node[R]):
     apply: N_v3_papay_pay_transactions_apply[R]
 
 class N_v3_papay_pay_transactions_apply(Node[R]):
-    def post(self, *, json: N_v3_papay_pay_transactions_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_pay_transactions_apply_POST_json, **options: Unpack[Options]) -> R:
         """受理扣款API
 
         POST v3/papay/pay/transactions/apply
@@ -28710,6 +31478,12 @@ class N_v3_papay_pay_transactions_apply(Node[R]):
 
             await client.v3.papay.pay.transactions.apply.post(json={"appid": "wxd678efh567hg6787", "out_trade_no": "1217752501201407033233368018", "description": "Image形象店-深圳腾大-QQ公仔", "transaction_notify_url": "https://www.qq.com/", "contract_id": "123124412412423431", "amount": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/pay/transactions/apply
+        """
 
 class N_v3_papay_scheduled_deduct_sign(Node[R]):
     contracts: N_v3_papay_scheduled_deduct_sign_contracts[R]
@@ -28725,7 +31499,8 @@ class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign(Node[R]):
     miniProgram: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_mini_program[R]
 
 class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """App场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/app
@@ -28745,9 +31520,16 @@ class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app(Node[R]):
 
             await client.v3.papay.scheduledDeductSign.contracts.preEntrustSign.app.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/app
+        """
 
 class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_h5(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_h5_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_h5_POST_json, **options: Unpack[Options]) -> R:
         """H5场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/h5
@@ -28768,9 +31550,16 @@ class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_h5(Node[R]):
 
             await client.v3.papay.scheduledDeductSign.contracts.preEntrustSign.h5.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/h5
+        """
 
 class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_jsapi(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/jsapi
@@ -28790,9 +31579,16 @@ class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_jsapi(Node[R])
 
             await client.v3.papay.scheduledDeductSign.contracts.preEntrustSign.jsapi.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/jsapi
+        """
 
 class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """小程序场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program
@@ -28812,6 +31608,12 @@ class N_v3_papay_scheduled_deduct_sign_contracts_pre_entrust_sign_mini_program(N
 
             await client.v3.papay.scheduledDeductSign.contracts.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program
+        """
 
 class N_v3_papay_scheduled_deduct_sign_partner(Node[R]):
     contracts: N_v3_papay_scheduled_deduct_sign_partner_contracts[R]
@@ -28826,7 +31628,8 @@ class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign(Node[R
     miniProgram: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_mini_program[R]
 
 class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """App场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/app
@@ -28849,9 +31652,16 @@ class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app(No
 
             await client.v3.papay.scheduledDeductSign.partner.contracts.preEntrustSign.app.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/app
+        """
 
 class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_h5(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_h5_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_h5_POST_json, **options: Unpack[Options]) -> R:
         """H5场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/h5
@@ -28875,9 +31685,16 @@ class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_h5(Nod
 
             await client.v3.papay.scheduledDeductSign.partner.contracts.preEntrustSign.h5.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/h5
+        """
 
 class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_jsapi(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/jsapi
@@ -28900,9 +31717,16 @@ class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_jsapi(
 
             await client.v3.papay.scheduledDeductSign.partner.contracts.preEntrustSign.jsapi.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/jsapi
+        """
 
 class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_app_POST_json, **options: Unpack[Options]) -> R:
         """小程序场景预约扣费类型签约的预签约API
 
         POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/mini-program
@@ -28924,6 +31748,12 @@ class N_v3_papay_scheduled_deduct_sign_partner_contracts_pre_entrust_sign_mini_p
         Example (the blocking Client: without await)::
 
             await client.v3.papay.scheduledDeductSign.partner.contracts.preEntrustSign.miniProgram.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/mini-program
         """
 
 class N_v3_papay_sign(Node[R]):
@@ -28987,7 +31817,8 @@ class N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract
         """
 
 class N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
-    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """通过商户协议号解除委托代扣签约协议API
 
         POST v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
@@ -29003,9 +31834,16 @@ class N_v3_papay_sign_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract
 
             await client.v3.papay.sign.contracts.planId._plan_id_.outContractCode._out_contract_code_.terminate.post(plan_id=12535, out_contract_code="wxwtdk20200910100000", json={"contract_termination_remark": "用户解约"})
         """
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
+        """
 
 class N_v3_papay_sign_contracts_pre_entrust_sign(Node[R]):
-    def post(self, *, json: N_v3_papay_sign_contracts_pre_entrust_sign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_papay_sign_contracts_pre_entrust_sign_POST_json, **options: Unpack[Options]) -> R:
         """代扣预签约
 
         POST v3/papay/sign/contracts/pre-entrust-sign
@@ -29026,6 +31864,12 @@ class N_v3_papay_sign_contracts_pre_entrust_sign(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.papay.sign.contracts.preEntrustSign.post(json={"sign_scene": "SIGN_SCENE_APP", "appid": "wxd678efh567hg6787", "plan_id": 12535, "out_contract_code": "wxwtdk20200910100000", "contract_display_account": "微信代扣用户A", "contract_notify_url": "https://yourapp.com/notify", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/sign/contracts/pre-entrust-sign
         """
 
 class N_v3_papay_sign_partner(Node[R]):
@@ -29063,7 +31907,8 @@ class N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_
         """
 
 class N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
-    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, json: N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """通过商户协议号解除委托代扣签约协议API
 
         POST v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
@@ -29079,6 +31924,12 @@ class N_v3_papay_sign_partner_contracts_plan_id_Pplan_id_out_contract_code_Pout_
         Example (the blocking Client: without await)::
 
             await client.v3.papay.sign.partner.contracts.planId._plan_id_.outContractCode._out_contract_code_.terminate.post(plan_id=12535, out_contract_code="wxwtdk20200910100000", json={"sub_mchid": "1900000109", "contract_termination_remark": "用户解约"})
+        """
+    @overload
+    def post(self, *, plan_id: str | int, out_contract_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate
         """
 
 class N_v3_parking(Node[R]):
@@ -29097,7 +31948,8 @@ class N_v3_parking_reminders(Node[R]):
 class N_v3_parking_reminders_application(Node[R]):
     query: N_v3_parking_reminders_application_query[R]
     withdraw: N_v3_parking_reminders_application_withdraw[R]
-    def post(self, *, json: N_v3_parking_reminders_application_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_application_POST_json, **options: Unpack[Options]) -> R:
         """提交停车场进件申请
 
         POST v3/parking/reminders/application
@@ -29109,6 +31961,12 @@ class N_v3_parking_reminders_application(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.parking.reminders.application.post(json={"parking_lot": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/application
         """
 
 class N_v3_parking_reminders_application_query(Node[R]):
@@ -29128,7 +31986,8 @@ class N_v3_parking_reminders_application_query(Node[R]):
         """
 
 class N_v3_parking_reminders_application_withdraw(Node[R]):
-    def post(self, *, json: N_v3_parking_reminders_application_query_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_application_query_GET_query, **options: Unpack[Options]) -> R:
         """撤回停车场进件申请
 
         POST v3/parking/reminders/application/withdraw
@@ -29141,6 +32000,12 @@ class N_v3_parking_reminders_application_withdraw(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.parking.reminders.application.withdraw.post(json={"parking_lot_audit_no": "PLA202604230001", "out_parking_lot_id": "lot_sz_tencent_001"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/application/withdraw
         """
 
 class N_v3_parking_reminders_applications(Node[R]):
@@ -29161,7 +32026,8 @@ class N_v3_parking_reminders_applications(Node[R]):
         """
 
 class N_v3_parking_reminders_entry(Node[R]):
-    def post(self, *, json: N_v3_parking_reminders_entry_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_entry_POST_json, **options: Unpack[Options]) -> R:
         """同步车辆入场通知
 
         POST v3/parking/reminders/entry
@@ -29183,9 +32049,16 @@ class N_v3_parking_reminders_entry(Node[R]):
 
             await client.v3.parking.reminders.entry.post(json={"out_serial_number": "PARK202407041530001", "parking_id": "WXPARK001", "plate_number": "粤B12345", "enter_timestamp": 1720078200, "plate_color": "PLATE_COLOR_UNKNOWN", "car_type": "PLATE_TYPE_UNKNOWN", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/entry
+        """
 
 class N_v3_parking_reminders_exit(Node[R]):
-    def post(self, *, json: N_v3_parking_reminders_exit_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_exit_POST_json, **options: Unpack[Options]) -> R:
         """同步车辆离场通知
 
         POST v3/parking/reminders/exit
@@ -29212,9 +32085,16 @@ class N_v3_parking_reminders_exit(Node[R]):
 
             await client.v3.parking.reminders.exit.post(json={"out_serial_number": "PARK202407041530001", "exit_timestamp": 1720081800, "plate_number": "粤B12345", "plate_color": "PLATE_COLOR_UNKNOWN", "parking_id": "WXPARK001"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/exit
+        """
 
 class N_v3_parking_reminders_ext_payment(Node[R]):
-    def post(self, *, json: N_v3_parking_reminders_ext_payment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_ext_payment_POST_json, **options: Unpack[Options]) -> R:
         """同步非临停扩展支付
 
         POST v3/parking/reminders/ext-payment
@@ -29231,9 +32111,16 @@ class N_v3_parking_reminders_ext_payment(Node[R]):
 
             await client.v3.parking.reminders.extPayment.post(json={"out_trade_no": "TRADE202407041530001", "fee_items": [...], "pay_time": 1719128975})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/ext-payment
+        """
 
 class N_v3_parking_reminders_parking_fee(Node[R]):
-    def post(self, *, json: N_v3_parking_reminders_parking_fee_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_parking_fee_POST_json, **options: Unpack[Options]) -> R:
         """查询停车费用
 
         POST v3/parking/reminders/parking-fee
@@ -29247,6 +32134,12 @@ class N_v3_parking_reminders_parking_fee(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.parking.reminders.parkingFee.post(json={"out_serial_number": "PARK202407041530001"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/parking-fee
         """
 
 class N_v3_parking_reminders_parking_lot(Node[R]):
@@ -29266,7 +32159,8 @@ class N_v3_parking_reminders_parking_lot(Node[R]):
         """
 
 class N_v3_parking_reminders_payment(Node[R]):
-    def post(self, *, json: N_v3_parking_reminders_payment_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_parking_reminders_payment_POST_json, **options: Unpack[Options]) -> R:
         """同步支付结果通知
 
         POST v3/parking/reminders/payment
@@ -29292,6 +32186,12 @@ class N_v3_parking_reminders_payment(Node[R]):
 
             await client.v3.parking.reminders.payment.post(json={"out_serial_number": "PARK202407041530001", "plate_number": "粤B12345", "parking_id": "WXPARK001", "parking_state": "PARKING_STATUS_UNKNOWN", "pay_type": "PAY_TYPE_UNKNOWN", "total_amount": 1500, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/parking/reminders/payment
+        """
 
 class N_v3_partner_papay(Node[R]):
     contracts: N_v3_partner_papay_contracts[R]
@@ -29304,7 +32204,8 @@ class N_v3_partner_papay_contracts_Pcontract_id(Node[R]):
     notify: N_v3_partner_papay_contracts_Pcontract_id_notify[R]
 
 class N_v3_partner_papay_contracts_Pcontract_id_fail_notify(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_partner_papay_contracts_Pcontract_id_fail_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_partner_papay_contracts_Pcontract_id_fail_notify_POST_json, **options: Unpack[Options]) -> R:
         """服务商商户重试扣费通知API
 
         POST v3/partner-papay/contracts/{contract_id}/fail-notify
@@ -29322,9 +32223,16 @@ class N_v3_partner_papay_contracts_Pcontract_id_fail_notify(Node[R]):
 
             await client.v3.partnerPapay.contracts._contract_id_.failNotify.post(contract_id="123124412412423431", json={"sp_mchid": "1230000109", "sp_appid": "wxd678efh567hg6787", "sub_mchid": "12345512"})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/partner-papay/contracts/{contract_id}/fail-notify
+        """
 
 class N_v3_partner_papay_contracts_Pcontract_id_notify(Node[R]):
-    def post(self, *, contract_id: str, json: N_v3_partner_papay_contracts_Pcontract_id_notify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, contract_id: str, json: N_v3_partner_papay_contracts_Pcontract_id_notify_POST_json, **options: Unpack[Options]) -> R:
         """服务商商户预扣费通知API
 
         POST v3/partner-papay/contracts/{contract_id}/notify
@@ -29344,6 +32252,12 @@ class N_v3_partner_papay_contracts_Pcontract_id_notify(Node[R]):
 
             await client.v3.partnerPapay.contracts._contract_id_.notify.post(contract_id="123124412412423431", json={"sp_mchid": "1230000109", "sp_appid": "wxd678efh567hg6787", "sub_mchid": "12345512", "estimated_amount": {...}})
         """
+    @overload
+    def post(self, *, contract_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/partner-papay/contracts/{contract_id}/notify
+        """
 
 class N_v3_partner_transfer(Node[R]):
     batches: N_v3_partner_transfer_batches[R]
@@ -29351,7 +32265,8 @@ class N_v3_partner_transfer(Node[R]):
 class N_v3_partner_transfer_batches(Node[R]):
     batchId: N_v3_partner_transfer_batches_batch_id[R]
     outBatchNo: N_v3_partner_transfer_batches_out_batch_no[R]
-    def post(self, *, json: N_v3_partner_transfer_batches_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_partner_transfer_batches_POST_json, **options: Unpack[Options]) -> R:
         """发起批量转账API
 
         POST v3/partner-transfer/batches
@@ -29374,6 +32289,12 @@ class N_v3_partner_transfer_batches(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.partnerTransfer.batches.post(json={"sub_mchid": "1900000109", "authorization_type": "INFORMATION_AUTHORIZATION_TYPE", "out_batch_no": "plfk2020042013", "batch_name": "2019年1月深圳分部报销单", "batch_remark": "2019年1月深圳分部报销单", "total_amount": 4000000, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/partner-transfer/batches
         """
 
 class N_v3_partner_transfer_batches_batch_id(Node[R]):
@@ -29486,7 +32407,8 @@ class N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign(Node[R]
     payRedirectSign: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_redirect_sign[R]
 
 class N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """电商收付通模式小程序场景预签约API
 
         POST v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/mini-program
@@ -29504,9 +32426,16 @@ class N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_mini_pr
 
             await client.v3.passwordExemptContract.contracts.ecommerce.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567hg6787", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", "contract_display_account": "微信代扣用户A", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/mini-program
+        """
 
 class N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_redirect_sign(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[Options]) -> R:
         """电商收付通模式支付后场景预签约API
 
         POST v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/pay-redirect-sign
@@ -29525,6 +32454,12 @@ class N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_red
 
             await client.v3.passwordExemptContract.contracts.ecommerce.preEntrustSign.payRedirectSign.post(json={"appid": "wxd678efh567hg6787", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", "contract_display_account": "微信代扣用户A", "prepay_id": "wx201410272009395522657a690389285100", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/pay-redirect-sign
+        """
 
 class N_v3_password_exempt_contract_contracts_normal(Node[R]):
     preEntrustSign: N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign[R]
@@ -29534,7 +32469,8 @@ class N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign(Node[R]):
     payRedirectSign: N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign_pay_redirect_sign[R]
 
 class N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """直连商户模式小程序场景预签约API
 
         POST v3/password-exempt-contract/contracts/normal/pre-entrust-sign/mini-program
@@ -29552,9 +32488,16 @@ class N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign_mini_progr
 
             await client.v3.passwordExemptContract.contracts.normal.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567hg6787", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", "contract_display_account": "微信代扣用户A", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/normal/pre-entrust-sign/mini-program
+        """
 
 class N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign_pay_redirect_sign(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_ecommerce_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[Options]) -> R:
         """直连商户模式支付后场景预签约API
 
         POST v3/password-exempt-contract/contracts/normal/pre-entrust-sign/pay-redirect-sign
@@ -29573,6 +32516,12 @@ class N_v3_password_exempt_contract_contracts_normal_pre_entrust_sign_pay_redire
 
             await client.v3.passwordExemptContract.contracts.normal.preEntrustSign.payRedirectSign.post(json={"appid": "wxd678efh567hg6787", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", "contract_display_account": "微信代扣用户A", "prepay_id": "wx201410272009395522657a690389285100", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/normal/pre-entrust-sign/pay-redirect-sign
+        """
 
 class N_v3_password_exempt_contract_contracts_qs(Node[R]):
     preEntrustSign: N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign[R]
@@ -29582,7 +32531,8 @@ class N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign(Node[R]):
     payRedirectSign: N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_pay_redirect_sign[R]
 
 class N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """清算机构模式小程序场景预签约API
 
         POST v3/password-exempt-contract/contracts/qs/pre-entrust-sign/mini-program
@@ -29603,9 +32553,16 @@ class N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_mini_program(N
 
             await client.v3.passwordExemptContract.contracts.qs.preEntrustSign.miniProgram.post(json={"appid": "wxd678efh567hg6787", "sub_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/qs/pre-entrust-sign/mini-program
+        """
 
 class N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_pay_redirect_sign(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[Options]) -> R:
         """清算机构模式支付后场景预签约API
 
         POST v3/password-exempt-contract/contracts/qs/pre-entrust-sign/pay-redirect-sign
@@ -29626,6 +32583,12 @@ class N_v3_password_exempt_contract_contracts_qs_pre_entrust_sign_pay_redirect_s
         Example (the blocking Client: without await)::
 
             await client.v3.passwordExemptContract.contracts.qs.preEntrustSign.payRedirectSign.post(json={"appid": "wxd678efh567hg6787", "sub_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/qs/pre-entrust-sign/pay-redirect-sign
         """
 
 class N_v3_password_exempt_contract_contracts_service_id(Node[R]):
@@ -29655,7 +32618,8 @@ class N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contrac
         """
 
 class N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contract_code_Pout_contract_code_terminate(Node[R]):
-    def post(self, *, service_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, service_id: str | int, out_contract_code: str, json: N_v3_ecommerce_combine_papay_contracts_plan_id_Pplan_id_out_contract_code_Pout_contract_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """商户通过商户协议号解约协议API
 
         POST v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}/terminate
@@ -29671,6 +32635,12 @@ class N_v3_password_exempt_contract_contracts_service_id_Pservice_id_out_contrac
 
             await client.v3.passwordExemptContract.contracts.serviceId._service_id_.outContractCode._out_contract_code_.terminate.post(service_id=12535, out_contract_code="wxwtdk20200910100000", json={"contract_termination_remark": "用户解约"})
         """
+    @overload
+    def post(self, *, service_id: str | int, out_contract_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}/terminate
+        """
 
 class N_v3_password_exempt_contract_contracts_service_provider(Node[R]):
     preEntrustSign: N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign[R]
@@ -29680,7 +32650,8 @@ class N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign(
     payRedirectSign: N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_pay_redirect_sign[R]
 
 class N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_mini_program(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_mini_program_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_mini_program_POST_json, **options: Unpack[Options]) -> R:
         """服务商模式小程序场景预签约API
 
         POST v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/mini-program
@@ -29701,9 +32672,16 @@ class N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_
 
             await client.v3.passwordExemptContract.contracts.serviceProvider.preEntrustSign.miniProgram.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "sub_appid": "wxd678efh567hg6787", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/mini-program
+        """
 
 class N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_pay_redirect_sign(Node[R]):
-    def post(self, *, json: N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_pay_redirect_sign_POST_json, **options: Unpack[Options]) -> R:
         """服务商模式支付后场景预签约API
 
         POST v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign
@@ -29724,6 +32702,12 @@ class N_v3_password_exempt_contract_contracts_service_provider_pre_entrust_sign_
         Example (the blocking Client: without await)::
 
             await client.v3.passwordExemptContract.contracts.serviceProvider.preEntrustSign.payRedirectSign.post(json={"sp_appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "sub_appid": "wxd678efh567hg6787", "service_id": 12535, "out_contract_code": "wxwtdk20200910100000", "notify_url": "https://yourapp.com/notify", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign
         """
 
 class N_v3_pay_devices(Node[R]):
@@ -29753,7 +32737,8 @@ class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn(Node[R]):
         """
 
 class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_bind(Node[R]):
-    def post(self, *, device_sn: str, json: N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_bind_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, device_sn: str, json: N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_bind_POST_json, **options: Unpack[Options]) -> R:
         """绑定音箱设备码牌
 
         POST v3/pay-devices/open-scenario-speaker/{device_sn}/bind
@@ -29769,9 +32754,16 @@ class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_bind(Node[R]):
 
             await client.v3.payDevices.openScenarioSpeaker._device_sn_.bind.post(device_sn="ABCDEF", json={"sub_mchid": "1900000001", "code_url": "URl:weixin://wxpay/s/An4baqw"})
         """
+    @overload
+    def post(self, *, device_sn: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay-devices/open-scenario-speaker/{device_sn}/bind
+        """
 
 class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_prebind(Node[R]):
-    def post(self, *, device_sn: str, json: N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_prebind_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, device_sn: str, json: N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_prebind_POST_json, **options: Unpack[Options]) -> R:
         """出厂预绑定音箱和码牌
 
         POST v3/pay-devices/open-scenario-speaker/{device_sn}/prebind
@@ -29786,9 +32778,16 @@ class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_prebind(Node[R]):
 
             await client.v3.payDevices.openScenarioSpeaker._device_sn_.prebind.post(device_sn="ABCDEF", json={"code_url": "URl:weixin://wxpay/s/An4baqw"})
         """
+    @overload
+    def post(self, *, device_sn: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay-devices/open-scenario-speaker/{device_sn}/prebind
+        """
 
 class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_unbind(Node[R]):
-    def post(self, *, device_sn: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, device_sn: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """解绑音箱设备码牌
 
         POST v3/pay-devices/open-scenario-speaker/{device_sn}/unbind
@@ -29801,6 +32800,12 @@ class N_v3_pay_devices_open_scenario_speaker_Pdevice_sn_unbind(Node[R]):
 
             await client.v3.payDevices.openScenarioSpeaker._device_sn_.unbind.post(device_sn="ABCDEF")
         """
+    @overload
+    def post(self, *, device_sn: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay-devices/open-scenario-speaker/{device_sn}/unbind
+        """
 
 class N_v3_pay_devices_open_scenario_speakerorder(Node[R]):
     _transaction_id_: N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id[R]
@@ -29809,7 +32814,8 @@ class N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id(Node[R]):
     report: N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id_report[R]
 
 class N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id_report(Node[R]):
-    def post(self, *, transaction_id: str, json: N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id_report_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, transaction_id: str, json: N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id_report_POST_json, **options: Unpack[Options]) -> R:
         """码牌支付结果上报
 
         POST v3/pay-devices/open-scenario-speakerorder/{transaction_id}/report
@@ -29827,6 +32833,12 @@ class N_v3_pay_devices_open_scenario_speakerorder_Ptransaction_id_report(Node[R]
 
             await client.v3.payDevices.openScenarioSpeakerorder._transaction_id_.report.post(transaction_id="20190611222222222200000000012122", json={"sub_mchid": "1900000001", "code_url": "URl:weixin://wxpay/s/An4baqw", "out_trade_no": "example_out_trade_no", "device_sn": "example_device_sn"})
         """
+    @overload
+    def post(self, *, transaction_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay-devices/open-scenario-speakerorder/{transaction_id}/report
+        """
 
 class N_v3_pay_devices_printers(Node[R]):
     _device_id_: N_v3_pay_devices_printers_Pdevice_id[R]
@@ -29836,7 +32848,8 @@ class N_v3_pay_devices_printers_Pdevice_id(Node[R]):
 
 class N_v3_pay_devices_printers_Pdevice_id_print_orders(Node[R]):
     _print_order_no_: N_v3_pay_devices_printers_Pdevice_id_print_orders_Pprint_order_no[R]
-    def post(self, *, device_id: str, json: N_v3_pay_devices_printers_Pdevice_id_print_orders_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, device_id: str, json: N_v3_pay_devices_printers_Pdevice_id_print_orders_POST_json = ..., **options: Unpack[Options]) -> R:
         """小票机打印
 
         POST v3/pay-devices/printers/{device_id}/print-orders
@@ -29854,6 +32867,12 @@ class N_v3_pay_devices_printers_Pdevice_id_print_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payDevices.printers._device_id_.printOrders.post(device_id="WINCIE*EIXHRB", json={...})
+        """
+    @overload
+    def post(self, *, device_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay-devices/printers/{device_id}/print-orders
         """
 
 class N_v3_pay_devices_printers_Pdevice_id_print_orders_Pprint_order_no(Node[R]):
@@ -29885,7 +32904,8 @@ class N_v3_pay_acquiring_bank_transactions(Node[R]):
     exposure: N_v3_pay_acquiring_bank_transactions_exposure[R]
 
 class N_v3_pay_acquiring_bank_transactions_exposure(Node[R]):
-    def post(self, *, json: N_v3_pay_acquiring_bank_transactions_exposure_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_acquiring_bank_transactions_exposure_POST_json, **options: Unpack[Options]) -> R:
         """微信分付-支付方式前置服务
 
         POST v3/pay/acquiring-bank/transactions/exposure
@@ -29904,13 +32924,20 @@ class N_v3_pay_acquiring_bank_transactions_exposure(Node[R]):
 
             await client.v3.pay.acquiringBank.transactions.exposure.post(json={"acquiring_bank_id": "1356485", "merchant_id": "1900000109", "channel_id": "20001111", "out_trade_no": "1217752501201407033233368018", "payer": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/acquiring-bank/transactions/exposure
+        """
 
 class N_v3_pay_instal(Node[R]):
     exposure: N_v3_pay_instal_exposure[R]
     partner: N_v3_pay_instal_partner[R]
 
 class N_v3_pay_instal_exposure(Node[R]):
-    def post(self, *, json: N_v3_pay_instal_exposure_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_instal_exposure_POST_json, **options: Unpack[Options]) -> R:
         """商户贴息-获取微信分付曝光建议
 
         POST v3/pay/instal/exposure
@@ -29927,12 +32954,19 @@ class N_v3_pay_instal_exposure(Node[R]):
 
             await client.v3.pay.instal.exposure.post(json={"mchid": "1230000109", "appid": "wxd678efh567hg6787", "user_id_type": "UNKNOWN_USER_ID_TYPE"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/instal/exposure
+        """
 
 class N_v3_pay_instal_partner(Node[R]):
     exposure: N_v3_pay_instal_partner_exposure[R]
 
 class N_v3_pay_instal_partner_exposure(Node[R]):
-    def post(self, *, json: N_v3_pay_instal_partner_exposure_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_instal_partner_exposure_POST_json, **options: Unpack[Options]) -> R:
         """商户贴息-获取微信分付曝光建议
 
         POST v3/pay/instal/partner/exposure
@@ -29948,6 +32982,12 @@ class N_v3_pay_instal_partner_exposure(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.pay.instal.partner.exposure.post(json={"sp_mchid": "1230000109", "sp_appid": "wx8888888888888888", "sub_appid": "wxd678efh567hg6999"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/instal/partner/exposure
         """
 
 class N_v3_pay_partner(Node[R]):
@@ -29968,7 +33008,8 @@ class N_v3_pay_partner_transactions(Node[R]):
     scannedpos: N_v3_pay_partner_transactions_scannedpos[R]
 
 class N_v3_pay_partner_transactions_app(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """APP下单API
 
         POST v3/pay/partner/transactions/app
@@ -29998,9 +33039,16 @@ class N_v3_pay_partner_transactions_app(Node[R]):
 
             await client.v3.pay.partner.transactions.app.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/app
+        """
 
 class N_v3_pay_partner_transactions_app_with_contract(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_app_with_contract_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_app_with_contract_POST_json, **options: Unpack[Options]) -> R:
         """APP下单并签约
 
         POST v3/pay/partner/transactions/app-with-contract
@@ -30028,9 +33076,16 @@ class N_v3_pay_partner_transactions_app_with_contract(Node[R]):
 
             await client.v3.pay.partner.transactions.appWithContract.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/app-with-contract
+        """
 
 class N_v3_pay_partner_transactions_codepay(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_codepay_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_codepay_POST_json, **options: Unpack[Options]) -> R:
         """付款码支付
 
         POST v3/pay/partner/transactions/codepay
@@ -30056,9 +33111,16 @@ class N_v3_pay_partner_transactions_codepay(Node[R]):
 
             await client.v3.pay.partner.transactions.codepay.post(json={"sp_mchid": "1230000109", "sub_mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "payer": {...}, "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/codepay
+        """
 
 class N_v3_pay_partner_transactions_exposure(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_exposure_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_exposure_POST_json, **options: Unpack[Options]) -> R:
         """微信分付-支付方式前置服务
 
         POST v3/pay/partner/transactions/exposure
@@ -30076,9 +33138,16 @@ class N_v3_pay_partner_transactions_exposure(Node[R]):
 
             await client.v3.pay.partner.transactions.exposure.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_appid": "wxd678efh567hg6999", "out_trade_no": "1217752501201407033233368018", "payer": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/exposure
+        """
 
 class N_v3_pay_partner_transactions_h5(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_h5_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_h5_POST_json, **options: Unpack[Options]) -> R:
         """H5下单API
 
         POST v3/pay/partner/transactions/h5
@@ -30107,6 +33176,12 @@ class N_v3_pay_partner_transactions_h5(Node[R]):
 
             await client.v3.pay.partner.transactions.h5.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/h5
+        """
 
 class N_v3_pay_partner_transactions_id(Node[R]):
     _transaction_id_: N_v3_pay_partner_transactions_id_Ptransaction_id[R]
@@ -30130,7 +33205,8 @@ class N_v3_pay_partner_transactions_id_Ptransaction_id(Node[R]):
         """
 
 class N_v3_pay_partner_transactions_jsapi(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_jsapi_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_jsapi_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI下单API
 
         POST v3/pay/partner/transactions/jsapi
@@ -30160,9 +33236,16 @@ class N_v3_pay_partner_transactions_jsapi(Node[R]):
 
             await client.v3.pay.partner.transactions.jsapi.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/jsapi
+        """
 
 class N_v3_pay_partner_transactions_jsapi_with_contract(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_jsapi_with_contract_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_jsapi_with_contract_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI下单并授权/签约
 
         POST v3/pay/partner/transactions/jsapi-with-contract
@@ -30191,9 +33274,16 @@ class N_v3_pay_partner_transactions_jsapi_with_contract(Node[R]):
 
             await client.v3.pay.partner.transactions.jsapiWithContract.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/jsapi-with-contract
+        """
 
 class N_v3_pay_partner_transactions_miniprogram(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_miniprogram_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_miniprogram_POST_json, **options: Unpack[Options]) -> R:
         """小程序支付下单
 
         POST v3/pay/partner/transactions/miniprogram
@@ -30221,9 +33311,16 @@ class N_v3_pay_partner_transactions_miniprogram(Node[R]):
 
             await client.v3.pay.partner.transactions.miniprogram.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/miniprogram
+        """
 
 class N_v3_pay_partner_transactions_native(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_native_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_native_POST_json, **options: Unpack[Options]) -> R:
         """Native下单API
 
         POST v3/pay/partner/transactions/native
@@ -30252,6 +33349,12 @@ class N_v3_pay_partner_transactions_native(Node[R]):
 
             await client.v3.pay.partner.transactions.native.post(json={"sp_appid": "wx8888888888888888", "sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/native
+        """
 
 class N_v3_pay_partner_transactions_out_trade_no(Node[R]):
     _out_trade_no_: N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no[R]
@@ -30277,7 +33380,8 @@ class N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no(Node[R]):
         """
 
 class N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_v3_pay_partner_transactions_id_Ptransaction_id_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_v3_pay_partner_transactions_id_Ptransaction_id_GET_query, **options: Unpack[Options]) -> R:
         """关单API
 
         POST v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close
@@ -30293,9 +33397,16 @@ class N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
 
             await client.v3.pay.partner.transactions.outTradeNo._out_trade_no_.close.post(out_trade_no="1217752501201407033233368018", json={"sp_mchid": "1230000109", "sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close
+        """
 
 class N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no_reverse_POST_json, **options: Unpack[Options]) -> R:
         """撤销
 
         POST v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse
@@ -30313,9 +33424,16 @@ class N_v3_pay_partner_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
 
             await client.v3.pay.partner.transactions.outTradeNo._out_trade_no_.reverse.post(out_trade_no="1217752501201407033233368018", json={"sp_mchid": "1230000109", "sub_mchid": "1230000109"})
         """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse
+        """
 
 class N_v3_pay_partner_transactions_scannedpos(Node[R]):
-    def post(self, *, json: N_v3_pay_partner_transactions_scannedpos_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_partner_transactions_scannedpos_POST_json, **options: Unpack[Options]) -> R:
         """扫码支付下单
 
         POST v3/pay/partner/transactions/scannedpos
@@ -30343,6 +33461,12 @@ class N_v3_pay_partner_transactions_scannedpos(Node[R]):
 
             await client.v3.pay.partner.transactions.scannedpos.post(json={"sp_mchid": "1230000109", "sub_mchid": "1900000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, "payer": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/partner/transactions/scannedpos
+        """
 
 class N_v3_pay_transactions(Node[R]):
     app: N_v3_pay_transactions_app[R]
@@ -30357,7 +33481,8 @@ class N_v3_pay_transactions(Node[R]):
     outTradeNo: N_v3_pay_transactions_out_trade_no[R]
 
 class N_v3_pay_transactions_app(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_app_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_app_POST_json, **options: Unpack[Options]) -> R:
         """APP下单API
 
         POST v3/pay/transactions/app
@@ -30385,9 +33510,16 @@ class N_v3_pay_transactions_app(Node[R]):
 
             await client.v3.pay.transactions.app.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, "notify_url": "https://www.weixin.qq.com/wxpay/pay.php"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/app
+        """
 
 class N_v3_pay_transactions_app_with_contract(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_app_with_contract_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_app_with_contract_POST_json, **options: Unpack[Options]) -> R:
         """APP下单并签约
 
         POST v3/pay/transactions/app-with-contract
@@ -30413,9 +33545,16 @@ class N_v3_pay_transactions_app_with_contract(Node[R]):
 
             await client.v3.pay.transactions.appWithContract.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/app-with-contract
+        """
 
 class N_v3_pay_transactions_codepay(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_codepay_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_codepay_POST_json, **options: Unpack[Options]) -> R:
         """付款码支付
 
         POST v3/pay/transactions/codepay
@@ -30439,9 +33578,16 @@ class N_v3_pay_transactions_codepay(Node[R]):
 
             await client.v3.pay.transactions.codepay.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "payer": {...}, "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/codepay
+        """
 
 class N_v3_pay_transactions_exposure(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_exposure_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_exposure_POST_json, **options: Unpack[Options]) -> R:
         """微信分付-支付方式前置服务
 
         POST v3/pay/transactions/exposure
@@ -30457,9 +33603,16 @@ class N_v3_pay_transactions_exposure(Node[R]):
 
             await client.v3.pay.transactions.exposure.post(json={"appid": "wxd678efh567hg6787", "out_trade_no": "1217752501201407033233368018", "payer": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/exposure
+        """
 
 class N_v3_pay_transactions_h5(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_h5_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_h5_POST_json, **options: Unpack[Options]) -> R:
         """H5下单API
 
         POST v3/pay/transactions/h5
@@ -30486,6 +33639,12 @@ class N_v3_pay_transactions_h5(Node[R]):
 
             await client.v3.pay.transactions.h5.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/h5
+        """
 
 class N_v3_pay_transactions_id(Node[R]):
     _transaction_id_: N_v3_pay_transactions_id_Ptransaction_id[R]
@@ -30508,7 +33667,8 @@ class N_v3_pay_transactions_id_Ptransaction_id(Node[R]):
         """
 
 class N_v3_pay_transactions_jsapi(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_jsapi_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_jsapi_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI下单API
 
         POST v3/pay/transactions/jsapi
@@ -30536,9 +33696,16 @@ class N_v3_pay_transactions_jsapi(Node[R]):
 
             await client.v3.pay.transactions.jsapi.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/jsapi
+        """
 
 class N_v3_pay_transactions_jsapi_with_contract(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_jsapi_with_contract_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_jsapi_with_contract_POST_json, **options: Unpack[Options]) -> R:
         """JSAPI下单并授权/签约
 
         POST v3/pay/transactions/jsapi-with-contract
@@ -30565,9 +33732,16 @@ class N_v3_pay_transactions_jsapi_with_contract(Node[R]):
 
             await client.v3.pay.transactions.jsapiWithContract.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", "amount": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/jsapi-with-contract
+        """
 
 class N_v3_pay_transactions_native(Node[R]):
-    def post(self, *, json: N_v3_pay_transactions_native_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_pay_transactions_native_POST_json, **options: Unpack[Options]) -> R:
         """Native下单API
 
         POST v3/pay/transactions/native
@@ -30594,6 +33768,12 @@ class N_v3_pay_transactions_native(Node[R]):
 
             await client.v3.pay.transactions.native.post(json={"appid": "wxd678efh567hg6787", "mchid": "1230000109", "description": "Image形象店-深圳腾大-QQ公仔", "out_trade_no": "1217752501201407033233368018", "amount": {...}, "notify_url": "https://www.weixin.qq.com/wxpay/pay.php"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/native
+        """
 
 class N_v3_pay_transactions_out_trade_no(Node[R]):
     _out_trade_no_: N_v3_pay_transactions_out_trade_no_Pout_trade_no[R]
@@ -30618,7 +33798,8 @@ class N_v3_pay_transactions_out_trade_no_Pout_trade_no(Node[R]):
         """
 
 class N_v3_pay_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_v3_marketing_busifavor_callbacks_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_v3_marketing_busifavor_callbacks_GET_query, **options: Unpack[Options]) -> R:
         """关单API
 
         POST v3/pay/transactions/out-trade-no/{out_trade_no}/close
@@ -30633,9 +33814,16 @@ class N_v3_pay_transactions_out_trade_no_Pout_trade_no_close(Node[R]):
 
             await client.v3.pay.transactions.outTradeNo._out_trade_no_.close.post(out_trade_no="1217752501201407033233368018", json={"mchid": "1230000109"})
         """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/out-trade-no/{out_trade_no}/close
+        """
 
 class N_v3_pay_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
-    def post(self, *, out_trade_no: str, json: N_v3_pay_transactions_out_trade_no_Pout_trade_no_reverse_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_trade_no: str, json: N_v3_pay_transactions_out_trade_no_Pout_trade_no_reverse_POST_json, **options: Unpack[Options]) -> R:
         """撤销
 
         POST v3/pay/transactions/out-trade-no/{out_trade_no}/reverse
@@ -30650,6 +33838,12 @@ class N_v3_pay_transactions_out_trade_no_Pout_trade_no_reverse(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.pay.transactions.outTradeNo._out_trade_no_.reverse.post(out_trade_no="1217752501201407033233368018", json={"appid": "wxd678efh567hg6787", "mchid": "1230000109"})
+        """
+    @overload
+    def post(self, *, out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/pay/transactions/out-trade-no/{out_trade_no}/reverse
         """
 
 class N_v3_payroll_card(Node[R]):
@@ -30685,7 +33879,8 @@ class N_v3_payroll_card_authentications(Node[R]):
         """
 
 class N_v3_payroll_card_authentications_pre_order(Node[R]):
-    def post(self, *, json: N_v3_payroll_card_authentications_pre_order_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payroll_card_authentications_pre_order_POST_json, **options: Unpack[Options]) -> R:
         """微工卡核身预下单API
 
         POST v3/payroll-card/authentications/pre-order
@@ -30705,9 +33900,16 @@ class N_v3_payroll_card_authentications_pre_order(Node[R]):
 
             await client.v3.payrollCard.authentications.preOrder.post(json={"openid": "onqOjjmo8wmTOOtSKwXtGjg9Gb58", "sub_mchid": "1111111", "authenticate_number": "mcdhehfgisdhfjghed39384564i83", "project_name": "某项目", "employer_name": "某单位名称", "authenticate_type": "SIGN_IN"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payroll-card/authentications/pre-order
+        """
 
 class N_v3_payroll_card_authentications_pre_order_with_auth(Node[R]):
-    def post(self, *, json: N_v3_payroll_card_authentications_pre_order_with_auth_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payroll_card_authentications_pre_order_with_auth_POST_json, **options: Unpack[Options]) -> R:
         """微工卡核身预下单（流程中完成授权）
 
         POST v3/payroll-card/authentications/pre-order-with-auth
@@ -30729,6 +33931,12 @@ class N_v3_payroll_card_authentications_pre_order_with_auth(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payrollCard.authentications.preOrderWithAuth.post(json={"openid": "onqOjjmo8wmTOOtSKwXtGjg9Gb58", "sub_mchid": "1111111", "authenticate_number": "mcdhehfgisdhfjghed39384564i83", "project_name": "某项目", "employer_name": "某用工企业", "user_name": "LP7bT4hQXUsOZCEvK2YrSiqFsnP0oRMfeoLN0vBg", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payroll-card/authentications/pre-order-with-auth
         """
 
 class N_v3_payroll_card_authentications_Pauthenticate_number(Node[R]):
@@ -30771,7 +33979,8 @@ class N_v3_payroll_card_relations_Popenid(Node[R]):
         """
 
 class N_v3_payroll_card_tokens(Node[R]):
-    def post(self, *, json: N_v3_payroll_card_tokens_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payroll_card_tokens_POST_json, **options: Unpack[Options]) -> R:
         """生成授权token API
 
         POST v3/payroll-card/tokens
@@ -30790,9 +33999,16 @@ class N_v3_payroll_card_tokens(Node[R]):
 
             await client.v3.payrollCard.tokens.post(json={"openid": "9x111111", "sub_mchid": "1111111", "user_name": "LP7bT4hQXUsOZCEvK2YrSiqFsnP0oRMfeoLN0vBg", "id_card_number": "7FzH5XksJG3a8HLLsaaUV6K54y1OnPMY5", "employment_type": "LONG_TERM_EMPLOYMENT"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payroll-card/tokens
+        """
 
 class N_v3_payroll_card_transfer_batches(Node[R]):
-    def post(self, *, json: N_v3_payroll_card_transfer_batches_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payroll_card_transfer_batches_POST_json, **options: Unpack[Options]) -> R:
         """发起批量转账API
 
         POST v3/payroll-card/transfer-batches
@@ -30816,13 +34032,20 @@ class N_v3_payroll_card_transfer_batches(Node[R]):
 
             await client.v3.payrollCard.transferBatches.post(json={"sub_mchid": "1111111", "authorization_type": "INFORMATION_AUTHORIZATION_TYPE", "out_batch_no": "plfk2020042013", "batch_name": "2019年1月深圳分部报销单", "batch_remark": "2019年1月深圳分部报销单", "total_amount": 4000000, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payroll-card/transfer-batches
+        """
 
 class N_v3_payroll_card_wesure(Node[R]):
     insurance: N_v3_payroll_card_wesure_insurance[R]
     tokenValidations: N_v3_payroll_card_wesure_token_validations[R]
 
 class N_v3_payroll_card_wesure_insurance(Node[R]):
-    def post(self, *, json: N_v3_payroll_card_wesure_insurance_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payroll_card_wesure_insurance_POST_json, **options: Unpack[Options]) -> R:
         """生成投保结果API
 
         POST v3/payroll-card/wesure/insurance
@@ -30843,9 +34066,16 @@ class N_v3_payroll_card_wesure_insurance(Node[R]):
 
             await client.v3.payrollCard.wesure.insurance.post(json={"sp_mchid": "1900000109", "wesure_order_no": "1900000109", "token": "5fds5345dfd", "insurance_company_order_no": "5fds5345dfd", "openid": "111111", "insure_state": "INSURE_SUCCESS", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payroll-card/wesure/insurance
+        """
 
 class N_v3_payroll_card_wesure_token_validations(Node[R]):
-    def post(self, *, json: N_v3_payroll_card_wesure_token_validations_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payroll_card_wesure_token_validations_POST_json, **options: Unpack[Options]) -> R:
         """校验核身结果API
 
         POST v3/payroll-card/wesure/token-validations
@@ -30862,6 +34092,12 @@ class N_v3_payroll_card_wesure_token_validations(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payrollCard.wesure.tokenValidations.post(json={"sp_mchid": "1900000109", "sub_mchid": "1900000109", "token": "abcdefghijklmn", "user_name": "LP7bT4hQXUsOZCEvK2YrSiqFsnP0oRMfeoLN0vBg", "id_card_number": "7FzH5XksJG3a8HLLsaaUV6K54y1OnPMY5"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payroll-card/wesure/token-validations
         """
 
 class N_v3_payscore(Node[R]):
@@ -30886,7 +34122,8 @@ class N_v3_payscore_acquiringbank(Node[R]):
 
 class N_v3_payscore_acquiringbank_permissions(Node[R]):
     authorizationCode: N_v3_payscore_acquiringbank_permissions_authorization_code[R]
-    def post(self, *, json: N_v3_payscore_acquiringbank_permissions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_acquiringbank_permissions_POST_json, **options: Unpack[Options]) -> R:
         """从业机构预授权
 
         POST v3/payscore/acquiringbank/permissions
@@ -30904,6 +34141,12 @@ class N_v3_payscore_acquiringbank_permissions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.acquiringbank.permissions.post(json={"service_id": "service_id", "channel_id": "1230000109", "appid": "wxd678efh567hg6787", "sub_mchid": "1230000109", "authorization_code": "1234323JKHDFE1243252"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/permissions
         """
 
 class N_v3_payscore_acquiringbank_permissions_authorization_code(Node[R]):
@@ -30930,7 +34173,8 @@ class N_v3_payscore_acquiringbank_permissions_authorization_code_Pauthorization_
         """
 
 class N_v3_payscore_acquiringbank_permissions_authorization_code_Pauthorization_code_terminate(Node[R]):
-    def post(self, *, authorization_code: str, json: N_v3_payscore_acquiringbank_permissions_authorization_code_Pauthorization_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, authorization_code: str, json: N_v3_payscore_acquiringbank_permissions_authorization_code_Pauthorization_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """从业机构解除用户授权关系（授权协议号）
 
         POST v3/payscore/acquiringbank/permissions/authorization-code/{authorization_code}/terminate
@@ -30947,6 +34191,12 @@ class N_v3_payscore_acquiringbank_permissions_authorization_code_Pauthorization_
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.acquiringbank.permissions.authorizationCode._authorization_code_.terminate.post(authorization_code="1275342195190894594", json={"service_id": "500001", "sub_mchid": "1230000109", "reason": "撤销原因"})
+        """
+    @overload
+    def post(self, *, authorization_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/permissions/authorization-code/{authorization_code}/terminate
         """
 
 class N_v3_payscore_acquiringbank_serviceorder(Node[R]):
@@ -30969,7 +34219,8 @@ class N_v3_payscore_acquiringbank_serviceorder(Node[R]):
 
             await client.v3.payscore.acquiringbank.serviceorder.get(query={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "channel_id": "1230000109"})
         """
-    def post(self, *, json: N_v3_payscore_acquiringbank_serviceorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_acquiringbank_serviceorder_POST_json, **options: Unpack[Options]) -> R:
         """从业机构创建微信支付分订单
 
         POST v3/payscore/acquiringbank/serviceorder
@@ -30997,6 +34248,12 @@ class N_v3_payscore_acquiringbank_serviceorder(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.acquiringbank.serviceorder.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "channel_id": "1230000109", "out_order_no": "1234323JKHDFE1243252", "service_introduction": "XX充电宝", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/serviceorder
         """
 
 class N_v3_payscore_acquiringbank_serviceorder_deduction(Node[R]):
@@ -31027,7 +34284,8 @@ class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no(Node[R]):
     sync: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_sync[R]
 
 class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_cancel(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """从业机构取消微信支付分订单
 
         POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/cancel
@@ -31045,9 +34303,16 @@ class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_cancel(Node[R]):
 
             await client.v3.payscore.acquiringbank.serviceorder._out_order_no_.cancel.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "channel_id": "1230000109", "sub_mchid": "1900000109", "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/cancel
+        """
 
 class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_complete(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[Options]) -> R:
         """从业机构完结微信支付分订单
 
         POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/complete
@@ -31072,9 +34337,16 @@ class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_complete(Node[R]):
 
             await client.v3.payscore.acquiringbank.serviceorder._out_order_no_.complete.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "post_payments": [...], "total_amount": 50000})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/complete
+        """
 
 class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_modify(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_modify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_modify_POST_json, **options: Unpack[Options]) -> R:
         """从业机构修改微信支付分订单金额
 
         POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/modify
@@ -31095,9 +34367,16 @@ class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_modify(Node[R]):
 
             await client.v3.payscore.acquiringbank.serviceorder._out_order_no_.modify.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "total_amount": 50000, "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/modify
+        """
 
 class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_registerdeductinfo(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_registerdeductinfo_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_registerdeductinfo_POST_json, **options: Unpack[Options]) -> R:
         """从业机构登记微信支付分扣款信息
 
         POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/registerdeductinfo
@@ -31117,9 +34396,16 @@ class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_registerdeductinfo(
 
             await client.v3.payscore.acquiringbank.serviceorder._out_order_no_.registerdeductinfo.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "channel_id": "1230000109", "sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/registerdeductinfo
+        """
 
 class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_sync(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[Options]) -> R:
         """从业机构同步微信支付分订单信息
 
         POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/sync
@@ -31138,9 +34424,16 @@ class N_v3_payscore_acquiringbank_serviceorder_Pout_order_no_sync(Node[R]):
 
             await client.v3.payscore.acquiringbank.serviceorder._out_order_no_.sync.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "type": "Order_Paid", "detail": {...}})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/serviceorder/{out_order_no}/sync
+        """
 
 class N_v3_payscore_acquiringbank_servicepayondeliveryorder(Node[R]):
-    def post(self, *, json: N_v3_payscore_acquiringbank_servicepayondeliveryorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_acquiringbank_servicepayondeliveryorder_POST_json, **options: Unpack[Options]) -> R:
         """从业机构创建先用后付订单
 
         POST v3/payscore/acquiringbank/servicepayondeliveryorder
@@ -31170,6 +34463,12 @@ class N_v3_payscore_acquiringbank_servicepayondeliveryorder(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.acquiringbank.servicepayondeliveryorder.post(json={"out_order_no": "1234323JKHDFE1243252", "appid": "wxd678efh567hg6787", "service_id": "500001", "service_introduction": "某某酒店", "time_range": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/acquiringbank/servicepayondeliveryorder
         """
 
 class N_v3_payscore_merchant_bill(Node[R]):
@@ -31214,7 +34513,8 @@ class N_v3_payscore_oversea_partner_serviceorder(Node[R]):
 
             await client.v3.payscore.oversea.partner.serviceorder.get(query={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109"})
         """
-    def post(self, *, json: N_v3_payscore_oversea_partner_serviceorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_oversea_partner_serviceorder_POST_json, **options: Unpack[Options]) -> R:
         """创建支付分订单
 
         POST v3/payscore/oversea/partner/serviceorder
@@ -31243,6 +34543,12 @@ class N_v3_payscore_oversea_partner_serviceorder(Node[R]):
 
             await client.v3.payscore.oversea.partner.serviceorder.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "out_order_no": "1234323JKHDFE1243252", "currency": "HKD", "service_introduction": "XX充电宝", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/oversea/partner/serviceorder
+        """
 
 class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no(Node[R]):
     cancel: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel[R]
@@ -31250,7 +34556,8 @@ class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no(Node[R]):
     sync: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_sync[R]
 
 class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """取消支付分订单
 
         POST v3/payscore/oversea/partner/serviceorder/{out_order_no}/cancel
@@ -31267,9 +34574,16 @@ class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel(Node[R]):
 
             await client.v3.payscore.oversea.partner.serviceorder._out_order_no_.cancel.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/oversea/partner/serviceorder/{out_order_no}/cancel
+        """
 
 class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_complete(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[Options]) -> R:
         """完结支付分订单
 
         POST v3/payscore/oversea/partner/serviceorder/{out_order_no}/complete
@@ -31294,9 +34608,16 @@ class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_complete(Node[R])
 
             await client.v3.payscore.oversea.partner.serviceorder._out_order_no_.complete.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "post_payments": [...], "total_amount": 50000})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/oversea/partner/serviceorder/{out_order_no}/complete
+        """
 
 class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_sync(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[Options]) -> R:
         """同步支付分订单信息
 
         POST v3/payscore/oversea/partner/serviceorder/{out_order_no}/sync
@@ -31314,6 +34635,12 @@ class N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_sync(Node[R]):
 
             await client.v3.payscore.oversea.partner.serviceorder._out_order_no_.sync.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "type": "Order_Paid", "detail": {...}})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/oversea/partner/serviceorder/{out_order_no}/sync
+        """
 
 class N_v3_payscore_partner(Node[R]):
     permissions: N_v3_payscore_partner_permissions[R]
@@ -31328,7 +34655,8 @@ class N_v3_payscore_partner_permissions(Node[R]):
     authorizationCode: N_v3_payscore_partner_permissions_authorization_code[R]
     search: N_v3_payscore_partner_permissions_search[R]
     terminate: N_v3_payscore_partner_permissions_terminate[R]
-    def post(self, *, json: N_v3_payscore_partner_permissions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_permissions_POST_json, **options: Unpack[Options]) -> R:
         """商户预授权API
 
         POST v3/payscore/partner/permissions
@@ -31346,9 +34674,16 @@ class N_v3_payscore_partner_permissions(Node[R]):
 
             await client.v3.payscore.partner.permissions.post(json={"service_id": "service_id", "appid": "wxd678efh567hg6787", "sub_mchid": "1230000109", "authorization_code": "1234323JKHDFE1243252"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/permissions
+        """
 
 class N_v3_payscore_partner_permissions_apply_for_scene(Node[R]):
-    def post(self, *, json: N_v3_payscore_partner_permissions_apply_for_scene_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_permissions_apply_for_scene_POST_json, **options: Unpack[Options]) -> R:
         """服务商场景中预授权
 
         POST v3/payscore/partner/permissions/apply-for-scene
@@ -31368,9 +34703,16 @@ class N_v3_payscore_partner_permissions_apply_for_scene(Node[R]):
 
             await client.v3.payscore.partner.permissions.applyForScene.post(json={"service_id": "500001", "appid": "wxd678efh567hg6787", "sub_mchid": "1230000109", "authorization_code": "实例1234323JKHDFE1243252", "scene": "TRANSACTION"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/permissions/apply-for-scene
+        """
 
 class N_v3_payscore_partner_permissions_assess_user_risk_level(Node[R]):
-    def post(self, *, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: N_v3_payscore_partner_permissions_assess_user_risk_level_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: N_v3_payscore_partner_permissions_assess_user_risk_level_POST_json, **options: Unpack[Options]) -> R:
         """服务商评估用户分层
 
         POST v3/payscore/partner/permissions/assess-user-risk-level
@@ -31390,6 +34732,12 @@ class N_v3_payscore_partner_permissions_assess_user_risk_level(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.partner.permissions.assessUserRiskLevel.post(query={"sub_mchid": "1230000109"}, json={"service_id": "500001", "appid": "wxd678efh567hg6787"})
+        """
+    @overload
+    def post(self, *, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/permissions/assess-user-risk-level
         """
 
 class N_v3_payscore_partner_permissions_authorization_code(Node[R]):
@@ -31415,7 +34763,8 @@ class N_v3_payscore_partner_permissions_authorization_code_Pauthorization_code(N
         """
 
 class N_v3_payscore_partner_permissions_authorization_code_Pauthorization_code_terminate(Node[R]):
-    def post(self, *, authorization_code: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, authorization_code: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """解除用户授权关系（授权协议号）API
 
         POST v3/payscore/partner/permissions/authorization-code/{authorization_code}/terminate
@@ -31431,6 +34780,12 @@ class N_v3_payscore_partner_permissions_authorization_code_Pauthorization_code_t
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.partner.permissions.authorizationCode._authorization_code_.terminate.post(authorization_code="1234323JKHDFE1243252", json={"service_id": "500001", "sub_mchid": "1230000109", "reason": "撤销原因"})
+        """
+    @overload
+    def post(self, *, authorization_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/permissions/authorization-code/{authorization_code}/terminate
         """
 
 class N_v3_payscore_partner_permissions_search(Node[R]):
@@ -31454,7 +34809,8 @@ class N_v3_payscore_partner_permissions_search(Node[R]):
         """
 
 class N_v3_payscore_partner_permissions_terminate(Node[R]):
-    def post(self, *, json: N_v3_payscore_partner_permissions_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_permissions_terminate_POST_json, **options: Unpack[Options]) -> R:
         """解除用户授权关系（openid）API
 
         POST v3/payscore/partner/permissions/terminate
@@ -31473,10 +34829,17 @@ class N_v3_payscore_partner_permissions_terminate(Node[R]):
 
             await client.v3.payscore.partner.permissions.terminate.post(json={"service_id": "500001", "appid": "wxd678efh567hg6787", "sub_mchid": "1230000109", "reason": "reason"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/permissions/terminate
+        """
 
 class N_v3_payscore_partner_service_account_applications(Node[R]):
     _out_apply_no_: N_v3_payscore_partner_service_account_applications_Pout_apply_no[R]
-    def post(self, *, json: N_v3_payscore_partner_service_account_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_service_account_applications_POST_json, **options: Unpack[Options]) -> R:
         """收付通子商户申请绑定支付分服务
 
         POST v3/payscore/partner/service-account-applications
@@ -31493,6 +34856,12 @@ class N_v3_payscore_partner_service_account_applications(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.partner.serviceAccountApplications.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "out_apply_no": "1234323JKHDFE1243252"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/service-account-applications
         """
 
 class N_v3_payscore_partner_service_account_applications_Pout_apply_no(Node[R]):
@@ -31529,7 +34898,8 @@ class N_v3_payscore_partner_serviceorder(Node[R]):
 
             await client.v3.payscore.partner.serviceorder.get(query={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109"})
         """
-    def post(self, *, json: N_v3_payscore_partner_serviceorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_serviceorder_POST_json, **options: Unpack[Options]) -> R:
         """创建支付分订单
 
         POST v3/payscore/partner/serviceorder
@@ -31558,9 +34928,16 @@ class N_v3_payscore_partner_serviceorder(Node[R]):
 
             await client.v3.payscore.partner.serviceorder.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "out_order_no": "1234323JKHDFE1243252", "service_introduction": "XX充电宝", "risk_fund": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder
+        """
 
 class N_v3_payscore_partner_serviceorder_direct_complete(Node[R]):
-    def post(self, *, json: N_v3_payscore_partner_serviceorder_direct_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_serviceorder_direct_complete_POST_json, **options: Unpack[Options]) -> R:
         """创单结单合并API
 
         POST v3/payscore/partner/serviceorder/direct-complete
@@ -31588,6 +34965,12 @@ class N_v3_payscore_partner_serviceorder_direct_complete(Node[R]):
 
             await client.v3.payscore.partner.serviceorder.directComplete.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "sub_appid": "wxd678efh567hg6999", "out_order_no": "1234323JKHDFE1243252", "service_introduction": "XX充电宝", "total_amount": 50000, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/direct-complete
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no(Node[R]):
     cancel: N_v3_payscore_partner_serviceorder_Pout_order_no_cancel[R]
@@ -31599,7 +34982,8 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no(Node[R]):
     sync: N_v3_payscore_partner_serviceorder_Pout_order_no_sync[R]
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_cancel(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_oversea_partner_serviceorder_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """取消支付分订单API
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/cancel
@@ -31616,9 +35000,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_cancel(Node[R]):
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.cancel.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/cancel
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_complete(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[Options]) -> R:
         """完结支付分订单API
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/complete
@@ -31643,9 +35034,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_complete(Node[R]):
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.complete.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "post_payments": [...], "total_amount": 50000})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/complete
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_modify(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_modify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_modify_POST_json, **options: Unpack[Options]) -> R:
         """修改订单金额API
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/modify
@@ -31666,9 +35064,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_modify(Node[R]):
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.modify.post(out_order_no="1234323JKHDFE1243252", json={"sub_mchid": "1900000109", "post_payments": [...], "total_amount": 50000, "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/modify
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_pay(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_pay_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_pay_POST_json, **options: Unpack[Options]) -> R:
         """商户发起催收扣款API
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/pay
@@ -31684,9 +35089,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_pay(Node[R]):
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.pay.post(out_order_no="1234323JKHDFE1243252", json={"sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/pay
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_send_pendingmessage(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[Options]) -> R:
         """下发服务费用待处理消息
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/send-pendingmessage
@@ -31706,9 +35118,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_send_pendingmessage(Node[
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.sendPendingmessage.post(out_order_no="...", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "post_payments": [...], "total_amount": 50000, "prepaid_time": "20231218"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/send-pendingmessage
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_send_prepaidmessage(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[Options]) -> R:
         """下发服务预扣费消息
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage
@@ -31728,9 +35147,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_send_prepaidmessage(Node[
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.sendPrepaidmessage.post(out_order_no="...", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "post_payments": [...], "total_amount": 50000, "prepaid_time": "20231218"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage
+        """
 
 class N_v3_payscore_partner_serviceorder_Pout_order_no_sync(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_partner_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[Options]) -> R:
         """同步订单信息API
 
         POST v3/payscore/partner/serviceorder/{out_order_no}/sync
@@ -31748,9 +35174,16 @@ class N_v3_payscore_partner_serviceorder_Pout_order_no_sync(Node[R]):
 
             await client.v3.payscore.partner.serviceorder._out_order_no_.sync.post(out_order_no="1234323JKHDFE1243252", json={"service_id": "2002000000000558128851361561536", "sub_mchid": "1900000109", "type": "Order_Paid", "detail": {...}})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/serviceorder/{out_order_no}/sync
+        """
 
 class N_v3_payscore_partner_servicepayondeliveryorder(Node[R]):
-    def post(self, *, json: N_v3_payscore_partner_servicepayondeliveryorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_partner_servicepayondeliveryorder_POST_json, **options: Unpack[Options]) -> R:
         """创建先用后付订单
 
         POST v3/payscore/partner/servicepayondeliveryorder
@@ -31779,6 +35212,12 @@ class N_v3_payscore_partner_servicepayondeliveryorder(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.partner.servicepayondeliveryorder.post(json={"service_id": "500001", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "out_order_no": "1234323JKHDFE1243252", "service_introduction": "某某酒店", "risk_fund": {...}, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/partner/servicepayondeliveryorder
         """
 
 class N_v3_payscore_partner_servicequotas(Node[R]):
@@ -31825,7 +35264,8 @@ class N_v3_payscore_payafter_orders(Node[R]):
 
             await client.v3.payscore.payafterOrders.get()
         """
-    def post(self, *, json: N_v3_payscore_payafter_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_payafter_orders_POST_json, **options: Unpack[Options]) -> R:
         """创建先享后付订单
 
         POST v3/payscore/payafter-orders
@@ -31855,6 +35295,12 @@ class N_v3_payscore_payafter_orders(Node[R]):
 
             await client.v3.payscore.payafterOrders.post(json={"out_order_no": "1234323JKHDFE1243252", "appid": "wxd678efh567hg6787", "service_id": "500001"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/payafter-orders
+        """
 
 class N_v3_payscore_payafter_orders_Pout_order_no(Node[R]):
     cancel: N_v3_payscore_payafter_orders_Pout_order_no_cancel[R]
@@ -31862,7 +35308,8 @@ class N_v3_payscore_payafter_orders_Pout_order_no(Node[R]):
     sync: N_v3_payscore_payafter_orders_Pout_order_no_sync[R]
 
 class N_v3_payscore_payafter_orders_Pout_order_no_cancel(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """撤销先享后付订单
 
         POST v3/payscore/payafter-orders/{out_order_no}/cancel
@@ -31879,9 +35326,16 @@ class N_v3_payscore_payafter_orders_Pout_order_no_cancel(Node[R]):
 
             await client.v3.payscore.payafterOrders._out_order_no_.cancel.post(out_order_no="...", json={"appid": "wxd678efh567hg6787", "service_id": "500001", "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/payafter-orders/{out_order_no}/cancel
+        """
 
 class N_v3_payscore_payafter_orders_Pout_order_no_complete(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_complete_POST_json, **options: Unpack[Options]) -> R:
         """完结先享后付订单
 
         POST v3/payscore/payafter-orders/{out_order_no}/complete
@@ -31907,9 +35361,16 @@ class N_v3_payscore_payafter_orders_Pout_order_no_complete(Node[R]):
 
             await client.v3.payscore.payafterOrders._out_order_no_.complete.post(out_order_no="...", json={"appid": "wxd678efh567hg6787", "service_id": "500001"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/payafter-orders/{out_order_no}/complete
+        """
 
 class N_v3_payscore_payafter_orders_Pout_order_no_sync(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_sync_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_sync_POST_json = ..., **options: Unpack[Options]) -> R:
         """支付分订单同步
 
         POST v3/payscore/payafter-orders/{out_order_no}/sync
@@ -31927,12 +35388,19 @@ class N_v3_payscore_payafter_orders_Pout_order_no_sync(Node[R]):
 
             await client.v3.payscore.payafterOrders._out_order_no_.sync.post(out_order_no="...", json={...})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/payafter-orders/{out_order_no}/sync
+        """
 
 class N_v3_payscore_permissions(Node[R]):
     assessUserRiskLevel: N_v3_payscore_permissions_assess_user_risk_level[R]
     authorizationCode: N_v3_payscore_permissions_authorization_code[R]
     openid: N_v3_payscore_permissions_openid[R]
-    def post(self, *, json: N_v3_payscore_permissions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_permissions_POST_json, **options: Unpack[Options]) -> R:
         """商户预授权API
 
         POST v3/payscore/permissions
@@ -31948,9 +35416,16 @@ class N_v3_payscore_permissions(Node[R]):
 
             await client.v3.payscore.permissions.post(json={"service_id": "500001", "appid": "wxd678efh567hg6787", "authorization_code": "1234323JKHDFE1243252"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/permissions
+        """
 
 class N_v3_payscore_permissions_assess_user_risk_level(Node[R]):
-    def post(self, *, json: N_v3_payscore_permissions_assess_user_risk_level_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_permissions_assess_user_risk_level_POST_json, **options: Unpack[Options]) -> R:
         """商户评估用户分层
 
         POST v3/payscore/permissions/assess-user-risk-level
@@ -31966,6 +35441,12 @@ class N_v3_payscore_permissions_assess_user_risk_level(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.permissions.assessUserRiskLevel.post(json={"service_id": "500001", "appid": "wxd678efh567hg6787"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/permissions/assess-user-risk-level
         """
 
 class N_v3_payscore_permissions_authorization_code(Node[R]):
@@ -31990,7 +35471,8 @@ class N_v3_payscore_permissions_authorization_code_Pauthorization_code(Node[R]):
         """
 
 class N_v3_payscore_permissions_authorization_code_Pauthorization_code_terminate(Node[R]):
-    def post(self, *, authorization_code: str, json: N_v3_payscore_permissions_authorization_code_Pauthorization_code_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, authorization_code: str, json: N_v3_payscore_permissions_authorization_code_Pauthorization_code_terminate_POST_json, **options: Unpack[Options]) -> R:
         """解除用户授权关系（授权协议号）API
 
         POST v3/payscore/permissions/authorization-code/{authorization_code}/terminate
@@ -32005,6 +35487,12 @@ class N_v3_payscore_permissions_authorization_code_Pauthorization_code_terminate
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.permissions.authorizationCode._authorization_code_.terminate.post(authorization_code="1234323JKHDFE1243252", json={"service_id": "500001", "reason": "撤销原因"})
+        """
+    @overload
+    def post(self, *, authorization_code: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/permissions/authorization-code/{authorization_code}/terminate
         """
 
 class N_v3_payscore_permissions_openid(Node[R]):
@@ -32030,7 +35518,8 @@ class N_v3_payscore_permissions_openid_Popenid(Node[R]):
         """
 
 class N_v3_payscore_permissions_openid_Popenid_terminate(Node[R]):
-    def post(self, *, openid: str, json: N_v3_payscore_permissions_openid_Popenid_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, json: N_v3_payscore_permissions_openid_Popenid_terminate_POST_json, **options: Unpack[Options]) -> R:
         """解除用户授权关系（openid）API
 
         POST v3/payscore/permissions/openid/{openid}/terminate
@@ -32047,6 +35536,12 @@ class N_v3_payscore_permissions_openid_Popenid_terminate(Node[R]):
 
             await client.v3.payscore.permissions.openid._openid_.terminate.post(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "reason": "reason"})
         """
+    @overload
+    def post(self, *, openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/permissions/openid/{openid}/terminate
+        """
 
 class N_v3_payscore_plan(Node[R]):
     partner: N_v3_payscore_plan_partner[R]
@@ -32057,7 +35552,8 @@ class N_v3_payscore_plan_partner(Node[R]):
 
 class N_v3_payscore_plan_partner_payscore_plans(Node[R]):
     merchantPlanNo: N_v3_payscore_plan_partner_payscore_plans_merchant_plan_no[R]
-    def post(self, *, json: N_v3_payscore_plan_partner_payscore_plans_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_plan_partner_payscore_plans_POST_json, **options: Unpack[Options]) -> R:
         """创建支付分计划
 
         POST v3/payscore/plan/partner/payscore-plans
@@ -32079,6 +35575,12 @@ class N_v3_payscore_plan_partner_payscore_plans(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.plan.partner.payscorePlans.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "plan_name": "瑜伽课20节", "plan_duration": 300, "deduction_quantity": 10, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/plan/partner/payscore-plans
         """
 
 class N_v3_payscore_plan_partner_payscore_plans_merchant_plan_no(Node[R]):
@@ -32103,7 +35605,8 @@ class N_v3_payscore_plan_partner_payscore_plans_merchant_plan_no_Pmerchant_plan_
         """
 
 class N_v3_payscore_plan_partner_payscore_plans_merchant_plan_no_Pmerchant_plan_no_stop(Node[R]):
-    def post(self, *, merchant_plan_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, merchant_plan_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """停止支付分计划
 
         POST v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop
@@ -32118,10 +35621,17 @@ class N_v3_payscore_plan_partner_payscore_plans_merchant_plan_no_Pmerchant_plan_
 
             await client.v3.payscore.plan.partner.payscorePlans.merchantPlanNo._merchant_plan_no_.stop.post(merchant_plan_no="1234323JKHDFE1243252", json={"sub_mchid": "1900000109"})
         """
+    @overload
+    def post(self, *, merchant_plan_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop
+        """
 
 class N_v3_payscore_plan_payscore_plans(Node[R]):
     merchantPlanNo: N_v3_payscore_plan_payscore_plans_merchant_plan_no[R]
-    def post(self, *, json: N_v3_payscore_plan_payscore_plans_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_plan_payscore_plans_POST_json, **options: Unpack[Options]) -> R:
         """创建支付分计划
 
         POST v3/payscore/plan/payscore-plans
@@ -32141,6 +35651,12 @@ class N_v3_payscore_plan_payscore_plans(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.plan.payscorePlans.post(json={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787", "plan_name": "瑜伽课20节", "plan_duration": 300, "deduction_quantity": 10, "total_original_price": 15000, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/plan/payscore-plans
         """
 
 class N_v3_payscore_plan_payscore_plans_merchant_plan_no(Node[R]):
@@ -32163,7 +35679,8 @@ class N_v3_payscore_plan_payscore_plans_merchant_plan_no_Pmerchant_plan_no(Node[
         """
 
 class N_v3_payscore_plan_payscore_plans_merchant_plan_no_Pmerchant_plan_no_stop(Node[R]):
-    def post(self, *, merchant_plan_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, merchant_plan_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """停止支付分计划
 
         POST v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop
@@ -32175,6 +35692,12 @@ class N_v3_payscore_plan_payscore_plans_merchant_plan_no_Pmerchant_plan_no_stop(
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.plan.payscorePlans.merchantPlanNo._merchant_plan_no_.stop.post(merchant_plan_no="1234323JKHDFE1243252")
+        """
+    @overload
+    def post(self, *, merchant_plan_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop
         """
 
 class N_v3_payscore_serviceorder(Node[R]):
@@ -32196,7 +35719,8 @@ class N_v3_payscore_serviceorder(Node[R]):
 
             await client.v3.payscore.serviceorder.get(query={"service_id": "2002000000000558128851361561536", "appid": "wxd678efh567hg6787"})
         """
-    def post(self, *, json: N_v3_payscore_serviceorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_serviceorder_POST_json, **options: Unpack[Options]) -> R:
         """创建支付分订单API
 
         POST v3/payscore/serviceorder
@@ -32222,9 +35746,16 @@ class N_v3_payscore_serviceorder(Node[R]):
 
             await client.v3.payscore.serviceorder.post(json={"out_order_no": "1234323JKHDFE1243252", "appid": "wxd678efh567hg6787", "service_id": "2002000000000558128851361561536", "service_introduction": "某某酒店", "time_range": {...}, "risk_fund": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder
+        """
 
 class N_v3_payscore_serviceorder_direct_complete(Node[R]):
-    def post(self, *, json: N_v3_payscore_serviceorder_direct_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_serviceorder_direct_complete_POST_json, **options: Unpack[Options]) -> R:
         """创单结单合并API
 
         POST v3/payscore/serviceorder/direct-complete
@@ -32250,6 +35781,12 @@ class N_v3_payscore_serviceorder_direct_complete(Node[R]):
 
             await client.v3.payscore.serviceorder.directComplete.post(json={"out_order_no": "1234323JKHDFE1243252", "appid": "wxd678efh567hg6787", "service_id": "500001", "time_range": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/direct-complete
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no(Node[R]):
     cancel: N_v3_payscore_serviceorder_Pout_order_no_cancel[R]
@@ -32261,7 +35798,8 @@ class N_v3_payscore_serviceorder_Pout_order_no(Node[R]):
     sync: N_v3_payscore_serviceorder_Pout_order_no_sync[R]
 
 class N_v3_payscore_serviceorder_Pout_order_no_cancel(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """取消支付分订单API
 
         POST v3/payscore/serviceorder/{out_order_no}/cancel
@@ -32278,9 +35816,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_cancel(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.cancel.post(out_order_no="...", json={"appid": "wxd678efh567hg6787", "service_id": "500001", "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/cancel
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no_complete(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_complete_POST_json, **options: Unpack[Options]) -> R:
         """完结支付分订单API
 
         POST v3/payscore/serviceorder/{out_order_no}/complete
@@ -32304,9 +35849,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_complete(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.complete.post(out_order_no="...", json={"appid": "wxd678efh567hg6787", "service_id": "2002000000000558128851361561536", "post_payments": [...], "total_amount": 50000})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/complete
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no_modify(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_modify_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_modify_POST_json, **options: Unpack[Options]) -> R:
         """修改订单金额API
 
         POST v3/payscore/serviceorder/{out_order_no}/modify
@@ -32327,9 +35879,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_modify(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.modify.post(out_order_no="1234323JKHDFE1243252", json={"appid": "wxd678efh567hg6787", "service_id": "2002000000000558128851361561536", "post_payments": [...], "total_amount": 50000, "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/modify
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no_pay(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_pay_POST_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_pay_POST_json = ..., **options: Unpack[Options]) -> R:
         """商户发起催收扣款API
 
         POST v3/payscore/serviceorder/{out_order_no}/pay
@@ -32345,9 +35904,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_pay(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.pay.post(out_order_no="...", json={...})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/pay
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no_send_pendingmessage(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[Options]) -> R:
         """下发服务费用待处理消息
 
         POST v3/payscore/serviceorder/{out_order_no}/send-pendingmessage
@@ -32366,9 +35932,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_send_pendingmessage(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.sendPendingmessage.post(out_order_no="...", json={"service_id": "2002000000000558128851361561536", "post_payments": [...], "total_amount": 50000, "prepaid_time": "20231218"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/send-pendingmessage
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no_send_prepaidmessage(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_send_pendingmessage_POST_json, **options: Unpack[Options]) -> R:
         """下发服务预扣费消息
 
         POST v3/payscore/serviceorder/{out_order_no}/send-prepaidmessage
@@ -32387,9 +35960,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_send_prepaidmessage(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.sendPrepaidmessage.post(out_order_no="...", json={"service_id": "2002000000000558128851361561536", "post_payments": [...], "total_amount": 50000, "prepaid_time": "20231218"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/send-prepaidmessage
+        """
 
 class N_v3_payscore_serviceorder_Pout_order_no_sync(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_serviceorder_Pout_order_no_sync_POST_json, **options: Unpack[Options]) -> R:
         """同步服务订单信息API
 
         POST v3/payscore/serviceorder/{out_order_no}/sync
@@ -32407,9 +35987,16 @@ class N_v3_payscore_serviceorder_Pout_order_no_sync(Node[R]):
 
             await client.v3.payscore.serviceorder._out_order_no_.sync.post(out_order_no="1234323JKHDFE1243252", json={"appid": "wxd678efh567hg6787", "service_id": "500001", "type": "Order_Paid", "detail": {...}})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/serviceorder/{out_order_no}/sync
+        """
 
 class N_v3_payscore_servicepayondeliveryorder(Node[R]):
-    def post(self, *, json: N_v3_payscore_servicepayondeliveryorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_servicepayondeliveryorder_POST_json, **options: Unpack[Options]) -> R:
         """创建先用后付订单
 
         POST v3/payscore/servicepayondeliveryorder
@@ -32436,6 +36023,12 @@ class N_v3_payscore_servicepayondeliveryorder(Node[R]):
 
             await client.v3.payscore.servicepayondeliveryorder.post(json={"out_order_no": "1234323JKHDFE1243252", "appid": "wxd678efh567hg6787", "service_id": "500001", "service_introduction": "某某酒店", "time_range": {...}, "risk_fund": {...}, ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/servicepayondeliveryorder
+        """
 
 class N_v3_payscore_sign_plan(Node[R]):
     partner: N_v3_payscore_sign_plan_partner[R]
@@ -32447,7 +36040,8 @@ class N_v3_payscore_sign_plan_partner(Node[R]):
     userSignPlans: N_v3_payscore_sign_plan_partner_user_sign_plans[R]
 
 class N_v3_payscore_sign_plan_partner_serviceorder(Node[R]):
-    def post(self, *, json: N_v3_payscore_sign_plan_partner_serviceorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_sign_plan_partner_serviceorder_POST_json, **options: Unpack[Options]) -> R:
         """创建用户的签约计划详情对应的服务订单
 
         POST v3/payscore/sign-plan/partner/serviceorder
@@ -32473,10 +36067,17 @@ class N_v3_payscore_sign_plan_partner_serviceorder(Node[R]):
 
             await client.v3.payscore.signPlan.partner.serviceorder.post(json={"service_id": "2002000000000558128851361561536", "sign_plan_id": "01000033210000324638000000376258", "plan_detail_no": 2, "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "notify_url": "https://api.test.com", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/sign-plan/partner/serviceorder
+        """
 
 class N_v3_payscore_sign_plan_partner_user_sign_plans(Node[R]):
     merchantSignPlanNo: N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no[R]
-    def post(self, *, json: N_v3_payscore_sign_plan_partner_user_sign_plans_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_sign_plan_partner_user_sign_plans_POST_json, **options: Unpack[Options]) -> R:
         """创建用户的签约计划
 
         POST v3/payscore/sign-plan/partner/user-sign-plans
@@ -32497,6 +36098,12 @@ class N_v3_payscore_sign_plan_partner_user_sign_plans(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.signPlan.partner.userSignPlans.post(json={"service_id": "2002000000000558128851361561536", "plan_id": "01000033210000324638000000376258", "appid": "wxd678efh567hg6787", "sub_mchid": "1900000109", "merchant_sign_plan_no": "1234323JKHDFE1243252", "notify_url": "https://api.test.com", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/sign-plan/partner/user-sign-plans
         """
 
 class N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no(Node[R]):
@@ -32521,7 +36128,8 @@ class N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no_Pmer
         """
 
 class N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no_Pmerchant_sign_plan_no_stop(Node[R]):
-    def post(self, *, merchant_sign_plan_no: str, json: N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no_Pmerchant_sign_plan_no_stop_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, merchant_sign_plan_no: str, json: N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no_Pmerchant_sign_plan_no_stop_POST_json, **options: Unpack[Options]) -> R:
         """取消用户的签约计划
 
         POST v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop
@@ -32537,9 +36145,16 @@ class N_v3_payscore_sign_plan_partner_user_sign_plans_merchant_sign_plan_no_Pmer
 
             await client.v3.payscore.signPlan.partner.userSignPlans.merchantSignPlanNo._merchant_sign_plan_no_.stop.post(merchant_sign_plan_no="1234323JKHDFE1243252", json={"sub_mchid": "1900000109", "stop_reason": "用户协商后停止"})
         """
+    @overload
+    def post(self, *, merchant_sign_plan_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop
+        """
 
 class N_v3_payscore_sign_plan_serviceorder(Node[R]):
-    def post(self, *, json: N_v3_payscore_sign_plan_serviceorder_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_sign_plan_serviceorder_POST_json, **options: Unpack[Options]) -> R:
         """创建用户的签约计划详情对应的服务订单
 
         POST v3/payscore/sign-plan/serviceorder
@@ -32562,10 +36177,17 @@ class N_v3_payscore_sign_plan_serviceorder(Node[R]):
 
             await client.v3.payscore.signPlan.serviceorder.post(json={"service_id": "2002000000000558128851361561536", "sign_plan_id": "01000033210000324638000000376258", "plan_detail_no": 2, "appid": "wxd678efh567hg6787", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "notify_url": "https://api.test.com", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/sign-plan/serviceorder
+        """
 
 class N_v3_payscore_sign_plan_user_sign_plans(Node[R]):
     merchantSignPlanNo: N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no[R]
-    def post(self, *, json: N_v3_payscore_sign_plan_user_sign_plans_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_sign_plan_user_sign_plans_POST_json, **options: Unpack[Options]) -> R:
         """创建用户的签约计划
 
         POST v3/payscore/sign-plan/user-sign-plans
@@ -32583,6 +36205,12 @@ class N_v3_payscore_sign_plan_user_sign_plans(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.signPlan.userSignPlans.post(json={"service_id": "2002000000000558128851361561536", "plan_id": "01000033210000324638000000376258", "appid": "wxd678efh567hg6787", "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "merchant_sign_plan_no": "1234323JKHDFE1243252", "notify_url": "https://api.test.com", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/sign-plan/user-sign-plans
         """
 
 class N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no(Node[R]):
@@ -32605,7 +36233,8 @@ class N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no_Pmerchant_si
         """
 
 class N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no_Pmerchant_sign_plan_no_stop(Node[R]):
-    def post(self, *, merchant_sign_plan_no: str, json: N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no_Pmerchant_sign_plan_no_stop_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, merchant_sign_plan_no: str, json: N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no_Pmerchant_sign_plan_no_stop_POST_json, **options: Unpack[Options]) -> R:
         """直连商户取消用户的签约计划
 
         POST v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop
@@ -32619,6 +36248,12 @@ class N_v3_payscore_sign_plan_user_sign_plans_merchant_sign_plan_no_Pmerchant_si
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.signPlan.userSignPlans.merchantSignPlanNo._merchant_sign_plan_no_.stop.post(merchant_sign_plan_no="1234323JKHDFE1243252", json={"stop_reason": "用户协商后停止"})
+        """
+    @overload
+    def post(self, *, merchant_sign_plan_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop
         """
 
 class N_v3_payscore_smartretail_orders(Node[R]):
@@ -32639,7 +36274,8 @@ class N_v3_payscore_smartretail_orders(Node[R]):
 
             await client.v3.payscore.smartretailOrders.get()
         """
-    def post(self, *, json: N_v3_payscore_smartretail_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_payscore_smartretail_orders_POST_json, **options: Unpack[Options]) -> R:
         """创建智慧零售订单
 
         POST v3/payscore/smartretail-orders
@@ -32665,13 +36301,20 @@ class N_v3_payscore_smartretail_orders(Node[R]):
 
             await client.v3.payscore.smartretailOrders.post(json={"out_order_no": "1234323JKHDFE1243252", "appid": "wxd678efh567hg6787", "service_id": "500001"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/smartretail-orders
+        """
 
 class N_v3_payscore_smartretail_orders_Pout_order_no(Node[R]):
     cancel: N_v3_payscore_smartretail_orders_Pout_order_no_cancel[R]
     complete: N_v3_payscore_smartretail_orders_Pout_order_no_complete[R]
 
 class N_v3_payscore_smartretail_orders_Pout_order_no_cancel(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """撤销智慧零售订单
 
         POST v3/payscore/smartretail-orders/{out_order_no}/cancel
@@ -32688,9 +36331,16 @@ class N_v3_payscore_smartretail_orders_Pout_order_no_cancel(Node[R]):
 
             await client.v3.payscore.smartretailOrders._out_order_no_.cancel.post(out_order_no="...", json={"appid": "wxd678efh567hg6787", "service_id": "500001", "reason": "用户投诉"})
         """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/smartretail-orders/{out_order_no}/cancel
+        """
 
 class N_v3_payscore_smartretail_orders_Pout_order_no_complete(Node[R]):
-    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_complete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_order_no: str, json: N_v3_payscore_payafter_orders_Pout_order_no_complete_POST_json, **options: Unpack[Options]) -> R:
         """完结智慧零售订单
 
         POST v3/payscore/smartretail-orders/{out_order_no}/complete
@@ -32715,6 +36365,12 @@ class N_v3_payscore_smartretail_orders_Pout_order_no_complete(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.smartretailOrders._out_order_no_.complete.post(out_order_no="...", json={"appid": "wxd678efh567hg6787", "service_id": "500001"})
+        """
+    @overload
+    def post(self, *, out_order_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/smartretail-orders/{out_order_no}/complete
         """
 
 class N_v3_payscore_user_service_state(Node[R]):
@@ -32747,7 +36403,8 @@ class N_v3_payscore_users_Popenid_permissions_Pservice_id(Node[R]):
     terminate: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate[R]
 
 class N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate(Node[R]):
-    def post(self, *, openid: str, service_id: str, json: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, openid: str, service_id: str, json: N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate_POST_json, **options: Unpack[Options]) -> R:
         """商户解除用户授权关系API
 
         POST v3/payscore/users/{openid}/permissions/{service_id}/terminate
@@ -32763,6 +36420,12 @@ class N_v3_payscore_users_Popenid_permissions_Pservice_id_terminate(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.payscore.users._openid_.permissions._service_id_.terminate.post(openid="...", service_id="...", json={"appid": "...", "reason": "..."})
+        """
+    @overload
+    def post(self, *, openid: str, service_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/payscore/users/{openid}/permissions/{service_id}/terminate
         """
 
 class N_v3_platsolution(Node[R]):
@@ -32784,7 +36447,8 @@ class N_v3_platsolution_ecommerce_bank_transfer_recharges(Node[R]):
     outRechargeNo: N_v3_platsolution_ecommerce_bank_transfer_recharges_out_recharge_no[R]
 
 class N_v3_platsolution_ecommerce_bank_transfer_recharges_apply(Node[R]):
-    def post(self, *, json: N_v3_platsolution_ecommerce_bank_transfer_recharges_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_bank_transfer_recharges_apply_POST_json, **options: Unpack[Options]) -> R:
         """申请银行转账充值
 
         POST v3/platsolution/ecommerce/bank-transfer-recharges/apply
@@ -32799,6 +36463,12 @@ class N_v3_platsolution_ecommerce_bank_transfer_recharges_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.bankTransferRecharges.apply.post(json={"out_recharge_no": "cz202407181234", "recharge_scene": "ECOMMERCE_BANK_TRANSFER", "account_type": "BASIC", "recharge_amount": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/bank-transfer-recharges/apply
         """
 
 class N_v3_platsolution_ecommerce_bank_transfer_recharges_out_recharge_no(Node[R]):
@@ -32821,7 +36491,8 @@ class N_v3_platsolution_ecommerce_bank_transfer_recharges_out_recharge_no_Pout_r
 
 class N_v3_platsolution_ecommerce_insurance_compensation_contracts(Node[R]):
     subMchid: N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_insurance_compensation_contracts_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_insurance_compensation_contracts_POST_json, **options: Unpack[Options]) -> R:
         """开通保险理赔功能
 
         POST v3/platsolution/ecommerce/insurance-compensation-contracts
@@ -32836,6 +36507,12 @@ class N_v3_platsolution_ecommerce_insurance_compensation_contracts(Node[R]):
 
             await client.v3.platsolution.ecommerce.insuranceCompensationContracts.post(json={"out_apply_no": "No123456", "sub_mchid": "1900000109", "agreement_list": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/insurance-compensation-contracts
+        """
 
 class N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid(Node[R]):
     _sub_mchid_: N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid_Psub_mchid[R]
@@ -32844,7 +36521,8 @@ class N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid_Psu
     checkOpened: N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid_Psub_mchid_check_opened[R]
 
 class N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid_Psub_mchid_check_opened(Node[R]):
-    def post(self, *, sub_mchid: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, sub_mchid: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """查询保险理赔功能开通状态
 
         POST v3/platsolution/ecommerce/insurance-compensation-contracts/sub-mchid/{sub_mchid}/check-opened
@@ -32856,6 +36534,12 @@ class N_v3_platsolution_ecommerce_insurance_compensation_contracts_sub_mchid_Psu
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.insuranceCompensationContracts.subMchid._sub_mchid_.checkOpened.post(sub_mchid="1900000109")
+        """
+    @overload
+    def post(self, *, sub_mchid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/insurance-compensation-contracts/sub-mchid/{sub_mchid}/check-opened
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer(Node[R]):
@@ -32871,7 +36555,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills(Node[R]):
     billId: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_bill_id[R]
     outBillNo: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_out_bill_no[R]
     preTransfer: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_pre_transfer[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_POST_json, **options: Unpack[Options]) -> R:
         """请求赔付
 
         POST v3/platsolution/ecommerce/mch-transfer/compensate-bills
@@ -32889,6 +36574,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.compensateBills.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/compensate-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_bill_id(Node[R]):
@@ -32929,7 +36620,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_out_bill_no_Pout
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_out_bill_no_Pout_bill_no_cancel(Node[R]):
-    def post(self, *, out_bill_no: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_bill_no: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """请求撤销赔付
 
         POST v3/platsolution/ecommerce/mch-transfer/compensate-bills/out-bill-no/{out_bill_no}/cancel
@@ -32942,9 +36634,16 @@ class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_out_bill_no_Pout
 
             await client.v3.platsolution.ecommerce.mchTransfer.compensateBills.outBillNo._out_bill_no_.cancel.post(out_bill_no="plfk2020042013")
         """
+    @overload
+    def post(self, *, out_bill_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/compensate-bills/out-bill-no/{out_bill_no}/cancel
+        """
 
 class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_pre_transfer(Node[R]):
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_pre_transfer_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_pre_transfer_POST_json, **options: Unpack[Options]) -> R:
         """请求赔付预下单
 
         POST v3/platsolution/ecommerce/mch-transfer/compensate-bills/pre-transfer
@@ -32965,11 +36664,18 @@ class N_v3_platsolution_ecommerce_mch_transfer_compensate_bills_pre_transfer(Nod
 
             await client.v3.platsolution.ecommerce.mchTransfer.compensateBills.preTransfer.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/compensate-bills/pre-transfer
+        """
 
 class N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_bills(Node[R]):
     billId: N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_bills_bill_id[R]
     outBillNo: N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_bills_out_bill_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_bills_POST_json, **options: Unpack[Options]) -> R:
         """请求保证金售后赔付
 
         POST v3/platsolution/ecommerce/mch-transfer/deposit-after-sales-compensation-bills
@@ -32989,6 +36695,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.depositAfterSalesCompensationBills.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/deposit-after-sales-compensation-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_bills_bill_id(Node[R]):
@@ -33033,7 +36745,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_deposit_after_sales_compensation_
 
 class N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compensation_bills(Node[R]):
     _out_bill_no_: N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compensation_bills_Pout_bill_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compensation_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compensation_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起保证金赔付保司保费
 
         POST v3/platsolution/ecommerce/mch-transfer/deposit-insurance-premiums-compensation-bills
@@ -33050,6 +36763,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compen
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.depositInsurancePremiumsCompensationBills.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/deposit-insurance-premiums-compensation-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compensation_bills_Pout_bill_no(Node[R]):
@@ -33069,7 +36788,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_deposit_insurance_premiums_compen
 
 class N_v3_platsolution_ecommerce_mch_transfer_deposit_shipping_cost_compensation_bills(Node[R]):
     outBillNo: N_v3_platsolution_ecommerce_mch_transfer_deposit_shipping_cost_compensation_bills_out_bill_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_deposit_shipping_cost_compensation_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_deposit_shipping_cost_compensation_bills_POST_json, **options: Unpack[Options]) -> R:
         """发起保证金赔付用户运费
 
         POST v3/platsolution/ecommerce/mch-transfer/deposit-shipping-cost-compensation-bills
@@ -33088,6 +36808,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_deposit_shipping_cost_compensatio
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.depositShippingCostCompensationBills.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/deposit-shipping-cost-compensation-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_deposit_shipping_cost_compensation_bills_out_bill_no(Node[R]):
@@ -33114,7 +36840,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills(Node[R]):
     billId: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_bill_id[R]
     outBillNo: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_out_bill_no[R]
     preTransfer: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_pre_transfer[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_POST_json, **options: Unpack[Options]) -> R:
         """请求保险理赔
 
         POST v3/platsolution/ecommerce/mch-transfer/insurance-claim-bills
@@ -33130,6 +36857,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.insuranceClaimBills.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/insurance-claim-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_bill_id(Node[R]):
@@ -33174,7 +36907,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_out_bill_no
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_out_bill_no_Pout_bill_no_cancel(Node[R]):
-    def post(self, *, out_bill_no: str, json: N_v3_ebike_charge_contracts_Pcontract_id_GET_query = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_bill_no: str, json: N_v3_ebike_charge_contracts_Pcontract_id_GET_query = ..., **options: Unpack[Options]) -> R:
         """请求撤销保险理赔
 
         POST v3/platsolution/ecommerce/mch-transfer/insurance-claim-bills/out-bill-no/{out_bill_no}/cancel
@@ -33189,9 +36923,16 @@ class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_out_bill_no
 
             await client.v3.platsolution.ecommerce.mchTransfer.insuranceClaimBills.outBillNo._out_bill_no_.cancel.post(out_bill_no="plfk2020042013", json={...})
         """
+    @overload
+    def post(self, *, out_bill_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/insurance-claim-bills/out-bill-no/{out_bill_no}/cancel
+        """
 
 class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_pre_transfer(Node[R]):
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_pre_transfer_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_pre_transfer_POST_json, **options: Unpack[Options]) -> R:
         """请求保险理赔预下单
 
         POST v3/platsolution/ecommerce/mch-transfer/insurance-claim-bills/pre-transfer
@@ -33209,10 +36950,17 @@ class N_v3_platsolution_ecommerce_mch_transfer_insurance_claim_bills_pre_transfe
 
             await client.v3.platsolution.ecommerce.mchTransfer.insuranceClaimBills.preTransfer.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/insurance-claim-bills/pre-transfer
+        """
 
 class N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills(Node[R]):
     _out_bill_no_: N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills_Pout_bill_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills_POST_json, **options: Unpack[Options]) -> R:
         """请求赔付
 
         POST v3/platsolution/ecommerce/mch-transfer/sub-mch-compensation-bills
@@ -33228,6 +36976,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills(Node[R
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.subMchCompensationBills.post(json={"receiver": {...}, "out_bill_no": "plfk2020042013", "amount": 10000, "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/sub-mch-compensation-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills_Pout_bill_no(Node[R]):
@@ -33250,7 +37004,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_sub_mch_compensation_bills_Pout_b
 class N_v3_platsolution_ecommerce_mch_transfer_transfer_bills(Node[R]):
     billId: N_v3_platsolution_ecommerce_mch_transfer_transfer_bills_bill_id[R]
     outBillNo: N_v3_platsolution_ecommerce_mch_transfer_transfer_bills_out_bill_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_transfer_bills_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_mch_transfer_transfer_bills_POST_json, **options: Unpack[Options]) -> R:
         """保证金赔付
 
         POST v3/platsolution/ecommerce/mch-transfer/transfer-bills
@@ -33269,6 +37024,12 @@ class N_v3_platsolution_ecommerce_mch_transfer_transfer_bills(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.mchTransfer.transferBills.post(json={"business_type": "DEPOSIT_COMPENSATION", "receiver": {...}, "out_bill_no": "plfk2020042013", "transfer_remark": "直播违规扣罚"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/mch-transfer/transfer-bills
         """
 
 class N_v3_platsolution_ecommerce_mch_transfer_transfer_bills_bill_id(Node[R]):
@@ -33313,7 +37074,8 @@ class N_v3_platsolution_ecommerce_mch_transfer_transfer_bills_out_bill_no_Pout_b
 
 class N_v3_platsolution_ecommerce_recharge_employees(Node[R]):
     subMchid: N_v3_platsolution_ecommerce_recharge_employees_sub_mchid[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_recharge_employees_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_recharge_employees_POST_json, **options: Unpack[Options]) -> R:
         """添加二级商户可扫码充值员工
 
         POST v3/platsolution/ecommerce/recharge-employees
@@ -33326,6 +37088,12 @@ class N_v3_platsolution_ecommerce_recharge_employees(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.rechargeEmployees.post(json={"sub_mchid": "1900000109", "sp_openid": "oLTPCuCsfN3ABBz50VUZBNlHDbUU"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/recharge-employees
         """
 
 class N_v3_platsolution_ecommerce_recharge_employees_sub_mchid(Node[R]):
@@ -33354,7 +37122,8 @@ class N_v3_platsolution_ecommerce_recharge_employees_sub_mchid_Psub_mchid_sp_ope
     delete: N_v3_platsolution_ecommerce_recharge_employees_sub_mchid_Psub_mchid_sp_openid_Psp_openid_delete[R]
 
 class N_v3_platsolution_ecommerce_recharge_employees_sub_mchid_Psub_mchid_sp_openid_Psp_openid_delete(Node[R]):
-    def post(self, *, sub_mchid: str, sp_openid: str, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, sub_mchid: str, sp_openid: str, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """删除二级商户可扫码充值员工
 
         POST v3/platsolution/ecommerce/recharge-employees/sub-mchid/{sub_mchid}/sp-openid/{sp_openid}/delete
@@ -33368,13 +37137,20 @@ class N_v3_platsolution_ecommerce_recharge_employees_sub_mchid_Psub_mchid_sp_ope
 
             await client.v3.platsolution.ecommerce.rechargeEmployees.subMchid._sub_mchid_.spOpenid._sp_openid_.delete.post(sub_mchid="1900000109", sp_openid="oLTPCuCsfN3ABBz50VUZBNlHDbUU")
         """
+    @overload
+    def post(self, *, sub_mchid: str, sp_openid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/recharge-employees/sub-mchid/{sub_mchid}/sp-openid/{sp_openid}/delete
+        """
 
 class N_v3_platsolution_ecommerce_recharges(Node[R]):
     apply: N_v3_platsolution_ecommerce_recharges_apply[R]
     outRechargeNo: N_v3_platsolution_ecommerce_recharges_out_recharge_no[R]
 
 class N_v3_platsolution_ecommerce_recharges_apply(Node[R]):
-    def post(self, *, json: N_v3_platsolution_ecommerce_recharges_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_recharges_apply_POST_json, **options: Unpack[Options]) -> R:
         """申请二级商户充值
 
         POST v3/platsolution/ecommerce/recharges/apply
@@ -33393,6 +37169,12 @@ class N_v3_platsolution_ecommerce_recharges_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.recharges.apply.post(json={"sub_mchid": "1900001109", "out_recharge_no": "cz202407181234", "recharge_scene": "ECOMMERCE_DEPOSIT", "account_type": "DEPOSIT", "recharge_amount": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/recharges/apply
         """
 
 class N_v3_platsolution_ecommerce_recharges_out_recharge_no(Node[R]):
@@ -33417,7 +37199,8 @@ class N_v3_platsolution_ecommerce_recharges_out_recharge_no_Pout_recharge_no(Nod
         """
 
 class N_v3_platsolution_ecommerce_recharges_out_recharge_no_Pout_recharge_no_close(Node[R]):
-    def post(self, *, out_recharge_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_recharge_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """关闭二级商户充值
 
         POST v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close
@@ -33432,13 +37215,20 @@ class N_v3_platsolution_ecommerce_recharges_out_recharge_no_Pout_recharge_no_clo
 
             await client.v3.platsolution.ecommerce.recharges.outRechargeNo._out_recharge_no_.close.post(out_recharge_no="cz2020042013", query={"sub_mchid": "1900001121"})
         """
+    @overload
+    def post(self, *, out_recharge_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close
+        """
 
 class N_v3_platsolution_ecommerce_settle(Node[R]):
     prepaySettleOrders: N_v3_platsolution_ecommerce_settle_prepay_settle_orders[R]
 
 class N_v3_platsolution_ecommerce_settle_prepay_settle_orders(Node[R]):
     _settle_batch_no_: N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_settle_prepay_settle_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_settle_prepay_settle_orders_POST_json, **options: Unpack[Options]) -> R:
         """个人收款-申请批量结算
 
         POST v3/platsolution/ecommerce/settle/prepay-settle-orders
@@ -33458,6 +37248,12 @@ class N_v3_platsolution_ecommerce_settle_prepay_settle_orders(Node[R]):
 
             await client.v3.platsolution.ecommerce.settle.prepaySettleOrders.post(json={"appid": "WXA12368855126622", "out_settle_batch_no": "1236698745558870", "individual_auth_id": "256322110225", "notify_url": "https://www.weixin.qq.com/wxpay/pay.php", "description": "共计2笔订单，订单金额xxx元，平台服务费xxx元，合计收款xxx元", "trade_scenario": "RECOMMERCE", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/settle/prepay-settle-orders
+        """
 
 class N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no(Node[R]):
     applyAbnormalSettle: N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no_apply_abnormal_settle[R]
@@ -33476,7 +37272,8 @@ class N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no(N
         """
 
 class N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no_apply_abnormal_settle(Node[R]):
-    def post(self, *, settle_batch_no: str, json: N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no_apply_abnormal_settle_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, settle_batch_no: str, json: N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no_apply_abnormal_settle_POST_json, **options: Unpack[Options]) -> R:
         """个人收款-申请异常结算批次单处理
 
         POST v3/platsolution/ecommerce/settle/prepay-settle-orders/{settle_batch_no}/apply-abnormal-settle
@@ -33494,13 +37291,20 @@ class N_v3_platsolution_ecommerce_settle_prepay_settle_orders_Psettle_batch_no_a
 
             await client.v3.platsolution.ecommerce.settle.prepaySettleOrders._settle_batch_no_.applyAbnormalSettle.post(settle_batch_no="123685544886666", json={"individual_auth_id": "256322110225", "out_abnormal_settle_batch_no": "1236698745558870", "abnormal_settle_type": "TRANSFER_TO_ORIGINAL_RECEIVE_USER"})
         """
+    @overload
+    def post(self, *, settle_batch_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/settle/prepay-settle-orders/{settle_batch_no}/apply-abnormal-settle
+        """
 
 class N_v3_platsolution_ecommerce_withdraw(Node[R]):
     dayEndBalanceWithdraw: N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw[R]
 
 class N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw(Node[R]):
     outRequestNo: N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw_out_request_no[R]
-    def post(self, *, json: N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw_POST_json, **options: Unpack[Options]) -> R:
         """二级商户按日终余额预约提现
 
         POST v3/platsolution/ecommerce/withdraw/day-end-balance-withdraw
@@ -33518,6 +37322,12 @@ class N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.ecommerce.withdraw.dayEndBalanceWithdraw.post(json={"sub_mchid": "1900000109", "out_request_no": "20190611222222222200000000012122", "calculate_amount_type": "ONLY_DAY_END_BALANCE"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/ecommerce/withdraw/day-end-balance-withdraw
         """
 
 class N_v3_platsolution_ecommerce_withdraw_day_end_balance_withdraw_out_request_no(Node[R]):
@@ -33555,7 +37365,8 @@ class N_v3_platsolution_insurance_mch_transfer_batches(Node[R]):
     summaryReceipts: N_v3_platsolution_insurance_mch_transfer_batches_summary_receipts[R]
 
 class N_v3_platsolution_insurance_mch_transfer_batches_apply(Node[R]):
-    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_batches_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_batches_apply_POST_json, **options: Unpack[Options]) -> R:
         """受理商家转账
 
         POST v3/platsolution/insurance/mch-transfer/batches/apply
@@ -33577,6 +37388,12 @@ class N_v3_platsolution_insurance_mch_transfer_batches_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.insurance.mchTransfer.batches.apply.post(json={"sub_mchid": "1900001109", "sp_appid": "wxf636efh567hg4356", "out_batch_no": "sjzz20230223", "batch_name": "2023年2月深圳分部报销单", "batch_remark": "2023年2月深圳分部报销单", "total_amount": 4000000, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/insurance/mch-transfer/batches/apply
         """
 
 class N_v3_platsolution_insurance_mch_transfer_batches_batch_id(Node[R]):
@@ -33660,7 +37477,8 @@ class N_v3_platsolution_insurance_mch_transfer_batches_detail_receipts_out_batch
         """
 
 class N_v3_platsolution_insurance_mch_transfer_batches_detail_receipts_out_batch_no_Pout_batch_no_out_detail_no_Pout_detail_no_apply(Node[R]):
-    def post(self, *, out_batch_no: str, out_detail_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_batch_no: str, out_detail_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """申请商家转账明细电子回单
 
         POST v3/platsolution/insurance/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply
@@ -33675,6 +37493,12 @@ class N_v3_platsolution_insurance_mch_transfer_batches_detail_receipts_out_batch
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.insurance.mchTransfer.batches.detailReceipts.outBatchNo._out_batch_no_.outDetailNo._out_detail_no_.apply.post(out_batch_no="sjzz20230223", out_detail_no="x23zy545Bd5436", json={"sub_mchid": "1900102208"})
+        """
+    @overload
+    def post(self, *, out_batch_no: str, out_detail_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/insurance/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply
         """
 
 class N_v3_platsolution_insurance_mch_transfer_batches_out_batch_no(Node[R]):
@@ -33751,7 +37575,8 @@ class N_v3_platsolution_insurance_mch_transfer_batches_summary_receipts_out_batc
         """
 
 class N_v3_platsolution_insurance_mch_transfer_batches_summary_receipts_out_batch_no_Pout_batch_no_apply(Node[R]):
-    def post(self, *, out_batch_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_batch_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """申请商家转账批次电子回单
 
         POST v3/platsolution/insurance/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply
@@ -33766,6 +37591,12 @@ class N_v3_platsolution_insurance_mch_transfer_batches_summary_receipts_out_batc
 
             await client.v3.platsolution.insurance.mchTransfer.batches.summaryReceipts.outBatchNo._out_batch_no_.apply.post(out_batch_no="sjzz20230223", json={"sub_mchid": "1900102208"})
         """
+    @overload
+    def post(self, *, out_batch_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/insurance/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply
+        """
 
 class N_v3_platsolution_insurance_mch_transfer_reservation(Node[R]):
     apply: N_v3_platsolution_insurance_mch_transfer_reservation_apply[R]
@@ -33773,7 +37604,8 @@ class N_v3_platsolution_insurance_mch_transfer_reservation(Node[R]):
     reservationId: N_v3_platsolution_insurance_mch_transfer_reservation_reservation_id[R]
 
 class N_v3_platsolution_insurance_mch_transfer_reservation_apply(Node[R]):
-    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_reservation_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_reservation_apply_POST_json, **options: Unpack[Options]) -> R:
         """受理单次预约商家转账
 
         POST v3/platsolution/insurance/mch-transfer/reservation/apply
@@ -33798,6 +37630,12 @@ class N_v3_platsolution_insurance_mch_transfer_reservation_apply(Node[R]):
 
             await client.v3.platsolution.insurance.mchTransfer.reservation.apply.post(json={"sub_mchid": "1900001109", "sp_appid": "wxf636efh567hg4356", "out_reservation_no": "plfk2020042013", "transfer_scene_id": "1000", "estimated_date": "2019-11-22", "reserve_remark": "由于存在收益波动，实际到账资金可能不等于当前金额", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/insurance/mch-transfer/reservation/apply
+        """
 
 class N_v3_platsolution_insurance_mch_transfer_reservation_out_reservation_no(Node[R]):
     _out_reservation_no_: N_v3_platsolution_insurance_mch_transfer_reservation_out_reservation_no_Pout_reservation_no[R]
@@ -33821,7 +37659,8 @@ class N_v3_platsolution_insurance_mch_transfer_reservation_out_reservation_no_Po
         """
 
 class N_v3_platsolution_insurance_mch_transfer_reservation_out_reservation_no_Pout_reservation_no_close(Node[R]):
-    def post(self, *, out_reservation_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_reservation_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """关闭预约商家转账记录
 
         POST v3/platsolution/insurance/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close
@@ -33835,6 +37674,12 @@ class N_v3_platsolution_insurance_mch_transfer_reservation_out_reservation_no_Po
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.insurance.mchTransfer.reservation.outReservationNo._out_reservation_no_.close.post(out_reservation_no="plfk2020042013", query={"sub_mchid": "1900001109"})
+        """
+    @overload
+    def post(self, *, out_reservation_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/insurance/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close
         """
 
 class N_v3_platsolution_insurance_mch_transfer_reservation_reservation_id(Node[R]):
@@ -33869,7 +37714,8 @@ class N_v3_platsolution_mch_transfer_batches(Node[R]):
     summaryReceipts: N_v3_platsolution_mch_transfer_batches_summary_receipts[R]
 
 class N_v3_platsolution_mch_transfer_batches_apply(Node[R]):
-    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_batches_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_batches_apply_POST_json, **options: Unpack[Options]) -> R:
         """受理商家转账
 
         POST v3/platsolution/mch-transfer/batches/apply
@@ -33891,6 +37737,12 @@ class N_v3_platsolution_mch_transfer_batches_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.mchTransfer.batches.apply.post(json={"sub_mchid": "1900001109", "sp_appid": "wxf636efh567hg4356", "out_batch_no": "sjzz20230223", "batch_name": "2023年2月深圳分部报销单", "batch_remark": "2023年2月深圳分部报销单", "total_amount": 4000000, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/mch-transfer/batches/apply
         """
 
 class N_v3_platsolution_mch_transfer_batches_batch_id(Node[R]):
@@ -33974,7 +37826,8 @@ class N_v3_platsolution_mch_transfer_batches_detail_receipts_out_batch_no_Pout_b
         """
 
 class N_v3_platsolution_mch_transfer_batches_detail_receipts_out_batch_no_Pout_batch_no_out_detail_no_Pout_detail_no_apply(Node[R]):
-    def post(self, *, out_batch_no: str, out_detail_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_batch_no: str, out_detail_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """申请商家转账明细电子回单
 
         POST v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply
@@ -33989,6 +37842,12 @@ class N_v3_platsolution_mch_transfer_batches_detail_receipts_out_batch_no_Pout_b
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.mchTransfer.batches.detailReceipts.outBatchNo._out_batch_no_.outDetailNo._out_detail_no_.apply.post(out_batch_no="sjzz20230223", out_detail_no="x23zy545Bd5436", json={"sub_mchid": "1900102208"})
+        """
+    @overload
+    def post(self, *, out_batch_no: str, out_detail_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply
         """
 
 class N_v3_platsolution_mch_transfer_batches_out_batch_no(Node[R]):
@@ -34065,7 +37924,8 @@ class N_v3_platsolution_mch_transfer_batches_summary_receipts_out_batch_no_Pout_
         """
 
 class N_v3_platsolution_mch_transfer_batches_summary_receipts_out_batch_no_Pout_batch_no_apply(Node[R]):
-    def post(self, *, out_batch_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_batch_no: str, json: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, **options: Unpack[Options]) -> R:
         """申请商家转账批次电子回单
 
         POST v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply
@@ -34080,6 +37940,12 @@ class N_v3_platsolution_mch_transfer_batches_summary_receipts_out_batch_no_Pout_
 
             await client.v3.platsolution.mchTransfer.batches.summaryReceipts.outBatchNo._out_batch_no_.apply.post(out_batch_no="sjzz20230223", json={"sub_mchid": "1900102208"})
         """
+    @overload
+    def post(self, *, out_batch_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply
+        """
 
 class N_v3_platsolution_mch_transfer_reservation(Node[R]):
     apply: N_v3_platsolution_mch_transfer_reservation_apply[R]
@@ -34087,7 +37953,8 @@ class N_v3_platsolution_mch_transfer_reservation(Node[R]):
     reservationId: N_v3_platsolution_mch_transfer_reservation_reservation_id[R]
 
 class N_v3_platsolution_mch_transfer_reservation_apply(Node[R]):
-    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_reservation_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_platsolution_insurance_mch_transfer_reservation_apply_POST_json, **options: Unpack[Options]) -> R:
         """受理单次预约商家转账
 
         POST v3/platsolution/mch-transfer/reservation/apply
@@ -34112,6 +37979,12 @@ class N_v3_platsolution_mch_transfer_reservation_apply(Node[R]):
 
             await client.v3.platsolution.mchTransfer.reservation.apply.post(json={"sub_mchid": "1900001109", "sp_appid": "wxf636efh567hg4356", "out_reservation_no": "plfk2020042013", "transfer_scene_id": "1000", "estimated_date": "2019-11-22", "reserve_remark": "由于存在收益波动，实际到账资金可能不等于当前金额", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/mch-transfer/reservation/apply
+        """
 
 class N_v3_platsolution_mch_transfer_reservation_out_reservation_no(Node[R]):
     _out_reservation_no_: N_v3_platsolution_mch_transfer_reservation_out_reservation_no_Pout_reservation_no[R]
@@ -34135,7 +38008,8 @@ class N_v3_platsolution_mch_transfer_reservation_out_reservation_no_Pout_reserva
         """
 
 class N_v3_platsolution_mch_transfer_reservation_out_reservation_no_Pout_reservation_no_close(Node[R]):
-    def post(self, *, out_reservation_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, out_reservation_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, json: Mapping[str, Any] = ..., **options: Unpack[Options]) -> R:
         """关闭预约商家转账记录
 
         POST v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close
@@ -34149,6 +38023,12 @@ class N_v3_platsolution_mch_transfer_reservation_out_reservation_no_Pout_reserva
         Example (the blocking Client: without await)::
 
             await client.v3.platsolution.mchTransfer.reservation.outReservationNo._out_reservation_no_.close.post(out_reservation_no="plfk2020042013", query={"sub_mchid": "1900001109"})
+        """
+    @overload
+    def post(self, *, out_reservation_no: str, query: N_v3_compliance_inactive_merchant_identity_verification_merchants_POST_json, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close
         """
 
 class N_v3_platsolution_mch_transfer_reservation_reservation_id(Node[R]):
@@ -34217,7 +38097,8 @@ class N_v3_profitsharing_merchant_configs_Psub_mchid(Node[R]):
 class N_v3_profitsharing_orders(Node[R]):
     unfreeze: N_v3_profitsharing_orders_unfreeze[R]
     _out_order_no_: N_v3_profitsharing_orders_Pout_order_no[R]
-    def post(self, *, json: N_v3_profitsharing_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_profitsharing_orders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账
 
         POST v3/profitsharing/orders
@@ -34236,9 +38117,16 @@ class N_v3_profitsharing_orders(Node[R]):
 
             await client.v3.profitsharing.orders.post(json={"transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "unfreeze_unsplit": False})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/profitsharing/orders
+        """
 
 class N_v3_profitsharing_orders_unfreeze(Node[R]):
-    def post(self, *, json: N_v3_global_profit_sharing_orders_unfreeze_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_global_profit_sharing_orders_unfreeze_POST_json, **options: Unpack[Options]) -> R:
         """解冻剩余资金
 
         POST v3/profitsharing/orders/unfreeze
@@ -34253,6 +38141,12 @@ class N_v3_profitsharing_orders_unfreeze(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.profitsharing.orders.unfreeze.post(json={"transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "description": "解冻全部剩余资金"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/profitsharing/orders/unfreeze
         """
 
 class N_v3_profitsharing_orders_Pout_order_no(Node[R]):
@@ -34278,7 +38172,8 @@ class N_v3_profitsharing_receivers(Node[R]):
     delete: N_v3_profitsharing_receivers_delete[R]
 
 class N_v3_profitsharing_receivers_add(Node[R]):
-    def post(self, *, json: N_v3_profitsharing_receivers_add_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_profitsharing_receivers_add_POST_json, **options: Unpack[Options]) -> R:
         """添加分账接收方
 
         POST v3/profitsharing/receivers/add
@@ -34298,9 +38193,16 @@ class N_v3_profitsharing_receivers_add(Node[R]):
 
             await client.v3.profitsharing.receivers.add.post(json={"appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "86693852", "relation_type": "SERVICE_PROVIDER"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/profitsharing/receivers/add
+        """
 
 class N_v3_profitsharing_receivers_delete(Node[R]):
-    def post(self, *, json: N_v3_profitsharing_receivers_delete_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_profitsharing_receivers_delete_POST_json, **options: Unpack[Options]) -> R:
         """删除分账接收方
 
         POST v3/profitsharing/receivers/delete
@@ -34317,10 +38219,17 @@ class N_v3_profitsharing_receivers_delete(Node[R]):
 
             await client.v3.profitsharing.receivers.delete.post(json={"appid": "wx8888888888888888", "type": "MERCHANT_ID", "account": "86693852"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/profitsharing/receivers/delete
+        """
 
 class N_v3_profitsharing_return_orders(Node[R]):
     _out_return_no_: N_v3_profitsharing_return_orders_Pout_return_no[R]
-    def post(self, *, json: N_v3_profitsharing_return_orders_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_profitsharing_return_orders_POST_json, **options: Unpack[Options]) -> R:
         """请求分账回退
 
         POST v3/profitsharing/return-orders
@@ -34338,6 +38247,12 @@ class N_v3_profitsharing_return_orders(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.profitsharing.returnOrders.post(json={"out_return_no": "R20190516001", "return_mchid": "86693852", "amount": 10, "description": "用户退款"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/profitsharing/return-orders
         """
 
 class N_v3_profitsharing_return_orders_Pout_return_no(Node[R]):
@@ -34385,7 +38300,8 @@ class N_v3_qrcode(Node[R]):
 
 class N_v3_qrcode_transactions(Node[R]):
     outTradeNo: N_v3_qrcode_transactions_out_trade_no[R]
-    def post(self, *, json: N_v3_qrcode_transactions_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_qrcode_transactions_POST_json, **options: Unpack[Options]) -> R:
         """扣费受理
 
         POST v3/qrcode/transactions
@@ -34409,6 +38325,12 @@ class N_v3_qrcode_transactions(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.qrcode.transactions.post(json={"appid": "wxcbda96de0b165486", "out_trade_no": "20150806125346", "trade_scene": "BUS", "contract_id": "Wx15463511252015071056489715"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/qrcode/transactions
         """
 
 class N_v3_qrcode_transactions_out_trade_no(Node[R]):
@@ -34461,7 +38383,8 @@ class N_v3_rate_activity(Node[R]):
 
 class N_v3_rate_activity_applications(Node[R]):
     id: N_v3_rate_activity_applications_id[R]
-    def post(self, *, json: N_v3_rate_activity_applications_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_rate_activity_applications_POST_json, **options: Unpack[Options]) -> R:
         """报名费率优惠活动API
 
         POST v3/rate-activity/applications
@@ -34477,6 +38400,12 @@ class N_v3_rate_activity_applications(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.rateActivity.applications.post(json={"acquiring_bank_id": "1356485", "channel_id": "20001111", "sub_mchid": "1346578", "activity_detail": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/rate-activity/applications
         """
 
 class N_v3_rate_activity_applications_id(Node[R]):
@@ -34496,7 +38425,8 @@ class N_v3_rate_activity_applications_id_Papplication_id(Node[R]):
 
             await client.v3.rateActivity.applications.id._application_id_.get(application_id="20000011111")
         """
-    def patch(self, *, application_id: str, json: N_v3_rate_activity_applications_id_Papplication_id_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, application_id: str, json: N_v3_rate_activity_applications_id_Papplication_id_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """修改单据信息API
 
         PATCH v3/rate-activity/applications/id/{application_id}
@@ -34511,6 +38441,12 @@ class N_v3_rate_activity_applications_id_Papplication_id(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.rateActivity.applications.id._application_id_.patch(application_id="20000011111", json={...})
+        """
+    @overload
+    def patch(self, *, application_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/rate-activity/applications/id/{application_id}
         """
 
 class N_v3_realname(Node[R]):
@@ -34542,7 +38478,8 @@ class N_v3_recharge_bank_transfer_recharges(Node[R]):
     outRechargeNo: N_v3_recharge_bank_transfer_recharges_out_recharge_no[R]
 
 class N_v3_recharge_bank_transfer_recharges_apply(Node[R]):
-    def post(self, *, json: N_v3_recharge_bank_transfer_recharges_apply_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_recharge_bank_transfer_recharges_apply_POST_json, **options: Unpack[Options]) -> R:
         """申请银行转账充值
 
         POST v3/recharge/bank-transfer-recharges/apply
@@ -34557,6 +38494,12 @@ class N_v3_recharge_bank_transfer_recharges_apply(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.recharge.bankTransferRecharges.apply.post(json={"out_recharge_no": "cz202407181234", "recharge_scene": "NORMAL_BANK_TRANSFER", "account_type": "BASIC", "recharge_amount": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/recharge/bank-transfer-recharges/apply
         """
 
 class N_v3_recharge_bank_transfer_recharges_out_recharge_no(Node[R]):
@@ -34586,7 +38529,8 @@ class N_v3_refund_domestic(Node[R]):
 class N_v3_refund_domestic_refunds(Node[R]):
     _out_refund_no_: N_v3_refund_domestic_refunds_Pout_refund_no[R]
     _refund_id_: N_v3_refund_domestic_refunds_Prefund_id[R]
-    def post(self, *, json: N_v3_refund_domestic_refunds_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_refund_domestic_refunds_POST_json, **options: Unpack[Options]) -> R:
         """申请退款API
 
         POST v3/refund/domestic/refunds
@@ -34606,6 +38550,12 @@ class N_v3_refund_domestic_refunds(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.refund.domestic.refunds.post(json={"out_refund_no": "1217752501201407033233368018", "amount": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/refund/domestic/refunds
         """
 
 class N_v3_refund_domestic_refunds_Pout_refund_no(Node[R]):
@@ -34629,7 +38579,8 @@ class N_v3_refund_domestic_refunds_Prefund_id(Node[R]):
     applyAbnormalRefund: N_v3_refund_domestic_refunds_Prefund_id_apply_abnormal_refund[R]
 
 class N_v3_refund_domestic_refunds_Prefund_id_apply_abnormal_refund(Node[R]):
-    def post(self, *, refund_id: str, json: N_v3_refund_domestic_refunds_Prefund_id_apply_abnormal_refund_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, refund_id: str, json: N_v3_refund_domestic_refunds_Prefund_id_apply_abnormal_refund_POST_json, **options: Unpack[Options]) -> R:
         """发起异常退款
 
         POST v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund
@@ -34648,6 +38599,12 @@ class N_v3_refund_domestic_refunds_Prefund_id_apply_abnormal_refund(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.refund.domestic.refunds._refund_id_.applyAbnormalRefund.post(refund_id="50000000382019052709732678859", json={"out_refund_no": "1217752501201407033233368018", "type": "USER_BANK_CARD"})
+        """
+    @overload
+    def post(self, *, refund_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund
         """
 
 class N_v3_repayment(Node[R]):
@@ -34680,7 +38637,8 @@ class N_v3_repayment_combine_transactions_partner_out_trade_no_Pcombine_out_trad
         """
 
 class N_v3_repayment_combine_transactions_partner_out_trade_no_Pcombine_out_trade_no_close(Node[R]):
-    def post(self, *, combine_out_trade_no: str, json: N_v3_repayment_combine_transactions_partner_out_trade_no_Pcombine_out_trade_no_close_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, combine_out_trade_no: str, json: N_v3_repayment_combine_transactions_partner_out_trade_no_Pcombine_out_trade_no_close_POST_json, **options: Unpack[Options]) -> R:
         """商户关单
 
         POST v3/repayment/combine-transactions/partner/out-trade-no/{combine_out_trade_no}/close
@@ -34695,9 +38653,16 @@ class N_v3_repayment_combine_transactions_partner_out_trade_no_Pcombine_out_trad
 
             await client.v3.repayment.combineTransactions.partner.outTradeNo._combine_out_trade_no_.close.post(combine_out_trade_no="1217752501201407033233368018", json={"sub_orders": [...]})
         """
+    @overload
+    def post(self, *, combine_out_trade_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/repayment/combine-transactions/partner/out-trade-no/{combine_out_trade_no}/close
+        """
 
 class N_v3_repayment_combine_transactions_partner_prepay(Node[R]):
-    def post(self, *, json: N_v3_repayment_combine_transactions_partner_prepay_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_repayment_combine_transactions_partner_prepay_POST_json, **options: Unpack[Options]) -> R:
         """还款下单
 
         POST v3/repayment/combine-transactions/partner/prepay
@@ -34719,12 +38684,19 @@ class N_v3_repayment_combine_transactions_partner_prepay(Node[R]):
 
             await client.v3.repayment.combineTransactions.partner.prepay.post(json={"combine_mchid": "1230000109", "combine_out_trade_no": "1217752501201407033233368018", "sub_orders": [...]})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/repayment/combine-transactions/partner/prepay
+        """
 
 class N_v3_security(Node[R]):
     echo: N_v3_security_echo[R]
 
 class N_v3_security_echo(Node[R]):
-    def post(self, *, json: N_v3_security_echo_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_security_echo_POST_json, **options: Unpack[Options]) -> R:
         """商户签名验签／加解密测试
 
         POST v3/security/echo
@@ -34738,6 +38710,12 @@ class N_v3_security_echo(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.security.echo.post(json={"echo_message": "hello"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/security/echo
         """
 
 class N_v3_smartguide(Node[R]):
@@ -34764,7 +38742,8 @@ class N_v3_smartguide_guides(Node[R]):
 
             await client.v3.smartguide.guides.get(query={"store_id": 1})
         """
-    def post(self, *, json: N_v3_smartguide_guides_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_smartguide_guides_POST_json, **options: Unpack[Options]) -> R:
         """服务人员注册API
 
         POST v3/smartguide/guides
@@ -34785,10 +38764,17 @@ class N_v3_smartguide_guides(Node[R]):
 
             await client.v3.smartguide.guides.post(json={"corpid": "...", "store_id": 1, "userid": "...", "name": "...", "mobile": "...", "qr_code": "...", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/smartguide/guides
+        """
 
 class N_v3_smartguide_guides_Pguide_id(Node[R]):
     assign: N_v3_smartguide_guides_Pguide_id_assign[R]
-    def patch(self, *, guide_id: str, json: N_v3_smartguide_guides_Pguide_id_PATCH_json = ..., **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def patch(self, *, guide_id: str, json: N_v3_smartguide_guides_Pguide_id_PATCH_json = ..., **options: Unpack[Options]) -> R:
         """服务人员信息更新API
 
         PATCH v3/smartguide/guides/{guide_id}
@@ -34808,9 +38794,16 @@ class N_v3_smartguide_guides_Pguide_id(Node[R]):
 
             await client.v3.smartguide.guides._guide_id_.patch(guide_id="LLA3WJ6DSZUfiaZDS79FH5Wm5m4X69TBic", json={...})
         """
+    @overload
+    def patch(self, *, guide_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        PATCH v3/smartguide/guides/{guide_id}
+        """
 
 class N_v3_smartguide_guides_Pguide_id_assign(Node[R]):
-    def post(self, *, guide_id: str, json: N_v3_smartguide_guides_Pguide_id_assign_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, guide_id: str, json: N_v3_smartguide_guides_Pguide_id_assign_POST_json, **options: Unpack[Options]) -> R:
         """服务人员分配API
 
         POST v3/smartguide/guides/{guide_id}/assign
@@ -34825,6 +38818,12 @@ class N_v3_smartguide_guides_Pguide_id_assign(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.smartguide.guides._guide_id_.assign.post(guide_id="...", json={"out_trade_no": "20150806125346"})
+        """
+    @overload
+    def post(self, *, guide_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/smartguide/guides/{guide_id}/assign
         """
 
 class N_v3_taxi_invoice(Node[R]):
@@ -34843,7 +38842,8 @@ class N_v3_taxi_invoice_attendance(Node[R]):
     punch: N_v3_taxi_invoice_attendance_punch[R]
 
 class N_v3_taxi_invoice_attendance_punch(Node[R]):
-    def post(self, *, json: N_v3_taxi_invoice_attendance_punch_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_taxi_invoice_attendance_punch_POST_json, **options: Unpack[Options]) -> R:
         """签到签退API
 
         POST v3/taxi-invoice/attendance/punch
@@ -34860,10 +38860,17 @@ class N_v3_taxi_invoice_attendance_punch(Node[R]):
 
             await client.v3.taxiInvoice.attendance.punch.post(json={"plate_number": "粤B12345", "driver_license": "6298416", "event_time": "2019-12-01T12:00:00.000+08:00", "event_type": "SIGN_IN", "region_id": 510100})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/taxi-invoice/attendance/punch
+        """
 
 class N_v3_taxi_invoice_cards(Node[R]):
     uploadFile: N_v3_taxi_invoice_cards_upload_file[R]
-    def post(self, *, json: N_v3_taxi_invoice_cards_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_taxi_invoice_cards_POST_json, **options: Unpack[Options]) -> R:
         """将出租车电子发票插入微信用户卡包API
 
         POST v3/taxi-invoice/cards
@@ -34884,9 +38891,15 @@ class N_v3_taxi_invoice_cards(Node[R]):
 
             await client.v3.taxiInvoice.cards.post(json={"company_mchid": "1900000109", "trade_number": "10001071012021110600437180176110", "openid": "oUypO5aQ1oOCaSiNZUpT5kxxJHuc", "region_id": 310100, "driver_license": "6298416", "plate_number": "浙AD12345", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/taxi-invoice/cards
+        """
 
 class N_v3_taxi_invoice_cards_upload_file(Node[R]):
-    def post(self, *, json: Mapping[str, Any] = ..., media: Media, **options: Unpack[BodyOptions]) -> R:
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
         """上传出租车电子发票文件
 
         POST v3/taxi-invoice/cards/upload-file
@@ -34902,7 +38915,8 @@ class N_v3_taxi_invoice_driver(Node[R]):
     updateDriver: N_v3_taxi_invoice_driver_update_driver[R]
 
 class N_v3_taxi_invoice_driver_update_driver(Node[R]):
-    def post(self, *, json: N_v3_taxi_invoice_driver_update_driver_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_taxi_invoice_driver_update_driver_POST_json, **options: Unpack[Options]) -> R:
         """更新司机信息API
 
         POST v3/taxi-invoice/driver/update-driver
@@ -34922,6 +38936,12 @@ class N_v3_taxi_invoice_driver_update_driver(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.taxiInvoice.driver.updateDriver.post(json={"driver_name": "OpldWegML3fJ3/U5L6av0bU6GcIOaOhi+SY04APUv4dfFrD7US5TWiL5sVnQSz/wvsvQ==", "id_card_number": "OpldWegML3fJ3/U5L6av0bU6GcIOaOhXM/t2DrNLxVUb77DCnz421UAD7US5TWiL5sVnQSz/wvsvQ==", "company_name": "深圳市未来有限公司", "mchid": "1900000109", "driver_license": "6298416", "driver_category": "MAIN", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/taxi-invoice/driver/update-driver
         """
 
 class N_v3_taxi_invoice_drivers(Node[R]):
@@ -34968,7 +38988,8 @@ class N_v3_taxi_invoice_taxi_company(Node[R]):
     createTaxiCompany: N_v3_taxi_invoice_taxi_company_create_taxi_company[R]
 
 class N_v3_taxi_invoice_taxi_company_create_taxi_company(Node[R]):
-    def post(self, *, json: N_v3_taxi_invoice_taxi_company_create_taxi_company_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_taxi_invoice_taxi_company_create_taxi_company_POST_json, **options: Unpack[Options]) -> R:
         """新增出租车公司API
 
         POST v3/taxi-invoice/taxi-company/create-taxi-company
@@ -34991,12 +39012,19 @@ class N_v3_taxi_invoice_taxi_company_create_taxi_company(Node[R]):
 
             await client.v3.taxiInvoice.taxiCompany.createTaxiCompany.post(json={"tax_id": "12345678901234567J", "address": "广东省深圳市南山区高新科技园科技中一路腾讯大厦", "invoice_mode": "JIAO_WEI", "legal_person": "张三", "region_id": 510100, "enterprise_type": "ENTERPRISE"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/taxi-invoice/taxi-company/create-taxi-company
+        """
 
 class N_v3_taxi_invoice_taxi(Node[R]):
     updateTaxi: N_v3_taxi_invoice_taxi_update_taxi[R]
 
 class N_v3_taxi_invoice_taxi_update_taxi(Node[R]):
-    def post(self, *, json: N_v3_taxi_invoice_taxi_update_taxi_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_taxi_invoice_taxi_update_taxi_POST_json, **options: Unpack[Options]) -> R:
         """更新出租车信息API
 
         POST v3/taxi-invoice/taxi/update-taxi
@@ -35015,6 +39043,12 @@ class N_v3_taxi_invoice_taxi_update_taxi(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.taxiInvoice.taxi.updateTaxi.post(json={"plate_number": "粤B12345", "company_name": "深圳市未来有限公司", "main_license": "6298416", "region_id": 510100})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/taxi-invoice/taxi/update-taxi
         """
 
 class N_v3_taxi_invoice_taxies(Node[R]):
@@ -35134,7 +39168,8 @@ class N_v3_transaction_block_transaction_block_submissions_sub_mchid(Node[R]):
     _sub_mchid_: N_v3_transaction_block_transaction_block_submissions_sub_mchid_Psub_mchid[R]
 
 class N_v3_transaction_block_transaction_block_submissions_sub_mchid_Psub_mchid(Node[R]):
-    def post(self, *, sub_mchid: str, json: N_v3_transaction_block_transaction_block_submissions_sub_mchid_Psub_mchid_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, sub_mchid: str, json: N_v3_transaction_block_transaction_block_submissions_sub_mchid_Psub_mchid_POST_json, **options: Unpack[Options]) -> R:
         """发起交易拦截申诉
 
         POST v3/transaction-block/transaction-block-submissions/sub-mchid/{sub_mchid}
@@ -35149,6 +39184,12 @@ class N_v3_transaction_block_transaction_block_submissions_sub_mchid_Psub_mchid(
         Example (the blocking Client: without await)::
 
             await client.v3.transactionBlock.transactionBlockSubmissions.subMchid._sub_mchid_.post(sub_mchid="123000110", json={"merchant_submit_id": "ABC123456789", "submit_data": "{\\"record_fields\\":[]}"})
+        """
+    @overload
+    def post(self, *, sub_mchid: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/transaction-block/transaction-block-submissions/sub-mchid/{sub_mchid}
         """
 
 class N_v3_transaction_block_transaction_block_submissions_Pblock_submission_id(Node[R]):
@@ -35185,7 +39226,8 @@ class N_v3_transfer_detail_electronic_receipts(Node[R]):
 
             await client.v3.transferDetail.electronicReceipts.get(query={"accept_type": "BATCH_TRANSFER", "out_detail_no": "mx0911231610162610v4CNkO4HAf"})
         """
-    def post(self, *, json: N_v3_transfer_detail_electronic_receipts_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_transfer_detail_electronic_receipts_GET_query, **options: Unpack[Options]) -> R:
         """转账明细电子回单受理API
 
         POST v3/transfer-detail/electronic-receipts
@@ -35200,6 +39242,12 @@ class N_v3_transfer_detail_electronic_receipts(Node[R]):
 
             await client.v3.transferDetail.electronicReceipts.post(json={"accept_type": "BATCH_TRANSFER", "out_detail_no": "mx0911231610162610v4CNkO4HAf"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/transfer-detail/electronic-receipts
+        """
 
 class N_v3_transfer(Node[R]):
     batches: N_v3_transfer_batches[R]
@@ -35208,7 +39256,8 @@ class N_v3_transfer(Node[R]):
 class N_v3_transfer_batches(Node[R]):
     batchId: N_v3_transfer_batches_batch_id[R]
     outBatchNo: N_v3_transfer_batches_out_batch_no[R]
-    def post(self, *, json: N_v3_transfer_batches_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_transfer_batches_POST_json, **options: Unpack[Options]) -> R:
         """发起批量转账API
 
         POST v3/transfer/batches
@@ -35228,6 +39277,12 @@ class N_v3_transfer_batches(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.transfer.batches.post(json={"appid": "wxf636efh567hg4356", "out_batch_no": "plfk2020042013", "batch_name": "2019年1月深圳分部报销单", "batch_remark": "2019年1月深圳分部报销单", "total_amount": 4000000, "total_num": 200, ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/transfer/batches
         """
 
 class N_v3_transfer_batches_batch_id(Node[R]):
@@ -35324,7 +39379,8 @@ class N_v3_transfer_batches_out_batch_no_Pout_batch_no_details_out_detail_no_Pou
 
 class N_v3_transfer_bill_receipt(Node[R]):
     _out_batch_no_: N_v3_transfer_bill_receipt_Pout_batch_no[R]
-    def post(self, *, json: N_v3_bank_batch_transfer_receipt_summary_receipts_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_bank_batch_transfer_receipt_summary_receipts_GET_query, **options: Unpack[Options]) -> R:
         """转账电子回单申请受理API
 
         POST v3/transfer/bill-receipt
@@ -35336,6 +39392,12 @@ class N_v3_transfer_bill_receipt(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.transfer.billReceipt.post(json={"out_batch_no": "plfk2020042013"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/transfer/bill-receipt
         """
 
 class N_v3_transfer_bill_receipt_Pout_batch_no(Node[R]):
@@ -35420,7 +39482,8 @@ class N_v3_vehicle_etc_contracts_Pcontract_id(Node[R]):
         """
 
 class N_v3_vehicle_etc_preopen(Node[R]):
-    def post(self, *, json: N_v3_vehicle_etc_preopen_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_vehicle_etc_preopen_POST_json, **options: Unpack[Options]) -> R:
         """预开通用户ETC指定卡扣费API
 
         POST v3/vehicle/etc/preopen
@@ -35441,6 +39504,12 @@ class N_v3_vehicle_etc_preopen(Node[R]):
 
             await client.v3.vehicle.etc.preopen.post(json={"sp_appid": "10000098", "openid": "ot35_4gNgXsUuh2sQY0lT9N08AU0", "plan_id": "97619", "plate_number": "藏ZZZZZZ", "identify": {...}})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/vehicle/etc/preopen
+        """
 
 class N_v3_vehicle_etc_transactions(Node[R]):
     highway: N_v3_vehicle_etc_transactions_highway[R]
@@ -35448,7 +39517,8 @@ class N_v3_vehicle_etc_transactions(Node[R]):
     outTradeNo: N_v3_vehicle_etc_transactions_out_trade_no[R]
 
 class N_v3_vehicle_etc_transactions_highway(Node[R]):
-    def post(self, *, json: N_v3_vehicle_etc_transactions_highway_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_vehicle_etc_transactions_highway_POST_json, **options: Unpack[Options]) -> R:
         """高速场景商户扣款API
 
         POST v3/vehicle/etc/transactions/highway
@@ -35470,6 +39540,12 @@ class N_v3_vehicle_etc_transactions_highway(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.vehicle.etc.transactions.highway.post(json={"out_trade_no": "121775250124070332", "appid": "wxd678efh567hg6787", "contract_id": "wxd678ef4Fwxd678ef4Fwxd678ef4F21", "description": "商品信息", "highway_info": {...}, "amount": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/vehicle/etc/transactions/highway
         """
 
 class N_v3_vehicle_etc_transactions_id(Node[R]):
@@ -35542,7 +39618,8 @@ class N_v3_vehicle_parking(Node[R]):
     services: N_v3_vehicle_parking_services[R]
 
 class N_v3_vehicle_parking_parkings(Node[R]):
-    def post(self, *, json: N_v3_vehicle_parking_parkings_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_vehicle_parking_parkings_POST_json, **options: Unpack[Options]) -> R:
         """创建停车入场API
 
         POST v3/vehicle/parking/parkings
@@ -35561,6 +39638,12 @@ class N_v3_vehicle_parking_parkings(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.vehicle.parking.parkings.post(json={"sub_mchid": "1900000109", "out_parking_no": "1231243", "plate_number": "粤B888888", "plate_color": "BLUE", "notify_url": "https://yoursite.com/wxpay.html", "start_time": "2017-08-26T10:43:39+08:00", ...})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/vehicle/parking/parkings
         """
 
 class N_v3_vehicle_parking_services(Node[R]):
@@ -35610,7 +39693,8 @@ class N_v3_vehicle_transactions_out_trade_no_Pout_trade_no(Node[R]):
         """
 
 class N_v3_vehicle_transactions_parking(Node[R]):
-    def post(self, *, json: N_v3_vehicle_transactions_parking_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_vehicle_transactions_parking_POST_json, **options: Unpack[Options]) -> R:
         """扣费受理API
 
         POST v3/vehicle/transactions/parking
@@ -35634,9 +39718,16 @@ class N_v3_vehicle_transactions_parking(Node[R]):
 
             await client.v3.vehicle.transactions.parking.post(json={"appid": "wxcbda96de0b165486", "sub_appid": "wxcbda96de0b165486", "sub_mchid": "1900000109", "description": "停车场扣费", "out_trade_no": "20150806125346", "trade_scene": "PARKING", ...})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/vehicle/transactions/parking
+        """
 
 class N_v3_webhooks(Node[R]):
-    def post(self, *, json: N_v3_webhooks_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_webhooks_POST_json, **options: Unpack[Options]) -> R:
         """南桥接口-微信支付平台通知商户平台协议及数据结构
 
         POST v3/webhooks
@@ -35653,6 +39744,12 @@ class N_v3_webhooks(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webhooks.post(json={"id": "EV-2018022511223320873", "create_time": "2018-06-08T10:34:56+08:00", "event_type": "MALL_AUTH.ACTIVATE_CARD", "resource_type": "encrypt-resource", "resource": {...}})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webhooks
         """
 
 class N_v3_webizpay(Node[R]):
@@ -35677,7 +39774,8 @@ class N_v3_webizpay_avail_mch_ranges(Node[R]):
 
             await client.v3.webizpay.availMchRanges.get(query={"sp_mchid": "12341234"})
         """
-    def post(self, *, json: N_v3_webizpay_avail_mch_ranges_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_webizpay_avail_mch_ranges_POST_json, **options: Unpack[Options]) -> R:
         """创建可用商户范围
 
         POST v3/webizpay/avail-mch-ranges
@@ -35690,6 +39788,12 @@ class N_v3_webizpay_avail_mch_ranges(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webizpay.availMchRanges.post(json={"sp_mchid": "12341234", "identifier_type": "ORGANIZATION_CODE"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/avail-mch-ranges
         """
 
 class N_v3_webizpay_avail_mch_ranges_Prange_id(Node[R]):
@@ -35714,7 +39818,8 @@ class N_v3_webizpay_avail_mch_ranges_Prange_id_merchant_identifiers(Node[R]):
 
             await client.v3.webizpay.availMchRanges._range_id_.merchantIdentifiers.get(range_id="89f5123e-5ad4-4e0e-89b1-63ced0c798c5", query={"sp_mchid": "12341234", "offset": 0, "limit": 100})
         """
-    def post(self, *, range_id: str, json: N_v3_webizpay_avail_mch_ranges_Prange_id_merchant_identifiers_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, range_id: str, json: N_v3_webizpay_avail_mch_ranges_Prange_id_merchant_identifiers_POST_json, **options: Unpack[Options]) -> R:
         """添加商户标识
 
         POST v3/webizpay/avail-mch-ranges/{range_id}/merchant-identifiers
@@ -35730,8 +39835,15 @@ class N_v3_webizpay_avail_mch_ranges_Prange_id_merchant_identifiers(Node[R]):
 
             await client.v3.webizpay.availMchRanges._range_id_.merchantIdentifiers.post(range_id="89f5123e-5ad4-4e0e-89b1-63ced0c798c5", json={"sp_mchid": "12341234", "merchant_identifier": "91110000710926094P"})
         """
+    @overload
+    def post(self, *, range_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/avail-mch-ranges/{range_id}/merchant-identifiers
+        """
 
 class N_v3_webizpay_avail_mch_ranges_Prange_id_merchant_identifiers_Pmerchant_identifier(Node[R]):
+    @overload
     def delete(self, *, range_id: str, merchant_identifier: str, json: N_v3_webizpay_avail_mch_ranges_GET_query, **options: Unpack[Options]) -> R:
         """删除商户标识
 
@@ -35748,13 +39860,20 @@ class N_v3_webizpay_avail_mch_ranges_Prange_id_merchant_identifiers_Pmerchant_id
 
             await client.v3.webizpay.availMchRanges._range_id_.merchantIdentifiers._merchant_identifier_.delete(range_id="89f5123e-5ad4-4e0e-89b1-63ced0c798c5", merchant_identifier="91110000710926094P", json={"sp_mchid": "12341234"})
         """
+    @overload
+    def delete(self, *, range_id: str, merchant_identifier: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        DELETE v3/webizpay/avail-mch-ranges/{range_id}/merchant-identifiers/{merchant_identifier}
+        """
 
 class N_v3_webizpay_bill(Node[R]):
     proof: N_v3_webizpay_bill_proof[R]
     tradeBill: N_v3_webizpay_bill_trade_bill[R]
 
 class N_v3_webizpay_bill_proof(Node[R]):
-    def post(self, *, json: N_v3_webizpay_bill_proof_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_webizpay_bill_proof_POST_json, **options: Unpack[Options]) -> R:
         """申请企业商户企业支付出资凭证
 
         POST v3/webizpay/bill/proof
@@ -35772,9 +39891,16 @@ class N_v3_webizpay_bill_proof(Node[R]):
 
             await client.v3.webizpay.bill.proof.post(json={"sp_mchid": "12341234", "sub_mchid": "43214321", "start_date": "2025-04-23", "end_date": "2025-04-23", "out_operation_id": "operation12345678"})
         """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/bill/proof
+        """
 
 class N_v3_webizpay_bill_trade_bill(Node[R]):
-    def post(self, *, json: N_v3_webizpay_bill_trade_bill_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_webizpay_bill_trade_bill_POST_json, **options: Unpack[Options]) -> R:
         """申请企业商户企业支付业务账单
 
         POST v3/webizpay/bill/trade-bill
@@ -35789,6 +39915,12 @@ class N_v3_webizpay_bill_trade_bill(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webizpay.bill.tradeBill.post(json={"sp_mchid": "12341234", "sub_mchid": "43214321", "date": "2025-04-23", "type": "QYZFALL"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/bill/trade-bill
         """
 
 class N_v3_webizpay_employees(Node[R]):
@@ -35823,7 +39955,8 @@ class N_v3_webizpay_employees_Pemployee_id_out_quota_cards_Pout_card_no(Node[R])
 
 class N_v3_webizpay_employees_Pemployee_id_quota_cards(Node[R]):
     _card_no_: N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no[R]
-    def post(self, *, employee_id: str, json: N_v3_webizpay_employees_Pemployee_id_quota_cards_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, employee_id: str, json: N_v3_webizpay_employees_Pemployee_id_quota_cards_POST_json, **options: Unpack[Options]) -> R:
         """企业商户为员工下发企业支付额度卡
 
         POST v3/webizpay/employees/{employee_id}/quota-cards
@@ -35845,6 +39978,12 @@ class N_v3_webizpay_employees_Pemployee_id_quota_cards(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webizpay.employees._employee_id_.quotaCards.post(employee_id="WeBizPay_a968402a-73bb-43e2-9e1a-8371b0ca3d7c", json={"sp_mchid": "12341234", "sub_mchid": "43214321", "card_template_id": "template_123", "amount": 10000, "card_name": "报销额度卡", "out_card_no": "mch_card_123456", ...})
+        """
+    @overload
+    def post(self, *, employee_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/employees/{employee_id}/quota-cards
         """
 
 class N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no(Node[R]):
@@ -35869,7 +40008,8 @@ class N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no(Node[R]):
         """
 
 class N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_cancel(Node[R]):
-    def post(self, *, employee_id: str, card_no: str, json: N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_cancel_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, employee_id: str, card_no: str, json: N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_cancel_POST_json, **options: Unpack[Options]) -> R:
         """企业商户作废员工企业支付额度卡
 
         POST v3/webizpay/employees/{employee_id}/quota-cards/{card_no}/cancel
@@ -35886,6 +40026,12 @@ class N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_cancel(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webizpay.employees._employee_id_.quotaCards._card_no_.cancel.post(employee_id="WeBizPay_a968402a-73bb-43e2-9e1a-8371b0ca3d7c", card_no="1068019671702503425", json={"sp_mchid": "12341234", "sub_mchid": "43214321", "reason": "商户主动作废"})
+        """
+    @overload
+    def post(self, *, employee_id: str, card_no: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/employees/{employee_id}/quota-cards/{card_no}/cancel
         """
 
 class N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_payment_url(Node[R]):
@@ -35909,7 +40055,8 @@ class N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_payment_url(Node
         """
 
 class N_v3_webizpay_employees_Pemployee_id_revoke(Node[R]):
-    def post(self, *, employee_id: str, json: N_v3_pay_partner_transactions_id_Ptransaction_id_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, employee_id: str, json: N_v3_pay_partner_transactions_id_Ptransaction_id_GET_query, **options: Unpack[Options]) -> R:
         """企业商户发起解除员工企业支付授权
 
         POST v3/webizpay/employees/{employee_id}/revoke
@@ -35925,13 +40072,20 @@ class N_v3_webizpay_employees_Pemployee_id_revoke(Node[R]):
 
             await client.v3.webizpay.employees._employee_id_.revoke.post(employee_id="WeBizPay_a968402a-73bb-43e2-9e1a-8371b0ca3d7c", json={"sp_mchid": "12341234", "sub_mchid": "43214321"})
         """
+    @overload
+    def post(self, *, employee_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/employees/{employee_id}/revoke
+        """
 
 class N_v3_webizpay_stores(Node[R]):
     entityMatches: N_v3_webizpay_stores_entity_matches[R]
 
 class N_v3_webizpay_stores_entity_matches(Node[R]):
     _batch_id_: N_v3_webizpay_stores_entity_matches_Pbatch_id[R]
-    def post(self, *, json: N_v3_webizpay_stores_entity_matches_POST_json, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, json: N_v3_webizpay_stores_entity_matches_POST_json, **options: Unpack[Options]) -> R:
         """发起门店主体匹配
 
         POST v3/webizpay/stores/entity-matches
@@ -35945,6 +40099,12 @@ class N_v3_webizpay_stores_entity_matches(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webizpay.stores.entityMatches.post(json={"sp_mchid": "12341234", "out_batch_id": "batch12345678"})
+        """
+    @overload
+    def post(self, *, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/stores/entity-matches
         """
 
 class N_v3_webizpay_stores_entity_matches_Pbatch_id(Node[R]):
@@ -35990,7 +40150,8 @@ class N_v3_webizpay_users_Puser_id_authorization_state(Node[R]):
         """
 
 class N_v3_webizpay_users_Puser_id_authorization_url(Node[R]):
-    def post(self, *, user_id: str, json: N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_payment_url_GET_query, **options: Unpack[BodyOptions]) -> R:
+    @overload
+    def post(self, *, user_id: str, json: N_v3_webizpay_employees_Pemployee_id_quota_cards_Pcard_no_payment_url_GET_query, **options: Unpack[Options]) -> R:
         """企业商户发起员工开通企业支付授权
 
         POST v3/webizpay/users/{user_id}/authorization-url
@@ -36006,4 +40167,26 @@ class N_v3_webizpay_users_Puser_id_authorization_url(Node[R]):
         Example (the blocking Client: without await)::
 
             await client.v3.webizpay.users._user_id_.authorizationUrl.post(user_id="123456", json={"sp_mchid": "12341234", "sub_mchid": "43214321", "application_type": "H5"})
+        """
+    @overload
+    def post(self, *, user_id: str, data: str | bytes, **options: Unpack[Options]) -> R:
+        """The same call with a raw body, data= (sent and signed as is), for json=.
+
+        POST v3/webizpay/users/{user_id}/authorization-url
+        """
+
+class N_brand_marketing_product_coupon_media(Node[R]):
+    uploadImage: N_brand_marketing_product_coupon_media_upload_image[R]
+
+class N_brand_marketing_product_coupon_media_upload_image(Node[R]):
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
+        """图片上传（品牌API）
+
+        POST brand/marketing/product-coupon/media/upload-image
+
+
+
+        Example (the blocking Client: without await)::
+
+            await client.brand.marketing.productCoupon.media.uploadImage.post(media=Media(content, filename="image.png"))
         """

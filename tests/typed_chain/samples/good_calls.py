@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from wxpay_chain import AsyncClient, Client, Response
+from wxpay_chain import AsyncClient, Client, Media, Response
 from wxpay_chain.models import BusifavorCouponQuery, BusifavorCouponState, ProductCouponSendRequest
 
 
@@ -80,3 +80,29 @@ def blocking_styles(client: Client) -> list[Response]:
                "fapiao_ability_type_list": "BASE_ABILITY"}
     )
     return [first, item, chained, brand, v2, packet, removed, deleted, ended, invite]
+
+
+def bodies_uploads_and_sign_types(client: Client, brand_client: Client, png: bytes) -> list[Response]:
+    """What the run time takes and the stubs used to refuse: a raw data= body alone, the brand upload, and
+    sign_type on every APIv2 call (each one was an error before; the bad sample has the refused forms)."""
+    remove = client.v3.profitsharing.receivers.delete
+    raw: Response = remove.post(data=b'{"appid":"wx1","type":"MERCHANT_ID","account":"1900000109"}')
+    text: Response = remove.post(data='{"appid":"wx1","type":"MERCHANT_ID","account":"1900000109"}', timeout=5)
+    ended: Response = client.v3.payscore.users._openid_.permissions._service_id_.terminate.post(  # path + data=
+        openid="o-1", service_id="s", data=b'{"appid":"wx1","reason":"r"}'
+    )
+    free: Response = client.v3.marketing.favor.media.imageUpload.post(media=Media(png, filename="a.png"))
+    upload: Response = client.v3.merchant.media.upload.post(media=Media(png, filename="a.png"), timeout=30)
+    tasks: Response = client.v3.marketing.bank.packages._package_id_.tasks.post(
+        package_id="p", media=Media(b"openid\n", filename="ids.csv")
+    )
+    image: Response = brand_client.brand.marketing.productCoupon.media.uploadImage.post(
+        media=Media(png, filename="bg.png")
+    )
+    stock: Response = client.v2.mmpaymkttransfers.query_coupon_stock.post(  # the README's APIv2 example
+        xml={"coupon_stock_id": "1757", "appid": "wx233544546545989", "sign_type": "HMAC-SHA256"}
+    )
+    packets: Response = client.v2.mmpaymkttransfers.gethbinfo.post(
+        xml={"mch_billno": "1", "appid": "wx", "bill_type": "MCHT", "sign_type": "MD5"}, security=True
+    )
+    return [raw, text, ended, free, upload, tasks, image, stock, packets]
