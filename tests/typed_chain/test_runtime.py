@@ -44,6 +44,14 @@ def test_a_verbs_doc_gives_title_link_parameters_and_an_example(client: AsyncCli
     assert "根据过滤条件查询用户券" in pydoc.render_doc(verb)  # help(verb)
 
 
+def test_an_apiv2_security_call_s_example_presents_the_certificate(client: AsyncClient) -> None:
+    # Followed as shown, send_coupon's example was refused: it needs the merchant API certificate.
+    for verb in (client.v2.mmpaymkttransfers.send_coupon.post, client.v2.mmpaymkttransfers.sendredpack.post):
+        assert (verb.__doc__ or "").rstrip().endswith(", security=True)")
+    plain = client.v2.mmpaymkttransfers.query_coupon_stock.post.__doc__ or ""
+    assert "security=True" not in plain and "media=" not in (client.v2.secapi.mch.uploadmedia.post.__doc__ or "")
+
+
 def test_item_access_finds_the_same_doc_and_unknown_endpoints_keep_the_class_doc(client: AsyncClient) -> None:
     literal = client["v3/marketing/busifavor/users/{openid}/coupons"].get
     assert literal.__doc__ == client.v3.marketing.busifavor.users._openid_.coupons.get.__doc__

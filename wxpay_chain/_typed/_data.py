@@ -264,9 +264,20 @@ def _example(op: Operation) -> str:
         args.append(word + "={" + fields + (", ..." if len(required) > 6 else "") + "}")
     elif method in ("POST", "PUT", "PATCH") and body.get("properties"):
         args.append(body_option(template) + "={...}")
-    if op.get("upload"):
+    if op.get("upload") and not is_v2(template):  # an APIv2 call takes xml= only (_v2_pipeline.V2_OPTIONS)
         args.append('media=Media(content, filename="image.png")')
+    if _presents_certificate(template):
+        args.append("security=True")
     return f"await {chain}.{method.lower()}({', '.join(args)})"
+
+
+# APIv2 calls documented to present the merchant API certificate (the seed pages of send_coupon and
+# sendredpack, and every secapi path): an example without security=True would be refused by WeChat Pay.
+_CERTIFICATE_CALLS = frozenset({"v2/mmpaymkttransfers/send_coupon", "v2/mmpaymkttransfers/sendredpack"})
+
+
+def _presents_certificate(template: str) -> bool:
+    return template in _CERTIFICATE_CALLS or template.startswith("v2/secapi/")
 
 
 def doc(op: Operation) -> str:

@@ -11560,7 +11560,7 @@ class N_v2_mmpaymkttransfers_send_coupon(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.mmpaymkttransfers.send_coupon.post(xml={"coupon_stock_id": "1757", "openid_count": 1, "partner_trade_no": "1000009820141203515766", "openid": "onqOjjrXT-776SpHnfexGm1_P7iE", "appid": "wx5edab3bdfba3dc1c"})
+            await client.v2.mmpaymkttransfers.send_coupon.post(xml={"coupon_stock_id": "1757", "openid_count": 1, "partner_trade_no": "1000009820141203515766", "openid": "onqOjjrXT-776SpHnfexGm1_P7iE", "appid": "wx5edab3bdfba3dc1c"}, security=True)
         """
 
 class N_v2_mmpaymkttransfers_sendgroupredpack(Node[R]):
@@ -11645,7 +11645,7 @@ class N_v2_mmpaymkttransfers_sendredpack(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.mmpaymkttransfers.sendredpack.post(xml={"mch_billno": "10000098201411111234567890", "wxappid": "wx8888888888888888", "send_name": "天虹百货", "re_openid": "oxTWIuGaIt6gTKsQRLau2M0yL16E", "total_amount": 1, "total_num": 1, ...})
+            await client.v2.mmpaymkttransfers.sendredpack.post(xml={"mch_billno": "10000098201411111234567890", "wxappid": "wx8888888888888888", "send_name": "天虹百货", "re_openid": "oxTWIuGaIt6gTKsQRLau2M0yL16E", "total_amount": 1, "total_num": 1, ...}, security=True)
         """
 
 class N_v2_mmpaymkttransfers_sendworkwxredpack(Node[R]):
@@ -12865,7 +12865,7 @@ class N_v2_secapi_mch_addsubdevconfig(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mch.addsubdevconfig.post(xml={"appid": "wx8888888888888888", "sub_mch_id": "1900000100", "jsapi_path": "http://www.qq.com/wechat/"})
+            await client.v2.secapi.mch.addsubdevconfig.post(xml={"appid": "wx8888888888888888", "sub_mch_id": "1900000100", "jsapi_path": "http://www.qq.com/wechat/"}, security=True)
         """
 
 class N_v2_secapi_mch_channelsetting(Node[R]):
@@ -12883,7 +12883,7 @@ class N_v2_secapi_mch_channelsetting(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mch.channelsetting.post(xml={"appid": "wx931386123456789e", "sub_mch_id": "10000101", "channel_id": "10000102"})
+            await client.v2.secapi.mch.channelsetting.post(xml={"appid": "wx931386123456789e", "sub_mch_id": "10000101", "channel_id": "10000102"}, security=True)
         """
 
 class N_v2_secapi_mch_modifymchinfo(Node[R]):
@@ -12901,7 +12901,7 @@ class N_v2_secapi_mch_modifymchinfo(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mch.modifymchinfo.post(xml={"sub_mch_id": "11111111"})
+            await client.v2.secapi.mch.modifymchinfo.post(xml={"sub_mch_id": "11111111"}, security=True)
         """
 
 class N_v2_secapi_mch_querysubdevconfig(Node[R]):
@@ -12918,7 +12918,7 @@ class N_v2_secapi_mch_querysubdevconfig(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mch.querysubdevconfig.post(xml={"appid": "wx8888888888888888", "sub_mch_id": "1900000100"})
+            await client.v2.secapi.mch.querysubdevconfig.post(xml={"appid": "wx8888888888888888", "sub_mch_id": "1900000100"}, security=True)
         """
 
 class N_v2_secapi_mch_submchmanage(Node[R]):
@@ -12940,7 +12940,7 @@ class N_v2_secapi_mch_submchmanage(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mch.submchmanage.post(query={"action": "add"}, xml={"appid": "wxd678efh567hg6787", "page_index": "1"})
+            await client.v2.secapi.mch.submchmanage.post(query={"action": "add"}, xml={"appid": "wxd678efh567hg6787", "page_index": "1"}, security=True)
         """
 
 class N_v2_secapi_mch_uploadmedia(Node[R]):
@@ -12953,7 +12953,7 @@ class N_v2_secapi_mch_uploadmedia(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mch.uploadmedia.post(media=Media(content, filename="image.png"))
+            await client.v2.secapi.mch.uploadmedia.post(security=True)
         """
 
 class N_v2_secapi_mkt(Node[R]):
@@ -12975,7 +12975,7 @@ class N_v2_secapi_mkt_addrecommendconf(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.mkt.addrecommendconf.post(xml={"sub_mch_id": "1900000100", "sub_appid": "wx8888888888888888", "subscribe_appid": "wx931386123456789e"})
+            await client.v2.secapi.mkt.addrecommendconf.post(xml={"sub_mch_id": "1900000100", "sub_appid": "wx8888888888888888", "subscribe_appid": "wx931386123456789e"}, security=True)
         """
 
 class N_v2_secapi_pay(Node[R]):
@@ -13007,7 +13007,7 @@ class N_v2_secapi_pay_facepayreverse(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.facepayreverse.post(xml={"appid": "wx8888888888888888", "out_trade_no": "1217752501201407033233368018"})
+            await client.v2.secapi.pay.facepayreverse.post(xml={"appid": "wx8888888888888888", "out_trade_no": "1217752501201407033233368018"}, security=True)
         """
 
 class N_v2_secapi_pay_multiprofitsharing(Node[R]):
@@ -13030,7 +13030,7 @@ class N_v2_secapi_pay_multiprofitsharing(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.multiprofitsharing.post(xml={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "receivers": "[{\\"type\\": \\"MERCHANT_ID\\",\\"account\\": \\"190001001\\",\\"amount\\": 100,\\"description\\": \\"分到商户\\"}, {\\"type\\": \\"PERSONAL_OPENID\\",\\"account\\": \\"86693952\\",\\"amount\\": 888,\\"description\\": \\"分到个人\\"}]"})
+            await client.v2.secapi.pay.multiprofitsharing.post(xml={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "receivers": "[{\\"type\\": \\"MERCHANT_ID\\",\\"account\\": \\"190001001\\",\\"amount\\": 100,\\"description\\": \\"分到商户\\"}, {\\"type\\": \\"PERSONAL_OPENID\\",\\"account\\": \\"86693952\\",\\"amount\\": 888,\\"description\\": \\"分到个人\\"}]"}, security=True)
         """
 
 class N_v2_secapi_pay_profitsharing(Node[R]):
@@ -13054,7 +13054,7 @@ class N_v2_secapi_pay_profitsharing(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.profitsharing.post(xml={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "receivers": "[{\\"type\\": \\"MERCHANT_ID\\",\\"account\\": \\"190001001\\",\\"amount\\": 100,\\"description\\": \\"分到商户\\"}, {\\"type\\": \\"PERSONAL_OPENID\\",\\"account\\": \\"86693952\\",\\"amount\\": 888,\\"description\\": \\"分到个人\\"}]"})
+            await client.v2.secapi.pay.profitsharing.post(xml={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "receivers": "[{\\"type\\": \\"MERCHANT_ID\\",\\"account\\": \\"190001001\\",\\"amount\\": 100,\\"description\\": \\"分到商户\\"}, {\\"type\\": \\"PERSONAL_OPENID\\",\\"account\\": \\"86693952\\",\\"amount\\": 888,\\"description\\": \\"分到个人\\"}]"}, security=True)
         """
 
 class N_v2_secapi_pay_profitsharingfinish(Node[R]):
@@ -13076,7 +13076,7 @@ class N_v2_secapi_pay_profitsharingfinish(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.profitsharingfinish.post(xml={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "description": "分账已完成"})
+            await client.v2.secapi.pay.profitsharingfinish.post(xml={"appid": "wx8888888888888888", "transaction_id": "4208450740201411110007820472", "out_order_no": "P20150806125346", "description": "分账已完成"}, security=True)
         """
 
 class N_v2_secapi_pay_profitsharingreturn(Node[R]):
@@ -13103,7 +13103,7 @@ class N_v2_secapi_pay_profitsharingreturn(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.profitsharingreturn.post(xml={"appid": "wx8888888888888888", "out_return_no": "R20190516001", "return_account_type": "MERCHANT_ID", "return_account": "86693852", "return_amount": 1, "description": "用户退款"})
+            await client.v2.secapi.pay.profitsharingreturn.post(xml={"appid": "wx8888888888888888", "out_return_no": "R20190516001", "return_account_type": "MERCHANT_ID", "return_account": "86693852", "return_amount": 1, "description": "用户退款"}, security=True)
         """
 
 class N_v2_secapi_pay_refund(Node[R]):
@@ -13132,7 +13132,7 @@ class N_v2_secapi_pay_refund(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.refund.post(xml={"appid": "wx8888888888888888", "transaction_id": "1217752501201407033233368018", "out_trade_no": "1217752501201407033233368018", "out_refund_no": "1217752501201407033233368018", "total_fee": 1, "refund_fee": 1})
+            await client.v2.secapi.pay.refund.post(xml={"appid": "wx8888888888888888", "transaction_id": "1217752501201407033233368018", "out_trade_no": "1217752501201407033233368018", "out_refund_no": "1217752501201407033233368018", "total_fee": 1, "refund_fee": 1}, security=True)
         """
 
 class N_v2_secapi_pay_refundv2(Node[R]):
@@ -13162,7 +13162,7 @@ class N_v2_secapi_pay_refundv2(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.refundv2.post(xml={"appid": "wx8888888888888888", "transaction_id": "1217752501201407033233368018", "out_trade_no": "1217752501201407033233368018", "out_refund_no": "1217752501201407033233368018", "total_fee": 1, "refund_fee": 1})
+            await client.v2.secapi.pay.refundv2.post(xml={"appid": "wx8888888888888888", "transaction_id": "1217752501201407033233368018", "out_trade_no": "1217752501201407033233368018", "out_refund_no": "1217752501201407033233368018", "total_fee": 1, "refund_fee": 1}, security=True)
         """
 
 class N_v2_secapi_pay_reverse(Node[R]):
@@ -13184,7 +13184,7 @@ class N_v2_secapi_pay_reverse(Node[R]):
 
         Example (the blocking Client: without await)::
 
-            await client.v2.secapi.pay.reverse.post(xml={"appid": "wx8888888888888888", "out_trade_no": "1217752501201407033233368018"})
+            await client.v2.secapi.pay.reverse.post(xml={"appid": "wx8888888888888888", "out_trade_no": "1217752501201407033233368018"}, security=True)
         """
 
 class N_v2_secsvc(Node[R]):
