@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from . import _cli
 from ._cli import Command, UsageError
@@ -76,7 +76,7 @@ def _download(
     """The bill at ``to``, checked against its hash (which kind of hash it was, for the status line)."""
     with _cli.terminated_as_interrupted(), _cli.blocking_client(args) as client:
         bill = client.chain(template).get(query=query).json()  # its download_url and hash
-        path = cast(Path, client.download(bill, to, progress=progress))  # given ``to``: where it wrote
+        path = client.download(bill, to, progress=progress)  # given ``to``: where it wrote
     return path, str(bill["hash_type"])
 
 

@@ -12,7 +12,7 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import aiohttp
 
@@ -328,6 +328,16 @@ class AsyncClient(ClientSignatures):
             raise InvalidRequestError("decrypt() takes the field's ciphertext", [("ciphertext", why)])
         return rsa_oaep_decrypt(self._config.signer.key, ciphertext)
 
+    @overload
+    async def download(
+        self, answer: Downloadable, to: None = None, *, hash_type: str | None = None,
+        hash_value: str | None = None, progress: Progress | None = None,
+    ) -> bytes: ...
+    @overload
+    async def download(
+        self, answer: Downloadable, to: Target, *, hash_type: str | None = None, hash_value: str | None = None,
+        progress: Progress | None = None,
+    ) -> Path: ...
     async def download(
         self,
         answer: Downloadable,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Coroutine
+import sys
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
 from typing import Any
 
 from ._errors import InvalidRequestError, StructureError
@@ -12,7 +13,7 @@ from ._prepare import merge_arguments
 from ._request import to_wire, typed
 from ._uri import encode_query
 
-__all__ = ["paginate"]
+__all__ = ["blocking_pages", "paginate"]
 
 log = logging.getLogger("wxpay_chain")
 
@@ -67,3 +68,22 @@ def _parsed(response: Response, number: int) -> Any:
         return response.parsed
     except StructureError as exc:  # the caller needs the page and the Request-ID to report it, or resume
         raise exc.on_page(number, f"{response.request.method} {response.request.target}", response.request_id) from exc
+
+
+def blocking_pages(
+    pages: AsyncGenerator[Any, None], run: Callable[[Coroutine[Any, Any, Any]], Any], closed: Callable[[], bool]
+) -> Iterator[Any]:
+    """The blocking Client's paginate(): each item of ``pages`` fetched by ``run`` on the client's loop."""
+    try:
+        while True:
+            try:
+                yield run(_next_item(pages))
+            except StopAsyncIteration:
+                return
+    finally:
+        if not closed() and not sys.is_finalizing():  # at exit the loop thread is gone
+            run(pages.aclose())
+
+
+async def _next_item(pages: AsyncGenerator[Any, None]) -> Any:
+    return await pages.__anext__()

@@ -12,12 +12,11 @@ import asyncio
 import concurrent.futures
 import logging
 import ssl
-import sys
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from ._aiohttp_transport import DEFAULT_MAX_BODY
 from ._certificates import PlatformCertificate
@@ -31,6 +30,7 @@ from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
 from ._loop_thread import fork_lock, keep_inherited, serve, stop_when_collected, submit
+from ._paging import blocking_pages
 from ._process import current_pid
 from ._request import PreparedRequest
 from ._retry import RetryPolicy
@@ -55,10 +55,6 @@ _HOOK_CALL = (
     "make calls (they run on the client's event loop, which would wait for itself): record what you need and "
     "call from your own code"
 )
-
-
-async def _next_item(pages: AsyncGenerator[Any, None]) -> Any:
-    return await pages.__anext__()
 
 
 class Client(ClientSignatures):
@@ -294,15 +290,7 @@ class Client(ClientSignatures):
 
     def _paginate(self, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
         pages = self._async._paginate(template, args, kwargs)
-        try:
-            while True:
-                try:
-                    yield self._run(_next_item(pages))
-                except StopAsyncIteration:
-                    return
-        finally:
-            if not (self._owner or self)._closed and not sys.is_finalizing():  # at exit the loop thread is gone
-                self._run(pages.aclose())
+        return blocking_pages(pages, self._run, lambda: (self._owner or self)._closed)
 
     def download_certificates(self) -> tuple[PlatformCertificate, ...]:
         """Blocking :meth:`AsyncClient.download_certificates`."""
@@ -330,6 +318,16 @@ class Client(ClientSignatures):
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (RSA-OAEP, merchant key)."""
         return self._async.decrypt(ciphertext)
 
+    @overload
+    def download(
+        self, answer: Downloadable, to: None = None, *, hash_type: str | None = None,
+        hash_value: str | None = None, progress: Progress | None = None,
+    ) -> bytes: ...
+    @overload
+    def download(
+        self, answer: Downloadable, to: Target, *, hash_type: str | None = None, hash_value: str | None = None,
+        progress: Progress | None = None,
+    ) -> Path: ...
     def download(
         self, answer: Downloadable, to: Target | None = None, *, hash_type: str | None = None,
         hash_value: str | None = None, progress: Progress | None = None,

@@ -7,6 +7,7 @@ Every line here must type-check as written; each ``type: ignore[...]`` proves a 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
@@ -71,6 +72,10 @@ def everything_else(client: Client) -> None:
     sealed: str = client.encrypt("张三")
     opened: str = client.decrypt(sealed)
     assert mode and keys is not None and certificates is not None and signed.url and opened
+    bill = client.v3.bill.tradebill.get(query={"bill_date": "2026-01-01"}).json()
+    csv: bytes = client.download(bill)  # without to=: the bytes
+    saved: Path = client.download(bill, to="trade.csv")  # with it: where it went
+    assert csv and saved.name
     client.close()
 
 
