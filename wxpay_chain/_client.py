@@ -50,7 +50,10 @@ from .notifications import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ._typed._nodes import N_brand, N_hk, N_v2, N_v3
+    from ._typed._options import AsyncClientOptions
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Attempt"]
 
@@ -167,7 +170,9 @@ class AsyncClient(ClientSignatures):
         self._defaults = config.defaults  # read on every call
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AsyncClient:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[AsyncClientOptions]
+    ) -> AsyncClient:
         """A client from the WXPAY_* variables (README: "From the environment"); keywords win."""
         return cls(**options_from_env(environ, overrides))
 

@@ -42,7 +42,10 @@ from ._uri import split_literal
 from .notifications import Notification, NotificationHeaders, RecentNotifications, handle_notification_sync
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ._typed._nodes import N_brand, N_hk, N_v2, N_v3
+    from ._typed._options import ClientOptions
 
 __all__ = ["Client"]
 
@@ -153,7 +156,7 @@ class Client(ClientSignatures):
         self._collected = stop_when_collected(self, self._loop, *self._async._leftovers)  # a Client never closed
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Client:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[ClientOptions]) -> Client:
         """A client from the WXPAY_* variables (README: "From the environment"); keywords win."""
         return cls(**options_from_env(environ, overrides))
 
@@ -294,13 +297,11 @@ class Client(ClientSignatures):
 
     def download_certificates(self) -> tuple[PlatformCertificate, ...]:
         """Blocking :meth:`AsyncClient.download_certificates`."""
-        result: tuple[PlatformCertificate, ...] = self._run(self._async.download_certificates())
-        return result
+        return cast(tuple[PlatformCertificate, ...], self._run(self._async.download_certificates()))
 
     def parse_notification(self, headers: NotificationHeaders, body: bytes | str) -> Notification:
         """Blocking :meth:`AsyncClient.parse_notification`."""
-        result: Notification = self._run(self._async.parse_notification(headers, body))
-        return result
+        return cast(Notification, self._run(self._async.parse_notification(headers, body)))
 
     def handle_notification(
         self, headers: NotificationHeaders, body: bytes | str, callback: Callable[[Notification], None],

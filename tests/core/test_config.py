@@ -216,3 +216,30 @@ def test_a_bad_backup_base_url_is_named_as_such(make_client: Callable[..., Async
     for url, why in [("http:// x/", "must be plain ASCII"), ("ftp://x/", "must be an http"), (5, "must be a str")]:
         with pytest.raises(ConfigurationError, match=f"^backup_base_url {why}"):
             make_client(backup_base_url=url)
+
+
+def test_from_env_takes_the_constructors_parameters_with_their_types() -> None:
+    # from_env(**overrides) was typed Any: from_env(timout=10) passed the type checkers. Its TypedDicts,
+    # for type checkers only, must name every parameter the constructors take, with the same type.
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import wxpay_chain._typed
+    from wxpay_chain import Client
+
+    stub = Path(wxpay_chain._typed.__file__).with_name("_options.pyi")
+    fields: dict[str, dict[str, str]] = {}
+    for node in ast.parse(stub.read_text("utf-8")).body:
+        if isinstance(node, ast.ClassDef):
+            bases = [base.id for base in node.bases if isinstance(base, ast.Name)]
+            own = {
+                n.target.id: ast.unparse(n.annotation)
+                for n in node.body
+                if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+            }
+            fields[node.name] = {k: v for base in bases for k, v in fields.get(base, {}).items()} | own
+    for cls, typed in ((AsyncClient, "AsyncClientOptions"), (Client, "ClientOptions")):
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        expected = {p.name: p.annotation for p in parameters if p.name != "self" and p.annotation != "None"}
+        assert fields[typed] == expected, cls.__name__

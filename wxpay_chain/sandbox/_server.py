@@ -31,8 +31,11 @@ from ._tls_state import keep_tls
 from ._v2 import V2Service
 
 if TYPE_CHECKING:  # for annotations only: the sandbox never imports the client to run
+    from typing_extensions import Unpack
+
     from .._client import AsyncClient
     from .._sync import Client
+    from .._typed._options import AsyncClientOptions, ClientOptions
     from ._threaded import ThreadedSandbox
 
 #: Seconds before each retry of a notification no 2xx answered; after the last one it is given up.
@@ -269,7 +272,7 @@ class Sandbox:
         """Write ``directory/config.json`` (PEM files beside it) for another process; returns its path."""
         return self.credentials.write_config(directory)
 
-    def client(self, **overrides: Any) -> AsyncClient:
+    def client(self, **overrides: Unpack[AsyncClientOptions]) -> AsyncClient:
         """A ``wxpay_chain.AsyncClient`` for the merchant API of this sandbox (create it inside your loop).
 
         Each client maker here signs and checks timestamps by the sandbox clock unless given ``clock=``.
@@ -277,22 +280,22 @@ class Sandbox:
         cls: type[AsyncClient] = _client_class("AsyncClient")
         return cls(**self._client_options(self.credentials.merchant_options(), overrides))
 
-    def brand_client(self, **overrides: Any) -> AsyncClient:
+    def brand_client(self, **overrides: Unpack[AsyncClientOptions]) -> AsyncClient:
         """A ``wxpay_chain.AsyncClient`` for the brand API of this sandbox."""
         cls: type[AsyncClient] = _client_class("AsyncClient")
         return cls(**self._client_options(self.credentials.brand_options(), overrides))
 
-    def blocking_client(self, **overrides: Any) -> Client:
+    def blocking_client(self, **overrides: Unpack[ClientOptions]) -> Client:
         """A blocking ``wxpay_chain.Client`` for the merchant API; close it when done."""
         cls: type[Client] = _client_class("Client")
         return cls(**self._client_options(self.credentials.merchant_options(), overrides))
 
-    def blocking_brand_client(self, **overrides: Any) -> Client:
+    def blocking_brand_client(self, **overrides: Unpack[ClientOptions]) -> Client:
         """A blocking ``wxpay_chain.Client`` for the brand API; close it when done."""
         cls: type[Client] = _client_class("Client")
         return cls(**self._client_options(self.credentials.brand_options(), overrides))
 
-    def _client_options(self, options: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    def _client_options(self, options: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
         # The sandbox's clock by default: a moved clock would otherwise make its answers look stale.
         merged = {**options, **overrides}
         if merged.get("clock") is None:

@@ -22,8 +22,11 @@ from ._state import SandboxState
 from ._v2 import V2Service
 
 if TYPE_CHECKING:  # for annotations only: the sandbox never imports the client to run
+    from typing_extensions import Unpack
+
     from .._client import AsyncClient
     from .._sync import Client
+    from .._typed._options import AsyncClientOptions, ClientOptions
 
 __all__ = ["ThreadedSandbox"]
 
@@ -140,16 +143,16 @@ class ThreadedSandbox:
     def write_config(self, directory: str | os.PathLike[str]) -> Path:
         return self.sandbox.write_config(directory)
 
-    def client(self, **overrides: Any) -> AsyncClient:
+    def client(self, **overrides: Unpack[AsyncClientOptions]) -> AsyncClient:
         return self.sandbox.client(**overrides)
 
-    def brand_client(self, **overrides: Any) -> AsyncClient:
+    def brand_client(self, **overrides: Unpack[AsyncClientOptions]) -> AsyncClient:
         return self.sandbox.brand_client(**overrides)
 
-    def blocking_client(self, **overrides: Any) -> Client:
+    def blocking_client(self, **overrides: Unpack[ClientOptions]) -> Client:
         return self.sandbox.blocking_client(**overrides)
 
-    def blocking_brand_client(self, **overrides: Any) -> Client:
+    def blocking_brand_client(self, **overrides: Unpack[ClientOptions]) -> Client:
         return self.sandbox.blocking_brand_client(**overrides)
 
     def issued_coupons(self) -> list[IssuedCoupon]:

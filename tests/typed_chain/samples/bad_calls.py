@@ -56,3 +56,10 @@ def refused_at_run_time(client: Client, png: bytes) -> None:
     client.v2.mmpaymkttransfers.gethbinfo.post(data=b"<xml/>")  # error: call-arg
     client.v2.mmpaymkttransfers.gethbinfo.post(  # sign_type: the two the SDK signs with (_apiv2.sign_type_of)
         xml={"mch_billno": "1", "appid": "wx", "bill_type": "MCHT", "sign_type": "SHA1"})  # error: typeddict-item
+
+
+def settings_from_the_environment() -> None:
+    Client.from_env(timout=10)  # error: call-arg
+    Client.from_env(timeout="10")  # error: arg-type
+    Client.from_env(session=None)  # error: call-arg
+    AsyncClient.from_env(validate="of")  # error: arg-type
