@@ -10,6 +10,7 @@ Three call styles, each async (:class:`AsyncClient`) and blocking (:class:`Clien
 from ._certificates import PlatformCertificate
 from ._chain import Chain
 from ._client import AsyncClient, Attempt
+from ._config import Offload
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -29,8 +30,10 @@ from ._http import Headers, Request, Response, Timeout
 from ._media import Media
 from ._request import DEFAULT_BASE_URL, EncryptedField, PreparedRequest
 from ._retry import BACKUP_BASE_URL, RetryPolicy
+from ._signing import KeyStore
 from ._sync import Client
 from ._transport import MemoryTransport, RawResponse, StreamingTransport, Transport
+from ._typed._check import Validate
 from ._version import __version__
 from .notifications import Notification
 
@@ -47,9 +50,11 @@ __all__ = [
     "Headers",
     "IntegrityError",
     "InvalidRequestError",
+    "KeyStore",
     "Media",
     "MemoryTransport",
     "Notification",
+    "Offload",
     "PlatformCertificate",
     "PreparedRequest",
     "RateLimitError",
@@ -67,6 +72,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "TransportTimeoutError",
+    "Validate",
     "WxPayError",
     "__version__",
 ]

@@ -12,11 +12,19 @@ from typing import Any, Literal
 
 import aiohttp
 
-from wxpay_chain import Client, Response, RetryPolicy, Timeout
-from wxpay_chain._certificates import PlatformCertificate
-from wxpay_chain._http import Attempt, Request
-from wxpay_chain._request import PreparedRequest
-from wxpay_chain._signing import KeyStore
+from wxpay_chain import (
+    Attempt,
+    Client,
+    KeyStore,
+    Offload,
+    PlatformCertificate,
+    PreparedRequest,
+    Request,
+    Response,
+    RetryPolicy,
+    Timeout,
+    Validate,
+)
 from wxpay_chain.notifications import Notification, RecentNotifications
 
 
@@ -27,7 +35,11 @@ def make_client(pem: str, on_response: Any) -> Client:
     def metrics(attempt: Attempt) -> None:
         on_response(attempt.elapsed)
 
+    policy: Validate = "types"  # the settings' types are public: a caller can annotate its own
+    offload: Offload = "never"
     return Client(
+        validate=policy,
+        offload_crypto=offload,
         mchid="1900000001",
         serial="3775B6A45ACD588826D15E583A95F5DD12345678",
         private_key=pem,
