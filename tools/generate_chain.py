@@ -14,7 +14,7 @@ paging (``Paged``), as ``dir()`` shows at run time.
 
 A verb takes what the run time takes (wxpay_chain._prepare, _media, _v2_pipeline): a body verb two ways (two
 overloads), ``json=`` or a raw ``data=`` body, never both; an upload (a template of the SDK's upload table,
-:data:`wxpay_chain._media.UPLOADS`, the authority for uploads: one the data lacks gets a node too) ``media=``
+:data:`wxpay_chain._media.UPLOADS`, the authority for uploads: the overlay adds one the data lacks) ``media=``
 alone; an APIv2 verb ``xml=`` with the ``sign_type`` the SDK signs by (:func:`wxpay_chain._apiv2.sign_type_of`).
 """
 
@@ -299,7 +299,8 @@ class Generator:
         return lines
 
     def build(self) -> str:
-        tree, ops = _with_uploads(_data.tree(), _data.operations())
+        tree, ops = _data.tree(), _data.operations()
+        _check_uploads(ops)
         names = {template: self._unique(_class_name(template)) for template in tree}
         classes: list[str] = []
         for template, node in tree.items():
@@ -340,43 +341,12 @@ def _with_sign_type(properties: dict[str, Any]) -> dict[str, Any]:
     return {**properties, "sign_type": entry}
 
 
-def _with_uploads(
-    tree: dict[str, _data.Node], ops: dict[tuple[str, str], dict[str, Any]]
-) -> tuple[dict[str, _data.Node], dict[tuple[str, str], dict[str, Any]]]:
-    """The tree and operations with a POST for every upload of the SDK's table (_media.UPLOADS) the data
-    lacks, titled like the data's upload with the longest common tail (its brand or partner twin). Copies:
-    the run time's cached tree and operations stay as they are."""
+def _check_uploads(ops: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Every upload of the SDK's table (_media.UPLOADS) has its operation: one the data lacks is an ``add``
+    of ``_typed/overlay.json``, so that the run time (dir(), __doc__) knows it as the stub does."""
     missing = [t for t in UPLOADS if ("POST", t) not in ops and None not in map(_data.attribute_name, t.split("/"))]
-    if not missing:
-        return tree, ops
-    ops = dict(ops)
-    copy = {template: _data.Node(template) for template in tree}
-    for template, node in tree.items():
-        copy[template].children.update(node.children)
-        copy[template].verbs.extend(node.verbs)
-    known = [op for (method, template), op in ops.items() if method == "POST" and template in UPLOADS]
-    for template in missing:
-        twin = max(known, key=lambda op: _common_tail(op["template"], template))
-        title = twin["title"] + ("（品牌API）" if template.startswith("brand/") else "")
-        ops[("POST", template)] = {"method": "POST", "template": template, "title": title, "doc_url": "",
-                                   "upload": True}
-        segments, parent = template.split("/"), ""
-        for segment in segments:
-            here = f"{parent}/{segment}" if parent else segment
-            copy[parent].children[_data.attribute_name(segment)] = here  # type: ignore[index]
-            copy.setdefault(here, _data.Node(here))
-            parent = here
-        copy[template].verbs.append("POST")
-    return copy, ops
-
-
-def _common_tail(one: str, other: str) -> int:
-    count = 0
-    for a, b in zip(reversed(one.split("/")), reversed(other.split("/")), strict=False):
-        if a != b:
-            break
-        count += 1
-    return count
+    if missing:
+        raise SystemExit(f"uploads without an operation: {missing}; add them to wxpay_chain/_typed/overlay.json")
 
 
 def _is_keyword(name: str) -> bool:

@@ -64,3 +64,11 @@ def test_a_segment_named_like_a_verb_is_documented_as_the_endpoint_below_it(clie
     doc = client.v3.profitsharing.receivers.delete.post.__doc__
     assert doc is not None and "POST v3/profitsharing/receivers/delete" in doc
     assert "post" in dir(client.v3.profitsharing.receivers.delete)
+
+
+def test_the_brand_image_upload_is_known_at_run_time_as_in_the_stub(client: AsyncClient) -> None:
+    # The stub typed it, but dir() and __doc__ did not know it: it was missing from the vendored data.
+    media = client.brand.marketing.productCoupon.media
+    assert "uploadImage" in dir(media)
+    doc = media.uploadImage.post.__doc__ or ""
+    assert "POST brand/marketing/product-coupon/media/upload-image" in doc and "media=Media(" in doc

@@ -9888,8 +9888,24 @@ class N_brand_marketing(Node[R]):
     productCoupon: N_brand_marketing_product_coupon[R]
 
 class N_brand_marketing_product_coupon(Node[R]):
-    users: N_brand_marketing_product_coupon_users[R]
     media: N_brand_marketing_product_coupon_media[R]
+    users: N_brand_marketing_product_coupon_users[R]
+
+class N_brand_marketing_product_coupon_media(Node[R]):
+    uploadImage: N_brand_marketing_product_coupon_media_upload_image[R]
+
+class N_brand_marketing_product_coupon_media_upload_image(Node[R]):
+    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
+        """图片上传（品牌API）
+
+        POST brand/marketing/product-coupon/media/upload-image
+
+
+
+        Example (the blocking Client: without await)::
+
+            await client.brand.marketing.productCoupon.media.uploadImage.post(media=Media(content, filename="image.png"))
+        """
 
 class N_brand_marketing_product_coupon_users(Node[R]):
     _openid_: N_brand_marketing_product_coupon_users_Popenid[R]
@@ -40173,20 +40189,4 @@ class N_v3_webizpay_users_Puser_id_authorization_url(Node[R]):
         """The same call with a raw body, data= (sent and signed as is), for json=.
 
         POST v3/webizpay/users/{user_id}/authorization-url
-        """
-
-class N_brand_marketing_product_coupon_media(Node[R]):
-    uploadImage: N_brand_marketing_product_coupon_media_upload_image[R]
-
-class N_brand_marketing_product_coupon_media_upload_image(Node[R]):
-    def post(self, *, media: Media, **options: Unpack[Options]) -> R:
-        """图片上传（品牌API）
-
-        POST brand/marketing/product-coupon/media/upload-image
-
-
-
-        Example (the blocking Client: without await)::
-
-            await client.brand.marketing.productCoupon.media.uploadImage.post(media=Media(content, filename="image.png"))
         """
