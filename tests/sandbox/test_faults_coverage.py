@@ -178,3 +178,20 @@ async def test_an_apiv2_call_whose_sign_verifies_is_recorded_with_its_caller(san
     merchant = f"merchant:{sandbox.credentials.mchid}"
     assert (record.raw_path, record.caller, record.rejected) == (V2_QUERY, merchant, False)
     assert b"<sign>" in record.body
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [(Fault.corrupt_signature(), "sign does not match"), (Fault.drop_signature(), "carries no sign")],
+)
+async def test_the_signature_faults_spoil_an_apiv2_answers_sign(sandbox: Sandbox, fault: Fault, why: str) -> None:
+    # They left an APIv2 answer as it was (and were still listed as injected): its sign is in the XML.
+    from wxpay_chain import SignatureError
+
+    sandbox.faults.script(fault, method="POST", path="v2/mmpaymkttransfers/query_coupon_stock")
+    async with sandbox.client() as client:
+        with pytest.raises(SignatureError, match=why):
+            await client.v2.mmpaymkttransfers.query_coupon_stock.post(
+                xml={"coupon_stock_id": "1757", "appid": DEMO_APPID}
+            )
+    assert [injected.fault.kind for injected in sandbox.faults.injected] == [fault.kind]

@@ -7,8 +7,8 @@ Kinds and what the caller sees:
 ``delay``          the answer comes ``seconds`` late (the server awaits; nothing blocks)
 ``status``         a 429 (with Retry-After) / 500 / 502 / 503 ... answer instead of the real one
 ``truncate``       the real answer's headers promise more body than is sent, then the connection closes
-``drop_signature`` the real answer without its Wechatpay-* signature headers
-``corrupt_signature``  the real answer with one byte of its signature flipped
+``drop_signature`` the real answer without its Wechatpay-* signature headers (an APIv2 answer: its ``sign``)
+``corrupt_signature``  the real answer with one byte of its signature flipped (an APIv2 answer: its ``sign``)
 ``stale_timestamp``    the real answer, validly signed, but with a Wechatpay-Timestamp ``seconds`` old
 =================  ==========================================================================================
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -137,6 +138,9 @@ class FaultGate:
         if fault is None or not isinstance(answer, web.Response) or not isinstance(answer.body, bytes):
             return answer
         signature = answer.headers.get("Wechatpay-Signature")
+        if signature is None and fault.kind in ("drop_signature", "corrupt_signature"):
+            answer.body = _spoilt_v2_sign(answer.body, drop=fault.kind == "drop_signature")
+            return answer  # an APIv2 answer (its sign in the XML), or an unsigned one, unchanged
         if fault.kind == "drop_signature":
             for name in [name for name in answer.headers if name.lower().startswith("wechatpay-")]:
                 del answer.headers[name]
@@ -153,6 +157,19 @@ class FaultGate:
         elif fault.kind == "truncate":
             return await _truncated(request, answer, answer.body)
         return answer
+
+
+_V2_SIGN = re.compile(rb"<sign><!\[CDATA\[([0-9A-Fa-f]+)\]\]></sign>")
+
+
+def _spoilt_v2_sign(body: bytes, *, drop: bool) -> bytes:
+    """An APIv2 XML answer without its sign, or with one character of it changed (another body: as is)."""
+    found = _V2_SIGN.search(body)
+    if found is None:
+        return body
+    sign = found.group(1)
+    spoilt = b"" if drop else sign[:-1] + (b"0" if sign[-1:] != b"0" else b"1")
+    return body[: found.start()] + (b"" if drop else b"<sign><![CDATA[" + spoilt + b"]]></sign>") + body[found.end() :]
 
 
 async def _arrived(request: web.Request) -> bytes:
