@@ -62,7 +62,7 @@ def may_have_run(method: str, how: str) -> str:
         return ""
     return (
         f"; the request {how}, so query it or send it again with the same request number "
-        "(send_request_no, out_trade_no...) before taking it as failed"
+        "(send_request_no, out_trade_no, partner_trade_no, mch_billno...) before taking it as failed"
     )
 
 

@@ -199,3 +199,12 @@ async def test_the_plugin_page_answers_each_coupon_on_its_own(sb: Sandbox) -> No
     assert "批次不存在" in results[1]["message"] and "coupon_code" not in results[1]
     held = {coupon["coupon_code"] for coupon in wallet.json()["data"]}
     assert held == {results[0]["coupon_code"], results[2]["coupon_code"]}
+
+
+async def test_an_in_doubt_apiv2_error_names_the_apiv2_request_numbers(options: dict[str, Any]) -> None:
+    # The hint named APIv3's send_request_no and out_trade_no only; send_coupon and sendredpack are
+    # resent by partner_trade_no and mch_billno.
+    transport = MemoryTransport(lambda request: RawResponse(503, Headers(), b"busy"))
+    async with client(options, transport) as c:
+        with pytest.raises(ApiError, match=r"same request number .*partner_trade_no, mch_billno"):
+            await c.v2.mmpaymkttransfers.query_coupon_stock.post(xml=STOCK_QUERY)
