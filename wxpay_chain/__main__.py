@@ -179,12 +179,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        if args.command == "certificates":
-            # An unquoted PEM key splits into words that argparse would echo: count them, never show them.
-            parser.error(f"{len(extra)} unrecognized argument(s), not shown as they may be key material")
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.error(_unrecognized(extra))
     _cli.configure_logging(args.log_level)
     return _cli.run_command(args.command, COMMANDS[args.command].run, args)
+
+
+def _unrecognized(extra: Sequence[str]) -> str:
+    """The words the command does not know, named by their options only: a key passed after an option
+    of another command (``-k APIV3KEY``), or pasted unquoted, must not be echoed to the terminal or a log."""
+    shown = [_option_name(word) for word in extra if word.startswith("-")]
+    hidden = len(extra) - len(shown)
+    why = "not shown as they may be key material"
+    if not shown:
+        return f"{hidden} unrecognized argument(s), {why}"
+    return f"unrecognized arguments: {' '.join(shown)}" + (f" and {hidden} other word(s), {why}" if hidden else "")
+
+
+def _option_name(word: str) -> str:
+    if word.startswith("--"):
+        name, given, _ = word.partition("=")
+        return name[:40] + ("=..." if given else "")
+    return word[:2] + ("..." if len(word) > 2 else "")  # -kVALUE: the value stays unshown
 
 
 if __name__ == "__main__":

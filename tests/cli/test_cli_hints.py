@@ -34,3 +34,23 @@ def test_a_missing_apiv2_key_names_the_variable_and_the_config_key(
     err = capsys.readouterr().err
     assert "is signed with the APIv2 key: set WXPAY_APIV2_KEY (or apiv2_key in --config)" in err
     assert "apiv2_key=" not in err  # the SDK keyword a programmer would pass
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["request", "GET", "v3/certificates", "-f", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"], "-f and 1 other word(s)"),
+        (["bill", "--date", "2026-11-30", "-kCANARYv3CANARYv3CANARYv3CANARY32"], "-k..."),
+        (["upload", "a.png", "--to", "v3/merchant/media/upload", "--key=CANARYv3CANARY"], "--key=..."),
+        (["certificates", "-o", "out", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "CANARY"], "2 unrecognized argument(s)"),
+    ],
+)
+def test_an_unknown_argument_is_named_by_its_option_never_by_a_value(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only certificates held this back: `request ... -f "$KEY"` echoed the whole key to the terminal.
+    with pytest.raises(SystemExit) as ended:
+        main(args)
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and said in err
+    assert "MIIEvQIB" not in err and "CANARY" not in err
