@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from ._errors import ApiError, ConfigurationError, InvalidRequestError, SignatureError
+from ._secret import SecretText
 from ._uri import plain_value, unencodable
 
 __all__ = [
@@ -105,7 +106,7 @@ def check_apiv2_key(key: object) -> str:
         )
     if not key.isascii():
         raise ConfigurationError("apiv2_key must be the APIv2 key from the merchant platform: letters and digits only")
-    return key
+    return SecretText(key)  # in a traceback's locals, "<secret>"
 
 
 def missing_apiv2_key(what: str) -> ConfigurationError:

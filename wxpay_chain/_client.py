@@ -191,6 +191,8 @@ class AsyncClient(ClientSignatures):
         return self._config
 
     def __repr__(self) -> str:
+        if "_verifier" not in self.__dict__:  # mid-construction (a traceback's locals): nothing to show yet
+            return "<AsyncClient (not built)>"
         who = "mchid" if self._config.signer.mode == "merchant" else "brand_id"
         return (
             f"<AsyncClient {who}={self._config.signer.identity!r} serial={self._config.signer.serial!r} "

@@ -140,9 +140,9 @@ class ClientConfig:
         key = load_merchant_key(private_key, passphrase, client_cert is not None)
         keys = KeyStore.load(platform_keys)
         if apiv3_key is not None:
-            check_apiv3_key(apiv3_key)
+            apiv3_key = check_apiv3_key(apiv3_key)
         if apiv2_key is not None:
-            check_apiv2_key(apiv2_key)
+            apiv2_key = check_apiv2_key(apiv2_key)
         for secret in (apiv3_key, apiv2_key):  # a hex key passes for a serial: only the keys themselves tell
             text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
             if text is not None and (text in (identity, serial) or text.upper() in keys):

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._errors import ConfigurationError, InvalidRequestError, SignatureError
+from ._secret import SecretBytes
 from ._uri import unencodable
 
 __all__ = [
@@ -378,7 +379,7 @@ def secret_bytes(value: str | bytes, what: str) -> bytes:
     """A key or passphrase as bytes; ConfigurationError, never quoting it, for text UTF-8 cannot encode."""
     raw = value if isinstance(value, bytes) else _utf8(value)
     if raw is not None:
-        return raw
+        return SecretBytes(raw)  # in a traceback's locals, "<secret>"
     # Raised outside the handler: the UnicodeEncodeError holds the whole secret.
     raise ConfigurationError(
         f"{what} holds text UTF-8 cannot encode (a lone surrogate, such as a byte the environment could not "

@@ -215,7 +215,7 @@ class Client(ClientSignatures):
         return self._async._config
 
     def __repr__(self) -> str:
-        return "<Client" + repr(self._async)[len("<AsyncClient") :]
+        return "<Client" + (repr(self._async)[len("<AsyncClient") :] if "_async" in vars(self) else " (not built)>")
 
     if TYPE_CHECKING:  # the typed chain (_typed/_nodes.pyi); at run time __getattr__ makes these Chains
         v2: N_v2[Response]

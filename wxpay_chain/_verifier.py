@@ -27,6 +27,7 @@ from ._errors import (
     may_have_run,
 )
 from ._http import Request, Response
+from ._secret import masked
 from ._signing import PUB_KEY_ID_PREFIX, KeyStore, check_signed_headers, verify_signed, verify_signed_message
 from ._transport import RawResponse
 from .notifications import (
@@ -56,7 +57,7 @@ def check_apiv3_key(key: object) -> str | bytes:
         raise ConfigurationError(
             f"apiv3_key must be the 32-character APIv3 key from the merchant platform (got {len(raw)} characters)"
         )
-    return key
+    return masked(key)  # in a traceback's locals, "<secret>"
 
 
 class Verifier:

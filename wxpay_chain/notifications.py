@@ -32,6 +32,7 @@ from ._crypto import aes_gcm_decrypt
 from ._errors import ApiError, ConfigurationError, SignatureError, TransportError, WxPayError
 from ._http import Headers
 from ._recent import RecentNotifications
+from ._secret import masked
 from ._signing import BRAND_SCHEME, MERCHANT_SCHEME, SignedHeaders, verify_signed, verify_signed_message
 
 if TYPE_CHECKING:
@@ -149,6 +150,8 @@ def parse_notification(
     Raises SignatureError when the signature, timestamp, signature type or encryption does not check out,
     and for any body that is not a WeChat Pay notification: nothing a sender controls raises anything else.
     """
+    if isinstance(apiv3_key, (str, bytes)):
+        apiv3_key = masked(apiv3_key)  # in a traceback's locals, "<secret>"
     raw = notification_body(body)
     view = notification_headers(headers)
     request_id = notification_request_id(view)

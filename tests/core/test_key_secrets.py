@@ -522,3 +522,46 @@ def test_the_command_line_help_mentions_base64(capsys: pytest.CaptureFixture[str
 
 def test_which_copy_is_under_test() -> None:
     print("wxpay_chain imported from", wxpay_chain.__file__)  # shown with -s: a checkout via PYTHONPATH
+
+
+# -- a traceback recorded with its local variables (an error tracker's default) ---------------------------
+def locals_text(exc: BaseException) -> str:
+    return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+
+
+async def test_a_forged_notifications_traceback_with_locals_shows_no_apiv3_key(
+    make_client: Any, platform_key: rsa.RSAPrivateKey
+) -> None:
+    # Anyone can POST a notification: its SignatureError, recorded with locals, showed apiv3_key = '...' in
+    # the frames it passed through (the client's and the module function's alike).
+    import time
+
+    from wxpay_chain import SignatureError
+    from wxpay_chain.notifications import parse_notification
+
+    headers = {
+        "Wechatpay-Timestamp": str(int(time.time())),
+        "Wechatpay-Nonce": "n" * 16,
+        "Wechatpay-Signature": base64.b64encode(b"x" * 256).decode(),
+        "Wechatpay-Serial": PUB_KEY_ID,
+    }
+    body = b'{"id":"1","resource":{"algorithm":"AEAD_AES_256_GCM","ciphertext":"AA","nonce":"n"}}'
+    client = make_client(apiv3_key=APIV3_KEY)
+    with pytest.raises(SignatureError) as by_client:
+        await client.parse_notification(headers, body)
+    with pytest.raises(SignatureError) as by_function:
+        parse_notification(headers, body, keys=client.keys, apiv3_key=APIV3_KEY, now=time.time())
+    for caught in (by_client, by_function):
+        recorded = locals_text(caught.value)
+        assert "apiv3_key = '<secret>'" in recorded and APIV3_KEY not in recorded
+
+
+def test_a_client_that_fails_to_build_can_be_recorded_with_its_locals(merchant_key: rsa.RSAPrivateKey) -> None:
+    # The half-built client's repr raised AttributeError, so the traceback could not be recorded at all.
+    from wxpay_chain import Client
+
+    pem = merchant_key.private_bytes(serialization.Encoding.PEM, PKCS8, serialization.NoEncryption()).decode()
+    for cls in (AsyncClient, Client):
+        with pytest.raises(ConfigurationError) as caught:
+            cls(mchid=MCHID, serial="not-a-serial", private_key=pem, apiv3_key=APIV3_KEY)
+        assert "(not built)>" in locals_text(caught.value)  # the arguments are in it, as the caller gave them
