@@ -273,8 +273,12 @@ def test_a_call_interrupted_as_it_is_queued_never_goes_out(
     # to cancel it by, let the call (and its retries) run on behind the caller's back.
     import wxpay_chain._sync as sync_module
 
+    held = threading.Event()  # the loop thread waits on it: it cannot start the call before the caller acts
+
     def interrupted_after(real: Callable[..., Any]) -> Callable[..., Any]:
         def queue(*args: Any) -> Any:
+            loop = next(arg for arg in args if isinstance(arg, asyncio.AbstractEventLoop))
+            loop.call_soon_threadsafe(held.wait, 10)
             queued = real(*args)
             raise _TimeLimit  # the signal strikes as the call is queued
             return queued
@@ -292,6 +296,7 @@ def test_a_call_interrupted_as_it_is_queued_never_goes_out(
                 ))
         with pytest.raises(_TimeLimit):
             client.v3.first.post(json={"send_request_no": "S-000001"})
+        held.set()  # the caller has given the call up: however soon the loop thread runs now, it finds that
         monkeypatch.undo()
         client.v3.second.get()  # the loop runs its queue in order: the first would have gone out by now
     assert [seen.raw_path for seen in peer.seen] == ["/v3/second"]
