@@ -22,6 +22,7 @@ Messages say what happened and what to do next. None of them ever contains key m
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -276,7 +277,7 @@ class ApiError(WxPayError):
             message = _str_or_none(parsed.get("message"))
             detail = parsed.get("detail")
         elif body:
-            message = body[:200].decode("utf-8", "replace")
+            message = _html_title(body) or body[:200].decode("utf-8", "replace")
         kind: type[ApiError] = ApiError
         if status == 429:
             kind = RateLimitError
@@ -291,6 +292,18 @@ class RateLimitError(ApiError):
 
 class ServerError(ApiError):
     """5xx: a WeChat Pay server fault; retry with the same parameters and request number."""
+
+
+_TITLE = re.compile(rb"<title[^>]*>([^<]{1,120})</title>", re.IGNORECASE)
+
+
+def _html_title(body: bytes) -> str | None:
+    """What an HTML error page says, in place of its markup: a gateway's or proxy's answer, not WeChat Pay's."""
+    found = _TITLE.search(body[:2048]) if body.lstrip()[:1] == b"<" else None
+    if found is None:
+        return None
+    title = " ".join(found.group(1).decode("utf-8", "replace").split())
+    return f"an HTML page titled {title!r} (a gateway's or proxy's answer, not WeChat Pay's JSON)"
 
 
 def _str_or_none(value: object) -> str | None:

@@ -73,6 +73,19 @@ async def test_non_json_error_body_is_still_an_api_error(memory_client: AsyncCli
         await memory_client.v3.things.get()
 
 
+async def test_a_gateways_html_page_is_named_by_its_title_not_quoted(
+    memory_client: AsyncClient, peer: WirePeer
+) -> None:
+    # A 502 quoted its markup ("<html><head><title>502 Bad Gateway</title>...") as the message.
+    page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+    peer.status, peer.body = 502, page
+    with pytest.raises(ServerError) as caught:
+        await memory_client.v3.things.get()
+    said = "an HTML page titled '502 Bad Gateway' (a gateway's or proxy's answer, not WeChat Pay's JSON)"
+    assert caught.value.message == said
+    assert "<html>" not in str(caught.value) and caught.value.body == page
+
+
 @pytest.mark.parametrize(
     ("method", "status", "code"),
     [
