@@ -73,14 +73,14 @@ def parse_rfc3339(text: str) -> datetime:
     """
     match = _RFC3339.fullmatch(text)
     if match is None:
-        raise ValueError(f"not an RFC 3339 time with offset: {text!r}")
+        raise ValueError(f"not an RFC 3339 time with offset: {_clipped(text)}")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     if zulu:
         tz = timezone.utc
     else:
         offset = timedelta(hours=int(off_h), minutes=int(off_m))
         if offset >= timedelta(hours=24):
-            raise ValueError(f"offset out of range in {text!r}")
+            raise ValueError(f"offset out of range in {_clipped(text)}")
         tz = timezone(-offset if sign == "-" else offset)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
@@ -88,9 +88,14 @@ def parse_rfc3339(text: str) -> datetime:
             int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=tz
         )
     except ValueError as exc:
-        raise ValueError(f"not a valid time: {text!r} ({exc})") from None
+        raise ValueError(f"not a valid time: {_clipped(text)} ({exc})") from None
     value._wire_text = text
     return value
+
+
+def _clipped(text: str) -> str:
+    """An answer's text as an error quotes it: a server's value can be any size, a message stays short."""
+    return repr(text) if len(text) <= 64 else f"{text[:64]!r}... ({len(text)} characters)"
 
 
 def format_rfc3339(value: datetime) -> str:

@@ -184,3 +184,16 @@ def test_unstructure_drops_none_and_keeps_false_and_zero() -> None:
 def test_there_is_one_converter_and_it_ignores_extra_keys() -> None:
     assert converter.forbid_extra_keys is False
     assert structure({"max_count": 1, "new": True}, StockSendRule) == StockSendRule(max_count=1)
+
+
+def test_a_huge_bad_time_is_quoted_short_so_the_field_path_stays_in_view() -> None:
+    # A 1 MB expire_time went whole into the StructureError: its path (and a page's Request-ID) ended a
+    # message of a megabyte, past where log lines are cut.
+    from wxpay_chain.models import BusifavorCouponPage
+
+    with pytest.raises(StructureError) as caught:
+        page = {"data": [{"expire_time": "x" * 1_000_000}], "total_count": 1, "limit": 1, "offset": 0}
+        structure(page, BusifavorCouponPage)
+    message = str(caught.value)
+    assert len(message) < 2_000 and "(1000000 characters)" in message
+    assert any("$.data[0].expire_time" in path for path in caught.value.paths)
