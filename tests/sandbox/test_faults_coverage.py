@@ -195,3 +195,18 @@ async def test_the_signature_faults_spoil_an_apiv2_answers_sign(sandbox: Sandbox
                 xml={"coupon_stock_id": "1757", "appid": DEMO_APPID}
             )
     assert [injected.fault.kind for injected in sandbox.faults.injected] == [fault.kind]
+
+
+def test_a_fault_or_rule_that_could_never_apply_is_refused_when_it_is_made(sandbox: Sandbox) -> None:
+    # Each was accepted, then used up by a request as nothing (or as a server-side AttributeError), while
+    # sb.faults.injected listed it as applied.
+    with pytest.raises(ValueError, match="a Fault's when is one of before, after, not 'afer'"):
+        Fault.http_status(503, when="afer")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="faults are Fault values"):
+        sandbox.faults.script("reset")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="method must be one of DELETE, GET, PATCH, POST, PUT, not 'FETCH'"):
+        sandbox.faults.script(Fault.reset(), method="FETCH")
+    template = r"write it as its template, '/v3/marketing/busifavor/users/\{openid\}/coupons'"
+    with pytest.raises(ValueError, match=template):  # a path on the wire, its placeholder filled in
+        sandbox.faults.script(Fault.reset(), path="/v3/marketing/busifavor/users/o-1/coupons")
+    assert sandbox.faults.pending() == 0

@@ -15,7 +15,10 @@ Kinds and what the caller sees:
 ``when="before"`` applies the fault before the request is handled (nothing happens on the server);
 ``when="after"`` lets the handler run first (a coupon is issued), then applies the fault to its answer.
 The last four kinds change the real answer, so they always run after the handler; an answer with no
-signature (a file, an APIv2 XML answer, an error) is left as it is by the three signature kinds.
+signature (a file, an error) is left as it is by the three signature kinds, which change an APIv2 answer's
+``sign`` (``stale_timestamp`` has no APIv2 counterpart). Such a fault is used up all the same. A ``delay``
+before the handler holds the request before its body is read: a client that gives up meanwhile has sent
+nothing the handler can use (a 400). ``delay(..., when="after")`` is the call done but answered too late.
 
 Faults cover every route the sandbox serves, on both its listeners: APIv3, the uploads and file downloads
 (bills, images), APIv2 and its coupon pages. A rule without a path matches every request (of its method);
@@ -29,6 +32,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import typing
 from collections import deque
 from collections.abc import Iterable
 from typing import Literal
@@ -41,14 +45,17 @@ FaultKind = Literal["reset", "delay", "status", "truncate", "drop_signature", "c
 When = Literal["before", "after"]
 
 _ANSWER_FAULTS = frozenset({"truncate", "drop_signature", "corrupt_signature", "stale_timestamp"})
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_KINDS: tuple[str, ...] = typing.get_args(FaultKind)
+_WHEN: tuple[str, ...] = typing.get_args(When)
 
 
 @attrs.frozen
 class Fault:
     """One fault; build it with the class methods."""
 
-    kind: FaultKind
-    when: When = "before"
+    kind: FaultKind = attrs.field(validator=lambda _, field, value: _one_of(field.name, value, _KINDS))
+    when: When = attrs.field(default="before", validator=lambda _, field, value: _one_of(field.name, value, _WHEN))
     status: int = 0
     retry_after: int | None = None
     seconds: float = 0.0
@@ -89,8 +96,14 @@ class Fault:
 
     @property
     def runs_handler(self) -> bool:
-        """Whether the request is still handled (and, say, a coupon issued) under this fault."""
+        """Whether the request is still handled (and, say, a coupon issued) under this fault; for a ``delay``
+        before the handler, only while the client waits it out."""
         return self.when == "after" or self.kind == "delay" or self.kind in _ANSWER_FAULTS
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:  # a typo ("afer") would otherwise match no step and be applied as nothing
+        raise ValueError(f"a Fault's {name} is one of {', '.join(allowed)}, not {value!r}")
 
 
 def wire_template(path: str, apiv2: Iterable[str] = ()) -> str:
@@ -165,15 +178,22 @@ class FaultInjector:
         """The route templates a rule's ``path`` may name (with or without the leading ``/``)."""
         return sorted(self._known)
 
-    def _target(self, method: str | None, path: str | None) -> Target:
+    def _target(self, faults: tuple[object, ...], method: str | None, path: str | None) -> Target:
+        for fault in faults:
+            if not isinstance(fault, Fault):
+                raise TypeError(f"faults are Fault values (Fault.reset(), Fault.http_status(503)...), not {fault!r}")
+        if method is not None and (not isinstance(method, str) or method.upper() not in _METHODS):
+            raise ValueError(f"method must be one of {', '.join(sorted(_METHODS))}, not {method!r}")
         wire = wire_template(path, self._apiv2) if path is not None else None
         if wire is not None and self._known and wire not in self._known:
-            raise ValueError(f"unknown path template {path!r}: no route serves it; sb.faults.templates lists them")
+            served = next((t for t in sorted(self._known) if path_matches(t, wire)), None)
+            hint = f"write it as its template, {served!r}" if served else "sb.faults.templates lists them"
+            raise ValueError(f"unknown path template {path!r}: no route has it as its template; {hint}")
         return Target(method=method.upper() if method else None, path=wire)
 
     def script(self, *faults: Fault, method: str | None = None, path: str | None = None) -> None:
         """Queue faults for the next ``len(faults)`` matching requests, one each, in order."""
-        target = self._target(method, path)
+        target = self._target(faults, method, path)
         with self._lock:
             for existing, queue in self._scripts:
                 if existing == target:
@@ -189,7 +209,7 @@ class FaultInjector:
             raise ValueError("give at least one fault")
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be within [0, 1]")
-        rule = _RandomRule(self._target(method, path), tuple(faults), rate, seed)
+        rule = _RandomRule(self._target(faults, method, path), tuple(faults), rate, seed)
         with self._lock:
             self._random.append(rule)
 

@@ -86,7 +86,8 @@ class Sandbox:
     size (default 20; WeChat Pay documents no maximum). Product coupon lists page with ``page_size``
     (default 20, at most 50) and ``page_token``/``next_page_token``; ``total_count`` is only on the first page.
 
-    Parameters beyond the common ones: ``keys`` (a :class:`KeySet`, default: one generated per process),
+    Parameters beyond the common ones: ``keys`` (a :class:`KeySet`, default: one generated per process; a
+    ``state_dir`` that already holds keys keeps its own, and ``keys`` is not used),
     ``notify_retry_delays`` (seconds before each retry), ``notify_timeout``, ``demo_data`` (seed the catalogue),
     ``keep_requests`` (how many requests ``received`` and ``faults.injected`` keep, default 1,000) and
     ``keep_body_bytes`` (the request bodies ``received`` keeps in all, default 16 MiB): see
