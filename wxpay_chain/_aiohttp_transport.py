@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import ssl
-import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,7 @@ from ._errors import (
     may_have_run,
 )
 from ._http import Request, multidict_view, plain_encoding
-from ._process import current_pid
+from ._process import current_pid, process_lock
 from ._proxy import ProxySetting, Route, proxied, proxy_from_environment, route
 from ._tls import ClientCertificate, security_context
 from ._transport import CLOSED, RawResponse, Sink
@@ -91,7 +90,6 @@ class AiohttpTransport:
         # Where the session lives: a session passed in is bound to the loop of its first use.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = current_pid()
-        self._making, self._making_in = threading.Lock(), current_pid()
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()  # answers being read now
 
@@ -116,9 +114,7 @@ class AiohttpTransport:
     def _ensure_session(self) -> aiohttp.ClientSession:
         # Two threads' loops making a fresh client's pool at once: one makes it, the other is told it
         # belongs to another loop (not given a second pool that nothing would close).
-        if self._making_in != current_pid():  # a fork copies the lock as it was: held by a thread now gone
-            self._making, self._making_in = threading.Lock(), current_pid()
-        with self._making:
+        with process_lock("a client's pool"):
             return self._bound_session()
 
     def _bound_session(self) -> aiohttp.ClientSession:

@@ -13,8 +13,6 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
-import os
-import threading
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,7 +22,7 @@ from ._pipeline import ABANDONED
 if TYPE_CHECKING:
     from ._transport import Transport
 
-__all__ = ["fork_lock", "keep_inherited", "serve", "stop_when_collected", "submit"]
+__all__ = ["keep_inherited", "serve", "stop_when_collected", "submit"]
 
 log = logging.getLogger("wxpay_chain")
 T = TypeVar("T")
@@ -35,25 +33,11 @@ _ORPHANED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # loo
 # wake-up pipe with the parent's loop, which still runs: closing one here would unregister the parent's
 # sockets from it. They are kept referenced and never closed (a few descriptors per fork).
 _INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
-_fork_lock = threading.Lock()
-
-
-def fork_lock() -> threading.Lock:
-    """What a forked child's Clients take in turn to start their own loops (made anew in each child)."""
-    return _fork_lock
 
 
 def keep_inherited(loop: asyncio.AbstractEventLoop) -> None:
     _INHERITED_LOOPS.append(loop)
 
-
-def _after_fork_in_child() -> None:
-    global _fork_lock
-    _fork_lock = threading.Lock()  # another thread may have held it at the fork
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def serve(loop: asyncio.AbstractEventLoop) -> None:

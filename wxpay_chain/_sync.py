@@ -29,9 +29,9 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._loop_thread import fork_lock, keep_inherited, serve, stop_when_collected, submit
+from ._loop_thread import keep_inherited, serve, stop_when_collected, submit
 from ._paging import blocking_pages
-from ._process import current_pid
+from ._process import current_pid, process_lock
 from ._request import PreparedRequest
 from ._retry import RetryPolicy
 from ._signing import KeyStore
@@ -274,7 +274,7 @@ class Client(ClientSignatures):
     def _after_fork(self) -> None:
         """In a forked child: the loop thread did not come along, so this copy starts a loop of its own. The
         transport then sees another process and loop, and opens fresh connections (see _transport)."""
-        with fork_lock():
+        with process_lock("a forked child's loop"):  # its Clients start their own loops in turn
             if self._pid == current_pid():
                 return
             keep_inherited(self._loop)

@@ -521,7 +521,9 @@ def test_two_running_loops_first_calls_at_once_make_one_pool_and_the_other_is_to
 @needs_fork
 def test_a_child_forked_while_a_pool_was_being_made_makes_its_own(options: dict[str, Any]) -> None:
     client = AsyncClient(**options)
-    making: Any = client._pipeline.transport._making
+    from wxpay_chain._process import process_lock
+
+    making = process_lock("a client's pool")
     with making:  # another thread of the parent is making the pool as the child is forked
 
         def child() -> Any:
