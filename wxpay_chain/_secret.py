@@ -26,4 +26,6 @@ class SecretBytes(bytes):
 
 
 def masked(value: str | bytes) -> SecretText | SecretBytes:
+    if isinstance(value, (SecretText, SecretBytes)):  # the client's own key, masked when it was built
+        return value
     return SecretBytes(value) if isinstance(value, bytes) else SecretText(value)
