@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,16 @@ def test_ci_runs_the_readmes_two_set_up_commands_exactly() -> None:
     demo, tests = commands
     assert demo.replace(".venv/bin/wxpay-chain demo", ".venv/bin/wxpay-chain demo > demo.out") in ci
     assert tests in ci.splitlines()
+
+
+def test_the_minimum_versions_file_pins_pyprojects_floors() -> None:
+    # The file the README names for a run against the oldest dependencies: a floor raised in one place
+    # and not the other would test versions the package no longer allows (or miss the ones it does).
+    pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
+    listed = pyproject.split("dependencies = [", 1)[1].split("]", 1)[0]
+    floors = dict(re.findall(r'"([a-z]+)>=([0-9.]+)"', listed))
+    lines = (ROOT / "tests" / "minimum-versions.txt").read_text("utf-8").splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert floors.keys() == pins.keys() == {"aiohttp", "cryptography", "attrs", "cattrs"}
+    for name, floor in floors.items():  # the oldest release of the floor's line: 23.2 -> 23.2.1 (no 23.2.0)
+        assert pins[name].split(".")[: floor.count(".") + 1] == floor.split("."), (name, pins[name], floor)
