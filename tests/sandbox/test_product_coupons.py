@@ -8,7 +8,15 @@ import time
 import aiohttp
 import pytest
 
-from wxpay_chain.sandbox import DEMO_APPID, DEMO_UPLOADED_CODES, Sandbox, product_coupon_document, stock_document
+from wxpay_chain.sandbox import (
+    DEMO_APPID,
+    DEMO_UPLOADED_CODES,
+    BusifavorCoupon,
+    FavorCoupon,
+    Sandbox,
+    product_coupon_document,
+    stock_document,
+)
 
 from ._paths import BRAND_ID, FRESH, LIGHT, RICH, FakeClock, brand_path, partner, send_body
 from ._wire import Identity, Wire
@@ -220,6 +228,28 @@ async def test_added_product_coupon_and_stock_can_be_sent(sandbox: Sandbox, merc
     body = send_body("added-1", product_coupon_id="2000000001", stock_id="2000000001001")
     coupon = (await merchant.send("POST", partner(FRESH), body)).json()
     assert coupon["product_coupon"]["single_usage_info"] == {"discount_coupon": {"threshold": 10000, "percent_off": 20}}
+
+
+# Read with fromisoformat, a time without an offset took this machine's zone: other coupons on a UTC host.
+@pytest.mark.parametrize("written", ["2025-03-12T00:00:00", "2025-03-12", "2025-03-12 00:00:00+08:00", 20250312])
+def test_a_seeded_time_without_its_offset_is_refused_not_read_in_the_hosts_zone(
+    sandbox: Sandbox, written: object
+) -> None:
+    sandbox.add_product_coupon(product_coupon_document("2000000002", brand_id=BRAND_ID, name="时区券", type="NORMAL"))
+    stock = stock_document("2000000002001", "2000000002", available_begin_time=written)
+    refused = r"stock '2000000002001': available_begin_time: .*e\.g\. 2025-03-12T00:00:00\+08:00"
+    with pytest.raises(ValueError, match=refused):
+        sandbox.add_stock(stock)
+    owner = {"creator_merchant": "1", "belong_merchant": "1", "sender_merchant": "1"}
+    busifavor = BusifavorCoupon(
+        "o-tz", DEMO_APPID, "9865000", "SENDED", **owner, document={"coupon_code": "BFTZ1", "expire_time": written}
+    )
+    with pytest.raises(ValueError, match="busifavor coupon 'BFTZ1': expire_time"):
+        sandbox.add_busifavor_coupon(busifavor)
+    favor = FavorCoupon("o-tz", DEMO_APPID, "FTZ1", {"status": "SENDED", "available_end_time": written})
+    with pytest.raises(ValueError, match="favor coupon 'FTZ1': available_end_time"):
+        sandbox.add_favor_coupon(favor)
+    sandbox.add_stock(stock_document("2000000002001", "2000000002", available_begin_time="2025-03-12T00:00:00+08:00"))
 
 
 async def test_send_with_an_oversized_field_is_param_error(merchant: Wire) -> None:

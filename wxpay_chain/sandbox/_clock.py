@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from .._converter import parse_rfc3339 as _parse
+
 Clock = Callable[[], float]
 
 #: WeChat Pay writes every time in China Standard Time, and "per day" limits roll over at its midnight.
@@ -23,7 +25,9 @@ def rfc3339(unix_seconds: float) -> str:
 
 
 def parse_rfc3339(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
+    """Unix seconds of an RFC 3339 time with its offset; ValueError for anything else. A time without an
+    offset would otherwise be read in this machine's zone: the same seed, other coupons on a UTC host."""
+    return _parse(text).timestamp()
 
 
 def china_day(unix_seconds: float) -> str:

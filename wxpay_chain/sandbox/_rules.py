@@ -81,6 +81,20 @@ def product_coupon_from(document: Mapping[str, Any]) -> ProductCoupon:
     )
 
 
+def seeded_time(document: Mapping[str, Any], name: str, what: str, *, required: bool = False) -> None:
+    """ValueError unless ``document[name]`` is an RFC 3339 time with its offset (or absent, if allowed)."""
+    value = document.get(name)
+    if value is None and not required:
+        return
+    try:
+        if not isinstance(value, str):
+            raise ValueError(f"expected RFC 3339 text, got {type(value).__name__}")
+        parse_rfc3339(value)
+    except ValueError as exc:
+        example = "2025-03-12T00:00:00+08:00"
+        raise ValueError(f"{what}: {name}: {exc}; write it as WeChat Pay does, e.g. {example}") from None
+
+
 def stock_from(document: Mapping[str, Any], product: ProductCoupon | None, uploaded_codes: Iterable[str]) -> Stock:
     """A stock of ``product`` from a seed-shaped document; raises ValueError if malformed."""
     doc = copy.deepcopy(dict(document))
@@ -89,7 +103,7 @@ def stock_from(document: Mapping[str, Any], product: ProductCoupon | None, uploa
     rule_key = "single_usage_rule" if product.usage_mode == "SINGLE" else "sequential_usage_rule"
     period = doc.get(rule_key, {}).get("coupon_available_period", {})
     for name in ("available_begin_time", "available_end_time"):
-        parse_rfc3339(period[name])
+        seeded_time(period, name, f"stock {doc.get('stock_id')!r}", required=True)
     send_rule = doc.get("stock_send_rule", {})
     return Stock(
         stock_id=str(doc["stock_id"]),

@@ -157,12 +157,15 @@ class SandboxState:
 
     def add_busifavor_coupon(self, coupon: BusifavorCoupon) -> None:
         _rules.choice(coupon.coupon_state, BUSIFAVOR_STATES, "coupon_state")
+        _rules.seeded_time(coupon.document, "expire_time", f"busifavor coupon {coupon.document.get('coupon_code')!r}")
         with self.transaction():
             self.store.insert_busifavor(coupon)
             self._changed()
 
     def add_favor_coupon(self, coupon: FavorCoupon) -> None:
         _rules.choice(coupon.document.get("status"), FAVOR_STATES, "status")
+        for name in ("available_begin_time", "available_end_time"):
+            _rules.seeded_time(coupon.document, name, f"favor coupon {coupon.coupon_id!r}")
         with self.transaction():
             self.store.insert_favor(coupon)
             self._changed()
