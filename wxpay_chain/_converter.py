@@ -52,6 +52,10 @@ class WireFormatError(ValueError):
     """A JSON string does not have the format its field needs (an RFC 3339 time)."""
 
 
+class UnsendableTimeError(ValueError):
+    """A datetime to be sent that RFC 3339 cannot carry as meant: no UTC offset, or one with seconds."""
+
+
 class _WireDateTime(datetime):
     """A datetime that remembers the RFC 3339 text it was parsed from, to write it back unchanged.
 
@@ -79,7 +83,7 @@ def parse_rfc3339(text: str) -> datetime:
         tz = timezone.utc
     else:
         offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        if offset >= timedelta(hours=24):
+        if offset >= timedelta(hours=24) or int(off_m) > 59:
             raise ValueError(f"offset out of range in {_clipped(text)}")
         tz = timezone(-offset if sign == "-" else offset)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
@@ -103,9 +107,23 @@ def format_rfc3339(value: datetime) -> str:
     text: str | None = getattr(value, "_wire_text", None)
     if text is not None:
         return text
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"WeChat Pay times need a UTC offset; got the naive datetime {value!r}")
+    problem = time_problem(value)
+    if problem is not None:
+        raise UnsendableTimeError(f"{problem} (got {value!r})")
     return value.isoformat()
+
+
+def time_problem(value: datetime) -> str | None:
+    """Why RFC 3339 cannot carry ``value`` as meant, or None."""
+    offset = value.utcoffset()
+    if offset is None:
+        return (
+            "a naive datetime (no UTC offset), which WeChat Pay would read in a zone nobody chose: "
+            "give it its zone, e.g. tzinfo=ZoneInfo('Asia/Shanghai')"
+        )
+    if offset % timedelta(minutes=1):
+        return f"its UTC offset {offset} has seconds, which RFC 3339 cannot write: use whole minutes"
+    return None
 
 
 def _structure_datetime(value: object, _: type) -> datetime:

@@ -35,7 +35,7 @@ async def paginate(
     if spec is None or spec.paging is None:
         raise InvalidRequestError(f"GET {template} has no known paging; loop over .get() yourself")
     next_page = typed().next_page
-    query: dict[str, Any] | None = dict(to_wire(options.pop("query", None)) or {})
+    query: dict[str, Any] | None = dict(to_wire(options.pop("query", None), "query") or {})
     pages, seen, asked = 0, 0, set()
     previous: list[Any] = []
     while query is not None:

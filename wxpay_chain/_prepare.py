@@ -104,7 +104,7 @@ def prepare(
         # Each step below is skipped when its option is absent: this runs on every call.
         query = options.get("query")
         if query is not None and type(query) is not dict:
-            query = to_wire(query)
+            query = to_wire(query, "query")
             if not isinstance(query, Mapping):
                 raise InvalidRequestError(
                     "query must be a dict (or a request model)", [("query", type(query).__name__)]

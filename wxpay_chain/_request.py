@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import lru_cache
 from types import ModuleType
 from typing import Any, Literal, NamedTuple
@@ -80,11 +81,38 @@ def typed() -> ModuleType:
     return models
 
 
-def to_wire(value: object) -> Any:
-    """Request models become plain dicts without None fields; everything else passes through."""
+def to_wire(value: object, where: str = "json") -> Any:
+    """Request models become plain dicts without None fields; everything else passes through.
+
+    ``where`` names the option (``json``, ``query``, ``xml``) in the error for a time without an offset."""
     if value is None or type(value) is dict or not attrs.has(type(value)):
         return value
-    return typed().request_to_wire(value)
+    from ._converter import UnsendableTimeError
+
+    try:
+        return typed().request_to_wire(value)
+    except UnsendableTimeError as exc:
+        raise InvalidRequestError("A time cannot be sent as it is", [_unsendable_time(value, where, exc)]) from None
+
+
+def _unsendable_time(value: object, where: str, error: Exception) -> tuple[str, str]:
+    """The field path of the first time in a request model that cannot be sent, and why (for an error)."""
+    from ._converter import time_problem
+
+    stack: list[tuple[object, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, datetime):
+            problem = time_problem(item)
+            if problem is not None:
+                return path, problem
+        elif attrs.has(kind := type(item)):
+            stack.extend((getattr(item, f.name), f"{path}.{f.name}") for f in reversed(attrs.fields(kind)))
+        elif isinstance(item, Mapping):
+            stack.extend((v, f"{path}.{k}") for k, v in reversed(list(item.items())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(item))))
+    return where, str(error)
 
 
 class PreparedRequest(NamedTuple):

@@ -74,7 +74,7 @@ def prepare_v2(defaults: RequestDefaults, method: str, template: str, options: M
             f"{where} with security=True presents the merchant API certificate: pass client_cert= "
             "(apiclient_cert.pem, or apiclient_cert.p12 with passphrase=) to the client"
         )
-    payload = to_wire(options.get("xml"))  # a request model (models.v2_coupon, models.redpack) or a dict
+    payload = to_wire(options.get("xml"), "xml")  # a request model (models.v2_coupon, models.redpack) or a dict
     if payload is None:
         raise InvalidRequestError(f"{where} needs its fields", [("xml", "pass xml={...}")])
     if defaults.validate != "off":

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ._converter import parse_rfc3339
 from ._crypto import aes_gcm_decrypt
 from ._errors import ApiError, ConfigurationError, SignatureError, TransportError, WxPayError
 from ._http import Headers
@@ -106,7 +107,8 @@ def notification_request_id(view: Headers) -> str | None:
 
 @attrs.frozen
 class Notification:
-    """A verified, decrypted notification. ``resource`` is the decrypted JSON object."""
+    """A verified, decrypted notification. ``resource`` is the decrypted JSON object; ``create_time`` is
+    aware, or None when the notification's is missing or not an RFC 3339 time with its offset."""
 
     id: str
     create_time: datetime | None
@@ -199,8 +201,8 @@ def parse_notification(
     except (ValueError, RecursionError):
         decrypted = plaintext.decode("utf-8", "replace")
     created = document.get("create_time")
-    try:
-        create_time = datetime.fromisoformat(created) if isinstance(created, str) else None
+    try:  # RFC 3339 with its offset, as answers are read: fromisoformat took a bare date or local time
+        create_time = parse_rfc3339(created) if isinstance(created, str) else None
     except ValueError:
         create_time = None
     original_type = resource.get("original_type")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -350,6 +351,27 @@ def test_odd_notification_fields_do_not_crash(platform_key: rsa.RSAPrivateKey, f
     keys = {PUB_KEY_ID: platform_key.public_key()}
     note = parse_notification(signed(platform_key, body), body, keys=keys, apiv3_key=APIV3_KEY, now=time.time())
     assert note.resource == {"coupon_code": "C-1"} and isinstance(note.id, str) and isinstance(note.summary, str)
+
+
+# fromisoformat took these, naive or a bare date: comparing one with an aware time raised TypeError.
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2015-05-20T13:29:35+08:00", dt.datetime(2015, 5, 20, 5, 29, 35, tzinfo=dt.timezone.utc)),
+        ("2015-05-20T05:29:35Z", dt.datetime(2015, 5, 20, 5, 29, 35, tzinfo=dt.timezone.utc)),
+        ("2015-05-20T13:29:35", None),
+        ("2015-05-20", None),
+        ("20150520T132935", None),
+    ],
+)
+def test_a_notifications_create_time_is_aware_or_none(
+    platform_key: rsa.RSAPrivateKey, written: str, expected: dt.datetime | None
+) -> None:
+    body = envelope(create_time=written)
+    keys = {PUB_KEY_ID: platform_key.public_key()}
+    note = parse_notification(signed(platform_key, body), body, keys=keys, apiv3_key=APIV3_KEY, now=time.time())
+    assert note.create_time == expected
+    assert note.create_time is None or note.create_time.utcoffset() is not None
 
 
 def test_a_deeply_nested_decrypted_resource_is_kept_as_text(platform_key: rsa.RSAPrivateKey) -> None:

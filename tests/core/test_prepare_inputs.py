@@ -3,6 +3,7 @@ signed, or a typed error naming the argument, before anything is sent."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -80,3 +81,30 @@ def test_a_value_json_cannot_carry_is_named_by_its_place(
         memory_client.prepare("POST", "v3/things", (), {"json": payload})
     (where, what), = caught.value.problems
     assert where == field and why in what
+
+
+# format_rfc3339's bare ValueError escaped `except InvalidRequestError` and named no field.
+@pytest.mark.parametrize(
+    ("begin", "why"),
+    [
+        (dt.datetime(2025, 1, 5), "naive datetime"),
+        (dt.datetime(1900, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=8, seconds=343))), "has seconds"),
+    ],
+)
+def test_a_time_in_a_request_model_that_cannot_be_sent_is_refused_naming_its_field(
+    memory_client: AsyncClient, begin: dt.datetime, why: str
+) -> None:
+    from wxpay_chain.models.product_coupon_stock import CouponAvailablePeriod, IrregularAvailablePeriod
+
+    china = dt.timezone(dt.timedelta(hours=8))
+    good = dt.datetime(2025, 1, 6, tzinfo=china)
+    period = CouponAvailablePeriod(
+        available_begin_time=good,
+        available_end_time=good,
+        irregular_available_period_list=[IrregularAvailablePeriod(begin_time=begin, end_time=good)],
+    )
+    for option in ("json", "query"):
+        with pytest.raises(InvalidRequestError) as refused:
+            memory_client.prepare("POST", "v3/marketing/things", kwargs={option: period})
+        ((field, reason),) = refused.value.problems
+        assert field == f"{option}.irregular_available_period_list[0].begin_time" and why in reason

@@ -58,6 +58,7 @@ def test_rfc3339_forms_parse_to_aware_datetimes_and_write_back_unchanged(text: s
         "2025-02-30T00:00+08:00",
         "2025-01-01T24:00+08:00",
         "2025-01-01T00:00+24:00",
+        "2025-01-01T00:00+08:99",  # no such minute: it read as +09:39
         " 2025-01-01T00:00+08:00",
         "",
     ],
@@ -72,6 +73,9 @@ def test_datetimes_built_in_code_are_written_with_seconds() -> None:
     assert format_rfc3339(datetime(2025, 1, 1, 0, 0, 1, 5000, tzinfo=CST)) == "2025-01-01T00:00:01.005000+08:00"
     with pytest.raises(ValueError, match="naive"):
         format_rfc3339(datetime(2025, 1, 1))
+    # A zone's local mean time before 1901 (Asia/Shanghai's +08:05:43): isoformat wrote the seconds.
+    with pytest.raises(ValueError, match="has seconds"):
+        format_rfc3339(datetime(1900, 1, 1, tzinfo=timezone(timedelta(hours=8, minutes=5, seconds=43))))
 
 
 def test_a_changed_datetime_forgets_the_received_text() -> None:
