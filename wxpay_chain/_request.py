@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 import aiohttp
 import attrs
 
+from ._converter import UnsendableTimeError, time_problem
 from ._errors import ConfigurationError, InvalidRequestError
 from ._http import Headers, Request, Timeout, check_header
 from ._typed._check import Validate
@@ -84,11 +85,9 @@ def typed() -> ModuleType:
 def to_wire(value: object, where: str = "json") -> Any:
     """Request models become plain dicts without None fields; everything else passes through.
 
-    ``where`` names the option (``json``, ``query``, ``xml``) in the error for a time without an offset."""
+    ``where`` names the option (``json``, ``query``, ``xml``) in the error for a time that cannot be sent."""
     if value is None or type(value) is dict or not attrs.has(type(value)):
         return value
-    from ._converter import UnsendableTimeError
-
     try:
         return typed().request_to_wire(value)
     except UnsendableTimeError as exc:
@@ -97,8 +96,6 @@ def to_wire(value: object, where: str = "json") -> Any:
 
 def _unsendable_time(value: object, where: str, error: Exception) -> tuple[str, str]:
     """The field path of the first time in a request model that cannot be sent, and why (for an error)."""
-    from ._converter import time_problem
-
     stack: list[tuple[object, str]] = [(value, where)]
     while stack:
         item, path = stack.pop()
