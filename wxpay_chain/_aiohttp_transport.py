@@ -36,6 +36,7 @@ from ._process import current_pid, process_lock
 from ._proxy import ProxySetting, Route, proxied, proxy_from_environment, route
 from ._tls import ClientCertificate, security_context
 from ._transport import CLOSED, RawResponse, Sink
+from ._user_session import PER_REQUEST, check_session, closed_session, foreign_loop
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -82,8 +83,11 @@ class AiohttpTransport:
         self._trust: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._client_cert = client_cert
         self._security: ssl.SSLContext | None = None
+        if session is not None:
+            check_session(session)
         self._session = session
         self._owns_session = session is None
+        self._per_request = {} if session is None else PER_REQUEST  # what a session passed in is told each time
         self._pool_limit = pool_limit
         self._max_body = max_body
         self._closed = False
@@ -107,6 +111,8 @@ class AiohttpTransport:
         if self._closed:
             raise TransportError(CLOSED)
         if self._session is not None:
+            if not self._owns_session and self._session.closed:
+                raise closed_session()
             loop = asyncio._get_running_loop()
             if loop is not None and (loop is not self._loop or self._pid != current_pid()):
                 self._ensure_session()
@@ -143,7 +149,7 @@ class AiohttpTransport:
                     "This process was forked from the one that made the session= passed to the client; its "
                     "connections are shared with the parent. Create the client (and its session) after the fork"
                 )
-            if self._loop is None:  # first use of a session passed in
+            if self._loop is None and not foreign_loop(session, loop):  # first use of a session passed in
                 self._loop = loop
                 return session
             raise TransportError(
@@ -180,6 +186,8 @@ class AiohttpTransport:
         here = self._pid == current_pid() and self._loop is asyncio.get_running_loop()
         if session is None or self._closed or not here:
             session = self._ensure_session()
+        if not self._owns_session and session.closed:
+            raise closed_session(request)
         limits = request.timeout
         key = (limits.total, limits.connect)  # a plain tuple hashes in C; the attrs class would call Python
         timeout = self._timeouts.get(key)
@@ -200,7 +208,7 @@ class AiohttpTransport:
         body = request.body
         # Only what differs from aiohttp's defaults: every keyword goes through two **kwargs dicts on its way
         # to the request, and a call without a body, proxy or TLS setting (the common one) needs none.
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {**self._per_request}
         if body:
             options["data"] = body if len(body) <= _INLINE_BODY else io.BytesIO(body)
         if proxy is not None:

@@ -363,8 +363,6 @@ class AsyncClient(ClientSignatures):
 
 def _transport_for(config: ClientConfig, session: aiohttp.ClientSession | None, given: Transport | None) -> Transport:
     if given is None:
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise ConfigurationError(f"session must be an aiohttp.ClientSession, not {type(session).__name__}")
         return AiohttpTransport(
             session,
             pool_limit=config.pool_limit,
