@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple, Protocol, cast, runtime_checkable
 
 from ._errors import TransportError, TransportTimeoutError
@@ -50,8 +50,14 @@ class Transport(Protocol):
     """What a client needs to send requests: pass one as ``AsyncClient(transport=...)``.
 
     ``send`` delivers ``request.body`` to ``request.url`` exactly as given (the signature covers them),
-    raising TransportError when no complete answer arrives. ``check_open`` raises TransportError when no
-    request can be sent (it is called before each attempt is signed).
+    within ``request.timeout`` (the client does not cut a transport short: that could cut a request off
+    mid-send), raising TransportError when no complete answer arrives. ``check_open`` raises
+    TransportError when no request can be sent (it is called before each attempt is signed).
+
+    The client checks what a transport of yours returns: a RawResponse with an int status and the body's
+    bytes (TypeError otherwise); headers that are a plain mapping are looked up case-insensitively. A
+    ``ConnectionRefusedError``, another ``OSError`` or a ``TimeoutError`` it raises becomes the
+    TransportError the aiohttp transport gives for each (never sent; may have arrived; timed out).
     """
 
     @property
@@ -85,7 +91,10 @@ async def send_streamed(transport: Transport, request: Request, sink: Sink) -> R
     # Asked of the class: a Mock answers to every attribute name, and would be taken to stream.
     if getattr(type(transport), "stream", None) is not None:
         return await cast(StreamingTransport, transport).stream(request, sink)
-    raw = await transport.send(request)
+    return _handed_on(await transport.send(request), sink)
+
+
+def _handed_on(raw: RawResponse, sink: Sink) -> RawResponse:
     if 200 <= raw.status < 300:
         sink(raw.headers)(raw.body)
         return raw._replace(body=b"")  # the same answer a streaming transport gives: the body went to the sink
@@ -102,6 +111,7 @@ class BorrowedTransport:
     def __init__(self, inner: Transport) -> None:
         self._inner = inner
         self._closed = False
+        self._source = f"the transport= {type(inner).__name__}"  # what its answers' checks name
 
     @property
     def closed(self) -> bool:
@@ -118,11 +128,14 @@ class BorrowedTransport:
 
     async def send(self, request: Request) -> RawResponse:
         self.check_open()
-        return await self._inner.send(request)
+        return await answer_of(request, self._inner.send, self._source)
 
     async def stream(self, request: Request, sink: Sink) -> RawResponse:
         self.check_open()
-        return await send_streamed(self._inner, request, sink)
+        if getattr(type(self._inner), "stream", None) is None:  # as send_streamed asks, of the class
+            return _handed_on(await self.send(request), sink)
+        inner = cast(StreamingTransport, self._inner)
+        return await answer_of(request, lambda sent: inner.stream(sent, sink), self._source)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -162,21 +175,40 @@ class MemoryTransport:
     async def send(self, request: Request) -> RawResponse:
         self.check_open()
         self.requests.append(request)
-        try:
-            answer = self._handler(request)
-            if inspect.isawaitable(answer):
-                answer = await answer
-        except TransportError:  # raised by the handler as the client would see it (a TimeoutError too)
-            raise
-        except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11
-            raise TransportTimeoutError(f"{request.method} {request.template} timed out (in memory)") from None
-        except ConnectionRefusedError as exc:
-            raise TransportError(f"{request.method} {request.template}: {exc}", connect_failed=True) from exc
-        except OSError as exc:
-            raise TransportError(f"{request.method} {request.template} failed ({type(exc).__name__})") from exc
-        if not isinstance(answer, RawResponse):
-            raise TypeError(f"the MemoryTransport handler must return a RawResponse, not {type(answer).__name__}")
-        return answer
+        return await answer_of(request, self._handler, "the MemoryTransport handler")
 
     async def aclose(self) -> None:
         self._closed = True
+
+
+async def answer_of(request: Request, send: Handler, source: str) -> RawResponse:
+    """``send(request)``'s answer, checked; a socket's failure it raises becomes the TransportError the aiohttp
+    transport gives for it (``source``, for the message, names what sent it)."""
+    try:
+        answer = send(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+    except TransportError:  # raised as the client would see it (a TimeoutError too)
+        raise
+    except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11
+        raise TransportTimeoutError(f"{request.method} {request.template} timed out ({source})") from None
+    except ConnectionRefusedError as exc:
+        raise TransportError(f"{request.method} {request.template}: {exc}", connect_failed=True) from exc
+    except OSError as exc:
+        raise TransportError(f"{request.method} {request.template} failed ({type(exc).__name__})") from exc
+    sent = "; it was handed the request, so treat that as sent"  # a bug of the transport's, after sending
+    if not isinstance(answer, RawResponse):
+        raise TypeError(f"{source} must return a RawResponse, not {type(answer).__name__}{sent}")
+    status, headers, body = answer
+    if type(status) is not int or not 100 <= status <= 599:
+        raise TypeError(f"{source} returned the status {status!r}, not an int from 100 to 599{sent}")
+    if type(body) is not bytes:
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{source} returned a {type(body).__name__} body, not the bytes received{sent}")
+        answer = answer._replace(body=bytes(body))
+    if isinstance(headers, Headers):
+        return answer
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"{source} returned {type(headers).__name__} headers, not Headers or a mapping{sent}")
+    return answer._replace(headers=Headers(headers))  # a plain dict's names, looked up case-insensitively
+

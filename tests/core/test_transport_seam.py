@@ -297,3 +297,64 @@ async def test_only_a_transport_whose_class_has_stream_is_streamed_through() -> 
     transport.send.return_value = RawResponse(404, Headers({}), b'{"code":"NOT_FOUND"}')
     assert (await send_streamed(transport, request, lambda headers: chunks.append)).body == b'{"code":"NOT_FOUND"}'
     assert chunks == [b"the file"]
+
+
+class _Yours:
+    """A transport= of the caller's own, wrapping another library: it answers what ``answer`` makes."""
+
+    def __init__(self, answer: Callable[[Request], object]) -> None:
+        self.answer, self.closed, self.sent = answer, False, 0
+
+    def check_open(self) -> None: ...
+
+    async def open(self) -> None: ...
+
+    async def send(self, request: Request) -> Any:
+        self.sent += 1
+        return self.answer(request)
+
+    async def aclose(self) -> None: ...
+
+
+async def test_a_transports_plain_dict_of_lower_case_headers_is_looked_up_case_insensitively(
+    make_client: Callable[..., AsyncClient], platform_key: rsa.RSAPrivateKey
+) -> None:
+    # An httpx-style transport's dict(r.headers): every answer was "not signed" and errors lost their Request-ID.
+    def answer(request: Request) -> RawResponse:
+        signed = signed_answer(platform_key, b"{}")
+        return signed._replace(headers={k.lower(): v for k, v in signed.headers.items()})
+
+    async with make_client(transport=_Yours(answer)) as client:
+        assert (await client.v3.things.get()).json() == {}
+
+
+@pytest.mark.parametrize(
+    ("returned", "named"),
+    [
+        (RawResponse("200", Headers(), b"{}"), "the status '200', not an int"),  # type: ignore[arg-type]
+        (RawResponse(200, Headers(), "{}"), "a str body, not the bytes"),  # type: ignore[arg-type]
+        ((200, {}, b"{}"), "must return a RawResponse, not tuple"),
+        (None, "must return a RawResponse, not NoneType"),
+    ],
+)
+async def test_what_a_transport_returns_wrongly_is_named_and_counted_as_sent(
+    make_client: Callable[..., AsyncClient], returned: object, named: str
+) -> None:
+    yours = _Yours(lambda request: returned)
+    async with make_client(transport=yours) as client:
+        with pytest.raises(TypeError, match=f"the transport= _Yours .*{named}.*treat that as sent"):
+            await client.v3.things.post(json={"a": 1})
+    assert yours.sent == 1  # not retried: the request was handed over
+
+
+async def test_a_socket_failure_a_transport_raises_is_the_aiohttp_transports_error(
+    make_client: Callable[..., AsyncClient],
+) -> None:
+    def refused(request: Request) -> object:
+        raise ConnectionRefusedError("refused")
+
+    yours = _Yours(refused)
+    async with make_client(transport=yours, retry=2) as client:
+        with pytest.raises(TransportError) as failed:
+            await client.v3.things.post(json={"a": 1})
+    assert failed.value.connect_failed and yours.sent == 2  # never sent: retried, as over the network
