@@ -13,16 +13,18 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
+import sys
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._errors import ConfigurationError
 from ._pipeline import ABANDONED
 
 if TYPE_CHECKING:
     from ._transport import Transport
 
-__all__ = ["keep_inherited", "serve", "stop_when_collected", "submit"]
+__all__ = ["keep_inherited", "new_loop", "real_threads", "serve", "stop_when_collected", "submit"]
 
 log = logging.getLogger("wxpay_chain")
 T = TypeVar("T")
@@ -37,6 +39,36 @@ _INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
 
 def keep_inherited(loop: asyncio.AbstractEventLoop) -> None:
     _INHERITED_LOOPS.append(loop)
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """The loop for a blocking Client's thread (made anew in a forked child, which may have patched since)."""
+    real_threads()
+    return asyncio.new_event_loop()
+
+
+def real_threads() -> None:
+    """ConfigurationError where threads are green (gevent's or eventlet's monkey patching)."""
+    patched = _green_threads()
+    if patched is not None:
+        raise ConfigurationError(
+            f"The blocking Client runs an asyncio loop in a thread of its own, which {patched}'s monkey patching "
+            "breaks: a patched thread is a greenlet, so every greenlet sees that loop as running (Django's ORM "
+            "then refuses every query, asyncio.run() fails) and calls can stall the worker; patched sockets or "
+            "select make its calls time out. Use sync or thread workers, or AsyncClient from an event loop of "
+            "your own"
+        )
+
+
+def _green_threads() -> str | None:
+    """Whose monkey patching of threads, sockets or select is in effect in this process, if any."""
+    gevent = sys.modules.get("gevent.monkey")
+    if gevent is not None and any(map(gevent.is_module_patched, ("threading", "socket", "select", "selectors"))):
+        return "gevent"
+    eventlet = sys.modules.get("eventlet.patcher")
+    if eventlet is not None and any(map(eventlet.is_monkey_patched, ("thread", "socket", "select"))):
+        return "eventlet"
+    return None
 
 
 

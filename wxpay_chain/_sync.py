@@ -29,7 +29,7 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._loop_thread import keep_inherited, serve, stop_when_collected, submit
+from ._loop_thread import keep_inherited, new_loop, real_threads, serve, stop_when_collected, submit
 from ._paging import blocking_pages
 from ._process import current_pid, process_lock
 from ._request import PreparedRequest
@@ -109,6 +109,7 @@ class Client(ClientSignatures):
         None: an aiohttp session belongs to one event loop, and this client has its own)."""
         if session is not None:
             raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
+        real_threads()  # before the client starts any thread
         self._async = AsyncClient(
             mchid=mchid,
             brand_id=brand_id,
@@ -147,7 +148,7 @@ class Client(ClientSignatures):
         self._start_loop()
 
     def _start_loop(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_loop()
         self._thread = threading.Thread(target=serve, args=(self._loop,), name="wxpay-chain-loop", daemon=True)
         self._thread.start()
         self._loop_thread: int | None = self._thread.ident

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -338,3 +339,48 @@ def test_a_call_interrupted_just_before_it_goes_out_is_not_sent(
     finally:
         signal.signal(signal.SIGUSR1, previous)
     assert [seen.raw_path for seen in peer.seen] == ["/v3/second"]
+
+
+class _Patcher:
+    """What gevent.monkey and eventlet.patcher answer about the modules they patched."""
+
+    def __init__(self, *patched: str) -> None:
+        self.patched = patched
+
+    def is_module_patched(self, name: str) -> bool:
+        return name in self.patched
+
+    is_monkey_patched = is_module_patched
+
+
+@pytest.mark.parametrize(
+    ("module", "patched", "named"),
+    [
+        ("gevent.monkey", ("threading", "socket"), "gevent"),
+        ("gevent.monkey", ("socket",), "gevent"),  # patch_all(thread=False): every call timed out
+        ("eventlet.patcher", ("thread",), "eventlet"),
+    ],
+)
+def test_the_blocking_client_refuses_green_threads_before_starting_any(
+    monkeypatch: pytest.MonkeyPatch,
+    peer: WirePeer,
+    merchant_key: rsa.RSAPrivateKey,
+    module: str,
+    patched: tuple[str, ...],
+    named: str,
+) -> None:
+    # Its loop thread, made a greenlet, was every greenlet's running loop: Django's ORM refused every query.
+    monkeypatch.setitem(sys.modules, module, _Patcher(*patched))
+    threads = threading.active_count()
+    with pytest.raises(ConfigurationError, match=f"which {named}'s monkey patching breaks"):
+        Client(mchid=MCHID, serial=SERIAL, private_key=merchant_key, transport=peer.transport())
+    assert threading.active_count() == threads
+
+
+def test_an_unpatched_gevent_is_no_reason_to_refuse(
+    monkeypatch: pytest.MonkeyPatch, peer: WirePeer, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    monkeypatch.setitem(sys.modules, "gevent.monkey", _Patcher())  # imported, nothing patched
+    keys = {PUB_KEY_ID: pem_public(peer.platform_key)}
+    with Client(mchid=MCHID, serial=SERIAL, private_key=merchant_key, platform_keys=keys, transport=peer.transport()):
+        pass
