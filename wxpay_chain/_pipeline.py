@@ -138,6 +138,8 @@ class Pipeline:
             called = time.monotonic()
             deadline = None if total is None else called + total
             attempts = policy.attempts
+            if verify and (verifier := protocol.verifier) is not None and verifier.unkeyed:
+                await verifier.keys_before_sending(self.certificates, deadline)  # TransportError: nothing sent
             for attempt in range(1, attempts + 1):
                 before = reached  # an error that ends the call speaks for every attempt, not only the last
                 try:

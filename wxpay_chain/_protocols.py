@@ -35,6 +35,11 @@ class CallProtocol(Protocol):
         self, request: Request, raw: RawResponse, request_id: str | None, fetch: Fetch, deadline: float | None
     ) -> None: ...
 
+    @property
+    def verifier(self) -> Verifier | None:
+        """Whose platform keys check the answers, when they are downloaded (APIv3); None for APIv2."""
+        ...
+
 
 class V3Protocol:
     resends = True
@@ -43,6 +48,7 @@ class V3Protocol:
         # The steps themselves, not wrappers around them: a wrapper is one more coroutine on every call.
         self.authorize = authorizer.authorize
         self.verify = verifier.verify
+        self.verifier = verifier
 
 
 def protocols(authorizer: Authorizer, verifier: Verifier, apiv2_key: str | None) -> dict[str, CallProtocol]:

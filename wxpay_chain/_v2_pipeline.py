@@ -94,6 +94,7 @@ class V2Protocol:
     """The send loop's APIv2 steps: no Authorization (the sign is in the body), the XML answer checked."""
 
     resends = False  # only a request that surely never left is sent again (see the module docstring)
+    verifier = None  # the answer's sign is checked with the APIv2 key: no keys to download
 
     def __init__(self, key: str | None) -> None:
         self._key = key

@@ -63,12 +63,12 @@ def check_apiv3_key(key: object) -> str | bytes:
 class Verifier:
     """Which keys verify an answer signed by which ``Wechatpay-Serial``, kept up to date.
 
-    With an APIv3 key and no platform keys, certificates are downloaded before the first verification,
-    every ``refresh`` seconds, and when an answer names an unknown serial (one download shared by every
-    caller waiting for it). After a download that did not help (it failed, or the serial is still
-    unknown), the next download waits until REFRESH_INTERVAL has passed, however many calls, unknown
-    serials or notifications (anyone can send one) ask; meanwhile the last good keys verify. Only the
-    first download, with no keys to fall back on, is tried on every call.
+    With an APIv3 key and no platform keys, certificates are downloaded before the first request is sent
+    (:meth:`keys_before_sending`), every ``refresh`` seconds, and when an answer names an unknown serial
+    (one download shared by every caller waiting for it). After a download that did not help (it failed,
+    or the serial is still unknown), the next download waits until REFRESH_INTERVAL has passed, however
+    many calls, unknown serials or notifications (anyone can send one) ask; meanwhile the last good keys
+    verify. Only the first download, with no keys to fall back on, is tried on every call.
     """
 
     def __init__(
@@ -79,6 +79,7 @@ class Verifier:
         self._apiv3_key = apiv3_key
         # Automatic certificates: an APIv3 key and nothing to verify with yet (public-key mode needs none).
         self._auto = apiv3_key is not None and not keys
+        self.unkeyed = self._auto  # nothing yet to verify an answer with: asked by the pipeline on every call
         self._refresh = refresh
         self._clock = clock
         self._certificates: tuple[PlatformCertificate, ...] = ()
@@ -130,6 +131,17 @@ class Verifier:
             changed.request_id = exc.request_id
             raise changed from exc.__cause__  # a failed certificate download stays visible
 
+    async def keys_before_sending(self, fetch: Fetch, deadline: float | None) -> None:
+        """Download the platform certificates of a client that has none yet, before its request goes out: an
+        answer it could not check would leave a call WeChat Pay carried out (a coupon sent) in doubt."""
+        try:
+            await self._keys_for(None, fetch, deadline=deadline)
+        except WxPayError as exc:
+            raise TransportError(
+                f"Nothing was sent: the platform certificates to check its answer with could not be downloaded ({exc})",
+                connect_failed=True,
+            ) from exc
+
     async def notification(self, headers: NotificationHeaders, body: bytes | str, fetch: Fetch) -> Notification:
         apiv3_key = self.apiv3_key("parse_notification")
         raw = notification_body(body)
@@ -169,6 +181,7 @@ class Verifier:
         self._certificates = certificates
         self._certificates_at = self._clock()
         self._keys = self._configured.merged(carried)  # a certificate WeChat Pay no longer lists is dropped
+        self.unkeyed = False
         self._failed = self._fruitless_at = None  # a download by hand counts as much as one asked for
         log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
         return certificates

@@ -59,11 +59,14 @@ async def test_an_attempt_cancelled_while_its_answer_waits_for_certificates_is_s
 ) -> None:
     from .test_certificate_listing import Listing, client, listed
 
-    current = listed()
-    listing = Listing([current], signer=current, hold=asyncio.Event())
+    current, rotated = listed(), listed()
+    listing = Listing([current], signer=current)
     seen: list[Attempt] = []
     async with client(merchant_key, listing, on_response=seen.append) as c:
-        call = asyncio.ensure_future(c.v3.things.get())  # its answer needs the first certificate download
+        await c.download_certificates()  # the first download comes before any call is sent
+        listing.certificates, listing.signer = [current, rotated], rotated
+        listing.hold, listing.started = asyncio.Event(), asyncio.Event()
+        call = asyncio.ensure_future(c.v3.things.get())  # its answer names a serial: it waits for a download
         await listing.started.wait()
         call.cancel()
         with pytest.raises(asyncio.CancelledError):

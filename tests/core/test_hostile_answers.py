@@ -254,9 +254,10 @@ async def test_a_deeply_nested_certificate_download_is_a_signature_error(
 ) -> None:
     peer.body = b"[" * 100_000
     async with make_client(transport=memory, platform_keys=None, apiv3_key=APIV3_KEY) as client:
-        with pytest.raises(SignatureError):
+        with pytest.raises(TransportError, match="could not be downloaded") as raised:
             await asyncio.wait_for(client.v3.things.get(), GUARD)
-    assert [s.raw_path for s in peer.seen] == ["/v3/things", "/v3/certificates"]
+    assert isinstance(raised.value.__cause__, SignatureError)
+    assert [s.raw_path for s in peer.seen] == ["/v3/certificates"]  # downloaded first, so the call was never sent
 
 
 # -- notifications --------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from wxpay_chain import (
     RawResponse,
     Request,
     SignatureError,
+    TransportError,
 )
 from wxpay_chain._signing import KeyStore
 from wxpay_chain._verifier import REFRESH_INTERVAL
@@ -260,8 +261,9 @@ async def test_wrong_apiv3_key_cannot_open_the_certificates(
     auto_client: Callable[..., AsyncClient], certs: CertPeer
 ) -> None:
     async with auto_client(apiv3_key="x" * 32) as client:
-        with pytest.raises(SignatureError, match="APIv3 key"):
+        with pytest.raises(TransportError, match=r"Nothing was sent.*wrong APIv3 key") as raised:
             await client.v3.things.get()
+    assert isinstance(raised.value.__cause__, SignatureError)
 
 
 def test_apiv3_key_length_is_checked_at_construction(auto_client: Callable[..., AsyncClient]) -> None:

@@ -65,11 +65,11 @@ async def test_certificate_downloads_go_through_the_proxy_too(
         base_url=base_url,
         proxy=proxy.url,
     ) as client:
-        await client.v3.things.get()  # automatic mode: the certificates are fetched to check the first answer
+        await client.v3.things.get()  # automatic mode: the certificates are fetched before the first call
         await client.download_certificates()
     assert [p.target for p in proxy.seen] == [
-        f"{origin(base_url)}/v3/things",
         f"{origin(base_url)}/v3/certificates",
+        f"{origin(base_url)}/v3/things",
         f"{origin(base_url)}/v3/certificates",
     ]
     assert cert_peer.downloads == 2
