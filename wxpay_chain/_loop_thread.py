@@ -15,7 +15,7 @@ import contextlib
 import logging
 import sys
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ConfigurationError
@@ -24,7 +24,7 @@ from ._pipeline import ABANDONED
 if TYPE_CHECKING:
     from ._transport import Transport
 
-__all__ = ["keep_inherited", "new_loop", "real_threads", "serve", "stop_when_collected", "submit"]
+__all__ = ["closed_if_refused", "keep_inherited", "real_threads", "serve", "stop_when_collected", "submit"]
 
 log = logging.getLogger("wxpay_chain")
 T = TypeVar("T")
@@ -41,10 +41,14 @@ def keep_inherited(loop: asyncio.AbstractEventLoop) -> None:
     _INHERITED_LOOPS.append(loop)
 
 
-def new_loop() -> asyncio.AbstractEventLoop:
-    """The loop for a blocking Client's thread (made anew in a forked child, which may have patched since)."""
-    real_threads()
-    return asyncio.new_event_loop()
+@contextlib.contextmanager
+def closed_if_refused(coro: Coroutine[Any, Any, Any]) -> Iterator[None]:
+    """Close ``coro`` if the block raises: a call refused before it is queued is never awaited."""
+    try:
+        yield
+    except BaseException:
+        coro.close()
+        raise
 
 
 def real_threads() -> None:

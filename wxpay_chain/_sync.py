@@ -29,7 +29,7 @@ from ._download import Downloadable, Progress, Target
 from ._env import options_from_env
 from ._errors import ConfigurationError, InvalidRequestError, TransportError
 from ._http import Request, Response, Timeout
-from ._loop_thread import keep_inherited, new_loop, real_threads, serve, stop_when_collected, submit
+from ._loop_thread import closed_if_refused, keep_inherited, real_threads, serve, stop_when_collected, submit
 from ._paging import blocking_pages
 from ._process import current_pid, process_lock
 from ._request import PreparedRequest
@@ -103,10 +103,8 @@ class Client(ClientSignatures):
         session: None = None,
         validate: Validate = "strict",
     ) -> None:
-        """The same parameters as :class:`AsyncClient`, but ``session=``: this client runs its own loop.
-
-        Every parameter is typed, so that a type checker catches a misspelled one (``session`` is typed
-        None: an aiohttp session belongs to one event loop, and this client has its own)."""
+        """The same parameters as :class:`AsyncClient`, typed (a type checker catches a misspelled one), but
+        ``session=``, typed None: an aiohttp session belongs to one event loop, and this client runs its own."""
         if session is not None:
             raise ConfigurationError("Client runs its own event loop; pass session= to AsyncClient instead")
         real_threads()  # before the client starts any thread
@@ -148,7 +146,7 @@ class Client(ClientSignatures):
         self._start_loop()
 
     def _start_loop(self) -> None:
-        self._loop = new_loop()
+        self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=serve, args=(self._loop,), name="wxpay-chain-loop", daemon=True)
         self._thread.start()
         self._loop_thread: int | None = self._thread.ident
@@ -241,7 +239,8 @@ class Client(ClientSignatures):
         if self._owner is not None:
             return self._owner._run(coro)
         if self._pid != current_pid():
-            self._after_fork()
+            with closed_if_refused(coro):  # refused in a child that patched threads: the call never runs
+                self._after_fork()
         if threading.get_ident() == self._loop_thread:
             coro.close()
             raise InvalidRequestError(_HOOK_CALL)
@@ -278,6 +277,7 @@ class Client(ClientSignatures):
         with process_lock("a forked child's loop"):  # its Clients start their own loops in turn
             if self._pid == current_pid():
                 return
+            real_threads()  # a child that patched since the fork (gunicorn --preload -k gevent): nothing changed yet
             keep_inherited(self._loop)
             self._lock = threading.RLock()
             self._pending = set()  # the parent's calls: its own threads wait for them

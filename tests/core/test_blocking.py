@@ -384,3 +384,19 @@ def test_an_unpatched_gevent_is_no_reason_to_refuse(
     keys = {PUB_KEY_ID: pem_public(peer.platform_key)}
     with Client(mchid=MCHID, serial=SERIAL, private_key=merchant_key, platform_keys=keys, transport=peer.transport()):
         pass
+
+
+def test_a_forked_child_that_patched_since_is_refused_before_its_client_changes(
+    monkeypatch: pytest.MonkeyPatch, peer: WirePeer, merchant_key: rsa.RSAPrivateKey
+) -> None:
+    # gunicorn --preload -k gevent: built in the unpatched master, first used in a worker that patched.
+    keys = {PUB_KEY_ID: pem_public(peer.platform_key)}
+    options: dict[str, Any] = {"platform_keys": keys, "transport": peer.transport()}
+    with Client(mchid=MCHID, serial=SERIAL, private_key=merchant_key, **options) as c:
+        pid, loop = c._pid, c._loop
+        c._pid = -1  # as a forked child sees it
+        monkeypatch.setitem(sys.modules, "gevent.monkey", _Patcher("threading"))
+        with pytest.raises(ConfigurationError, match="which gevent's monkey patching breaks"):
+            c.v3.things.get()
+        assert c._loop is loop  # nothing was reset for a loop it will never start
+        c._pid = pid
