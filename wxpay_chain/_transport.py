@@ -88,10 +88,15 @@ class StreamingTransport(Transport, Protocol):
 async def send_streamed(transport: Transport, request: Request, sink: Sink) -> RawResponse:
     """``request`` through ``transport`` with a 2xx body handed to ``sink``: streamed where the transport
     can, else in one piece once it has arrived."""
-    # Asked of the class: a Mock answers to every attribute name, and would be taken to stream.
-    if getattr(type(transport), "stream", None) is not None:
+    if streams(transport):
         return await cast(StreamingTransport, transport).stream(request, sink)
     return _handed_on(await transport.send(request), sink)
+
+
+def streams(transport: Transport) -> bool:
+    """Whether ``transport`` is a StreamingTransport. Asked of the class: a Mock answers to every attribute
+    name, and would be taken to stream."""
+    return getattr(type(transport), "stream", None) is not None
 
 
 def _handed_on(raw: RawResponse, sink: Sink) -> RawResponse:
@@ -132,7 +137,7 @@ class BorrowedTransport:
 
     async def stream(self, request: Request, sink: Sink) -> RawResponse:
         self.check_open()
-        if getattr(type(self._inner), "stream", None) is None:  # as send_streamed asks, of the class
+        if not streams(self._inner):
             return _handed_on(await self.send(request), sink)
         inner = cast(StreamingTransport, self._inner)
         return await answer_of(request, lambda sent: inner.stream(sent, sink), self._source)
