@@ -3,7 +3,8 @@
 * INFO, logger ``wxpay_chain``: one line per attempt with the path *template*
   (``GET v3/marketing/busifavor/users/{openid}/coupons -> 200``), never the values in it: openids and
   order numbers are personal or business data that INFO logs (often shipped to a log service) must not
-  collect.
+  collect. Each line ends with whose call it was (``mchid=…`` or ``brand_id=…``): a service provider's
+  process holds many merchants' clients.
 * DEBUG, same logger: the exact target with its values and the request headers (Authorization masked).
   Request and answer bodies only for a client built with ``log_bodies=True``: they carry names, phone
   numbers and coupon codes.
@@ -46,21 +47,23 @@ def record_attempt(
     error: Exception | None,
     answer: bytes | None,
     bodies: bool,
+    who: str,
 ) -> None:
     """One INFO line per attempt (the template), the values and headers at DEBUG, then the on_response hook.
 
     ``answer`` is the answer's body and ``bodies`` the client's ``log_bodies``: both bodies are shown at
-    DEBUG only when it is True."""
+    DEBUG only when it is True; ``who`` names the merchant or brand (``mchid=…``)."""
     if log.isEnabledFor(logging.INFO):  # one check when logging is off, as it is for most programs
         outcome = status if error is None else type(error).__name__
         log.info(
-            "%s %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
+            "%s %s -> %s request_id=%s attempt=%d elapsed=%.3fs %s",
             request.method,
             request.template,
             outcome,
             request_id,
             attempt,
             elapsed,
+            who,
         )
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s request headers %r", request.method, request.target, request.headers)
@@ -83,14 +86,18 @@ def run_hook(hook: Callable[[Any], None], value: object, name: str) -> None:
         log.exception("the %s hook raised; the call goes on without it", name)
 
 
-def log_retry(request: Request, reason: str, delay: float | None) -> None:
+def log_retry(request: Request, reason: str, delay: float | None, who: str) -> None:
     """A retry line: what failed and how long the client waits; ``delay=None`` when the call's deadline
     leaves no time for another attempt."""
     if not retry_log.isEnabledFor(logging.INFO):
         return
     if delay is None:
         retry_log.info(
-            "not retrying %s %s after %s: the call's timeout would pass first", request.method, request.template, reason
+            "not retrying %s %s after %s: the call's timeout would pass first (%s)",
+            request.method,
+            request.template,
+            reason,
+            who,
         )
     else:
-        retry_log.info("retrying %s %s in %.2fs after %s", request.method, request.template, delay, reason)
+        retry_log.info("retrying %s %s in %.2fs after %s (%s)", request.method, request.template, delay, reason, who)

@@ -92,6 +92,7 @@ class Pipeline:
         self._on_response = config.on_response
         self._clock = config.clock
         self._bodies = config.log_bodies
+        self._who = config.signer.who  # log lines name the merchant: one process may serve many
         self._in_flight = _InFlight() if in_flight is None else in_flight
         # The certificate download shared by a client and its with_options() copies: the client's own, with
         # its timeout and base URL, whichever copy's call asks for it.
@@ -128,7 +129,7 @@ class Pipeline:
         in_flight = self._in_flight
         in_flight.count += 1
         try:
-            protocol, policy, bodies = self._protocols[prepared.protocol], self._retry, self._bodies
+            protocol, policy, bodies, who = self._protocols[prepared.protocol], self._retry, self._bodies, self._who
             transport = self.transport
             failures: list[str] = []
             reached = False  # whether an earlier attempt may have got to WeChat Pay
@@ -162,7 +163,7 @@ class Pipeline:
                     raw = await (transport.send(request) if sink is None else send_streamed(transport, request, sink))
                 except TransportError as exc:
                     elapsed, cut_id = time.perf_counter() - started, exc.request_id  # an answer cut off has one
-                    record_attempt(self._on_response, request, attempt, None, cut_id, elapsed, exc, None, bodies)
+                    record_attempt(self._on_response, request, attempt, None, cut_id, elapsed, exc, None, bodies, who)
                     failures.append(f"#{attempt} {type(exc).__name__}")
                     reached = reached or not exc.connect_failed
                     # A connect timeout sent nothing: it is retried and failed over like a refused connection.
@@ -177,7 +178,7 @@ class Pipeline:
                         raise
                     if exc.connect_failed and self._backup_origin is not None and origin == self._primary_origin:
                         origin = self._backup_origin
-                    if not await _back_off(policy.delay(attempt), deadline, request, failures[-1], in_flight):
+                    if not await _back_off(policy.delay(attempt), deadline, request, failures[-1], in_flight, who):
                         _ending(exc, (*failures, "no time left for another attempt"), before, prepared.method)
                         raise
                     continue
@@ -199,13 +200,24 @@ class Pipeline:
                                 unverified = exc
                     finally:
                         record_attempt(
-                            self._on_response, request, attempt, status, request_id, elapsed, unverified, answer, bodies
+                            self._on_response,
+                            request,
+                            attempt,
+                            status,
+                            request_id,
+                            elapsed,
+                            unverified,
+                            answer,
+                            bodies,
+                            who,
                         )
                     if unverified is not None:
                         unverified.attempts = (*failures, f"#{attempt} {type(unverified).__name__}")
                         raise unverified
                     return Response(status, headers, raw.body, request)
-                record_attempt(self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies)
+                record_attempt(
+                    self._on_response, request, attempt, status, request_id, elapsed, None, answer, bodies, who
+                )
                 error = ApiError.from_parts(
                     raw.status, raw.body, request_id=request_id, method=request.method, path=request.target
                 )
@@ -214,7 +226,7 @@ class Pipeline:
                 if attempt == attempts or not protocol.resends or not policy.retries_status(raw.status):
                     raise _ending(error, tuple(failures), before, prepared.method)
                 delay = policy.delay(attempt, raw.headers.get("Retry-After"), now=self._clock())
-                if not await _back_off(delay, deadline, request, failures[-1], in_flight):
+                if not await _back_off(delay, deadline, request, failures[-1], in_flight, who):
                     raise _ending(error, (*failures, "no time left for another attempt"), before, prepared.method)
             raise AssertionError("unreachable: the last attempt always returns or raises")
         finally:
@@ -235,14 +247,16 @@ def _remaining(timeout: Timeout, deadline: float) -> Timeout:
     return Timeout(total=left, connect=left if timeout.connect is None else min(timeout.connect, left))
 
 
-async def _back_off(delay: float, deadline: float | None, request: Request, reason: str, calls: _InFlight) -> bool:
+async def _back_off(
+    delay: float, deadline: float | None, request: Request, reason: str, calls: _InFlight, who: str
+) -> bool:
     """Wait ``delay`` seconds before the next attempt (less if the client closes meanwhile: the attempt
     then finds it closed); False, without waiting, when the call's deadline would pass first (a retry then
     could only time out). Either way a retry line says why."""
     if deadline is not None and time.monotonic() + delay >= deadline:
-        log_retry(request, reason, None)
+        log_retry(request, reason, None, who)
         return False
-    log_retry(request, reason, delay)
+    log_retry(request, reason, delay, who)
     loop = asyncio.get_running_loop()
     waited = loop.create_future()
     timer = loop.call_later(delay, _end_wait, waited)

@@ -110,6 +110,12 @@ class Signer:
     def id_field(self) -> str:
         return "brand_id" if self.mode == "brand" else "mchid"
 
+    @property
+    def who(self) -> str:
+        """``mchid=…`` or ``brand_id=…``: how log lines name whose call it was (not a secret: the
+        Authorization header carries it in clear)."""
+        return f"{self.id_field}={self.identity}"
+
     def authorization(self, method: str, path_and_query: str, body: bytes, timestamp: int, nonce: str) -> str:
         message = request_message(method, path_and_query, timestamp, nonce, body)
         return self.header(message, nonce, timestamp, rsa_sign(self.key, message))

@@ -72,7 +72,13 @@ class Verifier:
     """
 
     def __init__(
-        self, keys: KeyStore, *, apiv3_key: str | bytes | None, refresh: float, clock: Callable[[], float]
+        self,
+        keys: KeyStore,
+        *,
+        apiv3_key: str | bytes | None,
+        refresh: float,
+        clock: Callable[[], float],
+        who: str = "",
     ) -> None:
         self._keys = keys
         self._configured = keys  # platform_keys as given: a download replaces only what it brought
@@ -82,6 +88,7 @@ class Verifier:
         self.unkeyed = self._auto  # nothing yet to verify an answer with: asked by the pipeline on every call
         self._refresh = refresh
         self._clock = clock
+        self._who = who  # "mchid=…": whose certificates a log line is about
         self._certificates: tuple[PlatformCertificate, ...] = ()
         self._certificates_at: float | None = None
         self._fruitless_at: float | None = None
@@ -183,7 +190,7 @@ class Verifier:
         self._keys = self._configured.merged(carried)  # a certificate WeChat Pay no longer lists is dropped
         self.unkeyed = False
         self._failed = self._fruitless_at = None  # a download by hand counts as much as one asked for
-        log.info("platform certificates now %s", ", ".join(c.serial for c in certificates))
+        log.info("platform certificates of %s now %s", self._who, ", ".join(c.serial for c in certificates))
         return certificates
 
     async def _trusted_keys(
@@ -283,7 +290,13 @@ class Verifier:
             if not self._keys:
                 raise
             level = logging.DEBUG if self._closing else logging.WARNING
-            log.log(level, "platform certificate refresh (%s) failed, keeping the last good set: %s", reason, exc)
+            log.log(
+                level,
+                "platform certificate refresh of %s (%s) failed, keeping the last good set: %s",
+                self._who,
+                reason,
+                exc,
+            )
 
 
 class _OutOfTime(TransportTimeoutError):

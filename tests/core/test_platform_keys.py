@@ -9,6 +9,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import secrets
 import threading
@@ -734,3 +735,18 @@ async def test_a_copy_from_with_options_shares_the_certificates_it_downloads(
         await client.v3.things.get()  # ... and the original verifies with them, without a second download
         assert peer.downloads == 1
         assert client.certificates == quick.certificates and peer.serial in client.keys
+
+
+async def test_the_certificate_lines_name_the_merchant(
+    auto_client: Callable[..., AsyncClient], certs: CertPeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="wxpay_chain")
+    async with auto_client(certificate_refresh=0) as client:
+        await client.v3.things.get()
+        certs.fail_downloads = True
+        await client.v3.things.get()  # due for a refresh, which fails: the old set verifies
+        await refreshed(client)
+    lines = [r.getMessage() for r in caplog.records if "platform certificate" in r.getMessage()]
+    assert lines[0].startswith("platform certificates of mchid=1900000001 now ")
+    assert lines[1].startswith("platform certificate refresh of mchid=1900000001 (")
+    assert "keeping the last good set" in lines[1] and len(lines) == 2

@@ -31,6 +31,7 @@ async def test_info_shows_the_template_and_debug_the_values(
         await client.v3.things._openid_.get(openid=OPENID, query={"openid": OPENID})
     info = messages(caplog, logging.INFO)
     assert len(info) == 1 and info[0].startswith("GET v3/things/{openid} -> 200 request_id=req-1 attempt=1")
+    assert info[0].endswith("s mchid=1900000001")
     assert OPENID not in info[0]
     debug = "\n".join(messages(caplog, logging.DEBUG))
     assert f"GET /v3/things/{OPENID}?openid={OPENID} request headers" in debug
@@ -79,7 +80,7 @@ async def test_a_retry_line_gives_the_reason_and_the_delay(
         with pytest.raises(ApiError):
             await client.v3.things._openid_.get(openid=OPENID)
     retries = messages(caplog, logging.INFO, "wxpay_chain.retry")
-    assert retries == ["retrying GET v3/things/{openid} in 0.01s after #1 503"]
+    assert retries == ["retrying GET v3/things/{openid} in 0.01s after #1 503 (mchid=1900000001)"]
 
 
 def free_port() -> int:
@@ -96,7 +97,7 @@ async def test_a_connection_failure_retry_line(
         with pytest.raises(TransportError):
             await client.v3.things.get()
     assert messages(caplog, logging.INFO, "wxpay_chain.retry") == [
-        "retrying GET v3/things in 0.01s after #1 TransportError"
+        "retrying GET v3/things in 0.01s after #1 TransportError (mchid=1900000001)"
     ]
 
 
@@ -110,5 +111,24 @@ async def test_a_retry_the_deadline_leaves_no_time_for_says_so(
         with pytest.raises(ApiError):
             await client.v3.things.get()
     assert messages(caplog, logging.INFO, "wxpay_chain.retry") == [
-        "not retrying GET v3/things after #1 503: the call's timeout would pass first"
+        "not retrying GET v3/things after #1 503: the call's timeout would pass first (mchid=1900000001)"
     ]
+
+
+async def test_each_line_names_whose_call_it_was(
+    make_client: Callable[..., AsyncClient], base_url: str, peer: WirePeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A service provider's process holds a client per merchant: a line that fails must say whose it was.
+    caplog.set_level(logging.INFO, logger="wxpay_chain")
+    peer.status = 503
+    async with (
+        make_client(base_url=base_url, retry=FAST) as first,
+        make_client(base_url=base_url, retry=FAST, mchid="1900000002") as second,
+    ):
+        for client in (first, second, second.with_options(timeout=5)):
+            with pytest.raises(ApiError):
+                await client.v3.things.get()
+    attempts = [m.rsplit(" ", 1)[1] for m in messages(caplog, logging.INFO) if m.startswith("GET ")]
+    assert attempts == ["mchid=1900000001"] * 2 + ["mchid=1900000002"] * 4
+    retries = [m.rsplit(" ", 1)[1] for m in messages(caplog, logging.INFO, "wxpay_chain.retry")]
+    assert retries == ["(mchid=1900000001)", "(mchid=1900000002)", "(mchid=1900000002)"]
