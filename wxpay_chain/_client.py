@@ -152,13 +152,7 @@ class AsyncClient(ClientSignatures):
         # one of them downloads serves them all).
         self._transport = transport = _transport_for(config, session, transport)
         self._authorizer = Authorizer(config)
-        self._verifier = Verifier(
-            config.keys,
-            apiv3_key=config.apiv3_key,
-            refresh=config.certificate_refresh,
-            clock=config.clock,
-            who=config.signer.who,
-        )
+        self._verifier = Verifier.of(config)
         self._pipeline = Pipeline(config, transport, protocols(self._authorizer, self._verifier, config.apiv2_key))
         self._derived: AsyncClient | None = None  # in a with_options() copy: its original, kept alive by it
         # Dropped without aclose(), what holds no code of the caller's (a hook, a clock, a transport= could

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from functools import partial
+from typing import TYPE_CHECKING
 
 from ._certificates import PlatformCertificate, decrypt_certificates, period
 from ._crypto import secret_bytes
@@ -40,6 +41,9 @@ from .notifications import (
 )
 
 __all__ = ["REFRESH_INTERVAL", "Verifier", "check_apiv3_key"]
+
+if TYPE_CHECKING:
+    from ._config import ClientConfig
 
 log = logging.getLogger("wxpay_chain")
 
@@ -97,6 +101,12 @@ class Verifier:
         # for this merchant (kept as text: the error itself would hold its traceback's frames).
         self._failed: tuple[str, bool] | None = None
         self._refreshing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, config: ClientConfig) -> Verifier:
+        """The verifier of a client built with ``config`` (shared by its ``with_options()`` copies)."""
+        refresh, who = config.certificate_refresh, config.signer.who
+        return cls(config.keys, apiv3_key=config.apiv3_key, refresh=refresh, clock=config.clock, who=who)
 
     def __repr__(self) -> str:
         return f"<Verifier keys={list(self._keys)!r}>"
