@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -76,3 +77,17 @@ def test_the_minimum_versions_file_pins_pyprojects_floors() -> None:
     assert floors.keys() == pins.keys() == {"aiohttp", "cryptography", "attrs", "cattrs"}
     for name, floor in floors.items():  # the oldest release of the floor's line: 23.2 -> 23.2.1 (no 23.2.0)
         assert pins[name].split(".")[: floor.count(".") + 1] == floor.split("."), (name, pins[name], floor)
+
+
+def test_core_modules_stay_small_and_the_client_class_under_300_lines() -> None:
+    # Issue 16's shape: a pipeline of small parts, not a hub (the generated .pyi stubs are data).
+    package = ROOT / "wxpay_chain"
+    over = {
+        str(path.relative_to(package)): lines
+        for path in package.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert over == {}
+    tree = ast.parse((package / "_client.py").read_text(encoding="utf-8"))
+    (client,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "AsyncClient"]
+    assert client.end_lineno is not None and client.end_lineno - client.lineno + 1 < 300
